@@ -1,0 +1,94 @@
+/* dataset.h — the visit table: what ingest produces and every later stage reads.
+ *
+ * Ownership: a struct dataset owns every array and string it points to; dataset_free()
+ * releases them all (dataset_free(NULL) is harmless). Later stages only read it.
+ *
+ * Layout is columnar so memory grows with visits kept, not with the width of the input:
+ * visits are rows of small integers; scores are an n_visits x n_instr matrix of doubles
+ * (NAN = missing); patient ids and covariate values are interned once each.
+ */
+#ifndef OUTCOMES_DATASET_H
+#define OUTCOMES_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "instrument.h"
+
+struct visit {
+    uint32_t patient;   /* index into dataset.patient_id */
+    int32_t day;        /* visit date as days since 1970-01-01 (proleptic Gregorian) */
+    int32_t session;    /* session number from the file (>= 1), or 0 when the file has none */
+    uint32_t line;      /* physical line where the record starts in its file (1-based) */
+    uint16_t file;      /* index into dataset.file */
+    int8_t adverse;     /* adverse_event: 1 yes, 0 no, -1 missing / no such column */
+    uint8_t baseline;   /* 1 when a `baseline` column flags this row as the baseline */
+};
+
+/* Why a row was rejected. The order is the order reports list them in. */
+enum reject_reason {
+    REJ_FIELD_COUNT,    /* wrong number of fields */
+    REJ_MISSING_ID,     /* empty patient id */
+    REJ_MISSING_DATE,   /* empty visit date */
+    REJ_BAD_DATE,       /* not YYYY-MM-DD or impossible (2026-02-30) */
+    REJ_FUTURE_DATE,    /* after the run's reference date */
+    REJ_BAD_SESSION,    /* session not an integer >= 1 */
+    REJ_NONNUMERIC,     /* a score that is not a number */
+    REJ_RANGE,          /* a score outside the instrument's range */
+    REJ_NO_SCORES,      /* every instrument cell is missing */
+    REJ_DUP_EXACT,      /* an exact repeat of an earlier accepted row */
+    REJ_DUP_CONFLICT,   /* same patient, date and session as an earlier row, other scores */
+    REJ__COUNT
+};
+
+/* Stable machine name of a reason, e.g. "out_of_range" (used in rejects.csv and JSON). */
+const char *reject_reason_name(enum reject_reason r);
+
+struct input_file {
+    char *path;
+    char sha256[65];    /* hex digest of the bytes read */
+    long rows_read;     /* data records (header excluded, blank lines excluded) */
+    long rows_accepted;
+    long rows_rejected;
+    int32_t first_day, last_day;   /* accepted visit date range; INT32_MIN when none */
+};
+
+struct dataset {
+    /* Instruments present in the input, in column order; point into `instruments`. */
+    struct instrument_table instruments;   /* the table used (built-in + declared) */
+    size_t n_instr;
+    const struct instrument *instr[INSTRUMENT_MAX];
+
+    size_t n_visits, cap_visits;
+    struct visit *visit;
+    double *score;          /* n_visits * n_instr, row-major: score[v * n_instr + k] */
+    double *pain_post;      /* n_visits, NAN when missing; NULL when no pain_post column */
+
+    size_t n_patients, cap_patients;
+    char **patient_id;      /* interned ids, in order of first appearance */
+
+    /* Patient-level covariates (clinic, sex, age, arm, ...): the value on the patient's
+     * earliest-dated accepted row that has one. cov_value[p * n_cov + c] is an index into
+     * cov_str, or UINT32_MAX when missing. */
+    size_t n_cov;
+    char **cov_name;
+    uint32_t *cov_value;
+    size_t n_cov_str, cap_cov_str;
+    char **cov_str;
+
+    size_t n_files;
+    struct input_file *file;
+
+    long rows_read, rows_accepted, rows_rejected;
+    long rejected_by[REJ__COUNT];
+};
+
+void dataset_init(struct dataset *ds);
+void dataset_free(struct dataset *ds);
+
+/* Covariate column index by name, or -1. */
+int dataset_cov_index(const struct dataset *ds, const char *name);
+/* Covariate value of patient p in column c, or NULL when missing. */
+const char *dataset_cov(const struct dataset *ds, size_t p, int c);
+
+#endif

@@ -1,0 +1,27 @@
+/* escape.h — put input text (ids, clinic and arm names) safely into every output format.
+ *
+ * Each function writes the escaped form of s to fp. Input text is untrusted: a clinic named
+ * `<script>` must stay text in HTML, `=HYPERLINK(...)` must not run in a spreadsheet, and a
+ * quote or `system(...)` must neither break nor drive a gnuplot script.
+ */
+#ifndef OUTCOMES_ESCAPE_H
+#define OUTCOMES_ESCAPE_H
+
+#include <stdio.h>
+
+/* HTML text and attribute values: & < > " ' become entities. */
+void esc_html(FILE *fp, const char *s);
+/* One CSV field (RFC 4180): quoted when it holds , " CR LF or leading/trailing space;
+ * a field starting with = + - @ TAB or CR is prefixed with ' against formula injection,
+ * unless it is a plain number (so "-3.5" stays a number). */
+void esc_csv(FILE *fp, const char *s);
+/* A JSON string literal including the surrounding quotes. */
+void esc_json(FILE *fp, const char *s);
+/* A gnuplot single-quoted string literal including the quotes. Inside '' gnuplot does no
+ * backslash or backquote processing; a ' is doubled. Control characters become spaces and
+ * enhanced-text specials (^ _ @ & ~ { } \) are backslashed so a label prints as written. */
+void esc_gnuplot(FILE *fp, const char *s);
+/* Markdown table cell text: | \ ` * _ [ ] < > are backslash-escaped, newlines become spaces. */
+void esc_md(FILE *fp, const char *s);
+
+#endif

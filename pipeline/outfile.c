@@ -1,0 +1,83 @@
+/* outfile.c — see outfile.h. */
+#include "outfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int outfile_open(struct outfile *of, const char *path, struct out_error *e)
+{
+    memset(of, 0, sizeof *of);
+    if (snprintf(of->path, sizeof of->path, "%s", path) >= (int)sizeof of->path ||
+        snprintf(of->tmp, sizeof of->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof of->tmp)
+        return out_err(e, OUT_EIO, path, 0, 0, "path too long");
+    int fd = mkstemp(of->tmp);
+    if (fd < 0)
+        return out_err(e, OUT_EIO, path, 0, 0, "cannot create: %s", strerror(errno));
+    /* mkstemp makes 0600; outputs are ordinary files. */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    of->fp = fdopen(fd, "w");
+    if (!of->fp) {
+        int err = errno;
+        close(fd);
+        unlink(of->tmp);
+        return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s", strerror(err));
+    }
+    return 0;
+}
+
+int outfile_commit(struct outfile *of, struct out_error *e)
+{
+    if (!of->fp)
+        return out_err(e, OUT_EIO, of->path, 0, 0, "not open");
+    int bad = ferror(of->fp) || fflush(of->fp) != 0 || fsync(fileno(of->fp)) != 0;
+    int err = errno;
+    if (fclose(of->fp) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    of->fp = NULL;
+    if (bad) {
+        unlink(of->tmp);
+        return out_err(e, OUT_EIO, of->path, 0, 0, "write failed: %s", strerror(err));
+    }
+    if (rename(of->tmp, of->path) != 0) {
+        err = errno;
+        unlink(of->tmp);
+        return out_err(e, OUT_EIO, of->path, 0, 0, "cannot replace: %s", strerror(err));
+    }
+    return 0;
+}
+
+void outfile_abort(struct outfile *of)
+{
+    if (of->fp) {
+        fclose(of->fp);
+        of->fp = NULL;
+        unlink(of->tmp);
+    }
+}
+
+int make_dirs(const char *path, struct out_error *e)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return out_err(e, OUT_EIO, path, 0, 0, "path too long");
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return out_err(e, OUT_EIO, path, 0, 0, "cannot create directory: %s",
+                               strerror(errno));
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,30 @@
+/* outfile.h — write a file atomically: into a temporary beside the target, then rename.
+ *
+ * A reader (a browser, a dashboard, the next stage) sees either the old file or the whole
+ * new one, never a half-written one; a failed run leaves the last good file in place.
+ * Usage: outfile_open → write to of.fp → outfile_commit (or outfile_abort on any error).
+ */
+#ifndef OUTCOMES_OUTFILE_H
+#define OUTCOMES_OUTFILE_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+struct outfile {
+    FILE *fp;
+    char path[4096];
+    char tmp[4096];
+};
+
+/* Open a temporary file in the target's directory. Returns 0 or OUT_EIO with *e set. */
+int outfile_open(struct outfile *of, const char *path, struct out_error *e);
+/* Flush, fsync, close and rename over the target. Returns 0 or OUT_EIO (temp removed). */
+int outfile_commit(struct outfile *of, struct out_error *e);
+/* Close and remove the temporary; the target is untouched. Safe to call twice. */
+void outfile_abort(struct outfile *of);
+
+/* mkdir -p. Returns 0 or OUT_EIO. */
+int make_dirs(const char *path, struct out_error *e);
+
+#endif
