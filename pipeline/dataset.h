@@ -66,6 +66,8 @@ struct dataset {
 
     size_t n_patients, cap_patients;
     char **patient_id;      /* interned ids, in order of first appearance */
+    uint32_t *pid_hash;     /* open-addressing index into patient_id (private) */
+    size_t pid_hash_cap;
 
     /* Patient-level covariates (clinic, sex, age, arm, ...): the value on the patient's
      * earliest-dated accepted row that has one. cov_value[p * n_cov + c] is an index into
@@ -75,6 +77,8 @@ struct dataset {
     uint32_t *cov_value;
     size_t n_cov_str, cap_cov_str;
     char **cov_str;
+    uint32_t *cov_hash;     /* open-addressing index into cov_str (private) */
+    size_t cov_hash_cap;
 
     size_t n_files;
     struct input_file *file;
@@ -85,6 +89,27 @@ struct dataset {
 
 void dataset_init(struct dataset *ds);
 void dataset_free(struct dataset *ds);
+
+/* Declare the instrument columns (in order) before adding visits; copies the table.
+ * Returns 0, or -1 when a name is not in tab or there are too many. */
+int dataset_set_instruments(struct dataset *ds, const struct instrument_table *tab,
+                            const char *const *names, size_t n);
+/* Declare covariate columns before adding patients. Returns 0 or -1 (out of memory). */
+int dataset_set_covariates(struct dataset *ds, const char *const *names, size_t n);
+/* Enable the pain_post column. Returns 0 or -1. */
+int dataset_enable_pain_post(struct dataset *ds);
+
+/* Intern a patient id (copied); returns its index, or -1 on out of memory. New patients
+ * have every covariate missing. */
+long dataset_patient(struct dataset *ds, const char *id);
+/* Intern a covariate value string (copied); returns its index or -1. */
+long dataset_cov_intern(struct dataset *ds, const char *value);
+
+/* Append a visit; scores has n_instr values (NAN = missing). Returns its index or -1. */
+long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *scores,
+                       double pain_post);
+/* Add an input file record (path copied); returns its index or -1. */
+long dataset_add_file(struct dataset *ds, const char *path);
 
 /* Covariate column index by name, or -1. */
 int dataset_cov_index(const struct dataset *ds, const char *name);

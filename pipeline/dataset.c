@@ -1,0 +1,243 @@
+/* dataset.c — growth and interning for the visit table (see dataset.h).
+ * Ids are interned through an open-addressing hash (FNV-1a, linear probing, load <= 1/2)
+ * so a million patients cost one lookup per row, not a scan. */
+#include "dataset.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reason_names[REJ__COUNT] = {
+    [REJ_FIELD_COUNT] = "wrong_field_count",
+    [REJ_MISSING_ID] = "missing_patient_id",
+    [REJ_MISSING_DATE] = "missing_date",
+    [REJ_BAD_DATE] = "invalid_date",
+    [REJ_FUTURE_DATE] = "future_date",
+    [REJ_BAD_SESSION] = "invalid_session",
+    [REJ_NONNUMERIC] = "non_numeric_score",
+    [REJ_RANGE] = "out_of_range",
+    [REJ_NO_SCORES] = "no_scores",
+    [REJ_DUP_EXACT] = "duplicate_exact",
+    [REJ_DUP_CONFLICT] = "duplicate_conflict",
+};
+
+const char *reject_reason_name(enum reject_reason r)
+{
+    return (unsigned)r < REJ__COUNT ? reason_names[r] : "unknown";
+}
+
+void dataset_init(struct dataset *ds)
+{
+    memset(ds, 0, sizeof *ds);
+}
+
+static void free_strv(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void dataset_free(struct dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->visit);
+    free(ds->score);
+    free(ds->pain_post);
+    free_strv(ds->patient_id, ds->n_patients);
+    free(ds->pid_hash);
+    free_strv(ds->cov_name, ds->n_cov);
+    free(ds->cov_value);
+    free_strv(ds->cov_str, ds->n_cov_str);
+    free(ds->cov_hash);
+    for (size_t i = 0; i < ds->n_files; i++)
+        free(ds->file[i].path);
+    free(ds->file);
+    dataset_init(ds);
+}
+
+int dataset_set_instruments(struct dataset *ds, const struct instrument_table *tab,
+                            const char *const *names, size_t n)
+{
+    if (n > INSTRUMENT_MAX)
+        return -1;
+    ds->instruments = *tab;
+    for (size_t i = 0; i < n; i++) {
+        const struct instrument *in = instrument_find(&ds->instruments, names[i]);
+        if (!in)
+            return -1;
+        ds->instr[i] = in;
+    }
+    ds->n_instr = n;
+    return 0;
+}
+
+int dataset_set_covariates(struct dataset *ds, const char *const *names, size_t n)
+{
+    ds->cov_name = calloc(n ? n : 1, sizeof *ds->cov_name);
+    if (!ds->cov_name)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        ds->cov_name[i] = strdup(names[i]);
+        if (!ds->cov_name[i]) {
+            ds->n_cov = i;
+            return -1;
+        }
+    }
+    ds->n_cov = n;
+    return 0;
+}
+
+int dataset_enable_pain_post(struct dataset *ds)
+{
+    if (ds->pain_post)
+        return 0;
+    ds->pain_post = malloc((ds->cap_visits ? ds->cap_visits : 1) * sizeof *ds->pain_post);
+    if (!ds->pain_post)
+        return -1;
+    for (size_t i = 0; i < ds->n_visits; i++)
+        ds->pain_post[i] = NAN;
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Find s in strv through hash; insert when absent. Returns the index or -1. */
+static long intern(char ***strv, size_t *n, size_t *cap, uint32_t **hash, size_t *hcap,
+                   const char *s, int *added)
+{
+    *added = 0;
+    if (*n * 2 >= *hcap) {
+        size_t ncap = *hcap ? *hcap * 2 : 1024;
+        uint32_t *nh = malloc(ncap * sizeof *nh);
+        if (!nh)
+            return -1;
+        memset(nh, 0xff, ncap * sizeof *nh);
+        for (size_t i = 0; i < *n; i++) {
+            size_t j = fnv1a((*strv)[i]) & (ncap - 1);
+            while (nh[j] != UINT32_MAX)
+                j = (j + 1) & (ncap - 1);
+            nh[j] = (uint32_t)i;
+        }
+        free(*hash);
+        *hash = nh;
+        *hcap = ncap;
+    }
+    size_t j = fnv1a(s) & (*hcap - 1);
+    while ((*hash)[j] != UINT32_MAX) {
+        if (strcmp((*strv)[(*hash)[j]], s) == 0)
+            return (*hash)[j];
+        j = (j + 1) & (*hcap - 1);
+    }
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 256;
+        char **nv = realloc(*strv, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        *strv = nv;
+        *cap = ncap;
+    }
+    char *copy = strdup(s);
+    if (!copy)
+        return -1;
+    (*strv)[*n] = copy;
+    (*hash)[j] = (uint32_t)*n;
+    *added = 1;
+    return (long)(*n)++;
+}
+
+long dataset_patient(struct dataset *ds, const char *id)
+{
+    size_t old_cap = ds->cap_patients;
+    int added;
+    long p = intern(&ds->patient_id, &ds->n_patients, &ds->cap_patients, &ds->pid_hash,
+                    &ds->pid_hash_cap, id, &added);
+    if (p < 0 || !added || !ds->n_cov)
+        return p;
+    if (ds->cap_patients != old_cap || !ds->cov_value) {
+        uint32_t *nv = realloc(ds->cov_value, ds->cap_patients * ds->n_cov * sizeof *nv);
+        if (!nv)
+            return -1;
+        ds->cov_value = nv;
+    }
+    for (size_t c = 0; c < ds->n_cov; c++)
+        ds->cov_value[(size_t)p * ds->n_cov + c] = UINT32_MAX;
+    return p;
+}
+
+long dataset_cov_intern(struct dataset *ds, const char *value)
+{
+    int added;
+    return intern(&ds->cov_str, &ds->n_cov_str, &ds->cap_cov_str, &ds->cov_hash,
+                  &ds->cov_hash_cap, value, &added);
+}
+
+long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *scores,
+                       double pain_post)
+{
+    if (ds->n_visits == ds->cap_visits) {
+        size_t ncap = ds->cap_visits ? ds->cap_visits * 2 : 1024;
+        struct visit *nv = realloc(ds->visit, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        ds->visit = nv;
+        double *ns = realloc(ds->score, ncap * (ds->n_instr ? ds->n_instr : 1) * sizeof *ns);
+        if (!ns)
+            return -1;
+        ds->score = ns;
+        if (ds->pain_post) {
+            double *np = realloc(ds->pain_post, ncap * sizeof *np);
+            if (!np)
+                return -1;
+            ds->pain_post = np;
+        }
+        ds->cap_visits = ncap;
+    }
+    size_t i = ds->n_visits++;
+    ds->visit[i] = *v;
+    for (size_t k = 0; k < ds->n_instr; k++)
+        ds->score[i * ds->n_instr + k] = scores[k];
+    if (ds->pain_post)
+        ds->pain_post[i] = pain_post;
+    return (long)i;
+}
+
+long dataset_add_file(struct dataset *ds, const char *path)
+{
+    struct input_file *nf = realloc(ds->file, (ds->n_files + 1) * sizeof *nf);
+    if (!nf)
+        return -1;
+    ds->file = nf;
+    struct input_file *f = &ds->file[ds->n_files];
+    memset(f, 0, sizeof *f);
+    f->first_day = f->last_day = INT32_MIN;
+    f->path = strdup(path);
+    if (!f->path)
+        return -1;
+    return (long)ds->n_files++;
+}
+
+int dataset_cov_index(const struct dataset *ds, const char *name)
+{
+    for (size_t c = 0; c < ds->n_cov; c++)
+        if (strcmp(ds->cov_name[c], name) == 0)
+            return (int)c;
+    return -1;
+}
+
+const char *dataset_cov(const struct dataset *ds, size_t p, int c)
+{
+    if (c < 0 || (size_t)c >= ds->n_cov || p >= ds->n_patients)
+        return NULL;
+    uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)c];
+    return v == UINT32_MAX ? NULL : ds->cov_str[v];
+}
