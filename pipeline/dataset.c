@@ -19,6 +19,7 @@ static const char *const reason_names[REJ__COUNT] = {
     [REJ_NO_SCORES] = "no_scores",
     [REJ_DUP_EXACT] = "duplicate_exact",
     [REJ_DUP_CONFLICT] = "duplicate_conflict",
+    [REJ_BAD_FLAG] = "invalid_flag",
 };
 
 const char *reject_reason_name(enum reject_reason r)

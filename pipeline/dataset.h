@@ -38,6 +38,7 @@ enum reject_reason {
     REJ_NO_SCORES,      /* every instrument cell is missing */
     REJ_DUP_EXACT,      /* an exact repeat of an earlier accepted row */
     REJ_DUP_CONFLICT,   /* same patient, date and session as an earlier row, other scores */
+    REJ_BAD_FLAG,       /* adverse_event or baseline not yes/no/true/false/1/0 */
     REJ__COUNT
 };
 

@@ -73,18 +73,68 @@ void esc_json(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when the bytes are not one: gnuplot
+ * copies bytes into the SVG as they are, and one stray byte makes the whole file
+ * ill-formed XML that a browser refuses to show. Overlong forms and surrogates count as
+ * invalid too. */
+static size_t utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if ((p[0] & 0xe0) == 0xc0) { n = 2; min = 0x80; cp = p[0] & 0x1fu; }
+    else if ((p[0] & 0xf0) == 0xe0) { n = 3; min = 0x800; cp = p[0] & 0x0fu; }
+    else if ((p[0] & 0xf8) == 0xf0) { n = 4; min = 0x10000; cp = p[0] & 0x07u; }
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
+        cp == 0xffff)
+        return 0;
+    return n;
+}
+
+/* No enhanced-text escaping, on purpose: checked against gnuplot 5.4, a backslashed `\&`
+ * in an enhanced label comes out of the svg terminal as a bare `&`, which is ill-formed
+ * XML. Callers therefore draw input text with `noenhanced`, where a single-quoted string
+ * prints exactly as written and a backslash would print too. */
 void esc_gnuplot(FILE *fp, const char *s)
 {
+    /* gnuplot reads the '' at the start of '''x' as an empty string followed by 'x', a
+     * syntax error; leading quotes therefore go in a double-quoted string, which is safe
+     * because it holds nothing but quotes (no backslash, no backquote). */
+    size_t lead = strspn(s, "'");
+    if (lead) {
+        fputc('"', fp);
+        fwrite(s, 1, lead, fp);
+        fputc('"', fp);
+        s += lead;
+        if (!*s)
+            return;
+        fputs(" . ", fp);
+    }
     fputc('\'', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\'')
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            fputc('?', fp);
+            p++;
+        } else if (*p == '\'') {
             fputs("''", fp);
-        else if (*p < 0x20 || *p == 0x7f)
+            p++;
+        } else if (*p < 0x20 || *p == 0x7f) {
+            /* a newline would end the command inside the string */
             fputc(' ', fp);
-        else if (strchr("^_@&~{}\\", *p))
-            fprintf(fp, "\\%c", *p);
-        else
-            fputc(*p, fp);
+            p++;
+        } else {
+            fwrite(p, 1, n, fp);
+            p += n;
+        }
     }
     fputc('\'', fp);
 }

@@ -17,9 +17,13 @@ void esc_html(FILE *fp, const char *s);
 void esc_csv(FILE *fp, const char *s);
 /* A JSON string literal including the surrounding quotes. */
 void esc_json(FILE *fp, const char *s);
-/* A gnuplot single-quoted string literal including the quotes. Inside '' gnuplot does no
- * backslash or backquote processing; a ' is doubled. Control characters become spaces and
- * enhanced-text specials (^ _ @ & ~ { } \) are backslashed so a label prints as written. */
+/* A gnuplot string: a single-quoted literal, in which gnuplot does no backslash, backquote
+ * or @macro processing; a ' is doubled. Leading quotes, which gnuplot would misread as an
+ * empty string '', are written as "'" . '...', so the result is a string expression, valid
+ * wherever gnuplot takes one (titles, labels, tic lists). Control characters become spaces
+ * and bytes that are not valid UTF-8 become '?', so the SVG stays well-formed.
+ * Enhanced-text specials are NOT escaped: draw such text with `noenhanced` (gnuplot's svg
+ * terminal turns an escaped \& into a bare &, which breaks the XML). */
 void esc_gnuplot(FILE *fp, const char *s);
 /* Markdown table cell text: | \ ` * _ [ ] < > are backslash-escaped, newlines become spaces. */
 void esc_md(FILE *fp, const char *s);

@@ -15,8 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Descriptives: two-pass mean/SD (accurate on NIST StRD), quartiles by R type 7
- * (gsl_stats_quantile_from_sorted_data), median the average of the middle pair for even n. */
+/* Descriptives: two-pass compensated mean/SD (accurate on NIST StRD), quartiles by R type 7
+ * (gsl_stats_quantile_from_sorted_data), median the average of the middle pair for even n.
+ * n = 0 returns -1 (all NAN, never gsl's "mean 0"); n = 1 returns 0 with sd NAN. */
 struct desc {
     size_t n;
     double mean, sd, median, q1, q3, min, max;   /* sd NAN when n < 2 */
@@ -24,76 +25,115 @@ struct desc {
 int stats_describe(const double *x, size_t n, struct desc *out);
 
 /* One-sample Student t (use on paired differences for the paired t-test):
- * mean, CI, t statistic, df, two-sided p against mu0. */
+ * mean, CI, t statistic, df, two-sided p against mu0. -1 when n < 2 or sd = 0. */
 struct tres {
     size_t n;
     double mean, sd, se, lo, hi, t, df, p;
 };
 int stats_t_one_sample(const double *x, size_t n, double mu0, double level, struct tres *out);
 
-/* Welch two-sample t for mean(x) - mean(y). */
+/* Welch two-sample t for mean(x) - mean(y): mean is the difference, se its standard error,
+ * df Welch–Satterthwaite, n = nx + ny; sd is NAN (there are two). -1 when nx or ny < 2 or
+ * both SDs are 0. */
 int stats_t_welch(const double *x, size_t nx, const double *y, size_t ny, double level,
                   struct tres *out);
 
-/* Proportion k/n intervals. */
+/* Proportion k/n intervals. -1 (NAN limits) unless 0 <= k <= n and n > 0.
+ * Limits are exactly 0 at k = 0 and 1 at k = n; Jeffreys uses Brown–Cai–DasGupta's
+ * boundary modification there (lower 0 at k = 0, upper 1 at k = n). */
 int stats_prop_wilson(long k, long n, double level, double *lo, double *hi);
 int stats_prop_clopper_pearson(long k, long n, double level, double *lo, double *hi);
 int stats_prop_jeffreys(long k, long n, double level, double *lo, double *hi);
-/* Exact one-sided binomial p: P(X >= k | n, p0) when upper, else P(X <= k). */
+/* Exact one-sided binomial p: P(X >= k | n, p0) when upper, else P(X <= k).
+ * NAN for k outside 0..n, n > UINT_MAX or p0 outside [0, 1]. */
 double stats_binom_p_one_sided(long k, long n, double p0, int upper);
-/* Newcombe hybrid score CI (method 10) for p1 - p2. */
+/* Newcombe hybrid score CI (method 10, Wilson limits without continuity correction)
+ * for p1 - p2 = k1/n1 - k2/n2. -1 when either proportion is invalid (n = 0 included). */
 int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,
                              double *diff, double *lo, double *hi);
 
 /* Wilcoxon signed-rank test of x against 0, as R's wilcox.test(x, conf.int=TRUE):
  * zeros dropped; exact p when n < 50 with no ties and no zeros, otherwise normal
  * approximation with tie and continuity correction. Hodges–Lehmann pseudomedian
- * (median of Walsh averages) with its CI, found without enumerating all n^2 averages. */
+ * (median of Walsh averages of the non-zero differences) with its CI, found by selection
+ * in O(n log n) expected time without enumerating all n^2 averages.
+ * CI: exact case as R (order statistics of the Walsh averages at qsignrank(alpha/2)); the
+ * approximate case solves R's normal equation exactly (R's uniroot stops within 1e-4 of the
+ * same Walsh average). Like R, when a limit cannot reach `level` the level is widened, and
+ * the level actually achieved is in `level`. In the approximate case R estimates hl by
+ * uniroot too; here hl is always the exact median of the Walsh averages.
+ * -1 (all NAN, n = 0) when no difference is non-zero. When every non-zero difference is
+ * equal the test and hl are returned (0) but hl_lo/hl_hi/level are NAN (R stops there). */
 struct wilcoxon {
     size_t n;            /* non-zero differences used */
     double v;            /* signed-rank statistic V (sum of positive ranks) */
     double p;            /* two-sided */
     int exact;           /* 1 when the p and CI are exact */
     double hl, hl_lo, hl_hi;
+    double level;        /* confidence level achieved by [hl_lo, hl_hi] (added) */
 };
 int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct wilcoxon *out);
 
-/* Effect sizes for paired data: SRM (d_z = mean diff / SD diff), d_av = mean diff /
- * mean of the two SDs, and Hedges' g_av = d_av * J(df) with J the exact gamma-ratio form. */
+/* Effect sizes for paired data, diff = post - pre (negative when scores fall):
+ * SRM (d_z = mean diff / SD diff), d_av = mean diff / mean of the two SDs, and
+ * Hedges' g_av = d_av * J(n - 1), J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)).
+ * -1 when n < 3 (J needs df >= 2), the SD of the differences is 0, or both SDs are 0. */
 struct effect {
     double d_z, d_av, g_av;
 };
 int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out);
 
 /* Bootstrap BCa interval for a statistic of one sample (mean or median), `reps` resamples,
- * deterministic from `seed` (gsl_rng_mt19937). est is the statistic on x. */
+ * deterministic from `seed` (gsl_rng_mt19937, which uses the seed's low 32 bits; seed 0
+ * means GSL's default seed 4357).
+ * est is the statistic on x. z0 = Phi^-1((#{theta* < est} + #{theta* = est}/2) / reps);
+ * acceleration a from the jackknife, a = sum(d^3) / (6 sum(d^2)^1.5), d = mean(jk) - jk_i
+ * (0 when the jackknife values are all equal); limits are type-7 quantiles of the sorted
+ * replicates at the adjusted levels. -1 when n < 2, reps < 2, or every replicate falls on
+ * one side of est. All-identical x gives lo = hi = est. */
 enum boot_stat { BOOT_MEAN, BOOT_MEDIAN };
 int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t reps,
                         uint64_t seed, double level, double *est, double *lo, double *hi);
+/* The same, also returning the bias correction z0 and acceleration a (added). */
+struct bca {
+    double est, lo, hi, z0, a;
+};
+int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                               uint64_t seed, double level, struct bca *out);
 
 /* Kaplan–Meier for the time to an event (here: sessions to response).
- * time[i] >= 0, event[i] 1 = event, 0 = censored at time[i].
+ * time[i] >= 0 and finite, event[i] 1 = event, 0 = censored at time[i]; else -1.
  * The curve is S(t); report 1 - S as "share responded". Greenwood variance.
- * CIs on the log-log scale ("log-log" transform, as SAS LIFETEST) by default. */
+ * CIs always on the log-log scale (R survfit conf.type = "log-log", SAS LIFETEST's default;
+ * R's own default is "log"): S^exp(+-z sqrt(G) / |log S|), G the Greenwood sum.
+ * A step where S reaches 0 has se/lo/hi NAN (Greenwood's variance is infinite; R gives NA).
+ * n = 0 returns -1; data without events return 0 with no steps and quantiles NAN. */
 struct km_step {
     double t;            /* distinct event time */
-    long n_risk, n_event, n_censor;
-    double surv, se, lo, hi;   /* S(t) after this time, Greenwood SE, CI of S */
+    long n_risk, n_event;
+    long n_censor;       /* censored at t or later, before the next event time */
+    double surv, se, lo, hi;   /* S(t) after this time, Greenwood SE of S, CI of S */
 };
 struct km {
     size_t n, n_events;
     size_t n_steps;
     struct km_step *step;   /* owned; free with stats_km_free */
     /* Quantiles of time to event: the time where S first drops to <= 1-q (q = .25, .5, .75)
-     * with Brookmeyer–Crowley CIs (where the CI band crosses 1-q). NAN = not reached. */
+     * with Brookmeyer–Crowley CIs, as R's quantile.survfit: the lower limit is where the
+     * lower band of S first drops to <= 1-q, the upper limit where the upper band does.
+     * A curve lying exactly at 1-q over a flat gives the flat's midpoint (to the last
+     * observed time when the flat is the curve's end). NAN = not reached. */
     double q[3], q_lo[3], q_hi[3];
 };
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out);
 void stats_km_free(struct km *k);
-/* S(t) at time t with its CI (step function; S = 1 before the first event). */
+/* S(t) at time t with its CI (right-continuous step function: an event at t counts;
+ * S = lo = hi = 1 before the first event). All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);
 
-/* ANCOVA: final = b0 + b1*baseline + b2*group (group 0/1); returns b2, its CI and p. */
+/* ANCOVA: final = b0 + b1*baseline + b2*group (group 0/1) by least squares; returns b2,
+ * its CI (t with n - 3 df) and two-sided p. -1 when n < 4, a group value is not 0/1, a
+ * group is empty, the design is rank-deficient, or the residuals are all 0. */
 int stats_ancova_group(const double *baseline, const double *final, const int *group,
                        size_t n, double level, double *b, double *lo, double *hi, double *p);
 

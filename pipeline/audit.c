@@ -1,0 +1,1154 @@
+/* audit.c — estimates, intervals, verdicts and tests for registered claims (see audit.h).
+ *
+ * One kernel per statistic kind, chosen by table from the claim's enum. A kernel only
+ * selects patients and measures (or says which column is missing); everything shared —
+ * Wilson interval, exact binomial p, Jeffreys posterior, verdict, sample size to settle —
+ * happens once in finish_row(), so every share is treated the same way.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "escape.h"
+#include "stats.h"
+
+/* Percentages are compared with the same tolerance patient.c uses, so a 7 -> 4.9 drop
+ * (30% on paper, 29.999999999999996 in binary) counts as reaching 30%. */
+#define PCT_EPS 1e-9
+
+static const char *const verdict_names[V__COUNT] = {
+    "supported", "contradicted", "inconclusive", "insufficient_data", "not_auditable"};
+static const char *const verdict_labels[V__COUNT] = {
+    "supported", "contradicted", "inconclusive", "insufficient data",
+    "not auditable from these data"};
+
+const char *audit_verdict_name(enum verdict v)
+{
+    return (v >= 0 && v < V__COUNT) ? verdict_names[v] : "";
+}
+
+const char *audit_verdict_label(enum verdict v)
+{
+    return (v >= 0 && v < V__COUNT) ? verdict_labels[v] : "";
+}
+
+void audit_opts_default(struct audit_opts *o)
+{
+    o->level = 0.95;
+    o->min_n = 20;
+    o->seed = 20260101;
+    o->boot_reps = 2000;
+    o->large_n = 500;
+}
+
+void audit_result_init(struct audit_result *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void audit_result_free(struct audit_result *r)
+{
+    if (!r)
+        return;
+    free(r->row);
+    audit_result_init(r);
+}
+
+/* ---- public pieces ---- */
+
+enum verdict audit_verdict(double lo, double hi, double clo, double chi, int lo_open)
+{
+    if (isnan(lo))
+        lo = -INFINITY;
+    if (isnan(hi))
+        hi = INFINITY;
+    if (isnan(clo))
+        clo = -INFINITY;
+    if (isnan(chi))
+        chi = INFINITY;
+    /* The CI is the closed [lo, hi]; the claim is [clo, chi] or (clo, chi]. */
+    int lo_inside = lo_open ? lo > clo : lo >= clo;
+    if (lo_inside && hi <= chi)
+        return V_SUPPORTED;
+    int disjoint = hi < clo || (lo_open && hi == clo) || lo > chi;
+    return disjoint ? V_CONTRADICTED : V_INCONCLUSIVE;
+}
+
+struct pidx {
+    double p;
+    size_t i;
+};
+
+static int pidx_cmp(const void *a, const void *b)
+{
+    const struct pidx *x = a, *y = b;
+    if (x->p != y->p)
+        return x->p < y->p ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+size_t audit_holm(const double *p, double *adj, size_t n)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(p[i]))
+            m++;
+    struct pidx *v = malloc((m ? m : 1) * sizeof *v);
+    if (!v) {
+        for (size_t i = 0; i < n; i++)
+            adj[i] = NAN;
+        return (size_t)-1;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(p[i]))
+            v[j++] = (struct pidx){p[i], i};
+    qsort(v, m, sizeof *v, pidx_cmp);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]))
+            adj[i] = NAN;
+    /* Step-down: the r-th smallest (0-based) is multiplied by m - r, and adjusted values
+     * are made monotone so a larger raw p never gets a smaller adjusted one. */
+    double run = 0;
+    for (size_t r = 0; r < m; r++) {
+        double a = (double)(m - r) * v[r].p;
+        if (a > 1)
+            a = 1;
+        if (a > run)
+            run = a;
+        adj[v[r].i] = run;
+    }
+    free(v);
+    return m;
+}
+
+double audit_jeffreys_posterior(long k, long n, double p0, int upper)
+{
+    if (n < 0 || k < 0 || k > n || !(p0 >= 0 && p0 <= 1))
+        return NAN;
+    double a = (double)k + 0.5, b = (double)(n - k) + 0.5;
+    return upper ? gsl_cdf_beta_Q(p0, a, b) : gsl_cdf_beta_P(p0, a, b);
+}
+
+static double wilson_half_width(double p, double n, double z)
+{
+    return z / (1 + z * z / n) * sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+}
+
+long audit_n_to_settle(double phat, double p0, double level)
+{
+    double gap = fabs(phat - p0);
+    if (!(gap > 0) || !(level > 0 && level < 1) || !(phat >= 0 && phat <= 1))
+        return -1;
+    double z = gsl_cdf_ugaussian_Pinv(0.5 + level / 2);
+    /* The half-width falls as n grows (for n >= 1), so bracket by doubling, then bisect. */
+    long hi = 1;
+    while (wilson_half_width(phat, (double)hi, z) >= gap) {
+        if (hi > 1000000000L)
+            return -1;
+        hi *= 2;
+    }
+    long lo = hi / 2;   /* lo fails (or is 0), hi passes */
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (wilson_half_width(phat, (double)mid, z) < gap)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* ---- helpers ---- */
+
+struct ctx {
+    const struct dataset *ds;
+    const struct patient_set *ps;
+    const struct audit_opts *o;
+};
+
+static void note_add(struct audit_row *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void note_add(struct audit_row *r, const char *fmt, ...)
+{
+    size_t len = strlen(r->note);
+    if (len + 3 >= sizeof r->note)
+        return;
+    if (len) {
+        memcpy(r->note + len, "; ", 3);
+        len += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->note + len, sizeof r->note - len, fmt, ap);
+    va_end(ap);
+}
+
+static void not_auditable(struct audit_row *r, const char *needs, const char *why)
+{
+    r->verdict = V_NOT_AUDITABLE;
+    snprintf(r->needs, sizeof r->needs, "%s", needs);
+    note_add(r, "%s", why);
+}
+
+static int instr_index(const struct dataset *ds, const char *name)
+{
+    for (size_t k = 0; k < ds->n_instr; k++)
+        if (strcasecmp(ds->instr[k]->name, name) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* Plain decimal age in years; -1 when unparseable. */
+static int parse_age(const char *s, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    for (const char *q = s; *q; q++)
+        if (!((*q >= '0' && *q <= '9') || *q == '.'))
+            return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < 0 || v > 130)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* 1 female, 0 male, -1 other or missing: the claim compares women with men. */
+static int sex_of(const char *s)
+{
+    static const char *const f[] = {"f", "female", "woman", "w"};
+    static const char *const m[] = {"m", "male", "man"};
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (strcasecmp(s, f[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+        if (strcasecmp(s, m[i]) == 0)
+            return 0;
+    return -1;
+}
+
+/* Resolve the claim's instrument and subgroup covariate; on absence mark the row not
+ * auditable. *cov is -1 when the subgroup is not a covariate. Returns 0 when usable. */
+static int resolve(const struct ctx *x, const struct claim *c, struct audit_row *r,
+                   int want_instr, int *instr, int *cov)
+{
+    *instr = -1;
+    *cov = -1;
+    if (want_instr) {
+        *instr = instr_index(x->ds, c->instrument);
+        if (*instr < 0) {
+            char why[160];
+            snprintf(why, sizeof why, "the visit files have no '%s' column", c->instrument);
+            not_auditable(r, c->instrument, why);
+            return -1;
+        }
+    }
+    if (c->sub.kind == SUB_COV_EQ) {
+        *cov = dataset_cov_index(x->ds, c->sub.cov);
+        if (*cov < 0) {
+            char why[160];
+            snprintf(why, sizeof why, "subgroup needs a '%s' column", c->sub.cov);
+            not_auditable(r, c->sub.cov, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int patient_in(const struct ctx *x, const struct claim *c, int cov, size_t patient)
+{
+    if (c->sub.kind != SUB_COV_EQ)
+        return 1;
+    const char *v = dataset_cov(x->ds, patient, cov);
+    return v && strcasecmp(v, c->sub.value) == 0;
+}
+
+static int measure_in(const struct ctx *x, const struct claim *c, int instr, int cov,
+                      const struct pmeasure *m)
+{
+    if (m->instr != instr)
+        return 0;
+    if (c->sub.kind == SUB_BASELINE_LE && !(m->baseline <= c->sub.x))
+        return 0;
+    if (c->sub.kind == SUB_BASELINE_GE && !(m->baseline >= c->sub.x))
+        return 0;
+    return patient_in(x, c, cov, m->patient);
+}
+
+/* ---- p-values against the claimed set ----
+ * below(v): p for "the true value is below v"; above(v): p for "above v". A ge claim is
+ * refuted by below(clo), le by above(chi); a range by either, Bonferroni over the two. */
+typedef double (*tail_fn)(const void *data, double v, int above);
+
+static double p_against(const struct audit_row *r, tail_fn f, const void *data)
+{
+    if (r->claim_lo_open)
+        return NAN;
+    int has_lo = isfinite(r->claim_lo), has_hi = isfinite(r->claim_hi);
+    if (has_lo && has_hi) {
+        double a = f(data, r->claim_lo, 0), b = f(data, r->claim_hi, 1);
+        double m = 2 * (a < b ? a : b);
+        return m > 1 ? 1 : m;
+    }
+    if (has_lo)
+        return f(data, r->claim_lo, 0);
+    if (has_hi)
+        return f(data, r->claim_hi, 1);
+    return NAN;
+}
+
+struct binom_data {
+    long k, n;
+};
+
+/* Shares are in percent in rows and registry, in 0-1 for the binomial. */
+static double binom_tail(const void *data, double v, int above)
+{
+    const struct binom_data *b = data;
+    double p0 = v / 100;
+    if (p0 <= 0)
+        return above ? (b->k == 0 ? 1 : 0) : 1;
+    if (p0 >= 1)
+        return above ? 1 : (b->k == b->n ? 1 : 0);
+    return stats_binom_p_one_sided(b->k, b->n, p0, above);
+}
+
+struct sample {
+    const double *x;
+    size_t n;
+    double mean, se, df;
+};
+
+/* Exact sign test: ties with v dropped, as usual. */
+static double sign_tail(const void *data, double v, int above)
+{
+    const struct sample *s = data;
+    long nb = 0, na = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->x[i] < v)
+            nb++;
+        else if (s->x[i] > v)
+            na++;
+    }
+    if (nb + na == 0)
+        return 1;
+    return stats_binom_p_one_sided(above ? na : nb, nb + na, 0.5, 1);
+}
+
+static double t_tail(const void *data, double v, int above)
+{
+    const struct sample *s = data;
+    double t = (s->mean - v) / s->se;
+    return above ? gsl_cdf_tdist_Q(t, s->df) : gsl_cdf_tdist_P(t, s->df);
+}
+
+/* ---- shared finishing ---- */
+
+static void set_binomial(const struct ctx *x, struct audit_row *r, long k, long n)
+{
+    r->k = k;
+    r->n = (size_t)n;
+    if (n <= 0)
+        return;
+    double lo, hi;
+    if (stats_prop_wilson(k, n, x->o->level, &lo, &hi) == 0) {
+        r->est = 100.0 * (double)k / (double)n;
+        r->lo = 100 * lo;
+        r->hi = 100 * hi;
+        snprintf(r->method, sizeof r->method, "Wilson score");
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distribution-free CI for a median: order statistics x(j), x(n+1-j) with j the largest
+ * rank such that P(Bin(n, 1/2) <= j-1) <= alpha/2; coverage >= level. sorted ascending. */
+static int median_order_ci(const double *sorted, size_t n, double level, double *lo,
+                           double *hi, double *coverage)
+{
+    double half = (1 - level) / 2;
+    size_t j = 0;
+    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
+        j++;
+    if (j == 0)
+        return -1;
+    *lo = sorted[j - 1];
+    *hi = sorted[n - j];
+    *coverage = 1 - 2 * gsl_cdf_binomial_P((unsigned)(j - 1), 0.5, (unsigned)n);
+    return 0;
+}
+
+/* Median with its CI: BCa bootstrap for moderate n; for large n (or when BCa is undefined)
+ * the order-statistic interval, which needs no resampling and no assumption. */
+static int median_row(const struct ctx *x, struct audit_row *r, double *v, size_t n)
+{
+    r->n = n;
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    r->est = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    int done = 0;
+    if (n < x->o->large_n && n >= 2) {
+        double est, lo, hi;
+        if (stats_bootstrap_bca(v, n, BOOT_MEDIAN, x->o->boot_reps, x->o->seed, x->o->level,
+                                &est, &lo, &hi) == 0) {
+            r->lo = lo;
+            r->hi = hi;
+            snprintf(r->method, sizeof r->method, "bootstrap BCa, %zu resamples, seed %llu",
+                     x->o->boot_reps, (unsigned long long)x->o->seed);
+            done = 1;
+        } else {
+            note_add(r, "BCa undefined (resamples all on one side of the median)");
+        }
+    }
+    if (!done) {
+        double lo, hi, cov;
+        if (median_order_ci(v, n, x->o->level, &lo, &hi, &cov) == 0) {
+            r->lo = lo;
+            r->hi = hi;
+            snprintf(r->method, sizeof r->method,
+                     "order-statistic (distribution-free), coverage %.3f", cov);
+        } else {
+            note_add(r, "too few values for a distribution-free median CI");
+        }
+    }
+    struct sample s = {v, n, NAN, NAN, NAN};
+    r->p = p_against(r, sign_tail, &s);
+    snprintf(r->test, sizeof r->test, "exact sign test (one-sided)");
+    return 0;
+}
+
+static int mean_row(const struct ctx *x, struct audit_row *r, double *v, size_t n)
+{
+    r->n = n;
+    if (n < 2)
+        return 0;
+    double est, lo, hi;
+    struct tres t;
+    if (stats_t_one_sample(v, n, 0, x->o->level, &t) == 0) {
+        r->est = t.mean;
+        struct sample s = {v, n, t.mean, t.se, t.df};
+        r->p = p_against(r, t_tail, &s);
+        snprintf(r->test, sizeof r->test, "Student t (one-sided)");
+    } else {
+        snprintf(r->test, sizeof r->test, "none: all values equal");
+    }
+    if (stats_bootstrap_bca(v, n, BOOT_MEAN, x->o->boot_reps, x->o->seed, x->o->level, &est,
+                            &lo, &hi) == 0) {
+        r->est = est;
+        r->lo = lo;
+        r->hi = hi;
+        snprintf(r->method, sizeof r->method, "bootstrap BCa, %zu resamples, seed %llu",
+                 x->o->boot_reps, (unsigned long long)x->o->seed);
+    } else if (isfinite(t.lo)) {
+        r->lo = t.lo;
+        r->hi = t.hi;
+        snprintf(r->method, sizeof r->method, "Student t");
+    }
+    return 0;
+}
+
+/* ---- kernels: one per statistic kind ---- */
+
+typedef int (*kernel_fn)(const struct ctx *, const struct claim *, struct audit_row *);
+
+/* Percent improvements of the selected measures; zero baselines and single visits have
+ * none and are counted in the note. Caller frees *out. */
+static int pct_values(const struct ctx *x, const struct claim *c, struct audit_row *r,
+                      double **out, size_t *n)
+{
+    int instr, cov;
+    *out = NULL;
+    *n = 0;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    double *v = malloc((x->ps->n ? x->ps->n : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    size_t single = 0, zero = 0;
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m))
+            continue;
+        if (!isnan(m->pct))
+            v[(*n)++] = m->pct;
+        else if (m->zero_baseline)
+            zero++;
+        else
+            single++;
+    }
+    if (single || zero)
+        note_add(r, "excluded: %zu with one visit, %zu with baseline 0", single, zero);
+    *out = v;
+    return 0;
+}
+
+static int k_pct_share(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    double *v;
+    size_t n;
+    if (pct_values(x, c, r, &v, &n))
+        return -1;
+    long k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] >= c->param - PCT_EPS)
+            k++;
+    free(v);
+    if (r->verdict != V_NOT_AUDITABLE)
+        set_binomial(x, r, k, (long)n);
+    return 0;
+}
+
+static int k_median_pct(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    double *v;
+    size_t n;
+    if (pct_values(x, c, r, &v, &n))
+        return -1;
+    if (r->verdict != V_NOT_AUDITABLE)
+        median_row(x, r, v, n);
+    free(v);
+    return 0;
+}
+
+static int k_mean_pct(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    double *v;
+    size_t n;
+    if (pct_values(x, c, r, &v, &n))
+        return -1;
+    if (r->verdict != V_NOT_AUDITABLE)
+        mean_row(x, r, v, n);
+    free(v);
+    return 0;
+}
+
+/* Kaplan–Meier over treatments to response; *tmax the longest follow-up, *open 1 when a
+ * patient is censored there (then S is unknown beyond tmax; after a final event it is not). */
+static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r,
+                 struct km *km, int *ok, double *tmax, int *open)
+{
+    int instr, cov;
+    *ok = 0;
+    *tmax = NAN;
+    *open = 0;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    size_t cap = x->ps->n ? x->ps->n : 1, n = 0, excluded = 0;
+    double *t = malloc(cap * sizeof *t);
+    int *ev = malloc(cap * sizeof *ev);
+    if (!t || !ev) {
+        free(t);
+        free(ev);
+        return -1;
+    }
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m))
+            continue;
+        if (m->sessions_to_response < 0) {
+            excluded++;
+            continue;
+        }
+        t[n] = m->sessions_to_response;
+        ev[n] = m->responded ? 1 : 0;
+        if (isnan(*tmax) || t[n] > *tmax) {
+            *tmax = t[n];
+            *open = 0;
+        }
+        if (t[n] == *tmax && !ev[n])
+            *open = 1;
+        n++;
+    }
+    if (excluded)
+        note_add(r, "excluded: %zu with one visit or baseline 0", excluded);
+    note_add(r, "response = >= 30%% improvement; treatments counted before the responding "
+                "visit");
+    r->n = n;
+    if (n > 0 && stats_km(t, ev, n, x->o->level, km) == 0)
+        *ok = 1;
+    free(t);
+    free(ev);
+    return 0;
+}
+
+static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    struct km km;
+    int ok, open;
+    double tmax;
+    memset(&km, 0, sizeof km);
+    if (km_of(x, c, r, &km, &ok, &tmax, &open))
+        return -1;
+    if (!ok)
+        return 0;
+    r->est = km.q[1];
+    r->lo = km.q_lo[1];
+    r->hi = km.q_hi[1];
+    snprintf(r->method, sizeof r->method, "Kaplan-Meier median, Brookmeyer-Crowley (log-log)");
+    if (isnan(r->est))
+        note_add(r, "median not reached within %g treatments", tmax);
+    if (isnan(r->lo)) {
+        /* Even the lower band never reaches 1/2: the median lies beyond follow-up. */
+        r->lo = tmax;
+        note_add(r, "CI lower limit not reached: taken as the longest follow-up");
+    }
+    if (isnan(r->hi)) {
+        r->hi = INFINITY;
+        note_add(r, "CI upper limit not reached (open-ended)");
+    }
+    snprintf(r->test, sizeof r->test, "none: verdict from the Brookmeyer-Crowley CI");
+    stats_km_free(&km);
+    return 0;
+}
+
+static int k_cum_response(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    struct km km;
+    int ok, open;
+    double tmax;
+    memset(&km, 0, sizeof km);
+    if (km_of(x, c, r, &km, &ok, &tmax, &open))
+        return -1;
+    if (!ok)
+        return 0;
+    snprintf(r->test, sizeof r->test, "none: verdict from the KM CI");
+    if (c->param > tmax && open) {
+        note_add(r, "%g treatments is beyond the longest follow-up (%g)", c->param, tmax);
+        r->n = 0;   /* nothing observed there: insufficient, whatever the cohort size */
+    } else if (km.n_events == 0) {
+        r->est = 0;
+        note_add(r, "no patient responded: no KM interval");
+    } else {
+        double s, slo, shi;
+        stats_km_at(&km, c->param, &s, &slo, &shi);
+        r->est = 100 * (1 - s);
+        r->lo = 100 * (1 - shi);
+        r->hi = 100 * (1 - slo);
+        snprintf(r->method, sizeof r->method, "Kaplan-Meier 1-S(t), log-log CI");
+        if (isnan(r->lo) || isnan(r->hi))
+            note_add(r, "no CI where everyone at risk has responded (S = 0)");
+    }
+    stats_km_free(&km);
+    return 0;
+}
+
+static int k_durable(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    long k = 0, n = 0, unknown = 0;
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m))
+            continue;
+        if (m->durable < 0) {
+            unknown++;
+            continue;
+        }
+        n++;
+        k += m->durable == 1;
+    }
+    note_add(r, "durable = >= 30%% at end of course and at month 12 (365+-42 days); "
+                "%ld without a month-12 score excluded", unknown);
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_immediate(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    if (!x->ds->pain_post) {
+        not_auditable(r, "pain_post", "needs the pain score after the needles (pain_post)");
+        return 0;
+    }
+    if (strcasecmp(c->instrument, "pain") != 0) {
+        not_auditable(r, "pain_post", "within-session change is recorded for pain only");
+        return 0;
+    }
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    long k = 0, n = 0;
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m) || m->n_immediate <= 0 || isnan(m->immediate))
+            continue;
+        n++;
+        k += m->immediate >= c->param - PCT_EPS;
+    }
+    note_add(r, "per patient: mean of (pain - pain_post) over sessions >= %g points",
+             c->param);
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_first_session(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    long k = 0, n = 0;
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m) || m->sessions_to_response < 0)
+            continue;
+        if (m->responded && m->sessions_to_response <= 1) {
+            k++;
+            n++;
+        } else if (m->sessions_to_response >= 1) {
+            n++;
+        }
+    }
+    note_add(r, "response (>= 30%%) at the visit after one treatment; a patient first scored "
+                "later counts as not yet responding");
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_adverse(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    if (resolve(x, c, r, 0, &instr, &cov))
+        return 0;
+    size_t np = x->ds->n_patients;
+    signed char *st = malloc(np ? np : 1);   /* -1 unknown, 0 none, 1 any adverse */
+    if (!st)
+        return -1;
+    memset(st, -1, np ? np : 1);
+    int any = 0;
+    for (size_t v = 0; v < x->ds->n_visits; v++) {
+        const struct visit *vi = &x->ds->visit[v];
+        if (vi->adverse < 0)
+            continue;
+        any = 1;
+        if (vi->adverse > 0)
+            st[vi->patient] = 1;
+        else if (st[vi->patient] < 0)
+            st[vi->patient] = 0;
+    }
+    if (!any) {
+        free(st);
+        not_auditable(r, "adverse_event", "no visit records adverse_event");
+        return 0;
+    }
+    long k = 0, n = 0;
+    for (size_t p = 0; p < np; p++) {
+        if (st[p] < 0 || !patient_in(x, c, cov, p))
+            continue;
+        n++;
+        k += st[p] == 1;
+    }
+    free(st);
+    note_add(r, "per patient, any visit flagged adverse_event; severity is not recorded");
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_age(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    int female = c->stat == CS_FEMALE_SHARE_AGE_RANGE;
+    int age_c = dataset_cov_index(x->ds, "age");
+    int sex_c = dataset_cov_index(x->ds, "sex");
+    if (age_c < 0) {
+        not_auditable(r, "age", "needs an age column");
+        return 0;
+    }
+    if (female && sex_c < 0) {
+        not_auditable(r, "sex", "needs a sex column");
+        return 0;
+    }
+    if (resolve(x, c, r, 0, &instr, &cov))
+        return 0;
+    long k = 0, n = 0, bad = 0, other = 0;
+    for (size_t p = 0; p < x->ds->n_patients; p++) {
+        if (!patient_in(x, c, cov, p))
+            continue;
+        double age;
+        if (parse_age(dataset_cov(x->ds, p, age_c), &age)) {
+            bad++;
+            continue;
+        }
+        int in = age >= c->param_lo && age <= c->param_hi;
+        if (!female) {
+            n++;
+            k += in;
+            continue;
+        }
+        if (!in)
+            continue;
+        int s = sex_of(dataset_cov(x->ds, p, sex_c));
+        if (s < 0) {
+            other++;
+            continue;
+        }
+        n++;
+        k += s;
+    }
+    if (bad)
+        note_add(r, "%ld patients without a usable age excluded", bad);
+    if (other)
+        note_add(r, "%ld patients with sex other than female/male or missing excluded", other);
+    note_add(r, "clinic case mix, not a population sample");
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int instr, cov;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    long k = 0, n = 0;
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (!measure_in(x, c, instr, cov, m) || !m->responded || m->days_to_response < 0)
+            continue;
+        n++;
+        k += m->days_to_response > c->param * 7;
+    }
+    note_add(r, "among responders (>= 30%%): first response later than %g weeks (day %g)",
+             c->param, c->param * 7);
+    set_binomial(x, r, k, n);
+    return 0;
+}
+
+static int k_none(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    (void)x;
+    not_auditable(r, *c->needs ? c->needs : "(unspecified)",
+                  "the visit files cannot speak to this claim");
+    return 0;
+}
+
+static const kernel_fn kernels[CS__COUNT] = {
+    [CS_RESPONDER_SHARE_PCT] = k_pct_share,
+    [CS_SHARE_REACHING_PCT] = k_pct_share,
+    [CS_MEDIAN_PCT_IMPROVEMENT] = k_median_pct,
+    [CS_MEAN_PCT_IMPROVEMENT] = k_mean_pct,
+    [CS_KM_MEDIAN_SESSIONS] = k_km_median,
+    [CS_CUM_RESPONSE_BY_SESSION] = k_cum_response,
+    [CS_DURABLE_SHARE] = k_durable,
+    [CS_IMMEDIATE_SHARE] = k_immediate,
+    [CS_FIRST_SESSION_SHARE] = k_first_session,
+    [CS_ADVERSE_RATE] = k_adverse,
+    [CS_SHARE_AGE_RANGE] = k_age,
+    [CS_FEMALE_SHARE_AGE_RANGE] = k_age,
+    [CS_WEEKS_NO_IMPROVEMENT] = k_late,
+    [CS_NOT_AUDITABLE] = k_none,
+};
+
+/* ---- driver ---- */
+
+static struct audit_row *new_row(struct audit_result *res, const struct claim *c)
+{
+    if (res->n == res->cap) {
+        size_t nc = res->cap ? 2 * res->cap : 64;
+        struct audit_row *nr = realloc(res->row, nc * sizeof *nr);
+        if (!nr)
+            return NULL;
+        res->row = nr;
+        res->cap = nc;
+    }
+    struct audit_row *r = &res->row[res->n++];
+    memset(r, 0, sizeof *r);
+    r->claim = c;
+    r->stat = c->stat;
+    r->cmp = c->cmp;
+    r->verdict = V__COUNT;   /* not decided yet */
+    r->k = -1;
+    r->est = r->lo = r->hi = r->p = r->p_holm = r->posterior = NAN;
+    r->claim_lo = r->claim_hi = NAN;
+    r->n_to_settle = -1;
+    return r;
+}
+
+static void claimed_set(const struct claim *c, struct audit_row *r)
+{
+    switch (c->cmp) {
+    case CMP_GE: r->claim_lo = c->value; r->claim_hi = INFINITY; break;
+    case CMP_LE: r->claim_lo = -INFINITY; r->claim_hi = c->value; break;
+    case CMP_RANGE: r->claim_lo = c->value_lo; r->claim_hi = c->value_hi; break;
+    case CMP_UPTO: r->claim_lo = c->value; r->claim_hi = INFINITY; break;
+    default: break;
+    }
+}
+
+/* Verdict, and for binomial shares the exact p, posterior and n to settle. */
+static void finish_row(const struct ctx *x, struct audit_row *r)
+{
+    if (r->verdict == V_NOT_AUDITABLE) {
+        r->p = NAN;
+        snprintf(r->test, sizeof r->test, "none: not auditable");
+        return;
+    }
+    if (r->k >= 0 && r->n > 0) {
+        struct binom_data b = {r->k, (long)r->n};
+        r->p = p_against(r, binom_tail, &b);
+        snprintf(r->test, sizeof r->test, "exact binomial (one-sided)");
+        long n = (long)r->n;
+        if (!r->claim_lo_open) {
+            int lo_f = isfinite(r->claim_lo), hi_f = isfinite(r->claim_hi);
+            double plo = lo_f ? r->claim_lo / 100 : 0, phi = hi_f ? r->claim_hi / 100 : 1;
+            if (lo_f && hi_f)
+                r->posterior = audit_jeffreys_posterior(r->k, n, phi, 0) -
+                               audit_jeffreys_posterior(r->k, n, plo, 0);
+            else if (lo_f)
+                r->posterior = audit_jeffreys_posterior(r->k, n, plo, 1);
+            else if (hi_f)
+                r->posterior = audit_jeffreys_posterior(r->k, n, phi, 0);
+        }
+    }
+    if (r->n < x->o->min_n) {
+        r->verdict = V_INSUFFICIENT;
+        r->p = NAN;
+        snprintf(r->test, sizeof r->test, "none: n %zu below the minimum %zu", r->n,
+                 x->o->min_n);
+        return;
+    }
+    if (isnan(r->est) && isnan(r->lo) && isnan(r->hi)) {
+        r->verdict = V_INSUFFICIENT;
+        note_add(r, "no estimate could be computed");
+        return;
+    }
+    r->verdict = audit_verdict(r->lo, r->hi, r->claim_lo, r->claim_hi, r->claim_lo_open);
+    if (r->verdict == V_INCONCLUSIVE && r->k >= 0 && !r->claim_lo_open) {
+        double ph = (double)r->k / (double)r->n, target;
+        if (isfinite(r->claim_lo) && isfinite(r->claim_hi))
+            target = fabs(ph - r->claim_lo / 100) < fabs(ph - r->claim_hi / 100)
+                         ? r->claim_lo / 100 : r->claim_hi / 100;
+        else
+            target = isfinite(r->claim_lo) ? r->claim_lo / 100 : r->claim_hi / 100;
+        r->n_to_settle = audit_n_to_settle(ph, target, x->o->level);
+    }
+}
+
+static int run_one(const struct ctx *x, const struct claim *c, struct audit_result *res,
+                   enum claim_stat stat, const char *part)
+{
+    struct audit_row *r = new_row(res, c);
+    if (!r)
+        return -1;
+    r->stat = stat;
+    snprintf(r->part, sizeof r->part, "%s", part);
+    claimed_set(c, r);
+    if (c->cmp == CMP_UPTO && stat != CS_NOT_AUDITABLE) {
+        r->cmp = CMP_GE;
+        if (strcmp(part, "reach") == 0) {
+            r->claim_lo = 0;   /* "up to X": true as soon as one patient reaches X */
+            r->claim_lo_open = 1;
+            note_add(r, "'up to %g%%' is a maximum: audited as the share reaching %g%%, "
+                        "which only needs one patient; as worded the claim cannot be refuted",
+                     c->value, c->value);
+        } else {
+            note_add(r, "'up to %g%%' is a maximum: audited as typical (median) improvement "
+                        ">= %g%%; as worded the claim cannot be refuted", c->value, c->value);
+        }
+    }
+    struct claim local = *c;   /* the reach part counts patients reaching X */
+    if (strcmp(part, "reach") == 0)
+        local.param = c->value;
+    if (kernels[stat](x, &local, r))
+        return -1;
+    if (stat != CS_NOT_AUDITABLE && dataset_cov_index(x->ds, "arm") >= 0 &&
+        !(c->sub.kind == SUB_COV_EQ && strcmp(c->sub.cov, "arm") == 0))
+        note_add(r, "the data have an arm column: this row pools all arms");
+    finish_row(x, r);
+    return 0;
+}
+
+int audit_run(const struct claim_set *cs, const struct dataset *ds,
+              const struct patient_set *ps, const struct audit_opts *opts,
+              struct audit_result *out, struct out_error *e)
+{
+    struct audit_opts def;
+    if (!opts) {
+        audit_opts_default(&def);
+        opts = &def;
+    }
+    struct ctx x = {ds, ps, opts};
+    audit_result_free(out);
+    for (size_t i = 0; i < cs->n; i++) {
+        const struct claim *c = &cs->c[i];
+        int rc;
+        if (c->cmp == CMP_UPTO && c->stat != CS_NOT_AUDITABLE)
+            rc = run_one(&x, c, out, CS_MEDIAN_PCT_IMPROVEMENT, "median") ||
+                 run_one(&x, c, out, CS_SHARE_REACHING_PCT, "reach");
+        else
+            rc = run_one(&x, c, out, c->stat, "");
+        if (rc) {
+            audit_result_free(out);
+            return out_err(e, OUT_EINTERNAL, cs->path, c->line, 0, "out of memory");
+        }
+    }
+    double *p = malloc((out->n ? out->n : 1) * sizeof *p);
+    if (!p) {
+        audit_result_free(out);
+        return out_err(e, OUT_EINTERNAL, cs->path, 0, 0, "out of memory");
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        enum verdict v = out->row[i].verdict;
+        p[i] = (v == V_SUPPORTED || v == V_CONTRADICTED || v == V_INCONCLUSIVE)
+                   ? out->row[i].p : NAN;
+    }
+    size_t m = audit_holm(p, p, out->n);
+    if (m == (size_t)-1) {
+        free(p);
+        audit_result_free(out);
+        return out_err(e, OUT_EINTERNAL, cs->path, 0, 0, "out of memory");
+    }
+    out->n_tested = m;
+    for (size_t i = 0; i < out->n; i++)
+        out->row[i].p_holm = p[i];
+    free(p);
+    return 0;
+}
+
+/* ---- audit.csv ---- */
+
+/* digits < 0: fixed with -digits decimals; else %.{digits}g. */
+static void put_num(FILE *fp, double v, int digits)
+{
+    if (isnan(v))
+        fputs("n/a", fp);
+    else if (isinf(v))   /* only an open-ended KM limit is infinite */
+        fputs("not reached", fp);
+    else if (digits < 0)
+        fprintf(fp, "%.*f", -digits, v);
+    else
+        fprintf(fp, "%.*g", digits, v);
+}
+
+/* A bound of the claimed set: empty when unbounded on that side or not given. */
+static void put_bound(FILE *fp, double v)
+{
+    if (isfinite(v))
+        fprintf(fp, "%.6g", v);
+}
+
+static void claimed_text(const struct audit_row *r, char *buf, size_t n)
+{
+    const struct claim *c = r->claim;
+    if (c->cmp == CMP_UPTO && r->part[0])
+        snprintf(buf, n, strcmp(r->part, "reach") == 0 ? "up to %g: share reaching %g > 0"
+                                                       : "up to %g: median >= %g",
+                 c->value, c->value);
+    else if (c->cmp == CMP_GE)
+        snprintf(buf, n, ">= %g", c->value);
+    else if (c->cmp == CMP_LE)
+        snprintf(buf, n, "<= %g", c->value);
+    else if (c->cmp == CMP_RANGE)
+        snprintf(buf, n, "%g-%g", c->value_lo, c->value_hi);
+    else if (c->cmp == CMP_UPTO)
+        snprintf(buf, n, "up to %g", c->value);
+    else
+        buf[0] = '\0';
+}
+
+int audit_write_csv(const struct audit_result *r, FILE *fp, const char *name,
+                    struct out_error *e)
+{
+    fputs("id,part,statistic,instrument,subgroup,param,comparison,claimed,claim_lo,claim_hi,"
+          "claim_lo_open,unit,n,k,estimate,ci_lo,ci_hi,ci_method,verdict,p_one_sided,p_holm,"
+          "test,posterior,n_to_settle,needs,note,source,seed,quote,reading\n", fp);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct audit_row *w = &r->row[i];
+        const struct claim *c = w->claim;
+        const struct claim_stat_def *d = &claim_stat_defs[w->stat];
+        char buf[160];
+        esc_csv(fp, c->id);
+        fputc(',', fp);
+        esc_csv(fp, w->part);
+        fputc(',', fp);
+        esc_csv(fp, d->name);
+        fputc(',', fp);
+        esc_csv(fp, c->instrument);
+        fputc(',', fp);
+        esc_csv(fp, c->subgroup_text);
+        fputc(',', fp);
+        if (strcmp(w->part, "reach") == 0)
+            snprintf(buf, sizeof buf, "%g", c->value);
+        else if (d->param == PARAM_NUMBER)
+            snprintf(buf, sizeof buf, "%g", c->param);
+        else if (d->param == PARAM_RANGE)
+            snprintf(buf, sizeof buf, "%s", c->param_text);
+        else
+            buf[0] = '\0';
+        esc_csv(fp, buf);
+        fputc(',', fp);
+        esc_csv(fp, claim_cmp_name(c->cmp));
+        fputc(',', fp);
+        claimed_text(w, buf, sizeof buf);
+        esc_csv(fp, buf);
+        fputc(',', fp);
+        put_bound(fp, w->claim_lo);
+        fputc(',', fp);
+        put_bound(fp, w->claim_hi);
+        fprintf(fp, ",%d,", w->claim_lo_open);
+        esc_csv(fp, d->unit);
+        fprintf(fp, ",%zu,", w->n);
+        if (w->k >= 0)
+            fprintf(fp, "%ld", w->k);
+        else
+            fputs("n/a", fp);
+        fputc(',', fp);
+        put_num(fp, w->est, 6);
+        fputc(',', fp);
+        put_num(fp, w->lo, 6);
+        fputc(',', fp);
+        put_num(fp, w->hi, 6);
+        fputc(',', fp);
+        esc_csv(fp, w->method[0] ? w->method : "n/a");
+        fputc(',', fp);
+        esc_csv(fp, audit_verdict_name(w->verdict));
+        fputc(',', fp);
+        put_num(fp, w->p, 4);
+        fputc(',', fp);
+        put_num(fp, w->p_holm, 4);
+        fputc(',', fp);
+        esc_csv(fp, w->test);
+        fputc(',', fp);
+        put_num(fp, w->posterior, -4);
+        fputc(',', fp);
+        if (w->n_to_settle >= 0)
+            fprintf(fp, "%ld", w->n_to_settle);
+        else
+            fputs("n/a", fp);
+        fputc(',', fp);
+        esc_csv(fp, w->needs);
+        fputc(',', fp);
+        esc_csv(fp, w->note);
+        fputc(',', fp);
+        esc_csv(fp, c->source);
+        fputc(',', fp);
+        esc_csv(fp, c->seed);
+        fputc(',', fp);
+        esc_csv(fp, c->quote);
+        fputc(',', fp);
+        esc_csv(fp, c->reading);
+        fputc('\n', fp);
+    }
+    if (ferror(fp))
+        return out_err(e, OUT_EIO, name, 0, 0, "write error");
+    return 0;
+}

@@ -1,0 +1,402 @@
+/* charts_build.c — see charts_build.h. */
+#include "charts_build.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "charts.h"
+#include "stats.h"
+
+struct ctx {
+    const char *dir;
+    struct chart_list *list;
+    int rc;                     /* first failure */
+    struct out_error *e;
+};
+
+static void add(struct ctx *c, int rc, struct out_error *ce, const char *name, const char *title,
+                const char *caption)
+{
+    if (rc) {
+        if (!c->rc) {
+            c->rc = rc;
+            *c->e = *ce;
+        }
+        return;
+    }
+    struct chart_list *l = c->list;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        struct report_chart *nc = realloc(l->chart, ncap * sizeof *nc);
+        if (!nc)
+            return;
+        l->chart = nc;
+        l->cap = ncap;
+    }
+    struct report_chart *r = &l->chart[l->n];
+    r->name = strdup(name);
+    r->title = strdup(title);
+    r->caption = strdup(caption ? caption : "");
+    if (!r->name || !r->title || !r->caption) {
+        free((char *)r->name);
+        free((char *)r->title);
+        free((char *)r->caption);
+        return;
+    }
+    l->n++;
+}
+
+static const struct cohort_group *overall(const struct cohort *co, const char *instr)
+{
+    for (size_t i = 0; i < co->n_groups; i++)
+        if (!co->group[i].by[0] && !strcmp(co->group[i].instrument, instr))
+            return &co->group[i];
+    return NULL;
+}
+
+static int instr_index(const struct dataset *ds, const char *name)
+{
+    for (size_t k = 0; k < ds->n_instr; k++)
+        if (!strcmp(ds->instr[k]->name, name))
+            return (int)k;
+    return -1;
+}
+
+static void per_instrument(struct ctx *c, const struct dataset *ds, const struct patient_set *ps,
+                           const struct cohort *co, size_t k)
+{
+    const struct instrument *in = ds->instr[k];
+    const struct cohort_group *g = overall(co, in->name);
+    size_t n = 0, nz = 0;
+    double *pct = malloc((ps->n ? ps->n : 1) * sizeof *pct);
+    double *b = malloc((ps->n ? ps->n : 1) * sizeof *b);
+    double *f = malloc((ps->n ? ps->n : 1) * sizeof *f);
+    double *ch = malloc((ps->n ? ps->n : 1) * sizeof *ch);
+    size_t np = 0;
+    if (!pct || !b || !f || !ch)
+        goto out;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr != k || isnan(m->change))
+            continue;
+        b[n] = m->baseline;
+        f[n] = m->final;
+        ch[n++] = m->change;
+        if (m->zero_baseline)
+            nz++;
+        else if (!isnan(m->pct))
+            pct[np++] = m->pct;
+    }
+    char name[64], title[160], cap[512];
+    struct out_error ce = {0};
+    int rc;
+
+    snprintf(name, sizeof name, "waterfall_%s", in->name);
+    snprintf(title, sizeof title, "Each patient's percent improvement: %s", in->label);
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    rc = chart_waterfall(&o, pct, np, nz, &ce);
+    snprintf(cap, sizeof cap,
+             "%zu patients with a follow-up score, sorted by improvement; lines at 30%% and 50%%. "
+             "%zu patients with a baseline of 0 are left out (percent change is undefined).",
+             np, nz);
+    add(c, rc, &ce, name, title, cap);
+
+    snprintf(name, sizeof name, "change_%s", in->name);
+    snprintf(title, sizeof title, "Distribution of improvement: %s", in->label);
+    char xl[160];
+    snprintf(xl, sizeof xl, "Improvement in %s (points, positive = better)", in->label);
+    o.name = name;
+    o.title = title;
+    rc = chart_change_hist(&o, xl, ch, n, &ce);
+    add(c, rc, &ce, name, title, "Improvement from the first to the last visit, complete cases.");
+
+    snprintf(name, sizeof name, "scatter_%s", in->name);
+    snprintf(title, sizeof title, "Baseline against final score: %s", in->label);
+    o.name = name;
+    o.title = title;
+    rc = chart_scatter_baseline_final(&o, in->label, in->min, in->max, in->higher_better, b, f, n,
+                                      &ce);
+    add(c, rc, &ce, name, title,
+        "Each patient's first and last score; points on the diagonal did not change.");
+
+    if (g && g->km.n_steps > 0) {
+        struct chart_step *st = malloc(g->km.n_steps * sizeof *st);
+        if (st) {
+            for (size_t i = 0; i < g->km.n_steps; i++) {
+                const struct km_step *s = &g->km.step[i];
+                st[i].t = s->t;
+                st[i].share = 1 - s->surv;
+                st[i].lo = isnan(s->hi) ? NAN : 1 - s->hi;
+                st[i].hi = isnan(s->lo) ? NAN : 1 - s->lo;
+                st[i].n_risk = s->n_risk;
+            }
+            snprintf(name, sizeof name, "km_%s", in->name);
+            snprintf(title, sizeof title, "Time to a 30%% improvement: %s", in->label);
+            o.name = name;
+            o.title = title;
+            rc = chart_km(&o, st, g->km.n_steps, g->km.n, g->km.n_events, NAN, NULL, 0, &ce);
+            add(c, rc, &ce, name, title,
+                "Kaplan-Meier share of patients who have reached a 30% improvement, by "
+                "treatments received, with its 95% band; the articles' 3-6 and 6-12 session "
+                "windows are shaded.");
+            free(st);
+        }
+    }
+out:
+    free(pct);
+    free(b);
+    free(f);
+    free(ch);
+}
+
+struct dayidx {
+    int32_t day;
+    uint32_t v;
+};
+
+static int cmp_dayidx(const void *a, const void *b)
+{
+    const struct dayidx *x = a, *y = b;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Session number of each visit: from the file, else its rank by date within the patient
+ * (counting sort by patient, then a sort of each patient's few visits). NULL on OOM. */
+static int *visit_sessions(const struct dataset *ds)
+{
+    size_t nv = ds->n_visits, np = ds->n_patients;
+    int *sess = malloc((nv ? nv : 1) * sizeof *sess);
+    size_t *start = calloc(np + 1, sizeof *start);
+    struct dayidx *o = malloc((nv ? nv : 1) * sizeof *o);
+    if (!sess || !start || !o)
+        goto fail;
+    for (size_t v = 0; v < nv; v++)
+        start[ds->visit[v].patient + 1]++;
+    for (size_t p = 0; p < np; p++)
+        start[p + 1] += start[p];
+    size_t *fill = malloc((np ? np : 1) * sizeof *fill);
+    if (!fill)
+        goto fail;
+    memcpy(fill, start, np * sizeof *fill);
+    for (size_t v = 0; v < nv; v++) {
+        size_t j = fill[ds->visit[v].patient]++;
+        o[j].day = ds->visit[v].day;
+        o[j].v = (uint32_t)v;
+    }
+    free(fill);
+    for (size_t p = 0; p < np; p++) {
+        size_t a = start[p], b = start[p + 1];
+        qsort(o + a, b - a, sizeof *o, cmp_dayidx);
+        for (size_t j = a; j < b; j++) {
+            int fs = ds->visit[o[j].v].session;
+            sess[o[j].v] = fs > 0 ? fs : (int)(j - a + 1);
+        }
+    }
+    free(start);
+    free(o);
+    return sess;
+fail:
+    free(sess);
+    free(start);
+    free(o);
+    return NULL;
+}
+
+/* Mean score by session with a 95% t interval (two-pass SD). */
+static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess, size_t k)
+{
+    const struct instrument *in = ds->instr[k];
+    enum { MAXS = 30 };
+    double sum[MAXS + 1] = {0}, ss[MAXS + 1] = {0};
+    size_t cnt[MAXS + 1] = {0};
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t v = 0; v < ds->n_visits; v++) {
+            double x = ds->score[v * ds->n_instr + k];
+            int s = sess[v];
+            if (isnan(x) || s < 1 || s > MAXS)
+                continue;
+            if (pass == 0) {
+                sum[s] += x;
+                cnt[s]++;
+            } else {
+                double d = x - sum[s] / (double)cnt[s];
+                ss[s] += d * d;
+            }
+        }
+    struct chart_point pts[MAXS];
+    size_t np = 0;
+    for (int s = 1; s <= MAXS; s++) {
+        if (cnt[s] < 1)
+            continue;
+        struct chart_point *p = &pts[np++];
+        p->x = s;
+        p->n = (long)cnt[s];
+        p->mean = sum[s] / (double)cnt[s];
+        p->lo = p->hi = NAN;
+        if (cnt[s] >= 2) {
+            double se = sqrt(ss[s] / (double)(cnt[s] - 1) / (double)cnt[s]);
+            double t = gsl_cdf_tdist_Pinv(0.975, (double)(cnt[s] - 1));
+            p->lo = p->mean - t * se;
+            p->hi = p->mean + t * se;
+        }
+    }
+    char name[64], title[160], yl[160];
+    snprintf(name, sizeof name, "trajectory_%s", in->name);
+    snprintf(title, sizeof title, "Mean score by session: %s", in->label);
+    snprintf(yl, sizeof yl, "Mean %s", in->label);
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct out_error ce = {0};
+    int rc = chart_trajectory(&o, "Session", yl, pts, np, &ce);
+    add(c, rc, &ce, name, title,
+        "Mean score of the patients seen at each session, with a 95% t interval; n falls as "
+        "patients finish or drop out, so later sessions describe a selected group.");
+}
+
+static void pchart(struct ctx *c, const struct cohort *co, const char *instr)
+{
+    size_t n = 0;
+    struct chart_period *p = malloc((co->n_months ? co->n_months : 1) * sizeof *p);
+    if (!p)
+        return;
+    for (size_t j = 0; j < co->n_months; j++) {
+        if (strcmp(co->month[j].instrument, instr))
+            continue;
+        p[n].label = co->month[j].month;
+        p[n].n = co->month[j].resp30.n;
+        p[n].k = co->month[j].resp30.k;
+        n++;
+    }
+    char name[64], title[160];
+    snprintf(name, sizeof name, "pchart_%s", instr);
+    snprintf(title, sizeof title, "Monthly share of patients improved >= 30%% (%s)", instr);
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct out_error ce = {0};
+    int rc = chart_pchart(&o, p, n, &ce);
+    add(c, rc, &ce, name, title,
+        "By month of each patient's last visit; centre line at the pooled rate, 3-sigma limits "
+        "that widen for months with fewer patients.");
+    free(p);
+}
+
+static void arms(struct ctx *c, const struct cohort *co, const char *instr)
+{
+    struct chart_group g[16];
+    size_t n = 0;
+    for (size_t i = 0; i < co->n_groups && n < 16; i++) {
+        const struct cohort_group *cg = &co->group[i];
+        if (strcmp(cg->by, "arm") || strcmp(cg->instrument, instr) || cg->suppressed)
+            continue;
+        g[n].label = cg->value;
+        g[n].mean = cg->change.mean;
+        g[n].lo = cg->change.lo;
+        g[n].hi = cg->change.hi;
+        g[n].n = (long)cg->change.n;
+        n++;
+    }
+    if (n < 2)
+        return;
+    char name[64], title[160], xl[160];
+    snprintf(name, sizeof name, "arms_%s", instr);
+    snprintf(title, sizeof title, "Mean improvement by arm (%s)", instr);
+    snprintf(xl, sizeof xl, "Mean improvement in %s (points, positive = better)", instr);
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct out_error ce = {0};
+    int rc = chart_arms(&o, xl, g, n, &ce);
+    add(c, rc, &ce, name, title, "Mean improvement with its 95% t interval in each arm.");
+}
+
+/* One forest per unit (shares and percent improvements in %, session counts in sessions),
+ * since claims on different scales cannot share an axis. Not-auditable rows have no
+ * estimate and are listed in the audit table instead. */
+static void forest_unit(struct ctx *c, const struct audit_result *a, const char *unit,
+                        const char *name, const char *title, const char *xlabel)
+{
+    struct chart_forest_row *rows = malloc((a->n ? a->n : 1) * sizeof *rows);
+    char (*labels)[96] = malloc((a->n ? a->n : 1) * sizeof *labels);
+    size_t n = 0;
+    if (!rows || !labels)
+        goto out;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct audit_row *r = &a->row[i];
+        const char *u = claim_stat_defs[r->stat].unit;
+        int is_pct = u[0] == '%';
+        if (r->verdict == V_NOT_AUDITABLE || is_pct != (unit[0] == '%'))
+            continue;
+        snprintf(labels[n], sizeof labels[n], "%s%s%s", r->claim->id, r->part[0] ? " " : "",
+                 r->part);
+        rows[n].label = labels[n];
+        rows[n].est = r->est;
+        rows[n].lo = r->lo;
+        rows[n].hi = r->hi;
+        rows[n].claim_lo = r->claim_lo;
+        rows[n].claim_hi = r->claim_hi;
+        rows[n].verdict = r->verdict == V_SUPPORTED      ? CHART_SUPPORTED
+                          : r->verdict == V_CONTRADICTED ? CHART_CONTRADICTED
+                          : r->verdict == V_INCONCLUSIVE ? CHART_INCONCLUSIVE
+                                                         : CHART_INSUFFICIENT;
+        rows[n].n = (long)r->n;
+        n++;
+    }
+    if (n) {
+        struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+        struct out_error ce = {0};
+        int rc = chart_forest(&o, xlabel, rows, n, &ce);
+        add(c, rc, &ce, name, title,
+            "Each claim's estimate from these patients with its 95% interval, against the "
+            "claimed value or range; colour and shape give the verdict.");
+    }
+out:
+    free(rows);
+    free(labels);
+}
+
+static void forest(struct ctx *c, const struct audit_result *a)
+{
+    if (!a)
+        return;
+    forest_unit(c, a, "%", "forest_shares", "Claims audit: shares and percent improvements",
+                "Percent (of patients, or improvement)");
+    forest_unit(c, a, "treatments", "forest_sessions", "Claims audit: sessions to improvement",
+                "Treatments");
+}
+
+int charts_build(const char *dir, const struct dataset *ds, const struct patient_set *ps,
+                 const struct cohort *co, const struct audit_result *audit,
+                 struct chart_list *out, struct out_error *e)
+{
+    struct ctx c = {dir, out, 0, e};
+    memset(out, 0, sizeof *out);
+    forest(&c, audit);
+    int *sess = visit_sessions(ds);
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        per_instrument(&c, ds, ps, co, k);
+        if (sess)
+            trajectory(&c, ds, sess, k);
+    }
+    free(sess);
+    int pk = instr_index(ds, "pain");
+    const char *main_instr = pk >= 0 ? "pain" : ds->n_instr ? ds->instr[0]->name : NULL;
+    if (main_instr) {
+        pchart(&c, co, main_instr);
+        arms(&c, co, main_instr);
+    }
+    return c.rc;
+}
+
+void chart_list_free(struct chart_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->chart[i].name);
+        free((char *)l->chart[i].title);
+        free((char *)l->chart[i].caption);
+    }
+    free(l->chart);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,357 @@
+/* csvread.c — see csvread.h.
+ *
+ * The trick that gives line numbers and raw bytes: input is cut at every CR and LF and each
+ * piece is handed to libcsv separately. A piece therefore lies within one physical line, and
+ * libcsv can only end a record on the piece's last byte, so the line counter and the raw
+ * buffer are always exact at the moment the record callback runs. */
+#include "csvread.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { DEFAULT_MAX_RECORD = 1 << 20 };
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * elem);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 5, 6)))
+#endif
+static int fail(struct csvread *r, int code, long line, long col, const char *fmt, ...)
+{
+    /* Only the first error counts: later ones are consequences. */
+    if (!r->status) {
+        char msg[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        r->status = out_err(r->e, code, r->name, line, col, "%s", msg);
+    }
+    return r->status;
+}
+
+int csvread_init(struct csvread *r, const char *name, char delim, size_t max_record,
+                 csvread_fn fn, void *ctx, struct out_error *e)
+{
+    memset(r, 0, sizeof *r);
+    r->name = name;
+    r->delim = (unsigned char)delim;
+    r->fn = fn;
+    r->ctx = ctx;
+    r->e = e;
+    r->line = 1;
+    r->u_lo = 0x80;
+    r->u_hi = 0xBF;
+    if (csv_init(&r->p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+        return out_err(e, OUT_EINTERNAL, name, 0, 0, "out of memory");
+    r->max_record = max_record ? max_record : DEFAULT_MAX_RECORD;
+    return 0;
+}
+
+void csvread_free(struct csvread *r)
+{
+    if (!r)
+        return;
+    if (r->max_record)   /* set only once csv_init has run */
+        csv_free(&r->p);
+    free(r->pre);
+    free(r->raw);
+    free(r->arena);
+    free(r->off);
+    free(r->lenv);
+    free(r->fieldv);
+    memset(r, 0, sizeof *r);
+}
+
+char csvread_delimiter(const struct csvread *r)
+{
+    return (char)r->delim;
+}
+
+long csvread_line(const struct csvread *r)
+{
+    return r->line;
+}
+
+static void on_field(void *data, size_t len, void *ctx)
+{
+    struct csvread *r = ctx;
+    if (r->status)
+        return;
+    size_t nf = r->n_fields + 1;
+    if (grow((void **)&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) ||
+        grow((void **)&r->off, &r->cap_off, nf, sizeof *r->off) ||
+        grow((void **)&r->lenv, &r->cap_len, nf, sizeof *r->lenv) ||
+        grow((void **)&r->fieldv, &r->cap_fv, nf, sizeof *r->fieldv)) {
+        fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
+        return;
+    }
+    if (len)
+        memcpy(r->arena + r->arena_len, data, len);
+    r->off[r->n_fields++] = r->arena_len;
+    r->arena_len += len;
+    r->arena[r->arena_len++] = '\0';
+}
+
+static void on_record(int c, void *ctx)
+{
+    struct csvread *r = ctx;
+    if (r->status)
+        return;
+    /* Pointers are taken only now: the arena may have moved while the fields arrived. */
+    for (size_t i = 0; i < r->n_fields; i++) {
+        r->fieldv[i] = r->arena + r->off[i];
+        size_t end = i + 1 < r->n_fields ? r->off[i + 1] : r->arena_len;
+        r->lenv[i] = end - r->off[i] - 1;
+    }
+    size_t raw_len = r->raw_len;
+    if ((c == '\r' || c == '\n') && raw_len)
+        raw_len--;   /* the terminator is the line's, not the record's */
+    if (!r->raw)
+        return;   /* unreachable: a record always has bytes */
+    r->raw[raw_len] = '\0';
+    struct csvread_record rec = {
+        .n = r->n_fields,
+        .field = r->fieldv,
+        .len = r->lenv,
+        .line = r->rec_line,
+        .raw = r->raw,
+        .raw_len = raw_len,
+    };
+    int rc = r->fn(r->ctx, &rec, r->e);
+    if (rc && !r->status)
+        r->status = rc;
+    r->n_fields = 0;
+    r->arena_len = 0;
+    r->raw_len = 0;
+    r->in_record = 0;
+}
+
+/* Bytes libcsv skips between records; a piece made only of these is not a record start. */
+static int is_blank(const struct csvread *r, unsigned char c)
+{
+    return c == ' ' || c == '\r' || c == '\n' || (c == '\t' && r->delim != '\t');
+}
+
+/* One piece: bytes of a single physical line, ending at its CR or LF if it has one. */
+static int piece(struct csvread *r, const unsigned char *s, size_t n)
+{
+    unsigned char last = s[n - 1];
+    int ends_line = last == '\r' || last == '\n';
+    if (!r->in_record) {
+        size_t i = 0;
+        while (i < n && is_blank(r, s[i]))
+            i++;
+        if (i == n && ends_line) {
+            r->raw_len = 0;   /* a blank line: nothing of it belongs to a record */
+            goto count;
+        }
+        if (i < n) {
+            r->in_record = 1;
+            r->rec_line = r->line;
+        }
+    }
+    if (grow((void **)&r->raw, &r->raw_cap, r->raw_len + n + 1, 1))
+        return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
+    memcpy(r->raw + r->raw_len, s, n);
+    r->raw_len += n;
+
+    size_t used = csv_parse(&r->p, s, n, on_field, on_record, r);
+    if (r->status)
+        return r->status;
+    if (used < n || csv_error(&r->p) != CSV_SUCCESS) {
+        return fail(r, OUT_EINPUT, r->line, (long)r->n_fields + 1,
+                    "malformed quoting in field %zu: a '\"' inside an unquoted field, or text "
+                    "after a closing quote (quote the field and double its quotes)",
+                    r->n_fields + 1);
+    }
+count:
+    if (n > 1)
+        r->prev_cr = 0;
+    if (last == '\r') {
+        r->line++;
+        r->prev_cr = 1;
+    } else if (last == '\n') {
+        if (!r->prev_cr)
+            r->line++;
+        r->prev_cr = 0;
+    } else {
+        r->prev_cr = 0;
+    }
+    return 0;
+}
+
+/* Validate text and cut it into pieces at line breaks. Errors are raised in byte order:
+ * the bytes before a bad one are parsed first (they may hold an earlier error), so the
+ * error reported never depends on where the chunks happen to be cut. */
+static int process(struct csvread *r, const unsigned char *s, size_t n)
+{
+    size_t start = 0;
+    const char *why = NULL;
+    unsigned char bad = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (r->u_need) {
+            if (c < r->u_lo || c > r->u_hi) {
+                bad = r->u_lead;   /* name the byte that started the broken sequence */
+                why = "utf8";
+                break;
+            }
+            r->u_need--;
+            r->u_lo = 0x80;
+            r->u_hi = 0xBF;
+            continue;
+        }
+        if (c == '\r' || c == '\n') {
+            if (piece(r, s + start, i + 1 - start))
+                return r->status;
+            start = i + 1;
+            continue;
+        }
+        if (r->raw_len + (i + 1 - start) > r->max_record) {
+            why = "long";
+            break;
+        }
+        if (c < 0x80) {
+            if (c == 0) {
+                why = "nul";
+                break;
+            }
+            continue;
+        }
+        if (c < 0xC2 || c > 0xF4) {
+            bad = c;
+            why = "utf8";
+            break;
+        }
+        r->u_need = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+        r->u_lead = c;
+        if (c == 0xE0)
+            r->u_lo = 0xA0;      /* overlong */
+        else if (c == 0xED)
+            r->u_hi = 0x9F;      /* UTF-16 surrogates */
+        else if (c == 0xF0)
+            r->u_lo = 0x90;      /* overlong */
+        else if (c == 0xF4)
+            r->u_hi = 0x8F;      /* beyond U+10FFFF */
+    }
+    if (i > start && piece(r, s + start, i - start))
+        return r->status;
+    if (!why)
+        return 0;
+    if (why[0] == 'n')
+        return fail(r, OUT_EINPUT, r->line, 0,
+                    "NUL byte: this is not a text file (UTF-16? save it as UTF-8)");
+    if (why[0] == 'l')
+        return fail(r, OUT_EINPUT, r->in_record ? r->rec_line : r->line, 0,
+                    "record longer than the limit of %zu bytes (a runaway quoted field?)",
+                    r->max_record);
+    return fail(r, OUT_EINPUT, r->line, 0,
+                "invalid UTF-8 (byte 0x%02X): save the file as UTF-8 (it may be Latin-1 "
+                "or Windows-1252)", bad);
+}
+
+/* Decide BOM and delimiter once the first non-blank line is complete, or the input ended,
+ * or max_record bytes have come without one. Only the first max_record + 3 bytes are
+ * looked at, so the decision is the same whatever the chunk sizes. */
+static int start(struct csvread *r, int at_end)
+{
+    const unsigned char *s = r->pre;
+    size_t window = r->max_record + 3;
+    size_t n = r->pre_len < window ? r->pre_len : window, i = 0, eol = n;
+    int content = 0, inq = 0;
+    for (; i < n; i++) {
+        if (s[i] == '"')
+            inq = !inq;
+        if ((s[i] == '\r' || s[i] == '\n') && !inq && content) {
+            eol = i;
+            break;
+        }
+        if (!is_blank(r, s[i]))
+            content = 1;
+    }
+    if (i == n && n < window && !at_end)
+        return 0;   /* wait for more */
+    n = r->pre_len;
+    if (n >= 2 && ((s[0] == 0xFF && s[1] == 0xFE) || (s[0] == 0xFE && s[1] == 0xFF)))
+        return fail(r, OUT_EINPUT, 1, 0,
+                    "the file is UTF-16 (byte-order mark %s); save it as UTF-8",
+                    s[0] == 0xFF ? "FF FE" : "FE FF");
+    size_t skip = n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF ? 3 : 0;
+    if (!r->delim) {
+        size_t count[3] = {0, 0, 0};
+        inq = 0;
+        for (size_t k = skip; k < eol; k++) {
+            if (s[k] == '"')
+                inq = !inq;
+            else if (!inq && s[k] == ',')
+                count[0]++;
+            else if (!inq && s[k] == ';')
+                count[1]++;
+            else if (!inq && s[k] == '\t')
+                count[2]++;
+        }
+        r->delim = count[1] > count[0] && count[1] >= count[2]   ? ';'
+                   : count[2] > count[0] && count[2] > count[1] ? '\t'
+                                                                : ',';
+    }
+    csv_set_delim(&r->p, r->delim);
+    r->started = 1;
+    int rc = n > skip ? process(r, s + skip, n - skip) : 0;
+    free(r->pre);
+    r->pre = NULL;
+    r->pre_len = r->pre_cap = 0;
+    return rc;
+}
+
+int csvread_feed(struct csvread *r, const void *buf, size_t len, struct out_error *e)
+{
+    r->e = e;
+    if (r->status)
+        return r->status;
+    if (r->started)
+        return process(r, buf, len);
+    if (grow((void **)&r->pre, &r->pre_cap, r->pre_len + len, 1))
+        return fail(r, OUT_EINTERNAL, 0, 0, "out of memory");
+    if (len)
+        memcpy(r->pre + r->pre_len, buf, len);
+    r->pre_len += len;
+    return start(r, 0);
+}
+
+int csvread_finish(struct csvread *r, struct out_error *e)
+{
+    r->e = e;
+    if (r->status)
+        return r->status;
+    if (r->finished)
+        return 0;
+    r->finished = 1;
+    if (!r->started && start(r, 1))
+        return r->status;
+    if (r->u_need)
+        return fail(r, OUT_EINPUT, r->line, 0,
+                    "the file ends inside a UTF-8 character (truncated?)");
+    /* csv_fini clears libcsv's status, so its return value is all we get. */
+    if (csv_fini(&r->p, on_field, on_record, r) != 0)
+        return fail(r, OUT_EINPUT, r->rec_line, 0,
+                    "unterminated quoted field: the record starting on this line has an "
+                    "opening '\"' that is never closed");
+    return r->status;
+}

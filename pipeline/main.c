@@ -1,0 +1,545 @@
+/* main.c — the `outcomes` command: parses the command line, runs the stages, prints errors.
+ *
+ * This is the only place that prints diagnostics or chooses an exit code. Stages are
+ * reached one at a time (`outcomes ingest|patients|cohort|audit|charts|report`, reading and
+ * writing the documented files in --out DIR) or chained in one process by `outcomes run`.
+ */
+#define _DEFAULT_SOURCE   /* getopt_long, gmtime_r */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "audit.h"
+#include "charts_build.h"
+#include "claims.h"
+#include "cohort.h"
+#include "dataset.h"
+#include "error.h"
+#include "ingest.h"
+#include "outfile.h"
+#include "patient.h"
+#include "patients_csv.h"
+#include "quality.h"
+#include "report.h"
+#include "simulate.h"
+
+enum stage { ST_INGEST, ST_PATIENTS, ST_COHORT, ST_AUDIT, ST_CHARTS, ST_REPORT, ST_RUN };
+
+static const struct {
+    const char *name;
+    enum stage stage;
+    const char *summary;
+    const char *reads;
+    const char *writes;
+} commands[] = {
+    {"run", ST_RUN, "every stage in one process: input files in, report out",
+     "FILE... (visit CSVs)", "rejects.csv patients.csv cohort.csv audit.csv charts report.*"},
+    {"ingest", ST_INGEST, "read and validate visit files", "FILE...",
+     "visits.csv rejects.csv quality.csv"},
+    {"patients", ST_PATIENTS, "per-patient improvement", "DIR/visits.csv DIR/quality.csv",
+     "patients.csv"},
+    {"cohort", ST_COHORT, "cohort statistics with confidence intervals", "DIR/patients.csv",
+     "cohort.csv"},
+    {"audit", ST_AUDIT, "audit the claims registry against the data",
+     "DIR/visits.csv --claims FILE", "audit.csv"},
+    {"charts", ST_CHARTS, "gnuplot charts (script, data, SVG, PNG)", "DIR/visits.csv",
+     "*.gp *.dat *.svg *.png"},
+    {"report", ST_REPORT, "report.html, report.md, summary.json", "DIR/visits.csv DIR/quality.csv",
+     "report.html report.md summary.json"},
+};
+
+struct options {
+    const char *out;
+    const char *claims;
+    const char *month;
+    int strict, quiet, no_charts;
+    struct ingest_opts ingest;
+    struct patient_opts patient;
+    struct cohort_opts cohort;
+    const char *by[16];
+    size_t n_by;
+    char command_line[4096];
+};
+
+static void usage_main(FILE *fp)
+{
+    fputs("usage: outcomes COMMAND [options] [FILE...]\n"
+          "       outcomes --help | --version\n\n"
+          "Checks what pain clinics claim against what their patients report.\n\n"
+          "commands:\n", fp);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fputs("  simulate  write realistic synthetic visit data (outcomes simulate --help)\n\n"
+          "Run `outcomes COMMAND --help` for a command's options.\n"
+          "exit codes: 0 success, 2 usage error, 3 invalid input, 4 I/O failure (including "
+          "gnuplot), 5 internal error\n", fp);
+}
+
+static void usage_cmd(FILE *fp, size_t ci)
+{
+    fprintf(fp, "usage: outcomes %s [options]%s\n\n%s.\nreads:  %s\nwrites: %s\n\n",
+            commands[ci].name,
+            commands[ci].stage == ST_RUN || commands[ci].stage == ST_INGEST ? " FILE..." : "",
+            commands[ci].summary, commands[ci].reads, commands[ci].writes);
+    fputs("options:\n"
+          "  -o, --out DIR            output directory (default reports/latest)\n"
+          "  -c, --claims FILE        claims registry (TSV/CSV), e.g. samples/claims.tsv\n"
+          "      --column NAME=SRC    read column SRC as NAME (e.g. patient_id=record_id)\n"
+          "      --delimiter C        field delimiter: , ; tab (default: detected)\n"
+          "      --strict             any rejected row fails the run (exit 3)\n"
+          "      --today YYYY-MM-DD   reference date for the future-date check (default today)\n"
+          "      --by COVARIATE       subgroup breakdown (repeatable; default clinic, sex)\n"
+          "      --min-cell N         suppress subgroup cells below N patients (default 10)\n"
+          "      --seed N             bootstrap seed (default 20261123)\n"
+          "      --new-episode-after DAYS  start a new episode after a gap of DAYS\n"
+          "      --no-charts          skip the charts\n"
+          "  -q, --quiet              no terminal summary\n"
+          "  -h, --help               this help\n", fp);
+}
+
+static int parse_day(const char *s, int32_t *day)
+{
+    int y, m, d;
+    char tail;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1)
+        return -1;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return -1;
+    /* days from civil (H. Hinnant's algorithm) */
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *day = era * 146097 + doe - 719468;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *first_file)
+{
+    static const struct option lopts[] = {
+        {"out", required_argument, 0, 'o'},      {"claims", required_argument, 0, 'c'},
+        {"column", required_argument, 0, 'C'},   {"delimiter", required_argument, 0, 'd'},
+        {"strict", no_argument, 0, 'S'},         {"today", required_argument, 0, 'T'},
+        {"by", required_argument, 0, 'B'},       {"min-cell", required_argument, 0, 'M'},
+        {"seed", required_argument, 0, 'R'},     {"new-episode-after", required_argument, 0, 'E'},
+        {"no-charts", no_argument, 0, 'N'},      {"quiet", no_argument, 0, 'q'},
+        {"month", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:c:qh", lopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'o': o->out = optarg; break;
+        case 'c': o->claims = optarg; break;
+        case 'S': o->strict = 1; o->ingest.strict = 1; break;
+        case 'N': o->no_charts = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'h': usage_cmd(stdout, ci); exit(OUT_OK);
+        case 'C': {
+            struct out_error ce = {0};
+            if (ingest_opts_add_column(&o->ingest, optarg, &ce) != 0) {
+                fprintf(stderr, "outcomes: --column: %s\n", ce.msg);
+                return OUT_EUSAGE;
+            }
+            break;
+        }
+        case 'd':
+            if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
+                o->ingest.delimiter = '\t';
+            else if (strlen(optarg) == 1 && strchr(",;\t|", optarg[0]))
+                o->ingest.delimiter = optarg[0];
+            else {
+                fprintf(stderr, "outcomes: --delimiter: '%s' is not one of , ; tab |\n", optarg);
+                return OUT_EUSAGE;
+            }
+            break;
+        case 'T':
+            if (parse_day(optarg, &o->ingest.today) != 0) {
+                fprintf(stderr, "outcomes: --today: '%s' is not a date YYYY-MM-DD\n", optarg);
+                return OUT_EUSAGE;
+            }
+            break;
+        case 'B':
+            if (o->n_by >= sizeof o->by / sizeof o->by[0]) {
+                fprintf(stderr, "outcomes: --by: at most 16 breakdowns\n");
+                return OUT_EUSAGE;
+            }
+            o->by[o->n_by++] = optarg;
+            break;
+        case 'M': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 1) {
+                fprintf(stderr, "outcomes: --min-cell: '%s' is not a whole number >= 1\n", optarg);
+                return OUT_EUSAGE;
+            }
+            o->cohort.min_cell = (size_t)v;
+            break;
+        }
+        case 'R': {
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || *end || optarg[0] == '-') {
+                fprintf(stderr, "outcomes: --seed: '%s' is not a whole number\n", optarg);
+                return OUT_EUSAGE;
+            }
+            o->cohort.seed = v;
+            break;
+        }
+        case 'E': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || v < 1) {
+                fprintf(stderr, "outcomes: --new-episode-after: '%s' is not a number of days\n",
+                        optarg);
+                return OUT_EUSAGE;
+            }
+            o->patient.new_episode_after = (int)v;
+            break;
+        }
+        case 'm':
+            o->month = optarg;
+            break;
+        case ':':
+            fprintf(stderr, "outcomes %s: option '%s' needs a value\n", commands[ci].name,
+                    argv[optind - 1]);
+            return OUT_EUSAGE;
+        default:
+            fprintf(stderr, "outcomes %s: unknown option '%s' (see --help)\n", commands[ci].name,
+                    argv[optind - 1]);
+            return OUT_EUSAGE;
+        }
+    }
+    *first_file = optind;
+    return 0;
+}
+
+static void build_command_line(int argc, char **argv, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < argc && len + 1 < n; i++) {
+        int w = snprintf(buf + len, n - len, "%s%s", i ? " " : "", argv[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+}
+
+static int report_error(const struct out_error *e, int rc)
+{
+    char buf[1024];
+    out_error_format(e, buf, sizeof buf);
+    fprintf(stderr, "outcomes: %s\n", buf);
+    return rc;
+}
+
+static int write_with(const char *dir, const char *name,
+                      int (*fn)(const void *, FILE *, struct out_error *), const void *arg,
+                      struct out_error *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct outfile of;
+    int rc = outfile_open(&of, path, e);
+    if (rc)
+        return rc;
+    rc = fn(arg, of.fp, e);
+    if (rc) {
+        outfile_abort(&of);
+        return rc;
+    }
+    return outfile_commit(&of, e);
+}
+
+/* Adapters so every output goes through write_with (atomic). */
+static int w_visits(const void *a, FILE *fp, struct out_error *e)
+{
+    return ingest_write_visits(a, fp, e);
+}
+static int w_quality(const void *a, FILE *fp, struct out_error *e)
+{
+    return quality_write(a, fp, e);
+}
+static int w_patients(const void *a, FILE *fp, struct out_error *e)
+{
+    const void *const *p = a;
+    if (patients_csv_write_fp(fp, p[0], p[1]) != 0)
+        return out_err(e, OUT_EIO, "patients.csv", 0, 0, "write failed");
+    return 0;
+}
+static int w_cohort(const void *a, FILE *fp, struct out_error *e)
+{
+    return cohort_write_csv(a, fp, e);
+}
+static int w_audit(const void *a, FILE *fp, struct out_error *e)
+{
+    return audit_write_csv(a, fp, "audit.csv", e);
+}
+
+/* Ingest input files; rejects.csv is written atomically beside the other outputs. */
+static int stage_ingest(struct options *o, char **files, int nfiles, struct dataset *ds,
+                        struct out_error *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rejects.csv", o->out);
+    struct outfile rej;
+    int rc = outfile_open(&rej, path, e);
+    if (rc)
+        return rc;
+    rc = ingest_files((const char *const *)files, (size_t)nfiles, &o->ingest, ds, rej.fp, e);
+    if (rc && rc != OUT_EINPUT) {
+        outfile_abort(&rej);
+        return rc;
+    }
+    /* Under --strict a rejected row fails the run, but rejects.csv still tells why. */
+    int rc2 = outfile_commit(&rej, rc ? NULL : e);
+    return rc ? rc : rc2;
+}
+
+/* Re-read the normalised visits and the original quality counts of an earlier `ingest`. */
+static int load_visits(struct options *o, struct dataset *ds, struct out_error *e)
+{
+    char vpath[4096], qpath[4096];
+    snprintf(vpath, sizeof vpath, "%s/visits.csv", o->out);
+    snprintf(qpath, sizeof qpath, "%s/quality.csv", o->out);
+    const char *files[1] = {vpath};
+    struct ingest_opts io = o->ingest;
+    io.n_map = 0;    /* visits.csv has canonical names */
+    io.delimiter = ',';
+    int rc = ingest_files(files, 1, &io, ds, NULL, e);
+    if (rc)
+        return rc;
+    return quality_read(ds, qpath, e);
+}
+
+static const char *gnuplot_version(char *buf, size_t n)
+{
+    FILE *p = popen("gnuplot --version 2>/dev/null", "r");
+    if (!p)
+        return NULL;
+    if (!fgets(buf, (int)n, p))
+        buf[0] = '\0';
+    pclose(p);
+    buf[strcspn(buf, "\n")] = '\0';
+    return buf[0] ? buf : NULL;
+}
+
+static void now_iso(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int run(size_t ci, struct options *o, char **files, int nfiles)
+{
+    enum stage st = commands[ci].stage;
+    struct out_error e = {0};
+    struct dataset ds;
+    struct patient_set ps = {0};
+    struct cohort co = {0};
+    struct claim_set cs;
+    struct audit_result ar;
+    struct patient_table pt;
+    struct chart_list cl = {0};
+    int rc = 0, have_audit = 0;
+    dataset_init(&ds);
+    claim_set_init(&cs);
+    audit_result_init(&ar);
+    patient_table_init(&pt);
+
+    if ((st == ST_RUN || st == ST_INGEST) && nfiles == 0) {
+        fprintf(stderr, "outcomes %s: no input files (see --help)\n", commands[ci].name);
+        return OUT_EUSAGE;
+    }
+    if (st != ST_RUN && st != ST_INGEST && nfiles > 0) {
+        fprintf(stderr, "outcomes %s: reads %s, not files on the command line\n",
+                commands[ci].name, commands[ci].reads);
+        return OUT_EUSAGE;
+    }
+    if (st == ST_AUDIT && !o->claims) {
+        fprintf(stderr, "outcomes audit: --claims FILE is required\n");
+        return OUT_EUSAGE;
+    }
+    if ((rc = make_dirs(o->out, &e)))
+        goto fail;
+
+    if (st == ST_COHORT) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/patients.csv", o->out);
+        if ((rc = patients_csv_read(path, o->ingest.instruments, &pt, &e)))
+            goto fail;
+        o->cohort.by = o->by;
+        o->cohort.n_by = o->n_by;
+        if ((rc = cohort_compute(&pt.ds, &pt.set, &o->cohort, &co, &e)) ||
+            (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))
+            goto fail;
+        goto done;
+    }
+
+    if (st == ST_RUN || st == ST_INGEST)
+        rc = stage_ingest(o, files, nfiles, &ds, &e);
+    else
+        rc = load_visits(o, &ds, &e);
+    if (rc)
+        goto fail;
+    if (st == ST_INGEST) {
+        if ((rc = write_with(o->out, "visits.csv", w_visits, &ds, &e)) ||
+            (rc = write_with(o->out, "quality.csv", w_quality, &ds, &e)))
+            goto fail;
+        if (!o->quiet)
+            printf("rows: %ld read, %ld accepted, %ld rejected; wrote %s/visits.csv\n",
+                   ds.rows_read, ds.rows_accepted, ds.rows_rejected, o->out);
+        goto done;
+    }
+
+    if ((rc = patient_compute(&ds, &o->patient, &ps, &e)))
+        goto fail;
+    if (st == ST_PATIENTS || st == ST_RUN) {
+        const void *args[2] = {&ds, &ps};
+        if ((rc = write_with(o->out, "patients.csv", w_patients, args, &e)))
+            goto fail;
+        if (st == ST_PATIENTS)
+            goto done;
+    }
+
+    o->cohort.by = o->by;
+    o->cohort.n_by = o->n_by;
+    if ((rc = cohort_compute(&ds, &ps, &o->cohort, &co, &e)))
+        goto fail;
+    if (st == ST_RUN && (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))
+        goto fail;
+
+    if (o->claims) {
+        struct audit_opts ao;
+        audit_opts_default(&ao);
+        ao.seed = o->cohort.seed;
+        if ((rc = claims_load(o->claims, &cs, &e)) ||
+            (rc = audit_run(&cs, &ds, &ps, &ao, &ar, &e)))
+            goto fail;
+        have_audit = 1;
+        if ((st == ST_AUDIT || st == ST_RUN) &&
+            (rc = write_with(o->out, "audit.csv", w_audit, &ar, &e)))
+            goto fail;
+    }
+    if (st == ST_AUDIT)
+        goto done;
+
+    char chart_err[1024] = "";
+    if (!o->no_charts && (st == ST_CHARTS || st == ST_RUN || st == ST_REPORT)) {
+        struct out_error ce = {0};
+        /* A chart failure (gnuplot missing) is reported, and fails the run after the
+         * report is written, so a cron job notices but the numbers still land. */
+        if (charts_build(o->out, &ds, &ps, &co, have_audit ? &ar : NULL, &cl, &ce) != 0) {
+            out_error_format(&ce, chart_err, sizeof chart_err);
+            rc = ce.code;
+            if (st == ST_CHARTS) {
+                e = ce;
+                goto fail;
+            }
+        }
+    }
+    if (st == ST_CHARTS)
+        goto done;
+
+    char gpv[128], gen[32];
+    now_iso(gen, sizeof gen);
+    struct report_input ri = {
+        .ds = &ds, .ps = &ps, .cohort = &co, .audit = have_audit ? &ar : NULL,
+        .claims_path = o->claims, .charts = cl.chart, .n_charts = cl.n,
+        .chart_error = chart_err[0] ? chart_err : NULL, .command_line = o->command_line,
+        .month = o->month, .generated = gen,
+        .gnuplot_version = gnuplot_version(gpv, sizeof gpv)};
+    int rc2 = report_write(&ri, o->out, &e);
+    if (rc2) {
+        rc = rc2;
+        goto fail;
+    }
+    if (!o->quiet)
+        report_terminal(&ri, o->out, stdout);
+    if (chart_err[0]) {
+        fprintf(stderr, "outcomes: charts: %s\n", chart_err);
+        goto out;
+    }
+    if (o->strict && ds.rows_rejected > 0) {
+        fprintf(stderr, "outcomes: --strict: %ld rows rejected (see %s/rejects.csv)\n",
+                ds.rows_rejected, o->out);
+        rc = OUT_EINPUT;
+    }
+    goto out;
+done:
+    rc = 0;
+    goto out;
+fail:
+    report_error(&e, rc);
+out:
+    chart_list_free(&cl);
+    audit_result_free(&ar);
+    claim_set_free(&cs);
+    patient_table_free(&pt);
+    cohort_free(&co);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();   /* GSL's default handler aborts; we check return codes */
+    if (argc < 2) {
+        usage_main(stderr);
+        return OUT_EUSAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage_main(stdout);
+        return OUT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("outcomes %s\n", OUTCOMES_VERSION);
+        return OUT_OK;
+    }
+    if (!strcmp(argv[1], "simulate"))
+        return simulate_cli(argc - 1, argv + 1);
+    size_t ci;
+    for (ci = 0; ci < sizeof commands / sizeof commands[0]; ci++)
+        if (!strcmp(argv[1], commands[ci].name))
+            break;
+    if (ci == sizeof commands / sizeof commands[0]) {
+        fprintf(stderr, "outcomes: unknown command '%s' (see outcomes --help)\n", argv[1]);
+        return OUT_EUSAGE;
+    }
+    struct options o;
+    memset(&o, 0, sizeof o);
+    o.out = "reports/latest";
+    ingest_opts_default(&o.ingest);
+    patient_opts_default(&o.patient);
+    cohort_opts_default(&o.cohort);
+    build_command_line(argc, argv, o.command_line, sizeof o.command_line);
+    int first;
+    int rc = parse_args(argc - 1, argv + 1, ci, &o, &first);
+    if (rc)
+        return rc;
+    if (o.n_by == 0) {
+        o.by[o.n_by++] = "clinic";
+        o.by[o.n_by++] = "sex";
+    }
+    if (o.month) {
+        fprintf(stderr, "outcomes: --month is not available yet (see README, Monthly report)\n");
+        return OUT_EUSAGE;
+    }
+    return run(ci, &o, argv + 1 + first, argc - 1 - first);
+}

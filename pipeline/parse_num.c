@@ -1,0 +1,80 @@
+/* parse_num.c — see parse_num.h. Grammar is checked by hand first, so strtod only ever sees
+ * a string it will consume entirely in the C locale. */
+#include "parse_num.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int parse_is_missing(const char *s)
+{
+    /* First-byte test first: this runs on every cell. */
+    if (s[0] != '\0' && s[0] != 'n' && s[0] != 'N' && s[0] != '.')
+        return 0;
+    return s[0] == '\0' || strcasecmp(s, "NA") == 0 || strcasecmp(s, "N/A") == 0 ||
+           strcmp(s, ".") == 0;
+}
+
+int parse_decimal(const char *s, char dec, double *out)
+{
+    const char *p = s;
+    size_t int_digits = 0, frac_digits = 0;
+    if (*p == '+' || *p == '-')
+        p++;
+    while (*p >= '0' && *p <= '9')
+        p++, int_digits++;
+    const char *sep = NULL;
+    if (*p == dec) {
+        sep = p++;
+        while (*p >= '0' && *p <= '9')
+            p++, frac_digits++;
+    }
+    if (*p != '\0' || int_digits + frac_digits == 0)
+        return -1;
+    double v;
+    if (sep && dec != '.') {
+        char buf[128];
+        size_t n = (size_t)(p - s);
+        if (n >= sizeof buf)
+            return -1;
+        memcpy(buf, s, n + 1);
+        buf[sep - s] = '.';
+        v = strtod(buf, NULL);
+    } else {
+        v = strtod(s, NULL);
+    }
+    *out = v == 0 ? 0.0 : v;
+    return 0;
+}
+
+int parse_count(const char *s, long max, long *out)
+{
+    long v = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (v > max)
+            return -1;
+    }
+    if (v < 1)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int parse_flag(const char *s, int *out)
+{
+    static const struct { const char *word; int value; } words[] = {
+        {"1", 1}, {"0", 0}, {"yes", 1}, {"no", 0}, {"y", 1}, {"n", 0},
+        {"true", 1}, {"false", 0},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasecmp(s, words[i].word) == 0) {
+            *out = words[i].value;
+            return 0;
+        }
+    return -1;
+}

@@ -1,0 +1,486 @@
+/* patient.c — per-patient improvement measures (contract and definitions in patient.h).
+ *
+ * One sort brings every patient's visits together in date order: a counting sort by patient
+ * (stable, so input order survives as the last tie-break) and then a small sort of each
+ * patient's own visits, so the whole stage is O(V log V) in the worst case and close to O(V)
+ * when patients have few visits. Measures need the SD of all baselines (for the RCI), which
+ * is only known once every record exists, hence a second pass over the records.
+ */
+#include "patient.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const struct fu_def fu_defs[FU__COUNT] = {
+    [FU_WEEK8] = {"week8", 56, 14},
+    [FU_MONTH3] = {"month3", 91, 14},
+    [FU_MONTH12] = {"month12", 365, 42},
+};
+
+/* Binary noise must not decide a response: 7 -> 4.9 is 30% on paper. */
+#define PCT_EPS 1e-9
+/* IMMPACT moderate improvement; durability uses this, not the configurable threshold. */
+#define DURABLE_PCT 30.0
+/* Jacobson–Truax: reliable at the two-sided 5% level. */
+#define RCI_CRIT 1.96
+
+static const struct {
+    int rc;
+    const char *name;
+} rc_names[] = {
+    {RC_DETERIORATED, "deteriorated"},
+    {RC_UNCHANGED, "unchanged"},
+    {RC_IMPROVED, "improved"},
+    {RC_RECOVERED, "recovered"},
+    {RC_UNKNOWN, ""},
+};
+
+const char *rc_category_name(int rc)
+{
+    for (size_t i = 0; i < sizeof rc_names / sizeof rc_names[0]; i++)
+        if (rc_names[i].rc == rc)
+            return rc_names[i].name;
+    return "";
+}
+
+int rc_category_parse(const char *s, int *rc)
+{
+    for (size_t i = 0; i < sizeof rc_names / sizeof rc_names[0]; i++)
+        if (strcmp(rc_names[i].name, s) == 0) {
+            *rc = rc_names[i].rc;
+            return 0;
+        }
+    return -1;
+}
+
+void patient_opts_default(struct patient_opts *o)
+{
+    o->new_episode_after = 0;
+    o->pct_threshold = 30.0;
+}
+
+void patient_set_free(struct patient_set *ps)
+{
+    if (!ps)
+        return;
+    free(ps->m);
+    memset(ps, 0, sizeof *ps);
+}
+
+/* A visit with its sort keys copied in, so the comparator needs no global context. */
+struct vkey {
+    int32_t day;
+    int32_t session;
+    uint32_t idx;
+};
+
+static int vkey_cmp(const void *pa, const void *pb)
+{
+    const struct vkey *a = pa, *b = pb;
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if (a->session != b->session)
+        return a->session < b->session ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* Insertion sort for the usual handful of visits; qsort beyond that keeps the worst case
+ * O(n log n). */
+static void sort_visits(struct vkey *k, size_t n)
+{
+    if (n > 16) {
+        qsort(k, n, sizeof *k, vkey_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct vkey t = k[i];
+        size_t j = i;
+        while (j > 0 && vkey_cmp(&k[j - 1], &t) > 0) {
+            k[j] = k[j - 1];
+            j--;
+        }
+        k[j] = t;
+    }
+}
+
+static int append(struct patient_set *ps, const struct pmeasure *m)
+{
+    if (ps->n == ps->cap) {
+        size_t ncap = ps->cap ? ps->cap * 2 : 256;
+        struct pmeasure *nm = realloc(ps->m, ncap * sizeof *nm);
+        if (!nm)
+            return -1;
+        ps->m = nm;
+        ps->cap = ncap;
+    }
+    ps->m[ps->n++] = *m;
+    return 0;
+}
+
+static double pct_of(const struct instrument *in, double base, double to)
+{
+    if (base == 0)
+        return NAN;
+    return 100.0 * instrument_improvement(in, base, to) / fabs(base);
+}
+
+static int8_t at_least(double pct, double thr)
+{
+    return isnan(pct) ? -1 : (int8_t)(pct >= thr - PCT_EPS);
+}
+
+/* One patient's visits gathered in sorted order, so that the passes over each instrument
+ * read a few contiguous lines instead of scattered rows of the whole table. Sized for the
+ * patient with the most visits and reused. */
+struct scratch {
+    int *session;               /* session number per visit (convention numbers) */
+    size_t *pos;
+    double *score;              /* visit x n_instr, row-major */
+    double *post;               /* pain_post per visit, NAN when none */
+    uint8_t *flag;              /* baseline flag per visit */
+};
+
+/* What one episode's instrument series needs from the episode. */
+struct series {
+    const struct dataset *ds;
+    const struct vkey *vk;      /* the episode's visits in order */
+    const int *session;         /* per episode visit */
+    const double *score;        /* per episode visit, n_instr each */
+    const double *post;         /* per episode visit */
+    const size_t *pos;          /* positions (into vk) of scored visits, from the baseline on */
+    size_t n;
+};
+
+/* Fill everything but the RCI (needs SD_pre, known only after all records). */
+static void measure(const struct series *s, size_t k, const struct patient_opts *o,
+                    struct pmeasure *m)
+{
+    const struct dataset *ds = s->ds;
+    const struct instrument *in = ds->instr[k];
+    size_t nk = ds->n_instr;
+#define DAY(i) (s->vk[s->pos[i]].day)
+#define SCORE(i) (s->score[s->pos[i] * nk + k])
+#define SESS(i) (s->session[s->pos[i]])
+    size_t n = s->n;
+    double x0 = SCORE(0);
+    int32_t d0 = DAY(0);
+
+    m->n_visits = (int)n;
+    m->first_day = d0;
+    m->last_day = DAY(n - 1);
+    m->first_session = SESS(0);
+    m->last_session = SESS(n - 1);
+    m->baseline = x0;
+    m->final = m->change = m->pct = NAN;
+    m->zero_baseline = 0;
+    m->resp30 = m->resp50 = m->resp_mic = -1;
+    m->rci = NAN;
+    m->rc_cat = RC_UNKNOWN;
+    m->responded = 0;
+    m->sessions_to_response = m->days_to_response = -1;
+    m->durable = m->resp_end = m->resp_m12 = -1;
+    m->end_day = d0;
+    m->end_pct = NAN;
+    for (int w = 0; w < FU__COUNT; w++) {
+        m->fu[w] = m->fu_pct[w] = NAN;
+        m->fu_day[w] = -1;
+    }
+
+    /* Within-session effect is defined even for a single visit. */
+    m->immediate = NAN;
+    m->n_immediate = 0;
+    if (ds->pain_post && strcasecmp(in->name, "pain") == 0) {
+        double sum = 0;
+        int cnt = 0;
+        for (size_t i = 0; i < n; i++) {
+            double post = s->post[s->pos[i]];
+            if (!isnan(post)) {
+                sum += instrument_improvement(in, SCORE(i), post);
+                cnt++;
+            }
+        }
+        m->n_immediate = cnt;
+        if (cnt)
+            m->immediate = sum / cnt;
+    }
+
+    m->weeks = (m->last_day - m->first_day) / 7.0;
+    m->sessions_per_week = m->weeks > 0 ? (double)(n - 1) / m->weeks : NAN;
+
+    if (n < 2)
+        return;
+
+    m->final = SCORE(n - 1);
+    m->change = instrument_improvement(in, x0, m->final);
+    m->zero_baseline = x0 == 0;
+    m->pct = pct_of(in, x0, m->final);
+    m->resp30 = at_least(m->pct, 30);
+    m->resp50 = at_least(m->pct, 50);
+    if (!isnan(in->mic))
+        m->resp_mic = (int8_t)(m->change >= in->mic - PCT_EPS);
+
+    if (!m->zero_baseline) {
+        size_t i;
+        for (i = 1; i < n; i++)
+            if (pct_of(in, x0, SCORE(i)) >= o->pct_threshold - PCT_EPS)
+                break;
+        m->responded = i < n;
+        if (i == n)
+            i = n - 1;   /* censored at the last scored visit */
+        m->sessions_to_response = SESS(i) - 1;
+        m->days_to_response = DAY(i) - d0;
+    }
+
+    for (int w = 0; w < FU__COUNT; w++) {
+        long best = -1, bestdist = 0;
+        for (size_t i = 1; i < n; i++) {
+            long dist = labs((long)(DAY(i) - d0) - fu_defs[w].target_day);
+            if (dist <= fu_defs[w].half_width && (best < 0 || dist < bestdist)) {
+                best = (long)i;
+                bestdist = dist;
+            }
+        }
+        if (best >= 0) {
+            m->fu[w] = SCORE(best);
+            m->fu_day[w] = DAY(best) - d0;
+            m->fu_pct[w] = pct_of(in, x0, m->fu[w]);
+        }
+    }
+
+    int32_t open = fu_defs[FU_MONTH12].target_day - fu_defs[FU_MONTH12].half_width;
+    size_t e = 0;
+    for (size_t i = 1; i < n && DAY(i) - d0 < open; i++)
+        e = i;
+    if (e > 0) {
+        m->end_day = DAY(e);
+        m->end_pct = pct_of(in, x0, SCORE(e));
+        m->resp_end = at_least(m->end_pct, DURABLE_PCT);
+    }
+    m->resp_m12 = at_least(m->fu_pct[FU_MONTH12], DURABLE_PCT);
+    if (m->resp_end >= 0 && m->resp_m12 >= 0)
+        m->durable = (int8_t)(m->resp_end && m->resp_m12);
+#undef DAY
+#undef SCORE
+#undef SESS
+}
+
+/* Split one patient's sorted visits into episodes and emit their records. */
+static int do_patient(const struct dataset *ds, const struct patient_opts *o, uint32_t p,
+                      const struct vkey *vk, size_t nv, struct scratch *w,
+                      struct patient_set *out, struct out_error *e)
+{
+    size_t nk = ds->n_instr;
+    for (size_t i = 0; i < nv; i++) {
+        size_t idx = vk[i].idx;
+        memcpy(w->score + i * nk, ds->score + idx * nk, nk * sizeof *w->score);
+        w->post[i] = ds->pain_post ? ds->pain_post[idx] : NAN;
+        w->flag[i] = ds->visit[idx].baseline;
+    }
+    size_t a = 0;
+    unsigned episode = 0;
+    while (a < nv) {
+        size_t b = a + 1;
+        while (b < nv && !(o->new_episode_after > 0 &&
+                           (long)vk[b].day - vk[b - 1].day > o->new_episode_after))
+            b++;
+        if (++episode > UINT16_MAX)
+            return out_err(e, OUT_EINPUT, NULL, 0, 0,
+                           "patient '%s' has more than %u episodes", ds->patient_id[p],
+                           (unsigned)UINT16_MAX);
+        const struct vkey *ev = vk + a;
+        size_t en = b - a;
+        int *session = w->session + a;
+        const double *esc = w->score + a * nk;
+        /* File numbers that go backwards in time would give negative treatment counts. */
+        int from_file = 1;
+        for (size_t i = 0; i < en; i++)
+            if (ev[i].session <= 0 || (i > 0 && ev[i].session <= ev[i - 1].session))
+                from_file = 0;
+        for (size_t i = 0; i < en; i++) {
+            if (!from_file)
+                session[i] = (int)i + 1;
+            else if (episode > 1)
+                session[i] = ev[i].session - ev[0].session + 1;
+            else
+                session[i] = ev[i].session;
+        }
+        size_t emitted = 0;
+        for (size_t k = 0; k < ds->n_instr; k++) {
+            size_t ns = 0, base = 0;
+            int flagged = 0;
+            for (size_t i = 0; i < en; i++) {
+                if (isnan(esc[i * nk + k]))
+                    continue;
+                if (w->flag[a + i] && !flagged) {
+                    flagged = 1;
+                    base = ns;
+                }
+                w->pos[ns++] = i;
+            }
+            if (ns == 0)
+                continue;
+            struct series s = {ds, ev, session, esc, w->post + a, w->pos + base, ns - base};
+            struct pmeasure m;
+            memset(&m, 0, sizeof m);
+            m.patient = p;
+            m.instr = (uint16_t)k;
+            m.episode = (uint16_t)episode;
+            m.n_attended = (int)en;
+            measure(&s, k, o, &m);
+            if (append(out, &m) != 0)
+                return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+            if (m.n_visits == 1)
+                out->n_single_visit++;
+            if (m.zero_baseline)
+                out->n_zero_baseline++;
+            emitted++;
+        }
+        if (emitted)
+            out->n_patients++;
+        a = b;
+    }
+    return 0;
+}
+
+/* Second pass: SD of baselines per instrument (two-pass, for accuracy), then RCI. */
+static void reliable_change(const struct dataset *ds, struct patient_set *ps)
+{
+    size_t nk = ds->n_instr;
+    double sum[INSTRUMENT_MAX] = {0}, ss[INSTRUMENT_MAX] = {0};
+    size_t cnt[INSTRUMENT_MAX] = {0};
+    for (size_t i = 0; i < ps->n; i++) {
+        sum[ps->m[i].instr] += ps->m[i].baseline;
+        cnt[ps->m[i].instr]++;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        size_t k = ps->m[i].instr;
+        double d = ps->m[i].baseline - sum[k] / (double)cnt[k];
+        ss[k] += d * d;
+    }
+    double sdiff[INSTRUMENT_MAX];
+    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+        sdiff[k] = NAN;
+    ps->n_instr = nk;
+    for (size_t k = 0; k < nk; k++) {
+        double r = ds->instr[k]->reliability;
+        ps->sd_pre[k] = cnt[k] >= 2 ? sqrt(ss[k] / (double)(cnt[k] - 1)) : NAN;
+        if (!isnan(ps->sd_pre[k]) && ps->sd_pre[k] > 0 && r >= 0 && r < 1)
+            sdiff[k] = sqrt(2.0) * ps->sd_pre[k] * sqrt(1 - r);
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        struct pmeasure *m = &ps->m[i];
+        const struct instrument *in = ds->instr[m->instr];
+        if (isnan(m->change) || isnan(sdiff[m->instr]))
+            continue;
+        m->rci = m->change / sdiff[m->instr];
+        if (m->rci > RCI_CRIT) {
+            m->rc_cat = RC_IMPROVED;
+            if (!isnan(in->cutoff) &&
+                (in->higher_better ? m->baseline < in->cutoff && m->final >= in->cutoff
+                                   : m->baseline > in->cutoff && m->final <= in->cutoff))
+                m->rc_cat = RC_RECOVERED;
+        } else if (m->rci < -RCI_CRIT) {
+            m->rc_cat = RC_DETERIORATED;
+        } else {
+            m->rc_cat = RC_UNCHANGED;
+        }
+    }
+}
+
+static void scratch_free(struct scratch *w)
+{
+    free(w->session);
+    free(w->pos);
+    free(w->score);
+    free(w->post);
+    free(w->flag);
+}
+
+int patient_compute(const struct dataset *ds, const struct patient_opts *o,
+                    struct patient_set *out, struct out_error *e)
+{
+    struct patient_opts def;
+    if (!o) {
+        patient_opts_default(&def);
+        o = &def;
+    }
+    memset(out, 0, sizeof *out);
+    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+        out->sd_pre[k] = NAN;
+    if (o->new_episode_after < 0 || !isfinite(o->pct_threshold) || o->pct_threshold <= 0)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "invalid options: episode gap must be >= 0 days and the response "
+                       "threshold a positive percentage");
+
+    int rc = OUT_EINTERNAL;
+    size_t np = ds->n_patients, nv = ds->n_visits;
+    size_t *start = calloc(np + 1, sizeof *start);
+    struct vkey *vk = malloc((nv ? nv : 1) * sizeof *vk);
+    struct scratch w = {0};
+    if (!start || !vk)
+        goto oom;
+
+    /* Counting sort by patient; input order within a patient is kept for the tie-break. */
+    for (size_t i = 0; i < nv; i++) {
+        if (ds->visit[i].patient >= np) {
+            rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "visit %zu: patient index out of range",
+                         i);
+            goto fail;
+        }
+        start[ds->visit[i].patient + 1]++;
+    }
+    size_t maxrun = 1;
+    for (size_t p = 0; p < np; p++) {
+        if (start[p + 1] > maxrun)
+            maxrun = start[p + 1];
+        start[p + 1] += start[p];
+    }
+    for (size_t i = 0; i < nv; i++) {
+        const struct visit *v = &ds->visit[i];
+        struct vkey *k = &vk[start[v->patient]++];
+        k->day = v->day;
+        k->session = v->session;
+        k->idx = (uint32_t)i;
+    }
+    /* The fill loop advanced each start to the next patient's; shift back. */
+    for (size_t p = np; p > 0; p--)
+        start[p] = start[p - 1];
+    start[0] = 0;
+
+    w.session = malloc(maxrun * sizeof *w.session);
+    w.pos = malloc(maxrun * sizeof *w.pos);
+    w.score = malloc(maxrun * (ds->n_instr ? ds->n_instr : 1) * sizeof *w.score);
+    w.post = malloc(maxrun * sizeof *w.post);
+    w.flag = malloc(maxrun * sizeof *w.flag);
+    if (!w.session || !w.pos || !w.score || !w.post || !w.flag)
+        goto oom;
+
+    for (size_t p = 0; p < np; p++) {
+        size_t n = start[p + 1] - start[p];
+        if (n == 0)
+            continue;
+        sort_visits(vk + start[p], n);
+        rc = do_patient(ds, o, (uint32_t)p, vk + start[p], n, &w, out, e);
+        if (rc)
+            goto fail;
+    }
+    reliable_change(ds, out);
+    free(start);
+    free(vk);
+    scratch_free(&w);
+    return 0;
+
+oom:
+    rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+fail:
+    free(start);
+    free(vk);
+    scratch_free(&w);
+    patient_set_free(out);
+    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+        out->sd_pre[k] = NAN;
+    return rc;
+}

@@ -1,0 +1,810 @@
+/* patients_csv.c — write and read patients.csv (see patients_csv.h, docs/patients-csv.md).
+ *
+ * The columns are one table: name, how the value is stored in struct pmeasure, and where.
+ * Writer, reader and header check all walk that table, so a column cannot be written one
+ * way and read another. The reader is strict because the cohort stage trusts this file
+ * completely: libcsv in strict mode, numbers through strtod with whole-field, finiteness
+ * and character checks, and a physical line number on every error (the input is fed to
+ * libcsv one line at a time so the line is always known).
+ */
+#include "patients_csv.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "civil_date.h"
+#include "escape.h"
+#include "outfile.h"
+
+enum col_kind {
+    K_ID,        /* patient id (esc_csv) */
+    K_INSTR,     /* instrument name */
+    K_DIR,       /* "lower" / "higher": which way is better */
+    K_U16,       /* uint16_t >= min */
+    K_INT,       /* int >= min, always present */
+    K_INT_OPT,   /* int >= 0, or -1 <-> empty */
+    K_I32_OPT,   /* int32_t >= 0, or -1 <-> empty */
+    K_FLAG,      /* int8_t 0/1, or -1 <-> empty */
+    K_DATE,      /* int32_t days since 1970-01-01 <-> YYYY-MM-DD */
+    K_DBL,       /* double, NAN <-> empty */
+    K_DBL_REQ,   /* double, never missing */
+    K_RC,        /* enum rc_category by name, RC_UNKNOWN <-> empty */
+    K_SDPRE      /* patient_set.sd_pre[instr] */
+};
+
+struct column {
+    const char *name;
+    enum col_kind kind;
+    size_t off;
+    long min;
+};
+
+#define PM(f) offsetof(struct pmeasure, f)
+static const struct column cols[] = {
+    {"patient_id", K_ID, 0, 0},
+    {"episode", K_U16, PM(episode), 1},
+    {"instrument", K_INSTR, 0, 0},
+    {"direction", K_DIR, 0, 0},
+    {"n_visits", K_INT, PM(n_visits), 1},
+    {"n_attended", K_INT, PM(n_attended), 1},
+    {"first_date", K_DATE, PM(first_day), 0},
+    {"last_date", K_DATE, PM(last_day), 0},
+    {"first_session", K_INT, PM(first_session), 1},
+    {"last_session", K_INT, PM(last_session), 1},
+    {"baseline", K_DBL_REQ, PM(baseline), 0},
+    {"final", K_DBL, PM(final), 0},
+    {"change", K_DBL, PM(change), 0},
+    {"pct", K_DBL, PM(pct), 0},
+    {"zero_baseline", K_INT, PM(zero_baseline), 0},
+    {"resp30", K_FLAG, PM(resp30), 0},
+    {"resp50", K_FLAG, PM(resp50), 0},
+    {"resp_mic", K_FLAG, PM(resp_mic), 0},
+    {"sd_pre", K_SDPRE, 0, 0},
+    {"rci", K_DBL, PM(rci), 0},
+    {"rc_category", K_RC, PM(rc_cat), 0},
+    {"responded", K_INT, PM(responded), 0},
+    {"sessions_to_response", K_INT_OPT, PM(sessions_to_response), 0},
+    {"days_to_response", K_INT_OPT, PM(days_to_response), 0},
+    {"fu_week8", K_DBL, PM(fu[FU_WEEK8]), 0},
+    {"fu_week8_day", K_I32_OPT, PM(fu_day[FU_WEEK8]), 0},
+    {"fu_week8_pct", K_DBL, PM(fu_pct[FU_WEEK8]), 0},
+    {"fu_month3", K_DBL, PM(fu[FU_MONTH3]), 0},
+    {"fu_month3_day", K_I32_OPT, PM(fu_day[FU_MONTH3]), 0},
+    {"fu_month3_pct", K_DBL, PM(fu_pct[FU_MONTH3]), 0},
+    {"fu_month12", K_DBL, PM(fu[FU_MONTH12]), 0},
+    {"fu_month12_day", K_I32_OPT, PM(fu_day[FU_MONTH12]), 0},
+    {"fu_month12_pct", K_DBL, PM(fu_pct[FU_MONTH12]), 0},
+    {"end_date", K_DATE, PM(end_day), 0},
+    {"end_pct", K_DBL, PM(end_pct), 0},
+    {"resp_end", K_FLAG, PM(resp_end), 0},
+    {"resp_m12", K_FLAG, PM(resp_m12), 0},
+    {"durable", K_FLAG, PM(durable), 0},
+    {"immediate", K_DBL, PM(immediate), 0},
+    {"n_immediate", K_INT, PM(n_immediate), 0},
+    {"weeks", K_DBL_REQ, PM(weeks), 0},
+    {"sessions_per_week", K_DBL, PM(sessions_per_week), 0},
+};
+#undef PM
+enum { NCOLS = sizeof cols / sizeof cols[0] };
+
+/* ---- writing ---- */
+
+/* printf is most of the cost of writing a million rows; integers are most of the cells. */
+static void put_long(FILE *fp, long v)
+{
+    char buf[24];
+    char *q = buf + sizeof buf;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    *--q = '\0';
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    fputs(q, fp);
+}
+
+/* Shortest of %.15g / %.17g that reads back to the same double; -0 is written as 0.
+ * Whole numbers below 2^53 are exact as integers and take the fast path. */
+static void put_double(FILE *fp, double x)
+{
+    char buf[40];
+    if (x == 0) {
+        fputc('0', fp);
+        return;
+    }
+    if (fabs(x) < 9007199254740992.0 && x == trunc(x)) {
+        put_long(fp, (long)x);
+        return;
+    }
+    snprintf(buf, sizeof buf, "%.15g", x);
+    if (strtod(buf, NULL) != x)
+        snprintf(buf, sizeof buf, "%.17g", x);
+    fputs(buf, fp);
+}
+
+static void put_cell(FILE *fp, const struct dataset *ds, const struct patient_set *ps,
+                     const struct pmeasure *m, const struct column *c)
+{
+    const char *base = (const char *)m;
+    switch (c->kind) {
+    case K_ID:
+        esc_csv(fp, ds->patient_id[m->patient]);
+        break;
+    case K_INSTR:
+        esc_csv(fp, ds->instr[m->instr]->name);
+        break;
+    case K_DIR:
+        fputs(ds->instr[m->instr]->higher_better ? "higher" : "lower", fp);
+        break;
+    case K_U16: {
+        uint16_t v;
+        memcpy(&v, base + c->off, sizeof v);
+        put_long(fp, (long)v);
+        break;
+    }
+    case K_INT: {
+        int v;
+        memcpy(&v, base + c->off, sizeof v);
+        put_long(fp, v);
+        break;
+    }
+    case K_INT_OPT: {
+        int v;
+        memcpy(&v, base + c->off, sizeof v);
+        if (v >= 0)
+            put_long(fp, v);
+        break;
+    }
+    case K_I32_OPT: {
+        int32_t v;
+        memcpy(&v, base + c->off, sizeof v);
+        if (v >= 0)
+            put_long(fp, (long)v);
+        break;
+    }
+    case K_FLAG: {
+        int8_t v;
+        memcpy(&v, base + c->off, sizeof v);
+        if (v >= 0)
+            put_long(fp, (long)v);
+        break;
+    }
+    case K_DATE: {
+        int32_t v;
+        char buf[11];
+        memcpy(&v, base + c->off, sizeof v);
+        civil_format(v, buf);
+        fputs(buf, fp);
+        break;
+    }
+    case K_DBL:
+    case K_DBL_REQ: {
+        double v;
+        memcpy(&v, base + c->off, sizeof v);
+        if (isfinite(v))
+            put_double(fp, v);
+        break;
+    }
+    case K_RC: {
+        int v;
+        memcpy(&v, base + c->off, sizeof v);
+        fputs(rc_category_name(v), fp);
+        break;
+    }
+    case K_SDPRE:
+        if (m->instr < ps->n_instr && isfinite(ps->sd_pre[m->instr]))
+            put_double(fp, ps->sd_pre[m->instr]);
+        break;
+    }
+}
+
+int patients_csv_write_fp(FILE *fp, const struct dataset *ds, const struct patient_set *ps)
+{
+    for (size_t c = 0; c < NCOLS; c++) {
+        if (c)
+            fputc(',', fp);
+        fputs(cols[c].name, fp);
+    }
+    for (size_t c = 0; c < ds->n_cov; c++) {
+        fputc(',', fp);
+        esc_csv(fp, ds->cov_name[c]);
+    }
+    fputc('\n', fp);
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        for (size_t c = 0; c < NCOLS; c++) {
+            if (c)
+                fputc(',', fp);
+            put_cell(fp, ds, ps, m, &cols[c]);
+        }
+        for (size_t c = 0; c < ds->n_cov; c++) {
+            const char *v = dataset_cov(ds, m->patient, (int)c);
+            fputc(',', fp);
+            if (v)
+                esc_csv(fp, v);
+        }
+        if (fputc('\n', fp) == EOF)
+            return -1;
+    }
+    return ferror(fp) ? -1 : 0;
+}
+
+int patients_csv_write(const char *path, const struct dataset *ds,
+                       const struct patient_set *ps, struct out_error *e)
+{
+    struct outfile of;
+    int rc = outfile_open(&of, path, e);
+    if (rc)
+        return rc;
+    if (patients_csv_write_fp(of.fp, ds, ps) != 0) {
+        outfile_abort(&of);
+        return out_err(e, OUT_EIO, path, 0, 0, "write failed");
+    }
+    return outfile_commit(&of, e);
+}
+
+/* ---- reading ---- */
+
+void patient_table_init(struct patient_table *pt)
+{
+    memset(&pt->set, 0, sizeof pt->set);
+    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+        pt->set.sd_pre[k] = NAN;
+    dataset_init(&pt->ds);
+}
+
+void patient_table_free(struct patient_table *pt)
+{
+    if (!pt)
+        return;
+    patient_set_free(&pt->set);
+    dataset_free(&pt->ds);
+    patient_table_init(pt);
+}
+
+/* Same test as escape.c uses to leave "-3.5" unprefixed. */
+static int is_plain_number(const char *s)
+{
+    char *end;
+    if (!*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789+-.eE", *p))
+            return 0;
+    strtod(s, &end);
+    return *end == '\0';
+}
+
+/* Undo esc_csv's formula-injection prefix in place. */
+static void unescape_field(char *s)
+{
+    if (s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]) && !is_plain_number(s + 1))
+        memmove(s, s + 1, strlen(s));
+}
+
+static int parse_long(const char *s, long *out)
+{
+    char *end;
+    if (!*s || strspn(s, "+-0123456789") != strlen(s))
+        return -1;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Decimal forms only: strtod would also take nan, inf and hex. */
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    if (!*s || strspn(s, "+-.0123456789eE") != strlen(s))
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || !isfinite(v) || (errno == ERANGE && fabs(v) > 1))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+struct reader {
+    struct patient_table *pt;
+    struct out_error *e;
+    const char *name;
+    int err;                    /* first error already in *e; ignore the rest */
+    long line;                  /* physical line being fed to libcsv (1-based) */
+    long rec_line;              /* physical line where the current record started */
+    size_t field;               /* index of the next field in the record */
+    int header_done;
+    size_t n_cols;
+    char **cov_names;           /* header covariate names until declared */
+    size_t n_cov_names;
+    /* the record being read */
+    struct pmeasure m;
+    long pid;
+    int pid_new;
+    uint32_t *cov;              /* n_cov interned values (UINT32_MAX missing) */
+    double sd_pre;
+    /* instruments in order of first appearance */
+    size_t n_instr;
+    char instr_name[INSTRUMENT_MAX][32];
+    int instr_hb[INSTRUMENT_MAX];      /* -1 until a direction cell is seen */
+    int instr_sd_set[INSTRUMENT_MAX];
+    double instr_sd[INSTRUMENT_MAX];
+    long *row_line;             /* line of each record, for messages after sorting */
+    size_t cap_row_line;
+};
+
+static void rd_fail(struct reader *r, int code, long col, const char *msg, const char *val)
+{
+    if (r->err)
+        return;
+    r->err = code;
+    if (val)
+        out_err(r->e, code, r->name, r->rec_line, col, "%s: '%.60s'", msg, val);
+    else
+        out_err(r->e, code, r->name, r->rec_line, col, "%s", msg);
+}
+
+static void header_field(struct reader *r, size_t f, const char *s)
+{
+    if (f < NCOLS) {
+        if (strcmp(s, cols[f].name) != 0) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "not a patients.csv header: column %zu should be '%s'",
+                     f + 1, cols[f].name);
+            rd_fail(r, OUT_EINPUT, (long)f + 1, msg, s);
+        }
+        return;
+    }
+    char *copy = strdup(s);
+    char **nv = realloc(r->cov_names, (r->n_cov_names + 1) * sizeof *nv);
+    if (!copy || !nv) {
+        free(copy);
+        if (nv)
+            r->cov_names = nv;
+        rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
+        return;
+    }
+    r->cov_names = nv;
+    r->cov_names[r->n_cov_names++] = copy;
+    unescape_field(copy);
+    if (!copy[0])
+        rd_fail(r, OUT_EINPUT, (long)f + 1, "empty covariate name in header", NULL);
+    for (size_t i = 0; i + 1 < r->n_cov_names; i++)
+        if (strcmp(r->cov_names[i], copy) == 0)
+            rd_fail(r, OUT_EINPUT, (long)f + 1, "duplicate covariate column", copy);
+}
+
+static int find_instr(struct reader *r, const char *s)
+{
+    for (size_t k = 0; k < r->n_instr; k++)
+        if (strcasecmp(r->instr_name[k], s) == 0)
+            return (int)k;
+    if (r->n_instr >= INSTRUMENT_MAX || strlen(s) >= sizeof r->instr_name[0] || !*s)
+        return -1;
+    snprintf(r->instr_name[r->n_instr], sizeof r->instr_name[0], "%s", s);
+    r->instr_hb[r->n_instr] = -1;
+    r->instr_sd_set[r->n_instr] = 0;
+    return (int)r->n_instr++;
+}
+
+/* Parse one measure cell into r->m; 0 or -1 (bad value). */
+static int data_cell(struct reader *r, const struct column *c, char *s)
+{
+    char *base = (char *)&r->m;
+    long v;
+    switch (c->kind) {
+    case K_ID:
+        unescape_field(s);
+        if (!*s)
+            return -1;
+        {
+            size_t before = r->pt->ds.n_patients;
+            r->pid = dataset_patient(&r->pt->ds, s);
+            if (r->pid < 0) {
+                rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
+                return 0;
+            }
+            r->pid_new = r->pt->ds.n_patients > before;
+        }
+        return 0;
+    case K_INSTR: {
+        unescape_field(s);
+        int k = find_instr(r, s);
+        if (k < 0)
+            return -1;
+        r->m.instr = (uint16_t)k;
+        return 0;
+    }
+    case K_DIR: {
+        int hb = strcmp(s, "higher") == 0 ? 1 : strcmp(s, "lower") == 0 ? 0 : -1;
+        if (hb < 0)
+            return -1;
+        if (r->instr_hb[r->m.instr] >= 0 && r->instr_hb[r->m.instr] != hb)
+            return -1;
+        r->instr_hb[r->m.instr] = hb;
+        return 0;
+    }
+    case K_U16: {
+        if (parse_long(s, &v) || v < c->min || v > UINT16_MAX)
+            return -1;
+        uint16_t u = (uint16_t)v;
+        memcpy(base + c->off, &u, sizeof u);
+        return 0;
+    }
+    case K_INT:
+    case K_INT_OPT: {
+        int i = -1;
+        if (c->kind == K_INT_OPT && !*s) {
+            memcpy(base + c->off, &i, sizeof i);
+            return 0;
+        }
+        if (parse_long(s, &v) || v < c->min || v > INT_MAX)
+            return -1;
+        i = (int)v;
+        memcpy(base + c->off, &i, sizeof i);
+        return 0;
+    }
+    case K_I32_OPT: {
+        int32_t i = -1;
+        if (*s && (parse_long(s, &v) || v < 0 || v > INT32_MAX))
+            return -1;
+        if (*s)
+            i = (int32_t)v;
+        memcpy(base + c->off, &i, sizeof i);
+        return 0;
+    }
+    case K_FLAG: {
+        int8_t i = -1;
+        if (*s && (parse_long(s, &v) || v < 0 || v > 1))
+            return -1;
+        if (*s)
+            i = (int8_t)v;
+        memcpy(base + c->off, &i, sizeof i);
+        return 0;
+    }
+    case K_DATE: {
+        int32_t d;
+        if (civil_parse_iso(s, &d) != CIVIL_OK)
+            return -1;
+        memcpy(base + c->off, &d, sizeof d);
+        return 0;
+    }
+    case K_DBL:
+    case K_DBL_REQ: {
+        double d = NAN;
+        if ((*s || c->kind == K_DBL_REQ) && parse_double(s, &d))
+            return -1;
+        memcpy(base + c->off, &d, sizeof d);
+        return 0;
+    }
+    case K_RC: {
+        int rc;
+        if (rc_category_parse(s, &rc))
+            return -1;
+        memcpy(base + c->off, &rc, sizeof rc);
+        return 0;
+    }
+    case K_SDPRE:
+        r->sd_pre = NAN;
+        return *s && parse_double(s, &r->sd_pre) ? -1 : 0;
+    }
+    return -1;
+}
+
+/* Only the flags take these ranges; anything else means the file was edited or damaged. */
+static int check_flags(const struct pmeasure *m)
+{
+    return (m->zero_baseline == 0 || m->zero_baseline == 1) &&
+           (m->responded == 0 || m->responded == 1);
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+    struct reader *r = data;
+    char empty[1] = "";
+    char *str = s ? s : empty;
+    size_t f = r->field++;
+    if (r->err)
+        return;
+    if (f == 0) {
+        /* The record started as many lines up as its first field holds newlines. */
+        long nl = 0;
+        for (size_t i = 0; i < len; i++)
+            nl += str[i] == '\n';
+        r->rec_line = r->line - nl;
+    }
+    if (strlen(str) != len) {
+        rd_fail(r, OUT_EINPUT, (long)f + 1, "NUL byte in field", NULL);
+        return;
+    }
+    if (!r->header_done) {
+        header_field(r, f, str);
+        return;
+    }
+    if (f < NCOLS) {
+        if (data_cell(r, &cols[f], str) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "%s: invalid value", cols[f].name);
+            rd_fail(r, OUT_EINPUT, (long)f + 1, msg, str);
+        }
+        return;
+    }
+    size_t c = f - NCOLS;
+    if (c >= r->pt->ds.n_cov)
+        return;   /* the record callback reports the field count */
+    unescape_field(str);
+    uint32_t v = UINT32_MAX;
+    if (*str) {
+        long idx = dataset_cov_intern(&r->pt->ds, str);
+        if (idx < 0) {
+            rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
+            return;
+        }
+        v = (uint32_t)idx;
+    }
+    r->cov[c] = v;
+}
+
+static void end_header(struct reader *r)
+{
+    if (r->field < NCOLS) {
+        rd_fail(r, OUT_EINPUT, 0, "not a patients.csv header: too few columns", NULL);
+        return;
+    }
+    r->n_cols = r->field;
+    struct dataset *ds = &r->pt->ds;
+    if (dataset_set_covariates(ds, (const char *const *)r->cov_names, r->n_cov_names) != 0 ||
+        !(r->cov = malloc((r->n_cov_names ? r->n_cov_names : 1) * sizeof *r->cov))) {
+        rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
+        return;
+    }
+    r->header_done = 1;
+}
+
+static void end_record(struct reader *r)
+{
+    struct dataset *ds = &r->pt->ds;
+    struct patient_set *ps = &r->pt->set;
+    if (r->field != r->n_cols) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%zu fields, the header has %zu", r->field, r->n_cols);
+        rd_fail(r, OUT_EINPUT, 0, msg, NULL);
+        return;
+    }
+    if (!check_flags(&r->m)) {
+        rd_fail(r, OUT_EINPUT, 0, "zero_baseline and responded must be 0 or 1", NULL);
+        return;
+    }
+    size_t p = (size_t)r->pid;
+    for (size_t c = 0; c < ds->n_cov; c++) {
+        uint32_t *slot = &ds->cov_value[p * ds->n_cov + c];
+        if (r->pid_new)
+            *slot = r->cov[c];
+        else if (*slot != r->cov[c]) {
+            rd_fail(r, OUT_EINPUT, (long)(NCOLS + c + 1),
+                    "covariate differs from this patient's earlier rows", ds->cov_name[c]);
+            return;
+        }
+    }
+    size_t k = r->m.instr;
+    if (r->instr_sd_set[k] &&
+        !(r->instr_sd[k] == r->sd_pre || (isnan(r->instr_sd[k]) && isnan(r->sd_pre)))) {
+        rd_fail(r, OUT_EINPUT, 0, "sd_pre differs from earlier rows of this instrument",
+                r->instr_name[k]);
+        return;
+    }
+    r->instr_sd[k] = r->sd_pre;
+    r->instr_sd_set[k] = 1;
+    r->m.patient = (uint32_t)p;
+    if (ps->n == ps->cap) {
+        size_t ncap = ps->cap ? ps->cap * 2 : 256;
+        struct pmeasure *nm = realloc(ps->m, ncap * sizeof *nm);
+        long *nl = realloc(r->row_line, ncap * sizeof *nl);
+        if (nm)
+            ps->m = nm;
+        if (nl)
+            r->row_line = nl;
+        if (!nm || !nl) {
+            rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
+            return;
+        }
+        ps->cap = ncap;
+    }
+    r->row_line[ps->n] = r->rec_line;
+    ps->m[ps->n++] = r->m;
+}
+
+static void on_record(int term, void *data)
+{
+    struct reader *r = data;
+    (void)term;
+    if (!r->err) {
+        if (!r->header_done)
+            end_header(r);
+        else
+            end_record(r);
+    }
+    r->field = 0;
+    memset(&r->m, 0, sizeof r->m);
+    r->pid = -1;
+}
+
+/* Row order in the file is not trusted: sort by patient, episode, instrument as the
+ * patient_set contract promises, carrying each row's line along for the duplicate check. */
+struct sortrow {
+    struct pmeasure m;
+    long line;
+};
+
+static int sortrow_cmp(const void *pa, const void *pb)
+{
+    const struct pmeasure *a = &((const struct sortrow *)pa)->m;
+    const struct pmeasure *b = &((const struct sortrow *)pb)->m;
+    if (a->patient != b->patient)
+        return a->patient < b->patient ? -1 : 1;
+    if (a->episode != b->episode)
+        return a->episode < b->episode ? -1 : 1;
+    return (a->instr > b->instr) - (a->instr < b->instr);
+}
+
+static int finish(struct reader *r, const struct instrument_table *tab)
+{
+    struct patient_table *pt = r->pt;
+    struct patient_set *ps = &pt->set;
+    struct instrument_table t;
+    if (tab)
+        t = *tab;
+    else
+        instrument_table_builtin(&t);
+    const char *names[INSTRUMENT_MAX];
+    for (size_t k = 0; k < r->n_instr; k++) {
+        const struct instrument *in = instrument_find(&t, r->instr_name[k]);
+        if (in && in->higher_better != r->instr_hb[k])
+            return out_err(r->e, OUT_EINPUT, r->name, 0, 0,
+                           "instrument '%s': the file says %s is better, the instrument "
+                           "table says otherwise", r->instr_name[k],
+                           r->instr_hb[k] ? "higher" : "lower");
+        if (!in) {
+            struct instrument ph;
+            memset(&ph, 0, sizeof ph);
+            snprintf(ph.name, sizeof ph.name, "%s", r->instr_name[k]);
+            snprintf(ph.label, sizeof ph.label, "%s", r->instr_name[k]);
+            ph.min = -DBL_MAX;
+            ph.max = DBL_MAX;
+            ph.higher_better = r->instr_hb[k];
+            ph.mic = ph.reliability = ph.cutoff = NAN;
+            if (instrument_table_add(&t, &ph) != 0)
+                return out_err(r->e, OUT_EINPUT, r->name, 0, 0,
+                               "too many instruments (at most %d)", INSTRUMENT_MAX);
+        }
+        names[k] = r->instr_name[k];
+    }
+    if (dataset_set_instruments(&pt->ds, &t, names, r->n_instr) != 0)
+        return out_err(r->e, OUT_EINPUT, r->name, 0, 0, "cannot set up instruments");
+    ps->n_instr = r->n_instr;
+    for (size_t k = 0; k < r->n_instr; k++)
+        ps->sd_pre[k] = r->instr_sd[k];
+
+    if (ps->n > 1) {
+        struct sortrow *tmp = malloc(ps->n * sizeof *tmp);
+        if (!tmp)
+            return out_err(r->e, OUT_EINTERNAL, r->name, 0, 0, "out of memory");
+        for (size_t i = 0; i < ps->n; i++) {
+            tmp[i].m = ps->m[i];
+            tmp[i].line = r->row_line[i];
+        }
+        qsort(tmp, ps->n, sizeof *tmp, sortrow_cmp);
+        for (size_t i = 0; i < ps->n; i++) {
+            if (i > 0 && sortrow_cmp(&tmp[i - 1], &tmp[i]) == 0) {
+                long line = tmp[i].line > tmp[i - 1].line ? tmp[i].line : tmp[i - 1].line;
+                int rc = out_err(r->e, OUT_EINPUT, r->name, line, 0,
+                                 "duplicate row for patient '%.60s', episode %u, "
+                                 "instrument %s", pt->ds.patient_id[tmp[i].m.patient],
+                                 (unsigned)tmp[i].m.episode, r->instr_name[tmp[i].m.instr]);
+                free(tmp);
+                return rc;
+            }
+            ps->m[i] = tmp[i].m;
+        }
+        free(tmp);
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (i == 0 || m->patient != ps->m[i - 1].patient || m->episode != ps->m[i - 1].episode)
+            ps->n_patients++;
+        ps->n_single_visit += m->n_visits == 1;
+        ps->n_zero_baseline += m->zero_baseline == 1;
+    }
+    return 0;
+}
+
+/* libcsv would trim unquoted spaces and tabs; this file never pads, and an id may end in
+ * a tab that esc_csv leaves unquoted. */
+static int no_space(unsigned char c)
+{
+    (void)c;
+    return 0;
+}
+
+int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_table *tab,
+                         struct patient_table *pt, struct out_error *e)
+{
+    patient_table_init(pt);
+    struct reader r;
+    memset(&r, 0, sizeof r);
+    r.pt = pt;
+    r.e = e;
+    r.name = name;
+    r.line = 1;
+    r.pid = -1;
+    struct csv_parser p;
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
+        return out_err(e, OUT_EINTERNAL, name, 0, 0, "out of memory");
+    csv_set_space_func(&p, no_space);
+
+    int rc = 0;
+    char buf[65536];
+    size_t got;
+    while (!r.err && (got = fread(buf, 1, sizeof buf, fp)) > 0) {
+        /* One physical line per csv_parse call, so r.line is right in every callback. */
+        for (size_t off = 0; off < got && !r.err;) {
+            const char *nl = memchr(buf + off, '\n', got - off);
+            size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : got - off;
+            if (csv_parse(&p, buf + off, len, on_field, on_record, &r) != len) {
+                r.rec_line = r.line;
+                rd_fail(&r, OUT_EINPUT, (long)r.field + 1, "malformed CSV",
+                        csv_strerror(csv_error(&p)));
+            }
+            off += len;
+            if (nl)
+                r.line++;
+        }
+    }
+    if (!r.err && ferror(fp))
+        rc = out_err(e, OUT_EIO, name, 0, 0, "read error");
+    if (!r.err && !rc && csv_fini(&p, on_field, on_record, &r) != 0) {
+        r.rec_line = r.line;
+        rd_fail(&r, OUT_EINPUT, 0, "unterminated quoted field at end of file", NULL);
+    }
+    csv_free(&p);
+    if (!r.err && !rc && !r.header_done)
+        rc = out_err(e, OUT_EINPUT, name, 0, 0, "empty file: no patients.csv header");
+    if (!r.err && !rc)
+        rc = finish(&r, tab);
+    if (r.err)
+        rc = r.err;
+    for (size_t i = 0; i < r.n_cov_names; i++)
+        free(r.cov_names[i]);
+    free(r.cov_names);
+    free(r.cov);
+    free(r.row_line);
+    if (rc)
+        patient_table_free(pt);
+    return rc;
+}
+
+int patients_csv_read(const char *path, const struct instrument_table *tab,
+                      struct patient_table *pt, struct out_error *e)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        patient_table_init(pt);
+        return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+    }
+    int rc = patients_csv_read_fp(fp, path, tab, pt, e);
+    fclose(fp);
+    return rc;
+}

@@ -1,0 +1,168 @@
+/* quality.c — see quality.h. */
+#include "quality.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "escape.h"
+
+static void put_day(FILE *fp, int32_t day)
+{
+    if (day == INT32_MIN)
+        return;
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    char buf[16];
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    fputs(buf, fp);
+}
+
+int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e)
+{
+    fputs("kind,name,sha256,rows_read,rows_accepted,rows_rejected,first_visit,last_visit\n", fp);
+    fprintf(fp, "total,,,%ld,%ld,%ld,,\n", ds->rows_read, ds->rows_accepted, ds->rows_rejected);
+    for (int r = 0; r < REJ__COUNT; r++)
+        fprintf(fp, "reason,%s,,,,%ld,,\n", reject_reason_name((enum reject_reason)r),
+                ds->rejected_by[r]);
+    for (size_t f = 0; f < ds->n_files; f++) {
+        const struct input_file *fi = &ds->file[f];
+        fputs("file,", fp);
+        esc_csv(fp, fi->path);
+        fprintf(fp, ",%s,%ld,%ld,%ld,", fi->sha256, fi->rows_read, fi->rows_accepted,
+                fi->rows_rejected);
+        put_day(fp, fi->first_day);
+        fputc(',', fp);
+        put_day(fp, fi->last_day);
+        fputc('\n', fp);
+    }
+    return ferror(fp) ? out_err(e, OUT_EIO, NULL, 0, 0, "write error in quality.csv") : 0;
+}
+
+struct qstate {
+    struct dataset *ds;
+    const char *path;
+    char field[8][1024];
+    int nf;
+    long line;
+    int bad;
+    struct out_error *e;
+};
+
+static int to_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    *out = s[0] ? strtol(s, &end, 10) : 0;
+    return s[0] && (errno || *end || *out < 0) ? -1 : 0;
+}
+
+static int to_day(const char *s, int32_t *day)
+{
+    if (!s[0]) {
+        *day = INT32_MIN;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, m, d;
+    char tail;
+    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return -1;
+    /* days since epoch through timegm-free arithmetic (Hinnant) */
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    *day = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    return 0;
+}
+
+static void q_field(void *s, size_t len, void *data)
+{
+    struct qstate *q = data;
+    if (q->nf < 8) {
+        size_t n = len < sizeof q->field[0] - 1 ? len : sizeof q->field[0] - 1;
+        memcpy(q->field[q->nf], s, n);
+        q->field[q->nf][n] = '\0';
+    }
+    q->nf++;
+}
+
+static void q_record(int c, void *data)
+{
+    (void)c;
+    struct qstate *q = data;
+    q->line++;
+    int nf = q->nf;
+    q->nf = 0;
+    if (q->bad || q->line == 1)
+        return;
+    if (nf != 8) {
+        q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 0, "expected 8 fields, found %d", nf);
+        return;
+    }
+    struct dataset *ds = q->ds;
+    char (*f)[1024] = q->field;
+    long r, a, j;
+    if (to_long(f[3], &r) || to_long(f[4], &a) || to_long(f[5], &j)) {
+        q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 0, "counts are not whole numbers");
+        return;
+    }
+    if (!strcmp(f[0], "total")) {
+        ds->rows_read = r;
+        ds->rows_accepted = a;
+        ds->rows_rejected = j;
+    } else if (!strcmp(f[0], "reason")) {
+        for (int k = 0; k < REJ__COUNT; k++)
+            if (!strcmp(f[1], reject_reason_name((enum reject_reason)k)))
+                ds->rejected_by[k] = j;
+    } else if (!strcmp(f[0], "file")) {
+        long idx = dataset_add_file(ds, f[1]);
+        if (idx < 0) {
+            q->bad = out_err(q->e, OUT_EINTERNAL, q->path, q->line, 0, "out of memory");
+            return;
+        }
+        struct input_file *fi = &ds->file[idx];
+        snprintf(fi->sha256, sizeof fi->sha256, "%.64s", f[2]);
+        fi->rows_read = r;
+        fi->rows_accepted = a;
+        fi->rows_rejected = j;
+        if (to_day(f[6], &fi->first_day) || to_day(f[7], &fi->last_day))
+            q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 0, "bad date");
+    } else {
+        q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 1, "unknown kind '%s'", f[0]);
+    }
+}
+
+int quality_read(struct dataset *ds, const char *path, struct out_error *e)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s (run `outcomes ingest` first)",
+                       strerror(errno));
+    for (size_t i = 0; i < ds->n_files; i++)
+        free(ds->file[i].path);
+    free(ds->file);
+    ds->file = NULL;
+    ds->n_files = 0;
+    struct csv_parser p;
+    struct qstate q = {.ds = ds, .path = path, .e = e};
+    csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
+    char buf[65536];
+    size_t n;
+    int perr = 0;
+    while (!perr && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+        if (csv_parse(&p, buf, n, q_field, q_record, &q) != n)
+            perr = 1;
+    if (!perr && csv_fini(&p, q_field, q_record, &q) != 0)
+        perr = 1;
+    csv_free(&p);
+    fclose(fp);
+    if (perr && !q.bad)
+        return out_err(e, OUT_EINPUT, path, 0, 0, "malformed CSV");
+    return q.bad;
+}

@@ -1,0 +1,131 @@
+/* simulate.h — synthetic visit-level clinic data for tests, samples and the benchmark.
+ *
+ * Why a model and not random numbers: the pipeline exists to tell a treatment's effect apart
+ * from what happens anyway, so the synthetic data must contain what happens anyway. Each
+ * patient's pain follows, without treatment, the natural course of persistent low back pain
+ * (Menezes Costa et al., CMAJ 2012: 0-100 pain 51 -> 33 at 6 weeks -> 26 at 26 weeks -> 23 at
+ * 52 weeks) and regresses to the mean because patients present in a flare. Full description,
+ * every constant and its source: docs/simulator.md. In short, for patient i at t weeks:
+ *
+ *   true pain  p(t) = u_i * N(t) + s_i(t) - treatment(t)
+ *     u_i   usual pain level, Normal(5.0, 1.5) clipped to [1, 9]
+ *     N(t)  slow natural course of u_i, piecewise linear; its knots are solved so that the
+ *           population mean of u N(t) + s(t) is 33/51, 26/51, 23/51 of baseline at 6, 26,
+ *           52 weeks (see sim_untreated_ratio)
+ *     s(t)  flare: Ornstein-Uhlenbeck, stationary SD 1.2, time constant 2 weeks, starting at
+ *           s(0) = 1.2 |Z| because people seek care when pain is high (regression to the mean)
+ *     treatment(t) = effect * 1.85 * (1 - exp(-k/2)) after k treatments; 1.85 is the model's
+ *           between-patient SD of observed pain, so `effect` is in SD units as in trials
+ *           (Vickers 2012: 0.55 vs no acupuncture, 0.23 vs sham); after the course it fades
+ *           by 15% a year (Vickers 2018)
+ *   observed   pain = round(p + Normal(0, 0.8)) clipped to 0..10; pain_post the same after
+ *           the session minus a transient immediate drop (mean 1 point, not the effect);
+ *           sleep quality, PSQI and PSS-10 from a latent sleep/stress level tied to p(t)
+ *
+ * Visits 1-3 a week (never on Sunday), a planned course of 6 + Poisson(5) sessions, informative
+ * dropout (hazard rises when observed pain has not improved by 30%), an optional 12-month
+ * follow-up visit, several clinics and practitioners, an optional control arm (no treatment,
+ * same visits). Dirty rows (one per rejection kind, round-robin) and tricky-but-valid rows
+ * are written on request.
+ *
+ * Streaming: one patient at a time, so memory does not grow with --patients. Shuffled order
+ * writes rows to k temporary bucket files at random, then shuffles each bucket in memory and
+ * concatenates them: a uniform random permutation with memory of one bucket.
+ *
+ * Determinism: gsl_rng_mt19937 in three streams seeded from `seed` (the model; the dirty and
+ * tricky rows; the shuffle), so the same parameters give byte-identical output, and turning
+ * on dirty rows or shuffling does not change any patient's clean data.
+ */
+#ifndef OUTCOMES_SIMULATE_H
+#define OUTCOMES_SIMULATE_H
+
+#include <stdio.h>
+
+#include "error.h"
+
+enum sim_order { SIM_SORTED, SIM_SHUFFLED };
+
+/* Dirty-row kinds, one per ingest rejection reason, in the order of enum reject_reason. */
+enum sim_dirty {
+    SIM_D_FIELD_COUNT,   /* a line cut short, or an extra field */
+    SIM_D_MISSING_ID,    /* empty patient_id */
+    SIM_D_MISSING_DATE,  /* empty visit_date */
+    SIM_D_BAD_DATE,      /* impossible date: day after the month's last (2026-02-29) */
+    SIM_D_FUTURE_DATE,   /* the year's last two digits transposed (2026 -> 2062) */
+    SIM_D_BAD_SESSION,   /* session "0" or "x" */
+    SIM_D_NONNUMERIC,    /* pain written as a word ("seven") */
+    SIM_D_RANGE,         /* pain key pressed twice (7 -> 77), or -1 for 0 */
+    SIM_D_NO_SCORES,     /* every score cell empty */
+    SIM_D_DUP_EXACT,     /* the row again, byte for byte */
+    SIM_D_DUP_CONFLICT,  /* the row again with pain one point off */
+    SIM_D_BAD_FLAG,      /* adverse_event holds a note ("bruising") instead of yes/no */
+    SIM_D__COUNT
+};
+
+/* Tricky-but-valid rows: an ingest must accept them with the meaning stated. */
+enum sim_tricky {
+    SIM_T_NA_SLEEP,      /* sleep (and psqi, stress when due) written as NA = missing */
+    SIM_T_NA_POST,       /* pain_post written as NA (falls back to SIM_T_NA_SLEEP when the
+                            row has no pain_post) */
+    SIM_T_QUOTED,        /* every field double-quoted, numbers too */
+    SIM_T__COUNT
+};
+
+/* Stable names for --stats and the docs: the dirty kinds use ingest's reject reason names
+ * ("wrong_field_count", ...); tricky kinds "na_sleep", "na_pain_post", "quoted". */
+const char *sim_dirty_name(enum sim_dirty k);
+const char *sim_tricky_name(enum sim_tricky k);
+
+struct sim_params {
+    long patients;          /* >= 1 */
+    unsigned long seed;     /* any value; 0 is allowed */
+    char start[11];         /* first enrolment day, YYYY-MM-DD */
+    int months;             /* window: start .. start + months - 1 day (1..600) */
+    int clinics;            /* 1..SIM_MAX_CLINICS */
+    double effect;          /* treatment effect in SD units (>= 0); 0 = natural course only */
+    double control;         /* fraction of patients in a no-treatment control arm, [0, 1];
+                               0 = no control arm and no `arm` column */
+    double followup;        /* fraction of completers with a 12-month visit (dropouts: half) */
+    double dropout;         /* scale of the dropout hazard, [0, 10]; 0 = nobody drops out */
+    double dirty;           /* fraction of visit rows given one defect, [0, 0.5] */
+    double tricky;          /* fraction of the other rows written in a tricky valid form */
+    enum sim_order order;
+    int buckets;            /* shuffle buckets; 0 = automatic (about 200,000 rows each) */
+};
+
+enum { SIM_MAX_CLINICS = 50 };
+
+/* Counts of what was written (filled by simulate_run when asked). */
+struct sim_stats {
+    long patients;              /* patients with at least one row */
+    long visits;                /* visit rows generated (before dirt; duplicates excluded) */
+    long rows;                  /* data rows written (header excluded) */
+    long followups;             /* 12-month visits */
+    long dropouts;
+    long dirty[SIM_D__COUNT];
+    long tricky[SIM_T__COUNT];
+};
+
+/* Defaults: 1000 patients, seed 1, start 2025-01-01, 12 months, 3 clinics, effect 0.55,
+ * no control arm, follow-up 0.3, dropout 1, no dirty or tricky rows, sorted. */
+struct sim_params sim_params_default(void);
+
+/* Write the header and every row to out. Returns 0; OUT_EUSAGE for invalid parameters;
+ * OUT_EIO when writing (or a temporary bucket file) fails; OUT_EINTERNAL when out of memory.
+ * *e is filled on failure. Nothing is printed. out is flushed, not closed. */
+int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e);
+
+/* simulate_write, and when st is non-NULL fill it with counts of what was written. */
+int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
+                 struct out_error *e);
+
+/* The model's expected untreated pain at `weeks` after baseline as a fraction of the expected
+ * baseline (population means of true pain, no treatment, no dropout). 1 at 0; exactly 33/51,
+ * 26/51 and 23/51 at 6, 26 and 52 weeks; flat after 52. Tests compare the output with it. */
+double sim_untreated_ratio(double weeks);
+
+/* `outcomes simulate [options]`: argv[0] is the subcommand name. Prints --help and its own
+ * messages; returns an exit code: 0 ok, 2 usage, 4 I/O, 5 internal. */
+int simulate_cli(int argc, char **argv);
+
+#endif

@@ -1,0 +1,989 @@
+/* stats.c — the statistics library (see stats.h for every contract).
+ *
+ * Numbers are the product, so each routine follows a named reference method and says where
+ * it departs from it: two-pass compensated descriptives (NIST StRD), R's wilcox.test for the
+ * signed-rank test, R survival's quantile.survfit for Brookmeyer–Crowley limits.
+ */
+#include "stats.h"
+
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_multifit.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+static int level_ok(double level)
+{
+    return level > 0.0 && level < 1.0;
+}
+
+/* Two-sided critical value of the standard normal for `level`. */
+static double z_crit(double level)
+{
+    return gsl_cdf_ugaussian_Pinv(0.5 + level / 2.0);
+}
+
+/* Neumaier-compensated sum: keeps the descriptives accurate on NumAcc-style data where
+ * plain summation loses the low-order digits the SD depends on. */
+struct ksum {
+    double s, c;
+};
+
+static void ksum_add(struct ksum *k, double v)
+{
+    double t = k->s + v;
+    if (fabs(k->s) >= fabs(v))
+        k->c += (k->s - t) + v;
+    else
+        k->c += (v - t) + k->s;
+    k->s = t;
+}
+
+static double ksum_get(const struct ksum *k)
+{
+    return k->s + k->c;
+}
+
+/* Mean refined by a second pass (the correction term absorbs the rounding of the first). */
+static double accurate_mean(const double *x, size_t n)
+{
+    struct ksum s = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        ksum_add(&s, x[i]);
+    double m = ksum_get(&s) / (double)n;
+    struct ksum d = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        ksum_add(&d, x[i] - m);
+    return m + ksum_get(&d) / (double)n;
+}
+
+/* Sample SD (n-1) about m, with the corrected two-pass formula
+ * (sum d^2 - (sum d)^2 / n), which cancels most of the error in m. */
+static double accurate_sd(const double *x, size_t n, double m)
+{
+    if (n < 2)
+        return NAN;
+    struct ksum ss = {0, 0}, sd = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - m;
+        ksum_add(&sd, d);
+        ksum_add(&ss, d * d);
+    }
+    double s1 = ksum_get(&sd);
+    double v = (ksum_get(&ss) - s1 * s1 / (double)n) / (double)(n - 1);
+    return v > 0 ? sqrt(v) : 0.0;
+}
+
+static double *dup_array(const double *x, size_t n)
+{
+    double *c = malloc((n ? n : 1) * sizeof *c);
+    if (c && n)
+        memcpy(c, x, n * sizeof *c);
+    return c;
+}
+
+/* ------------------------------------------------------------------ descriptives */
+
+int stats_describe(const double *x, size_t n, struct desc *out)
+{
+    out->n = n;
+    out->mean = out->sd = out->median = out->q1 = out->q3 = out->min = out->max = NAN;
+    if (n == 0 || !x)
+        return -1;
+    double *s = dup_array(x, n);
+    if (!s)
+        return -1;
+    gsl_sort(s, 1, n);
+    out->mean = accurate_mean(x, n);
+    out->sd = accurate_sd(x, n, out->mean);
+    out->median = gsl_stats_median_from_sorted_data(s, 1, n);
+    out->q1 = gsl_stats_quantile_from_sorted_data(s, 1, n, 0.25);
+    out->q3 = gsl_stats_quantile_from_sorted_data(s, 1, n, 0.75);
+    out->min = s[0];
+    out->max = s[n - 1];
+    free(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ t tests */
+
+static void tres_nan(struct tres *o, size_t n)
+{
+    o->n = n;
+    o->mean = o->sd = o->se = o->lo = o->hi = o->t = o->df = o->p = NAN;
+}
+
+int stats_t_one_sample(const double *x, size_t n, double mu0, double level, struct tres *out)
+{
+    tres_nan(out, n);
+    if (n < 2 || !x || !level_ok(level) || !isfinite(mu0))
+        return -1;
+    double m = accurate_mean(x, n);
+    double sd = accurate_sd(x, n, m);
+    if (!(sd > 0))
+        return -1;
+    double df = (double)(n - 1);
+    double se = sd / sqrt((double)n);
+    double tq = gsl_cdf_tdist_Pinv(0.5 + level / 2.0, df);
+    double t = (m - mu0) / se;
+    out->mean = m;
+    out->sd = sd;
+    out->se = se;
+    out->lo = m - tq * se;
+    out->hi = m + tq * se;
+    out->t = t;
+    out->df = df;
+    out->p = fmin(1.0, 2.0 * gsl_cdf_tdist_Q(fabs(t), df));
+    return 0;
+}
+
+int stats_t_welch(const double *x, size_t nx, const double *y, size_t ny, double level,
+                  struct tres *out)
+{
+    tres_nan(out, nx + ny);
+    if (nx < 2 || ny < 2 || !x || !y || !level_ok(level))
+        return -1;
+    double mx = accurate_mean(x, nx), my = accurate_mean(y, ny);
+    double sx = accurate_sd(x, nx, mx), sy = accurate_sd(y, ny, my);
+    double vx = sx * sx / (double)nx, vy = sy * sy / (double)ny;
+    double se = sqrt(vx + vy);
+    if (!(se > 0))
+        return -1;
+    double df = (vx + vy) * (vx + vy) /
+                (vx * vx / (double)(nx - 1) + vy * vy / (double)(ny - 1));
+    double tq = gsl_cdf_tdist_Pinv(0.5 + level / 2.0, df);
+    double d = mx - my;
+    out->mean = d;
+    out->se = se;
+    out->lo = d - tq * se;
+    out->hi = d + tq * se;
+    out->t = d / se;
+    out->df = df;
+    out->p = fmin(1.0, 2.0 * gsl_cdf_tdist_Q(fabs(out->t), df));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ proportions */
+
+static int prop_args_ok(long k, long n, double level)
+{
+    return n > 0 && k >= 0 && k <= n && level_ok(level);
+}
+
+int stats_prop_wilson(long k, long n, double level, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (!prop_args_ok(k, n, level))
+        return -1;
+    double z = z_crit(level), z2 = z * z, nn = (double)n, p = (double)k / nn;
+    double den = 1.0 + z2 / nn;
+    double centre = (p + z2 / (2.0 * nn)) / den;
+    double half = z * sqrt(p * (1.0 - p) / nn + z2 / (4.0 * nn * nn)) / den;
+    /* The formula gives 0 and 1 at the edges only up to rounding; make them exact. */
+    *lo = k == 0 ? 0.0 : fmax(0.0, centre - half);
+    *hi = k == n ? 1.0 : fmin(1.0, centre + half);
+    return 0;
+}
+
+int stats_prop_clopper_pearson(long k, long n, double level, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (!prop_args_ok(k, n, level))
+        return -1;
+    double a2 = (1.0 - level) / 2.0, kk = (double)k, nn = (double)n;
+    double l = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(a2, kk, nn - kk + 1.0);
+    double h = k == n ? 1.0 : gsl_cdf_beta_Pinv(1.0 - a2, kk + 1.0, nn - kk);
+    if (!isfinite(l) || !isfinite(h))
+        return -1;
+    *lo = l;
+    *hi = h;
+    return 0;
+}
+
+int stats_prop_jeffreys(long k, long n, double level, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (!prop_args_ok(k, n, level))
+        return -1;
+    double a2 = (1.0 - level) / 2.0, kk = (double)k, nn = (double)n;
+    /* Brown, Cai & DasGupta's boundary modification: the equal-tailed limit is pulled to
+     * 0 (k = 0) or 1 (k = n), where the posterior tail cannot cover the truth. */
+    double l = k == 0 ? 0.0 : gsl_cdf_beta_Pinv(a2, kk + 0.5, nn - kk + 0.5);
+    double h = k == n ? 1.0 : gsl_cdf_beta_Pinv(1.0 - a2, kk + 0.5, nn - kk + 0.5);
+    if (!isfinite(l) || !isfinite(h))
+        return -1;
+    *lo = l;
+    *hi = h;
+    return 0;
+}
+
+double stats_binom_p_one_sided(long k, long n, double p0, int upper)
+{
+    if (n < 0 || k < 0 || k > n || (unsigned long)n > UINT_MAX || !(p0 >= 0.0 && p0 <= 1.0))
+        return NAN;
+    unsigned nn = (unsigned)n, kk = (unsigned)k;
+    if (upper)
+        return kk == 0 ? 1.0 : gsl_cdf_binomial_Q(kk - 1, p0, nn);
+    return gsl_cdf_binomial_P(kk, p0, nn);
+}
+
+int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,
+                             double *diff, double *lo, double *hi)
+{
+    *diff = *lo = *hi = NAN;
+    double l1, u1, l2, u2;
+    if (stats_prop_wilson(k1, n1, level, &l1, &u1) || stats_prop_wilson(k2, n2, level, &l2, &u2))
+        return -1;
+    double p1 = (double)k1 / (double)n1, p2 = (double)k2 / (double)n2, d = p1 - p2;
+    double delta = sqrt((p1 - l1) * (p1 - l1) + (u2 - p2) * (u2 - p2));
+    double eps = sqrt((u1 - p1) * (u1 - p1) + (p2 - l2) * (p2 - l2));
+    *diff = d;
+    *lo = d - delta;
+    *hi = d + eps;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ Wilcoxon */
+
+/* Sum of the ranks of |v| over positive v (average ranks for ties), and the tie term
+ * sum(t^3 - t) over groups of equal |v|. v holds no zeros. */
+static int signed_rank(const double *v, size_t m, double *vstat, double *tie_term)
+{
+    *vstat = 0.0;
+    *tie_term = 0.0;
+    if (m == 0)
+        return 0;
+    double *a = malloc(m * sizeof *a);
+    size_t *idx = malloc(m * sizeof *idx);
+    if (!a || !idx) {
+        free(a);
+        free(idx);
+        return -1;
+    }
+    for (size_t i = 0; i < m; i++)
+        a[i] = fabs(v[i]);
+    gsl_sort_index(idx, a, 1, m);
+    for (size_t i = 0; i < m;) {
+        size_t j = i + 1;
+        while (j < m && a[idx[j]] == a[idx[i]])
+            j++;
+        double t = (double)(j - i);
+        double avg = ((double)i + 1.0 + (double)j) / 2.0;   /* mean of ranks i+1..j */
+        for (size_t r = i; r < j; r++)
+            if (v[idx[r]] > 0)
+                *vstat += avg;
+        *tie_term += t * t * t - t;
+        i = j;
+    }
+    free(a);
+    free(idx);
+    return 0;
+}
+
+static double sgn(double v)
+{
+    return (v > 0) - (v < 0);
+}
+
+/* R's normal statistic for shift d, zeros dropped and ties re-counted at d (as R's W(d)).
+ * Returns NAN when sigma is 0 (every observation equals d). */
+static int w_stat_at(const double *x, size_t n, double d, double *w)
+{
+    double *xd = malloc((n ? n : 1) * sizeof *xd);
+    if (!xd)
+        return -1;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] - d != 0)
+            xd[m++] = x[i] - d;
+    double v, ties;
+    int rc = signed_rank(xd, m, &v, &ties);
+    free(xd);
+    if (rc)
+        return -1;
+    double mm = (double)m;
+    double zd = v - mm * (mm + 1) / 4.0;
+    double sigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - ties / 48.0);
+    *w = sigma > 0 ? (zd - sgn(zd) * 0.5) / sigma : NAN;
+    return 0;
+}
+
+/* k-th smallest (1-based) pairwise sum xs[i] + xs[j], i <= j, of sorted xs, without
+ * enumerating the n(n+1)/2 sums: randomized selection over the implicitly sorted
+ * triangle (Monahan 1984 style). Each round counts the sums below a random candidate
+ * pivot in O(n) with two pointers; expected O(log n) rounds. */
+static int walsh_kth(const double *xs, size_t n, uint64_t k, double *out)
+{
+    size_t *lo = malloc(n * sizeof *lo), *end = malloc(n * sizeof *end);
+    size_t *blt = malloc(n * sizeof *blt), *ble = malloc(n * sizeof *ble);
+    double *buf = NULL;
+    int rc = -1;
+    if (!lo || !end || !blt || !ble)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        lo[i] = i;
+        end[i] = n;
+    }
+    uint64_t rng = 0x9E3779B97F4A7C15u;   /* fixed seed: results never depend on chance */
+    size_t gather = n < 64 ? 64 : n;
+    for (;;) {
+        uint64_t cand = 0, below = 0;
+        for (size_t i = 0; i < n; i++) {
+            cand += end[i] - lo[i];
+            below += lo[i] - i;
+        }
+        if (cand <= gather) {
+            buf = malloc((cand ? cand : 1) * sizeof *buf);
+            if (!buf)
+                goto out;
+            size_t c = 0;
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = lo[i]; j < end[i]; j++)
+                    buf[c++] = xs[i] + xs[j];
+            if (k <= below || k - below > cand)
+                goto out;   /* cannot happen: the answer is always among the candidates */
+            gsl_sort(buf, 1, c);
+            *out = buf[k - below - 1];
+            rc = 0;
+            goto out;
+        }
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        uint64_t r = rng % cand;
+        size_t pi = 0;
+        while (r >= end[pi] - lo[pi]) {
+            r -= end[pi] - lo[pi];
+            pi++;
+        }
+        double pivot = xs[pi] + xs[lo[pi] + r];
+        uint64_t nlt = 0, nle = 0;
+        size_t plt = n, ple = n;
+        for (size_t i = 0; i < n; i++) {
+            while (plt > 0 && xs[i] + xs[plt - 1] >= pivot)
+                plt--;
+            while (ple > 0 && xs[i] + xs[ple - 1] > pivot)
+                ple--;
+            blt[i] = plt > i ? plt : i;
+            ble[i] = ple > i ? ple : i;
+            nlt += blt[i] - i;
+            nle += ble[i] - i;
+        }
+        if (k <= nlt) {
+            for (size_t i = 0; i < n; i++)
+                if (blt[i] < end[i])
+                    end[i] = blt[i] < lo[i] ? lo[i] : blt[i];
+        } else if (k > nle) {
+            for (size_t i = 0; i < n; i++)
+                if (ble[i] > lo[i])
+                    lo[i] = ble[i] > end[i] ? end[i] : ble[i];
+        } else {
+            *out = pivot;
+            rc = 0;
+            goto out;
+        }
+    }
+out:
+    free(lo);
+    free(end);
+    free(blt);
+    free(ble);
+    free(buf);
+    return rc;
+}
+
+/* k-th smallest Walsh average (x_i + x_j) / 2, as R computes it (sum first, then halve). */
+static int walsh_avg_kth(const double *xs, size_t n, uint64_t k, double *out)
+{
+    double s;
+    if (walsh_kth(xs, n, k, &s))
+        return -1;
+    *out = s / 2.0;
+    return 0;
+}
+
+static int walsh_median(const double *xs, size_t n, double *out)
+{
+    uint64_t nn = (uint64_t)n * (n + 1) / 2;
+    double a, b;
+    if (nn % 2) {
+        return walsh_avg_kth(xs, n, (nn + 1) / 2, out);
+    }
+    if (walsh_avg_kth(xs, n, nn / 2, &a) || walsh_avg_kth(xs, n, nn / 2 + 1, &b))
+        return -1;
+    *out = (a + b) / 2.0;
+    return 0;
+}
+
+/* Exact null distribution of V for n untied non-zero values: cnt[v] = number of the 2^n
+ * sign patterns with V = v. Counts stay below 2^53 for n < 50, so doubles hold them exactly. */
+static double *signrank_counts(size_t n)
+{
+    size_t nn = n * (n + 1) / 2;
+    double *c = calloc(nn + 1, sizeof *c);
+    if (!c)
+        return NULL;
+    c[0] = 1.0;
+    for (size_t k = 1; k <= n; k++) {
+        size_t top = k * (k + 1) / 2;
+        for (size_t v = top; v >= k; v--)
+            c[v] += c[v - k];
+    }
+    return c;
+}
+
+/* P(V <= q) */
+static double psignrank(const double *cnt, size_t n, double q)
+{
+    if (q < 0)
+        return 0.0;
+    size_t nn = n * (n + 1) / 2;
+    double s = 0.0;
+    for (size_t v = 0; v <= nn && (double)v <= q; v++)
+        s += cnt[v];
+    return fmin(1.0, ldexp(s, -(int)n));
+}
+
+/* Smallest q with P(V <= q) >= p, with R's fuzz of 10 DBL_EPSILON (p <= 0.5). */
+static size_t qsignrank(const double *cnt, size_t n, double p)
+{
+    size_t nn = n * (n + 1) / 2;
+    double target = p - 10 * DBL_EPSILON, s = 0.0;
+    for (size_t q = 0; q <= nn; q++) {
+        s += ldexp(cnt[q], -(int)n);
+        if (s >= target)
+            return q;
+    }
+    return nn;
+}
+
+static void wilcoxon_nan(struct wilcoxon *o)
+{
+    o->n = 0;
+    o->v = o->p = o->hl = o->hl_lo = o->hl_hi = o->level = NAN;
+    o->exact = 0;
+}
+
+/* Approximate-case CI limit, as R's uniroot on W(d) - zq but exact: W is a step function
+ * of d that jumps only at Walsh averages, and between them equals the plateau value for
+ * V = #{Walsh averages > d}, no zeros and the data's own ties. The root is the Walsh
+ * average where the plateau value first drops below zq. */
+static int wilcoxon_root(const double *xs, size_t n, double sigma, double wmin, double wmax,
+                         double zq, double *root)
+{
+    if (wmin - zq <= 0) {
+        *root = xs[0];
+        return 0;
+    }
+    if (wmax - zq >= 0) {
+        *root = xs[n - 1];
+        return 0;
+    }
+    uint64_t nn = (uint64_t)n * (n + 1) / 2;
+    double mid = (double)n * (double)(n + 1) / 4.0;
+    uint64_t a = 1, b = nn + 1;   /* smallest k in [a, b) with plateau(k) < zq; b = none */
+    while (a < b) {
+        uint64_t k = a + (b - a) / 2;
+        double zd = (double)(nn - k) - mid;
+        double w = (zd - sgn(zd) * 0.5) / sigma;
+        if (w < zq)
+            b = k;
+        else
+            a = k + 1;
+    }
+    if (a > nn) {
+        *root = xs[n - 1];
+        return 0;
+    }
+    return walsh_avg_kth(xs, n, a, root);
+}
+
+int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct wilcoxon *out)
+{
+    wilcoxon_nan(out);
+    if (!x || !level_ok(level))
+        return -1;
+    double *xs = malloc((n ? n : 1) * sizeof *xs);
+    double *cnt = NULL;
+    if (!xs)
+        return -1;
+    size_t m = 0;
+    int zeros = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] == 0)
+            zeros = 1;
+        else
+            xs[m++] = x[i];
+    }
+    int rc = -1;
+    double v, ties;
+    if (m == 0 || signed_rank(xs, m, &v, &ties))
+        goto fail;
+    gsl_sort(xs, 1, m);
+    double mm = (double)m;
+    uint64_t nn = (uint64_t)m * (m + 1) / 2;
+    double hl;
+    if (walsh_median(xs, m, &hl))
+        goto fail;
+    out->n = m;
+    out->v = v;
+    out->hl = hl;
+    double alpha = 1.0 - level;
+    if (m < 50 && ties == 0 && !zeros) {
+        cnt = signrank_counts(m);
+        if (!cnt)
+            goto fail;
+        double p = v > mm * (mm + 1) / 4.0 ? 1.0 - psignrank(cnt, m, v - 1)
+                                           : psignrank(cnt, m, v);
+        out->p = fmin(1.0, 2.0 * p);
+        out->exact = 1;
+        size_t qu = qsignrank(cnt, m, alpha / 2.0);
+        if (qu == 0)
+            qu = 1;
+        if (walsh_avg_kth(xs, m, qu, &out->hl_lo) ||
+            walsh_avg_kth(xs, m, nn - qu + 1, &out->hl_hi))
+            goto fail;
+        out->level = 1.0 - 2.0 * psignrank(cnt, m, (double)qu - 1.0);
+    } else {
+        double zd = v - mm * (mm + 1) / 4.0;
+        double sigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - ties / 48.0);
+        double z = (zd - sgn(zd) * 0.5) / sigma;
+        out->p = fmin(1.0, 2.0 * fmin(gsl_cdf_ugaussian_P(z), gsl_cdf_ugaussian_Q(z)));
+        double wmin, wmax;
+        if (w_stat_at(xs, m, xs[0], &wmin) || w_stat_at(xs, m, xs[m - 1], &wmax))
+            goto fail;
+        if (isnan(wmin) || isnan(wmax)) {
+            /* every non-zero difference is equal: R stops here ("all observations are
+             * zero or tied"); keep the test and estimate, leave the CI undefined. */
+            rc = 0;
+            goto out;
+        }
+        /* R widens alpha until both limits are attainable, then reports the level it got. */
+        while (alpha < 1.0 && (wmin - gsl_cdf_ugaussian_Qinv(alpha / 2.0) < 0 ||
+                               wmax - gsl_cdf_ugaussian_Pinv(alpha / 2.0) > 0))
+            alpha *= 2.0;
+        if (alpha >= 1.0) {
+            out->hl_lo = out->hl_hi = gsl_stats_median_from_sorted_data(xs, 1, m);
+            out->level = 0.0;
+        } else {
+            /* Between Walsh averages |x - d| ties only where x values are equal (a tie
+             * like |2| = |-2| exists only at d = 0), so the plateau sigma has its own
+             * tie term. */
+            double pt = 0;
+            for (size_t i = 0; i < m;) {
+                size_t j = i + 1;
+                while (j < m && xs[j] == xs[i])
+                    j++;
+                double t = (double)(j - i);
+                pt += t * t * t - t;
+                i = j;
+            }
+            double psigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - pt / 48.0);
+            if (wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Qinv(alpha / 2.0),
+                              &out->hl_lo) ||
+                wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Pinv(alpha / 2.0),
+                              &out->hl_hi))
+                goto fail;
+            out->level = 1.0 - alpha;
+        }
+    }
+    rc = 0;
+    goto out;
+fail:
+    wilcoxon_nan(out);
+out:
+    free(xs);
+    free(cnt);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ effect sizes */
+
+int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out)
+{
+    out->d_z = out->d_av = out->g_av = NAN;
+    if (n < 3 || !pre || !post)
+        return -1;
+    double *d = malloc(n * sizeof *d);
+    if (!d)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        d[i] = post[i] - pre[i];
+    double md = accurate_mean(d, n), sdd = accurate_sd(d, n, md);
+    free(d);
+    double sa = accurate_sd(pre, n, accurate_mean(pre, n));
+    double sb = accurate_sd(post, n, accurate_mean(post, n));
+    if (!(sdd > 0) || !(sa + sb > 0))
+        return -1;
+    double df = (double)(n - 1);
+    /* J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), via log-gamma to avoid overflow */
+    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
+    out->d_z = md / sdd;
+    out->d_av = md / ((sa + sb) / 2.0);
+    out->g_av = out->d_av * j;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ bootstrap */
+
+static double stat_of(double *buf, size_t n, enum boot_stat stat)
+{
+    if (stat == BOOT_MEAN)
+        return accurate_mean(buf, n);
+    gsl_sort(buf, 1, n);
+    return gsl_stats_median_from_sorted_data(buf, 1, n);
+}
+
+int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                               uint64_t seed, double level, struct bca *out)
+{
+    out->est = out->lo = out->hi = out->z0 = out->a = NAN;
+    if (!x || n < 2 || reps < 2 || !level_ok(level) || (stat != BOOT_MEAN && stat != BOOT_MEDIAN))
+        return -1;
+    int rc = -1;
+    double *buf = malloc(n * sizeof *buf), *th = malloc(reps * sizeof *th);
+    double *jk = malloc(n * sizeof *jk), *sorted = dup_array(x, n);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!buf || !th || !jk || !sorted || !r)
+        goto out;
+    gsl_sort(sorted, 1, n);
+    memcpy(buf, x, n * sizeof *buf);
+    double est = stat_of(buf, n, stat);
+
+    gsl_rng_set(r, (unsigned long)seed);
+    for (size_t b = 0; b < reps; b++) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = x[gsl_rng_uniform_int(r, n)];
+        th[b] = stat_of(buf, n, stat);
+    }
+    gsl_sort(th, 1, reps);
+
+    /* Bias correction from the share of replicates below est; ties (common for the
+     * median) count half, so a replicate equal to est does not push z0 either way. */
+    double less = 0, equal = 0;
+    for (size_t b = 0; b < reps; b++) {
+        if (th[b] < est)
+            less++;
+        else if (th[b] == est)
+            equal++;
+    }
+    double prop = (less + equal / 2.0) / (double)reps;
+    if (prop <= 0.0 || prop >= 1.0)
+        goto out;
+    double z0 = gsl_cdf_ugaussian_Pinv(prop);
+
+    /* Acceleration from the jackknife; the leave-one-out statistic is O(1) per point. */
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += x[i];
+    for (size_t i = 0; i < n; i++) {
+        if (stat == BOOT_MEAN) {
+            jk[i] = (total - x[i]) / (double)(n - 1);
+        } else {
+            /* median of sorted without sorted[i]: positions shift by one past i */
+            size_t m = n - 1, a = (m - 1) / 2, c = m / 2;
+            double va = sorted[a < i ? a : a + 1], vc = sorted[c < i ? c : c + 1];
+            jk[i] = (va + vc) / 2.0;
+        }
+    }
+    double jm = accurate_mean(jk, n), s2 = 0, s3 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = jm - jk[i];
+        s2 += d * d;
+        s3 += d * d * d;
+    }
+    double a = s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+
+    double zl = gsl_cdf_ugaussian_Pinv((1.0 - level) / 2.0);
+    double zh = -zl;
+    double al = gsl_cdf_ugaussian_P(z0 + (z0 + zl) / (1.0 - a * (z0 + zl)));
+    double ah = gsl_cdf_ugaussian_P(z0 + (z0 + zh) / (1.0 - a * (z0 + zh)));
+    if (!isfinite(al) || !isfinite(ah))
+        goto out;
+    out->est = est;
+    out->lo = gsl_stats_quantile_from_sorted_data(th, 1, reps, al);
+    out->hi = gsl_stats_quantile_from_sorted_data(th, 1, reps, ah);
+    out->z0 = z0;
+    out->a = a;
+    rc = 0;
+out:
+    free(buf);
+    free(th);
+    free(jk);
+    free(sorted);
+    gsl_rng_free(r);
+    return rc;
+}
+
+int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                        uint64_t seed, double level, double *est, double *lo, double *hi)
+{
+    struct bca b;
+    int rc = stats_bootstrap_bca_detail(x, n, stat, reps, seed, level, &b);
+    *est = b.est;
+    *lo = b.lo;
+    *hi = b.hi;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ Kaplan–Meier */
+
+struct tev {
+    double t;
+    int ev;
+};
+
+static int tev_cmp(const void *pa, const void *pb)
+{
+    const struct tev *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return (b->ev > a->ev) - (b->ev < a->ev);   /* events before censorings at a tie */
+}
+
+/* One quantile of a step curve, as R survival's findq: x[0] = 0 and y[0] = 0 (y is
+ * 1 - S, non-decreasing), NAN y values are skipped, repeated y values keep their first
+ * time; the answer is the first time y reaches p, or the midpoint of a flat lying
+ * exactly at p (to the last observed time, xmax, when the flat is the curve's end). */
+static double find_quantile(const double *x, const double *y, size_t m, double p, double xmax)
+{
+    const double tol = sqrt(DBL_EPSILON);
+    size_t i1 = SIZE_MAX, i2 = SIZE_MAX, last = SIZE_MAX;
+    double prev = NAN;
+    for (size_t i = 0; i < m; i++) {
+        if (isnan(y[i]) || (!isnan(prev) && y[i] == prev))
+            continue;   /* duplicates of the previous level are censorings or NA */
+        prev = y[i];
+        last = i;
+        if (i1 == SIZE_MAX && y[i] >= p - tol)
+            i1 = i;
+        if (i2 == SIZE_MAX && y[i] >= p + tol)
+            i2 = i;
+    }
+    if (i1 == SIZE_MAX)
+        return NAN;
+    if (fabs(p - y[last]) < tol)
+        return (x[i1] + xmax) / 2.0;
+    if (i2 == SIZE_MAX)
+        return NAN;
+    return (x[i1] + x[i2]) / 2.0;
+}
+
+void stats_km_free(struct km *k)
+{
+    if (!k)
+        return;
+    free(k->step);
+    k->step = NULL;
+    k->n_steps = 0;
+}
+
+static void km_nan(struct km *o, size_t n)
+{
+    o->n = n;
+    o->n_events = 0;
+    o->n_steps = 0;
+    o->step = NULL;
+    for (int i = 0; i < 3; i++)
+        o->q[i] = o->q_lo[i] = o->q_hi[i] = NAN;
+}
+
+int stats_km(const double *time, const int *event, size_t n, double level, struct km *out)
+{
+    km_nan(out, n);
+    if (n == 0 || !time || !event || !level_ok(level))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!(time[i] >= 0) || !isfinite(time[i]) || (event[i] != 0 && event[i] != 1))
+            return -1;
+    struct tev *d = malloc(n * sizeof *d);
+    double *cx = NULL, *cy = NULL, *cl = NULL, *ch = NULL;
+    struct km_step *st = NULL;
+    int rc = -1;
+    if (!d)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        d[i].t = time[i];
+        d[i].ev = event[i];
+    }
+    qsort(d, n, sizeof *d, tev_cmp);
+    size_t nev = 0;
+    for (size_t i = 0; i < n; i++)
+        nev += (size_t)d[i].ev;
+    st = calloc(nev ? nev : 1, sizeof *st);
+    if (!st)
+        goto out;
+    double z = z_crit(level), s = 1.0, g = 0.0;
+    size_t ns = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        long de = 0, dc = 0;
+        while (j < n && d[j].t == d[i].t) {
+            de += d[j].ev;
+            dc += !d[j].ev;
+            j++;
+        }
+        if (de == 0) {
+            /* censorings at a time without events belong to the previous step's interval
+             * (those before the first event belong to no step) */
+            if (ns)
+                st[ns - 1].n_censor += dc;
+            i = j;
+            continue;
+        }
+        long nr = (long)(n - i);
+        struct km_step *k = &st[ns++];
+        k->t = d[i].t;
+        k->n_risk = nr;
+        k->n_event = de;
+        k->n_censor = dc;
+        s *= (double)(nr - de) / (double)nr;
+        if (nr > de) {
+            g += (double)de / ((double)nr * (double)(nr - de));
+            k->surv = s;
+            k->se = s * sqrt(g);
+            /* log-log: log(-log S) +- z sqrt(G) / |log S|, mapped back */
+            double theta = z * sqrt(g) / fabs(log(s));
+            k->lo = pow(s, exp(theta));
+            k->hi = pow(s, exp(-theta));
+        } else {
+            /* everyone left had the event: S = 0 and Greenwood's variance is infinite */
+            k->surv = 0.0;
+            k->se = k->lo = k->hi = NAN;
+            g = INFINITY;
+        }
+        i = j;
+    }
+    out->n_events = nev;
+    out->n_steps = ns;
+    out->step = st;
+    st = NULL;
+
+    cx = malloc((ns + 1) * sizeof *cx);
+    cy = malloc((ns + 1) * sizeof *cy);
+    cl = malloc((ns + 1) * sizeof *cl);
+    ch = malloc((ns + 1) * sizeof *ch);
+    if (!cx || !cy || !cl || !ch) {
+        stats_km_free(out);
+        km_nan(out, n);
+        goto out;
+    }
+    cx[0] = 0.0;
+    cy[0] = cl[0] = ch[0] = 0.0;
+    for (size_t i = 0; i < ns; i++) {
+        cx[i + 1] = out->step[i].t;
+        cy[i + 1] = 1.0 - out->step[i].surv;
+        cl[i + 1] = 1.0 - out->step[i].lo;   /* lower band of S reaches 1-q first */
+        ch[i + 1] = 1.0 - out->step[i].hi;
+    }
+    double xmax = d[n - 1].t;
+    static const double probs[3] = {0.25, 0.5, 0.75};
+    for (int qi = 0; qi < 3; qi++) {
+        out->q[qi] = find_quantile(cx, cy, ns + 1, probs[qi], xmax);
+        out->q_lo[qi] = find_quantile(cx, cl, ns + 1, probs[qi], xmax);
+        out->q_hi[qi] = find_quantile(cx, ch, ns + 1, probs[qi], xmax);
+    }
+    rc = 0;
+out:
+    free(d);
+    free(st);
+    free(cx);
+    free(cy);
+    free(cl);
+    free(ch);
+    return rc;
+}
+
+void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi)
+{
+    *surv = *lo = *hi = NAN;
+    if (!k || isnan(t) || (k->n_steps && !k->step))
+        return;
+    size_t a = 0, b = k->n_steps;   /* count of steps with time <= t */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (k->step[mid].t <= t)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    if (a == 0) {
+        if (k->n == 0)
+            return;
+        *surv = *lo = *hi = 1.0;
+        return;
+    }
+    *surv = k->step[a - 1].surv;
+    *lo = k->step[a - 1].lo;
+    *hi = k->step[a - 1].hi;
+}
+
+/* ------------------------------------------------------------------ ANCOVA */
+
+int stats_ancova_group(const double *baseline, const double *final, const int *group,
+                       size_t n, double level, double *b, double *lo, double *hi, double *p)
+{
+    *b = *lo = *hi = *p = NAN;
+    if (!baseline || !final || !group || n < 4 || !level_ok(level))
+        return -1;
+    size_t n1 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (group[i] != 0 && group[i] != 1)
+            return -1;
+        n1 += (size_t)group[i];
+    }
+    if (n1 == 0 || n1 == n)
+        return -1;
+    int rc = -1;
+    gsl_matrix *X = gsl_matrix_alloc(n, 3), *cov = gsl_matrix_alloc(3, 3);
+    gsl_vector *y = gsl_vector_alloc(n), *c = gsl_vector_alloc(3);
+    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(n, 3);
+    if (!X || !cov || !y || !c || !w)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        gsl_matrix_set(X, i, 0, 1.0);
+        gsl_matrix_set(X, i, 1, baseline[i]);
+        gsl_matrix_set(X, i, 2, (double)group[i]);
+        gsl_vector_set(y, i, final[i]);
+    }
+    double chisq;
+    if (gsl_multifit_linear(X, y, c, cov, &chisq, w) != GSL_SUCCESS)
+        goto out;
+    /* a constant baseline, or one that determines the group, leaves b2 unidentified */
+    if (gsl_multifit_linear_rank(1e-10, w) < 3)
+        goto out;
+    /* An exact fit leaves residuals of rounding size only: no error variance to test
+     * against. Judge "zero" relative to the spread of `final`. */
+    double ym = accurate_mean(final, n), tss = 0;
+    for (size_t i = 0; i < n; i++)
+        tss += (final[i] - ym) * (final[i] - ym);
+    if (!(chisq > 1e-24 * tss))
+        goto out;
+    double df = (double)(n - 3);
+    double se = sqrt(gsl_matrix_get(cov, 2, 2));   /* GSL scales cov by chisq / df */
+    if (!(se > 0) || !isfinite(se))
+        goto out;
+    double est = gsl_vector_get(c, 2);
+    double tq = gsl_cdf_tdist_Pinv(0.5 + level / 2.0, df);
+    *b = est;
+    *lo = est - tq * se;
+    *hi = est + tq * se;
+    *p = fmin(1.0, 2.0 * gsl_cdf_tdist_Q(fabs(est / se), df));
+    rc = 0;
+out:
+    gsl_matrix_free(X);
+    gsl_matrix_free(cov);
+    gsl_vector_free(y);
+    gsl_vector_free(c);
+    gsl_multifit_linear_free(w);
+    return rc;
+}

@@ -1,0 +1,818 @@
+/* test_audit.c — the claims registry (claims.c) and the audit (audit.c).
+ *
+ * Cohorts are built by hand so every expected number can be worked out on paper; the working
+ * is in the comment beside each check. Published values come from
+ * ../shared/reference/evidence.md (x = 14, n = 20: Wilson 0.481-0.855). z = 1.959964 and
+ * z^2 = 3.841459 throughout (95%). Day 0 is 2024-01-01 = day 19723 since 1970.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "audit.h"
+#include "claims.h"
+#include "dataset.h"
+#include "harness.h"
+#include "instrument.h"
+#include "patient.h"
+
+enum { D0 = 19723 };
+
+static struct instrument_table builtin;
+
+static const char HEADER[] = "id\tsource\tseed\tquote\tinstrument\tstatistic\tparam\tsubgroup\t"
+                             "comparison\tvalue\tvalue_lo\tvalue_hi\treading\tneeds\n";
+
+static void die_oom(void)
+{
+    fprintf(stderr, "out of memory building test data\n");
+    exit(2);
+}
+
+/* One visit of patient id; instruments are {pain} only. */
+static void addv(struct dataset *ds, const char *id, int day, int session, double pain,
+                 double post, int adverse)
+{
+    long p = dataset_patient(ds, id);
+    struct visit v = {0};
+    v.patient = (uint32_t)p;
+    v.day = D0 + day;
+    v.session = session;
+    v.line = 1;
+    v.adverse = (int8_t)adverse;
+    if (p < 0 || dataset_add_visit(ds, &v, &pain, post) < 0)
+        die_oom();
+}
+
+static void setcov(struct dataset *ds, const char *id, const char *name, const char *value)
+{
+    long p = dataset_patient(ds, id);
+    int c = dataset_cov_index(ds, name);
+    long s = dataset_cov_intern(ds, value);
+    if (p < 0 || c < 0 || s < 0)
+        die_oom();
+    ds->cov_value[(size_t)p * ds->n_cov + (size_t)c] = (uint32_t)s;
+}
+
+/* Cohort A, 20 patients, pain 10 at baseline (session 1, day 0), one more visit (session 2,
+ * day 28):
+ *   A00-A09 -> 4  (60% better)      A10-A13 -> 5 (50%)      A14-A19 -> 9 (10%)
+ * So >= 30%: 14 of 20; >= 55%: 10 of 20; median of {10 x6, 50 x4, 60 x10} = (50+60)/2 = 55.
+ * pain_post is pain - 2 on both visits for A00-A14 (mean within-session drop 2) and equal to
+ * pain for A15-A19 (drop 0): 15 of 20 have a drop >= 1.
+ * adverse_event 0 on every visit. sex F for A00-A18, M for A19. No age column. */
+static void build_a(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain"};
+    static const char *const covs[] = {"sex"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1) || dataset_set_covariates(ds, covs, 1) ||
+        dataset_enable_pain_post(ds))
+        die_oom();
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "A%02d", i);
+        double fin = i < 10 ? 4 : i < 14 ? 5 : 9;
+        double drop = i < 15 ? 2 : 0;
+        addv(ds, id, 0, 1, 10, 10 - drop, 0);
+        addv(ds, id, 28, 2, fin, fin - drop, 0);
+        setcov(ds, id, "sex", i < 19 ? "F" : "M");
+    }
+}
+
+/* Cohort B, 20 patients, pain 10 at session 1 (day 0):
+ *   B00-B10 (11) respond at session 3, day 14: pain 5 (50%) -> event after 2 treatments;
+ *   B11-B19 (9) score 9 at session 6, day 35 (10%) -> censored after 5 treatments.
+ * No pain_post, no adverse_event, no covariates. */
+static void build_b(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1))
+        die_oom();
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "B%02d", i);
+        addv(ds, id, 0, 1, 10, NAN, -1);
+        if (i < 11)
+            addv(ds, id, 14, 3, 5, NAN, -1);
+        else
+            addv(ds, id, 35, 6, 9, NAN, -1);
+    }
+}
+
+/* Registry text: HEADER plus rows given as tab-joined strings. */
+static int parse_rows(const char *rows, struct claim_set *cs, struct out_error *e)
+{
+    size_t n = strlen(HEADER) + strlen(rows) + 1;
+    char *buf = malloc(n);
+    if (!buf)
+        die_oom();
+    snprintf(buf, n, "%s%s", HEADER, rows);
+    int rc = claims_parse("mem.tsv", buf, strlen(buf), cs, e);
+    free(buf);
+    return rc;
+}
+
+static const struct audit_row *row_of(const struct audit_result *r, const char *id,
+                                      const char *part)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->row[i].claim->id, id) == 0 && strcmp(r->row[i].part, part) == 0)
+            return &r->row[i];
+    fprintf(stderr, "no audit row %s/%s\n", id, part);
+    return NULL;
+}
+
+#define V(id) (row_of(&res, id, "") ? row_of(&res, id, "")->verdict : V__COUNT)
+
+static void test_verdict_rule(void)
+{
+    const double inf = INFINITY;
+    /* ">= 70" is [70, inf). A CI touching 70 from inside lies wholly in the claim. */
+    CHECK(audit_verdict(70, 80, 70, inf, 0) == V_SUPPORTED);
+    CHECK(audit_verdict(70.1, 80, 70, inf, 0) == V_SUPPORTED);
+    /* Touching from outside: 70 is in both, so neither wholly inside nor wholly outside. */
+    CHECK(audit_verdict(60, 70, 70, inf, 0) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(60, 69.9, 70, inf, 0) == V_CONTRADICTED);
+    CHECK(audit_verdict(65, 75, 70, inf, 0) == V_INCONCLUSIVE);
+    /* "<= 5" is (-inf, 5]. */
+    CHECK(audit_verdict(0, 5, -inf, 5, 0) == V_SUPPORTED);
+    CHECK(audit_verdict(5, 9, -inf, 5, 0) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(5.01, 9, -inf, 5, 0) == V_CONTRADICTED);
+    /* "3-6 sessions" is [3, 6]; an open-ended KM upper limit is +inf (or NAN). */
+    CHECK(audit_verdict(3, 6, 3, 6, 0) == V_SUPPORTED);
+    CHECK(audit_verdict(2, 3, 3, 6, 0) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(6, 9, 3, 6, 0) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(7, inf, 3, 6, 0) == V_CONTRADICTED);
+    CHECK(audit_verdict(4, NAN, 3, 6, 0) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(1, 2.5, 3, 6, 0) == V_CONTRADICTED);
+    /* "some patient reaches X" is the open (0, inf): a CI from exactly 0 is not inside. */
+    CHECK(audit_verdict(0, 10, 0, inf, 1) == V_INCONCLUSIVE);
+    CHECK(audit_verdict(0.5, 10, 0, inf, 1) == V_SUPPORTED);
+
+    CHECK_STR(audit_verdict_name(V_SUPPORTED), "supported");
+    CHECK_STR(audit_verdict_name(V_INSUFFICIENT), "insufficient_data");
+    CHECK_STR(audit_verdict_name(V_NOT_AUDITABLE), "not_auditable");
+    CHECK_STR(audit_verdict_label(V_NOT_AUDITABLE), "not auditable from these data");
+    CHECK_STR(audit_verdict_name((enum verdict)99), "");
+}
+
+static void test_holm(void)
+{
+    /* Sorted: 0.005 x4 = 0.02; 0.01 x3 = 0.03; 0.03 x2 = 0.06; 0.04 x1 = 0.04 -> raised to
+     * 0.06 by monotonicity. R: p.adjust(c(.01,.04,.03,.005), "holm") = .03 .06 .06 .02.
+     * The NAN is untested and does not count in m. */
+    double p[5] = {0.01, 0.04, NAN, 0.03, 0.005}, adj[5];
+    CHECK(audit_holm(p, adj, 5) == 4);
+    CHECK_NEAR(adj[0], 0.03, 1e-15);
+    CHECK_NEAR(adj[1], 0.06, 1e-15);
+    CHECK(isnan(adj[2]));
+    CHECK_NEAR(adj[3], 0.06, 1e-15);
+    CHECK_NEAR(adj[4], 0.02, 1e-15);
+    /* Capped at 1: 0.5 x2 = 1; 0.6 x1 = 0.6 -> max(1, 0.6) = 1. In place. */
+    double q[2] = {0.6, 0.5};
+    CHECK(audit_holm(q, q, 2) == 2);
+    CHECK(q[0] == 1 && q[1] == 1);
+    CHECK(audit_holm(q, q, 0) == 0);
+}
+
+static void test_jeffreys_and_settle(void)
+{
+    /* k = n/2: Beta(10.5, 10.5) is symmetric about 1/2, so P(theta >= 0.5) = 0.5. */
+    CHECK_NEAR(audit_jeffreys_posterior(10, 20, 0.5, 1), 0.5, 1e-12);
+    CHECK_NEAR(audit_jeffreys_posterior(10, 20, 0.5, 0), 0.5, 1e-12);
+    /* n = 0: the prior Beta(1/2, 1/2), CDF (2/pi) asin(sqrt x); at 0.25: (2/pi)(pi/6) = 1/3,
+     * so P(theta >= 0.25) = 2/3. */
+    CHECK_NEAR(audit_jeffreys_posterior(0, 0, 0.25, 1), 2.0 / 3.0, 1e-12);
+    /* k = 0, n = 1: Beta(1/2, 3/2); substituting t = sin^2 u, the CDF is
+     * (2/pi)(asin sqrt x + sqrt(x(1-x))); at 0.5: (2/pi)(pi/4 + 1/2) = 0.5 + 1/pi. */
+    CHECK_NEAR(audit_jeffreys_posterior(0, 1, 0.5, 0), 0.5 + 1 / acos(-1.0), 1e-12);
+    CHECK(isnan(audit_jeffreys_posterior(3, 2, 0.5, 1)));
+
+    /* At phat = 1/2 the Wilson half-width simplifies to z / (2 sqrt(n + z^2)). Below 0.1
+     * when sqrt(n + z^2) > 5z, i.e. n > 24 z^2 = 92.195: n = 93. */
+    CHECK(audit_n_to_settle(0.5, 0.6, 0.95) == 93);
+    CHECK(audit_n_to_settle(0.5, 0.4, 0.95) == 93);
+    CHECK(audit_n_to_settle(0.3, 0.3, 0.95) == -1);   /* no gap: never */
+    /* phat = 0: half-width z^2 / (2 (n + z^2)) < 0.05 when n > 9 z^2 = 34.573: n = 35. */
+    CHECK(audit_n_to_settle(0, 0.05, 0.95) == 35);
+}
+
+static void test_cohort_a(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    build_a(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+
+    const char *rows =
+        /* k = 14 of 20 at >= 30%: Wilson 48.1-85.5 (evidence.md). */
+        "R48\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t48\t\t\tr\t\n"
+        "R49\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t49\t\t\tr\t\n"
+        "R86\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t86\t\t\tr\t\n"
+        "R90\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tle\t90\t\t\tr\t\n"
+        "RL50\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tle\t50\t\t\tr\t\n"
+        "RG50\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t50\t\t\tr\t\n"
+        /* k = 10 of 20 at >= 55%. */
+        "H50\ta\ts\tq\tpain\tresponder_share_pct\t55\t\tge\t50\t\t\tr\t\n"
+        "H60\ta\ts\tq\tpain\tresponder_share_pct\t55\t\tge\t60\t\t\tr\t\n"
+        "MED\ta\ts\tq\tpain\tmedian_pct_improvement\t\t\tge\t60\t\t\tr\t\n"
+        "MEDLE\ta\ts\tq\tpain\tmedian_pct_improvement\t\t\tle\t60\t\t\tr\t\n"
+        "UP\ta\ts\tq\tpain\tmedian_pct_improvement\t\t\tupto\t60\t\t\tr\t\n"
+        "MEAN40\ta\ts\tq\tpain\tmean_pct_improvement\t\t\tge\t40\t\t\tr\t\n"
+        "MEAN50\ta\ts\tq\tpain\tmean_pct_improvement\t\t\tge\t50\t\t\tr\t\n"
+        "IMM\ta\ts\tq\tpain\timmediate_share\t1\t\tge\t50\t\t\tr\t\n"
+        "ADV20\ta\ts\tq\t-\tadverse_rate\t\t\tle\t20\t\t\tr\t\n"
+        "ADV0\ta\ts\tq\t-\tadverse_rate\t\t\tle\t0\t\t\tr\t\n"
+        "SEXF\ta\ts\tq\tpain\tresponder_share_pct\t30\tsex=F\tge\t50\t\t\tr\t\n"
+        "PSQI\ta\ts\tq\tpsqi\tmedian_pct_improvement\t\t\tge\t60\t\t\tr\t\n"
+        "CAUSE\ta\ts\tq\tpain\tmedian_pct_improvement\t\tcause=stress\tupto\t40\t\t\tr\t\n"
+        "AGE\ta\ts\tq\t-\tshare_age_range\t18-64\t\tge\t50\t\t\tr\t\n"
+        "CRP\ta\ts\tq\t-\tnot_auditable\t\t\tupto\t50\t\t\tr\tcrp\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+
+    struct audit_opts o;
+    audit_opts_default(&o);
+    o.large_n = 1;   /* order-statistic median CI: exact, hand-checkable */
+    CHECK(audit_run(&cs, &ds, &ps, &o, &res, &e) == 0);
+
+    const struct audit_row *r = row_of(&res, "R48", "");
+    if (r) {
+        CHECK(r->n == 20 && r->k == 14);
+        CHECK_NEAR(r->est, 70, 1e-12);
+        CHECK_NEAR(r->lo, 48.1, 0.05);   /* evidence.md: 0.481-0.855 */
+        CHECK_NEAR(r->hi, 85.5, 0.05);
+        CHECK_STR(r->method, "Wilson score");
+        CHECK(r->verdict == V_SUPPORTED);   /* 48 < 48.1 */
+    }
+    CHECK(V("R49") == V_INCONCLUSIVE);      /* 48.1 <= 49 <= 85.5 */
+    CHECK(V("R86") == V_CONTRADICTED);      /* 85.5 < 86 */
+    CHECK(V("R90") == V_SUPPORTED);         /* 85.5 < 90 */
+    CHECK(V("RL50") == V_INCONCLUSIVE);
+    /* Exact binomial against 50%, C(20,j) summed by hand:
+     *  "<= 50" is refuted by many: P(X >= 14) = (38760+15504+4845+1140+190+20+1)/2^20
+     *          = 60460/1048576 = 0.0576592;
+     *  ">= 50" is refuted by few:  P(X <= 14) = 1 - P(X >= 15) = 1 - 21700/1048576
+     *          = 0.9793053. */
+    if ((r = row_of(&res, "RL50", "")))
+        CHECK_NEAR(r->p, 60460.0 / 1048576.0, 1e-12);
+    if ((r = row_of(&res, "RG50", "")))
+        CHECK_NEAR(r->p, 1 - 21700.0 / 1048576.0, 1e-12);
+
+    /* k = 10 of 20 against 50%: P(X <= 10) = 1/2 + C(20,10)/2^21 = 0.5 + 184756/2097152;
+     * posterior P(theta >= 0.5) = 0.5 by symmetry of Beta(10.5, 10.5). */
+    if ((r = row_of(&res, "H50", ""))) {
+        CHECK(r->k == 10);
+        CHECK_NEAR(r->p, 0.5 + 184756.0 / 2097152.0, 1e-12);
+        CHECK_NEAR(r->posterior, 0.5, 1e-12);
+    }
+    /* Wilson at 10/20 is about 29.9-70.1: ">= 60" is inconclusive, and n = 93 would
+     * settle it (see test_jeffreys_and_settle). */
+    if ((r = row_of(&res, "H60", ""))) {
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK(r->n_to_settle == 93);
+    }
+
+    /* Median of the 20 percents: sorted 10 x6, 50 x4, 60 x10 -> (x10 + x11)/2 = 55.
+     * Order-statistic CI at n = 20: P(Bin(20,1/2) <= 5) = 21700/2^20 = 0.0207 <= 0.025 and
+     * P(<= 6) = 0.0577 > 0.025, so ranks 6 and 15: [x6, x15] = [10, 60], coverage
+     * 1 - 2 * 0.0206947 = 0.958611. */
+    if ((r = row_of(&res, "MED", ""))) {
+        CHECK_NEAR(r->est, 55, 1e-12);
+        CHECK_NEAR(r->lo, 10, 0);
+        CHECK_NEAR(r->hi, 60, 0);
+        CHECK_CONTAINS(r->method, "order-statistic");
+        CHECK_CONTAINS(r->method, "0.959");
+        /* The CI touches 60 from below: inconclusive, not contradicted. */
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        /* Sign test vs 60: 10 below, 0 above, 10 ties dropped: P(Bin(10,1/2) >= 10)
+         * = 1/1024. */
+        CHECK_NEAR(r->p, 1.0 / 1024.0, 1e-15);
+    }
+    CHECK(V("MEDLE") == V_SUPPORTED);   /* [10, 60] inside (-inf, 60] */
+
+    /* "Up to 60": two rows. The reach part counts 10 patients at 60%: supported, and as
+     * worded unrefutable; the median part is the MED row again. */
+    const struct audit_row *up = row_of(&res, "UP", "median");
+    const struct audit_row *reach = row_of(&res, "UP", "reach");
+    if (up && reach) {
+        CHECK(up->verdict == V_INCONCLUSIVE);
+        CHECK_NEAR(up->est, 55, 1e-12);
+        CHECK(reach->k == 10 && reach->n == 20);
+        CHECK(reach->verdict == V_SUPPORTED);
+        CHECK(isnan(reach->p));
+        CHECK_CONTAINS(reach->note, "cannot be refuted");
+        CHECK_CONTAINS(up->note, "cannot be refuted");
+    }
+
+    /* Mean percent: (10*60 + 4*50 + 6*10)/20 = 860/20 = 43. Squared deviations
+     * 10*17^2 + 4*7^2 + 6*33^2 = 2890 + 196 + 6534 = 9620; SD = sqrt(9620/19) = 22.5014;
+     * SE = 22.5014/sqrt(20) = 5.03147. Against 40: t = 3/5.03147 = +0.596, so the
+     * one-sided p for "below 40" is above 1/2. Against 50: t = -7/5.03147 = -1.391; the
+     * t table for 19 df puts 1.328 at 0.90 and 1.729 at 0.95, so 0.05 < p < 0.10. */
+    if ((r = row_of(&res, "MEAN40", ""))) {
+        CHECK_NEAR(r->est, 43, 1e-9);
+        CHECK(r->p > 0.5 && r->p < 1);
+        CHECK(r->lo < 43 && r->hi > 43);
+        CHECK_CONTAINS(r->method, "bootstrap BCa");
+    }
+    if ((r = row_of(&res, "MEAN50", "")))
+        CHECK(r->p > 0.05 && r->p < 0.10);
+
+    /* 15 of 20 with a within-session drop of 2 >= 1. Wilson at 0.75, n = 20:
+     * centre (0.75 + z^2/40)/(1 + z^2/20) = 0.846036/1.192073 = 0.709719;
+     * half-width 1.644162 * sqrt(0.1875/20 + z^2/1600) = 1.644162 * 0.108517 = 0.178420;
+     * lower 0.531299. */
+    if ((r = row_of(&res, "IMM", ""))) {
+        CHECK(r->k == 15 && r->n == 20);
+        CHECK_NEAR(r->lo, 53.1299, 0.001);
+        CHECK(r->verdict == V_SUPPORTED);
+    }
+
+    /* No adverse events in 20: Wilson upper z^2/(n + z^2) = 3.841459/23.841459 = 0.161125.
+     * "<= 20%": [0, 16.1] inside -> supported. "<= 0": the CI starts at 0 (inside) but
+     * reaches 16.1 -> inconclusive; no sample can confirm "none", and no n settles it. */
+    if ((r = row_of(&res, "ADV20", ""))) {
+        CHECK(r->k == 0 && r->n == 20);
+        CHECK_NEAR(r->hi, 16.1125, 0.001);
+        CHECK(r->verdict == V_SUPPORTED);
+    }
+    if ((r = row_of(&res, "ADV0", ""))) {
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK_NEAR(r->p, 1, 0);   /* P(X >= 0 | p0 = 0) */
+        CHECK(r->n_to_settle == -1);
+    }
+
+    /* 19 women: below min_n 20. */
+    if ((r = row_of(&res, "SEXF", ""))) {
+        CHECK(r->n == 19);
+        CHECK(r->verdict == V_INSUFFICIENT);
+        CHECK(isnan(r->p) && isnan(r->p_holm));
+    }
+
+    /* Missing measures name the column that would make them auditable. */
+    if ((r = row_of(&res, "PSQI", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "psqi");
+    }
+    if ((r = row_of(&res, "CAUSE", "median"))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "cause");
+    }
+    if ((r = row_of(&res, "AGE", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "age");
+    }
+    if ((r = row_of(&res, "CRP", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "crp");
+    }
+
+    /* Holm over the run: the family is exactly the tested rows with a finite p. */
+    size_t m = 0;
+    for (size_t i = 0; i < res.n; i++) {
+        const struct audit_row *w = &res.row[i];
+        int tested = w->verdict <= V_INCONCLUSIVE && isfinite(w->p);
+        m += tested;
+        CHECK(tested ? (w->p_holm >= w->p && w->p_holm <= 1) : isnan(w->p_holm));
+    }
+    CHECK(res.n_tested == m);
+
+    /* With min_n 19 the 19 women are enough: 14 responders of 19. Wilson:
+     * centre (14/19 + z^2/38)/(1 + z^2/19) = (0.736842 + 0.101091)/1.202182 = 0.697010;
+     * half-width 1.630339 * sqrt(0.193906/19 + z^2/1444) = 1.630339 * sqrt(0.0128659)
+     * = 1.630339 * 0.113428 = 0.184926 -> lower 0.512084 > 0.50: supported. */
+    audit_result_free(&res);
+    o.min_n = 19;
+    CHECK(audit_run(&cs, &ds, &ps, &o, &res, &e) == 0);
+    if ((r = row_of(&res, "SEXF", ""))) {
+        CHECK(r->k == 14);
+        CHECK_NEAR(r->lo, 51.2084, 0.001);
+        CHECK(r->verdict == V_SUPPORTED);
+    }
+
+    /* audit.csv: header + one line per row, and never a bare nan or inf. */
+    FILE *fp = tmpfile();
+    CHECK(fp != NULL);
+    if (fp) {
+        CHECK(audit_write_csv(&res, fp, "audit.csv", &e) == 0);
+        rewind(fp);
+        char line[8192];
+        size_t lines = 0;
+        int bad = 0;
+        while (fgets(line, sizeof line, fp)) {
+            lines++;
+            if (strstr(line, ",nan") || strstr(line, ",inf") || strstr(line, ",-nan"))
+                bad = 1;
+            if (lines == 1)
+                CHECK(strncmp(line, "id,part,statistic,instrument,subgroup,param,comparison,claimed,", 63) == 0);
+        }
+        CHECK(lines == res.n + 1);
+        CHECK(!bad);
+        fclose(fp);
+    }
+
+    audit_result_free(&res);
+    audit_result_free(&res);   /* twice is harmless */
+    audit_result_free(NULL);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+static void test_cohort_b(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    build_b(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+
+    const char *rows =
+        "KR\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t3\t6\tr\t\n"
+        "KGE\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t2\t\t\tr\t\n"
+        "KLE\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t1\t\t\tr\t\n"
+        "C2\ta\ts\tq\tpain\tcum_response_by_session\t2\t\tge\t30\t\t\tr\t\n"
+        "C6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n"
+        "L1\ta\ts\tq\tpain\tweeks_no_improvement\t1\t\tle\t10\t\t\tr\t\n"
+        "L2\ta\ts\tq\tpain\tweeks_no_improvement\t2\t\tle\t10\t\t\tr\t\n"
+        "F1\ta\ts\tq\tpain\tfirst_session_share\t\t\tge\t10\t\t\tr\t\n"
+        "IMM\ta\ts\tq\tpain\timmediate_share\t\t\tge\t50\t\t\tr\t\n"
+        "ADV\ta\ts\tq\t-\tadverse_rate\t\t\tle\t1\t\t\tr\t\n"
+        "DUR\ta\ts\tq\tpain\tdurable_share\t\t\tge\t50\t\t\tr\t\n"
+        "MB\ta\ts\tq\tpain\tmedian_pct_improvement\t\t\tge\t40\t\t\tr\t\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+
+    /* KM: 11 events at t = 2 among 20 at risk, 9 censored at t = 5. S(2) = 9/20 = 0.45, so
+     * the median is 2. Greenwood G = 11/(20*9) = 0.061111; log-log band
+     * S^exp(+-z sqrt(G)/|ln S|): z*0.247207/0.798508 = 0.606777; lower 0.45^1.834398 =
+     * exp(-1.464783) = 0.231108, upper 0.45^0.545139 = exp(-0.435298) = 0.647090. The lower band first drops to <= 0.5 at
+     * t = 2; the upper band never does: CI [2, not reached]. */
+    const struct audit_row *r = row_of(&res, "KR", "");
+    if (r) {
+        CHECK(r->n == 20);
+        CHECK_NEAR(r->est, 2, 0);
+        CHECK_NEAR(r->lo, 2, 0);
+        CHECK(isinf(r->hi) && r->hi > 0);
+        CHECK(r->verdict == V_INCONCLUSIVE);   /* [2, inf) meets [3, 6] */
+        CHECK(isnan(r->p));
+    }
+    CHECK(V("KGE") == V_SUPPORTED);    /* [2, inf) inside [2, inf): touching counts inside */
+    CHECK(V("KLE") == V_CONTRADICTED); /* 2 > 1 */
+
+    /* 1 - S(2) = 0.55 with CI [1 - 0.647090, 1 - 0.231108] = [0.352910, 0.768892]. */
+    if ((r = row_of(&res, "C2", ""))) {
+        CHECK_NEAR(r->est, 55, 1e-9);
+        CHECK_NEAR(r->lo, 35.2910, 0.001);
+        CHECK_NEAR(r->hi, 76.8892, 0.001);
+        CHECK(r->verdict == V_SUPPORTED);
+    }
+    /* 6 treatments is beyond the longest follow-up (5): nothing to estimate there. */
+    if ((r = row_of(&res, "C6", ""))) {
+        CHECK(r->verdict == V_INSUFFICIENT);
+        CHECK_CONTAINS(r->note, "beyond the longest follow-up");
+    }
+    /* Responders answered on day 14: later than week 1 (day 7) all 11, than week 2 none.
+     * 11 < min_n 20, so both are insufficient, but the counts are exact. */
+    if ((r = row_of(&res, "L1", "")))
+        CHECK(r->k == 11 && r->n == 11 && r->verdict == V_INSUFFICIENT);
+    if ((r = row_of(&res, "L2", "")))
+        CHECK(r->k == 0 && r->n == 11);
+    /* Nobody responded after one treatment (all at 2 or censored at 5): 0 of 20, Wilson
+     * [0, 16.1] (see cohort A) meets [10, 100]: inconclusive. */
+    if ((r = row_of(&res, "F1", "")))
+        CHECK(r->k == 0 && r->n == 20 && r->verdict == V_INCONCLUSIVE);
+    if ((r = row_of(&res, "IMM", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "pain_post");
+    }
+    if ((r = row_of(&res, "ADV", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "adverse_event");
+    }
+    /* Nobody was seen at month 12: durability unknown for all, n = 0. */
+    if ((r = row_of(&res, "DUR", "")))
+        CHECK(r->n == 0 && r->verdict == V_INSUFFICIENT);
+
+    /* Median of 9 x 10% and 11 x 50%: x10 = x11 = 50. Default options: n = 20 < 500, so
+     * the CI is the bootstrap BCa with the default seed. */
+    if ((r = row_of(&res, "MB", ""))) {
+        CHECK_NEAR(r->est, 50, 0);
+        CHECK_CONTAINS(r->method, "bootstrap BCa, 2000 resamples, seed 20260101");
+    }
+
+    audit_result_free(&res);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0, got;
+    do {
+        if (cap - n < 4096) {
+            char *nb = realloc(buf, cap ? 2 * cap : 65536);
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                return NULL;
+            }
+            buf = nb;
+            cap = cap ? 2 * cap : 65536;
+        }
+        got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+    } while (got > 0);
+    fclose(fp);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* The shipped registry: parses, maps every row to a computed statistic or not_auditable,
+ * quotes its articles exactly, and covers the claims the issue lists. */
+static void test_registry(void)
+{
+    struct claim_set cs;
+    struct out_error e = {0};
+    claim_set_init(&cs);
+    int rc = claims_load("samples/claims.tsv", &cs, &e);
+    if (rc) {
+        char msg[1024];
+        out_error_format(&e, msg, sizeof msg);
+        fprintf(stderr, "%s\n", msg);
+    }
+    CHECK(rc == 0);
+    CHECK(cs.n >= 40);
+    int seeds_found = 1;
+    for (size_t i = 0; i < cs.n; i++) {
+        const struct claim *c = &cs.c[i];
+        CHECK(c->stat >= 0 && c->stat < CS__COUNT);
+        if (c->stat == CS_NOT_AUDITABLE)
+            CHECK(c->needs[0] != '\0');
+        CHECK(c->reading[0] != '\0' && c->source[0] != '\0');
+        char path[512];
+        snprintf(path, sizeof path, "../shared/seeds/%s", c->seed);
+        size_t len;
+        char *text = slurp(path, &len);
+        if (!text) {
+            seeds_found = 0;
+            continue;
+        }
+        if (!strstr(text, c->quote))
+            fprintf(stderr, "%s: quote not found verbatim in %s\n", c->id, c->seed);
+        CHECK(strstr(text, c->quote) != NULL);
+        free(text);
+    }
+    if (!seeds_found)
+        fprintf(stderr, "note: ../shared/seeds not found; quotes not checked against it\n");
+
+    static const char *const must[] = {
+        "70% of their patients treated for chronic back pain experience significant, lasting "
+        "improvement",
+        "70%+ improvement", "up to a 60% improvement in sleep scores",
+        "60%+ sleep quality improvement", "up to a 40% reduction in stress-related back pain",
+        "40-50% reduction in stress and anxiety", "up to a 50% reduction in key inflammatory "
+        "markers", "40-60% reduction in inflammatory markers",
+        "25-40% tissue healing improvement", "up to 50% less time to release stubborn knots",
+        "sustained pain reduction for 12 months or more",
+        "Most people experience noticeable improvement after 3\xe2\x80\x93" "6 sessions",
+        "Mild pain: 3\xe2\x80\x93" "5 sessions", "Chronic pain: 8\xe2\x80\x93" "12 sessions",
+        "It usually takes 6 to 12 sessions for most people to feel relief",
+        "most effective after a half-dozen", "does not improve within six to eight weeks",
+        "patients seeing a change as soon as they get off the table",
+        "Some people feel improvement after the first session",
+        "Very low risk of side effects", "no harmful side effects",
+        "Working adults (ages 18 to 64)", "higher in women between the ages of 35 and 55",
+    };
+    for (size_t j = 0; j < sizeof must / sizeof must[0]; j++) {
+        int found = 0;
+        for (size_t i = 0; i < cs.n && !found; i++)
+            found = strstr(cs.c[i].quote, must[j]) != NULL;
+        if (!found)
+            fprintf(stderr, "registry lacks a claim quoting \"%s\"\n", must[j]);
+        CHECK(found);
+    }
+    /* Both readings of the 70% claims. */
+    int share70 = 0, median70 = 0, durable70 = 0;
+    for (size_t i = 0; i < cs.n; i++) {
+        const struct claim *c = &cs.c[i];
+        if (!strstr(c->quote, "70%"))
+            continue;
+        share70 += c->stat == CS_RESPONDER_SHARE_PCT && c->cmp == CMP_GE && c->value == 70 &&
+                   c->param == 30;
+        median70 += c->stat == CS_MEDIAN_PCT_IMPROVEMENT && c->cmp == CMP_GE && c->value == 70;
+        durable70 += c->stat == CS_DURABLE_SHARE;
+    }
+    CHECK(share70 >= 2 && median70 >= 2 && durable70 >= 1);
+
+    /* Every row audits without error against a real cohort. */
+    struct dataset ds;
+    struct patient_set ps;
+    struct audit_result res;
+    audit_result_init(&res);
+    build_a(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    CHECK(res.n >= cs.n);
+    for (size_t i = 0; i < res.n; i++) {
+        CHECK(res.row[i].verdict >= 0 && res.row[i].verdict < V__COUNT);
+        if (res.row[i].verdict == V_NOT_AUDITABLE)
+            CHECK(res.row[i].needs[0] != '\0');
+    }
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    claim_set_free(&cs);
+}
+
+/* One message per error, in the compiler-like form. */
+static void expect_error(const char *rows, const char *want)
+{
+    struct claim_set cs;
+    struct out_error e = {0};
+    char msg[1024] = "";
+    claim_set_init(&cs);
+    int rc = parse_rows(rows, &cs, &e);
+    CHECK(rc == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, want);
+    CHECK(cs.n == 0);
+    claim_set_free(&cs);
+}
+
+static void expect_load_error(const char *path, const char *want)
+{
+    struct claim_set cs;
+    struct out_error e = {0};
+    char msg[1024] = "";
+    claim_set_init(&cs);
+    CHECK(claims_load(path, &cs, &e) != 0);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, want);
+    claim_set_free(&cs);
+}
+
+static void test_parse_errors(void)
+{
+    expect_load_error("tests/fixtures/claims/bad_comparison.tsv",
+                      "bad_comparison.tsv:3: comparison: 'gte' is not one of ge, le, range, upto");
+    expect_load_error("tests/fixtures/claims/bad_quote.tsv", "bad_quote.tsv:2:");
+    expect_load_error("tests/fixtures/claims/bad_quote.tsv", "malformed quoting");
+    expect_load_error("tests/fixtures/claims/unterminated.tsv",
+                      "unterminated.tsv:2: unterminated quoted field");
+    expect_load_error("tests/fixtures/claims/no-such-file.tsv", "cannot open");
+
+    expect_error("X\ta\ts\tq\tpain\tresponder_share\t30\t\tge\t70\t\t\tr\t\n",
+                 "mem.tsv:2: statistic: 'responder_share' is not one of responder_share_pct,");
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t70%\t\t\tr\t\n",
+                 "mem.tsv:2: value: '70%' is not a number (write 70 for 70%)");
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\tnan\t\t\tr\t\n",
+                 "mem.tsv:2: value: 'nan' is not a number");
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t170\t\t\tr\t\n",
+                 "mem.tsv:2: value: 170 is a share of patients and must be within 0-100");
+    expect_error("X\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t6\t3\tr\t\n",
+                 "mem.tsv:2: value_lo: 6 is above value_hi 3");
+    expect_error("X\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t4\t\t\tr\t\n",
+                 "mem.tsv:2: value_lo, value_hi: a range claim needs both");
+    expect_error("X\ta\ts\tq\tpain\tkm_median_sessions\t\t\tupto\t4\t\t\tr\t\n",
+                 "mem.tsv:2: comparison: 'upto' does not apply to km_median_sessions");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t\t\tge\t\t\t\tr\t\n",
+                 "mem.tsv:2: value: ge claim needs a value");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t\t\t\t50\t\t\tr\t\n",
+                 "mem.tsv:2: comparison: empty");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t3\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: param: durable_share takes none, got '3'");
+    expect_error("X\ta\ts\tq\tpain\tcum_response_by_session\t\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: param: cum_response_by_session needs one");
+    expect_error("X\ta\ts\tq\t-\tshare_age_range\t64-18\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: param: '64-18' is not a range LO-HI such as 18-64");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t\tclinic\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: 'clinic' is not baseline<=X, baseline>=X or "
+                 "COVARIATE=VALUE");
+    expect_error("X\ta\ts\tq\t-\tadverse_rate\t\tbaseline<=4\tle\t5\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: a baseline subgroup needs a score statistic");
+    expect_error("X\ta\ts\tq\t\tdurable_share\t\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: instrument: durable_share needs an instrument column name");
+    expect_error("X\ta\ts\tq\t-\tnot_auditable\t\t\t\t\t\t\tr\t\n",
+                 "mem.tsv:2: needs: name the column that would make this claim auditable");
+    expect_error("X\ta\ts\t\tpain\tdurable_share\t\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: quote: empty");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t\t\tge\t50\t\t\tr\t\n"
+                 "X\ta\ts\tq\tpain\tdurable_share\t\t\tge\t60\t\t\tr\t\n",
+                 "mem.tsv:3: id: 'X' already used on line 2");
+    expect_error("X y\ta\ts\tq\tpain\tdurable_share\t\t\tge\t50\t\t\tr\t\n",
+                 "mem.tsv:2: id: 'X y' must be");
+    expect_error("X\ta\ts\tq\tpain\tdurable_share\t\t\tge\t50\t\t\tr\n",
+                 "mem.tsv:2: 13 fields, the header has 14");
+
+    /* Header problems, and file-level ones. */
+    struct claim_set cs;
+    struct out_error e = {0};
+    char msg[1024];
+    claim_set_init(&cs);
+    static const char nohdr[] = "id\tquote\n";
+    CHECK(claims_parse("h.tsv", nohdr, strlen(nohdr), &cs, &e) == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, "h.tsv:1: missing column 'source'");
+    static const char unk[] = "id\tsourse\n";
+    CHECK(claims_parse("h.tsv", unk, strlen(unk), &cs, &e) == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, "h.tsv:1:2: unknown column 'sourse'");
+    static const char empty[] = "\n# only a comment\n";
+    CHECK(claims_parse("h.tsv", empty, strlen(empty), &cs, &e) == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, "empty registry");
+    static const char utf16[] = "\xff\xfei\0d\0";
+    CHECK(claims_parse("h.tsv", utf16, sizeof utf16 - 1, &cs, &e) == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, "UTF-16");
+    claim_set_free(&cs);
+    claim_set_free(NULL);
+}
+
+static void test_parse_ok(void)
+{
+    struct claim_set cs;
+    struct out_error e = {0};
+    claim_set_init(&cs);
+    /* CSV by extension: comment and blank lines skipped, quoted comma and doubled quote
+     * kept, line numbers physical (the first row is on line 4). */
+    CHECK(claims_load("tests/fixtures/claims/ok.csv", &cs, &e) == 0);
+    CHECK(cs.n == 2);
+    if (cs.n == 2) {
+        CHECK_STR(cs.c[0].source, "Clinic, Inc.");
+        CHECK_STR(cs.c[0].quote, "she said \"70%\" improved");
+        CHECK_STR(cs.c[0].reading, "a reading, with a comma");
+        CHECK(cs.c[0].line == 4 && cs.c[1].line == 5);
+        CHECK(cs.c[0].stat == CS_RESPONDER_SHARE_PCT && cs.c[0].param == 30);
+        CHECK(cs.c[1].cmp == CMP_RANGE && cs.c[1].value_lo == 3 && cs.c[1].value_hi == 6);
+        CHECK(isnan(cs.c[1].value));
+    }
+    /* No extension: the tab in the header decides; CRLF line ends accepted. */
+    CHECK(claims_load("tests/fixtures/claims/sniff_tab_crlf", &cs, &e) == 0);
+    CHECK(cs.n == 1 && cs.n && cs.c[0].stat == CS_DURABLE_SHARE && cs.c[0].value == 50);
+
+    /* Defaults: responder threshold 30; "up to X" share reaching X; UTF-8 BOM skipped. */
+    char buf[1024];
+    snprintf(buf, sizeof buf, "\xEF\xBB\xBF%s%s", HEADER,
+             "A\ta\ts\tq\tpain\tresponder_share_pct\t\t\tge\t70\t\t\tr\t\n"
+             "B\ta\ts\tq\tpain\tshare_reaching_pct\t\t\tupto\t60\t\t\tr\t\n"
+             "C\ta\ts\tq\tpain\tmedian_pct_improvement\t\tbaseline>=7\tge\t30\t\t\tr\t\n"
+             "D\ta\ts\tq\t-\tfemale_share_age_range\t35-55\tsex=F\tge\t50\t\t\tr\t\n");
+    CHECK(claims_parse("b.tsv", buf, strlen(buf), &cs, &e) == 0);
+    CHECK(cs.n == 4);
+    if (cs.n == 4) {
+        CHECK(cs.c[0].param == 30);
+        CHECK(cs.c[1].param == 60 && cs.c[1].cmp == CMP_UPTO);
+        CHECK(cs.c[2].sub.kind == SUB_BASELINE_GE && cs.c[2].sub.x == 7);
+        CHECK(cs.c[3].param_lo == 35 && cs.c[3].param_hi == 55);
+        CHECK(cs.c[3].sub.kind == SUB_COV_EQ);
+        CHECK_STR(cs.c[3].sub.cov, "sex");
+        CHECK_STR(cs.c[3].sub.value, "F");
+    }
+    claim_set_free(&cs);
+
+    /* The statistic table is complete and self-consistent. */
+    for (int i = 0; i < CS__COUNT; i++) {
+        CHECK(claim_stat_defs[i].name != NULL && (int)claim_stat_defs[i].stat == i);
+        CHECK(claim_stat_find(claim_stat_defs[i].name) == &claim_stat_defs[i]);
+    }
+    CHECK(claim_stat_find("gte") == NULL);
+    CHECK_STR(claim_cmp_name(CMP_RANGE), "range");
+    CHECK_STR(claim_cmp_name(CMP_NONE), "");
+}
+
+int main(void)
+{
+    gsl_set_error_handler_off();
+    instrument_table_builtin(&builtin);
+    test_verdict_rule();
+    test_holm();
+    test_jeffreys_and_settle();
+    test_parse_ok();
+    test_parse_errors();
+    test_cohort_a();
+    test_cohort_b();
+    test_registry();
+    return TEST_END("test_audit");
+}

@@ -1,0 +1,640 @@
+/* test_charts.c — every chart renders with real gnuplot (SVG and PNG); hostile text neither
+ * breaks a script nor runs anything and prints literally; a missing, failing or hanging
+ * gnuplot is an OUT_EIO that leaves the last good chart byte-identical; empty data says
+ * "No data"; a million patients stay quick and small.
+ * Set TEST_CHARTS_KEEP=1 to keep the output directory for inspection. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "charts.h"
+#include "escape.h"
+#include "gnuplot_run.h"
+
+static char g_dir[256];
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static uint64_t rng_state = 12345;
+static double urand(void)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+static double nrand(void)
+{
+    double u = urand(), v = urand();
+    if (u < 1e-300)
+        u = 1e-300;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(fp);
+    if (buf) {
+        buf[n] = '\0';
+        if (len)
+            *len = (size_t)n;
+    }
+    return buf;
+}
+
+static char *path_of(char *buf, size_t n, const char *dir, const char *name, const char *ext)
+{
+    snprintf(buf, n, "%s/%s%s", dir, name, ext);
+    return buf;
+}
+
+/* Every '&' in the SVG starts an entity: a bare one would make the file ill-formed XML. */
+static int svg_entities_ok(const char *s)
+{
+    for (const char *p = strchr(s, '&'); p; p = strchr(p + 1, '&'))
+        if (strncmp(p, "&amp;", 5) && strncmp(p, "&lt;", 4) && strncmp(p, "&gt;", 4) &&
+            strncmp(p, "&quot;", 6) && strncmp(p, "&apos;", 6) && strncmp(p, "&#", 2))
+            return 0;
+    return 1;
+}
+
+/* The SVG's text with the five XML entities decoded, for "appears literally" checks. */
+static char *svg_text(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    static const struct { const char *ent, *ch; } ents[] = {
+        { "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }, { "&apos;", "'" },
+    };
+    while (*s) {
+        size_t k;
+        for (k = 0; k < 5; k++)
+            if (strncmp(s, ents[k].ent, strlen(ents[k].ent)) == 0)
+                break;
+        if (k < 5) {
+            *o++ = ents[k].ch[0];
+            s += strlen(ents[k].ent);
+        } else
+            *o++ = *s++;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Checks the four outputs of chart NAME; returns the SVG text (decoded) or NULL. */
+static char *check_rendered(const char *dir, const char *name)
+{
+    char p[512];
+    size_t len = 0;
+    char *gp = slurp(path_of(p, sizeof p, dir, name, ".gp"), NULL);
+    char *dat = slurp(path_of(p, sizeof p, dir, name, ".dat"), NULL);
+    char *svg = slurp(path_of(p, sizeof p, dir, name, ".svg"), &len);
+    char *png = slurp(path_of(p, sizeof p, dir, name, ".png"), &len);
+    CHECK(gp != NULL);
+    CHECK(dat != NULL);
+    CHECK(svg != NULL && (strncmp(svg, "<?xml", 5) == 0 || strncmp(svg, "<svg", 4) == 0));
+    CHECK(png != NULL && len > 8 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+    char *txt = NULL;
+    if (gp) {
+        char want[256];
+        snprintf(want, sizeof want, "datafile = '%s.dat'", name);
+        CHECK_CONTAINS(gp, want);   /* relative name: re-renderable in place */
+    }
+    if (svg) {
+        CHECK(svg_entities_ok(svg));
+        CHECK(strstr(svg, "href=\"http") == NULL && strstr(svg, "href='http") == NULL);
+        txt = svg_text(svg);
+    }
+    free(gp);
+    free(dat);
+    free(svg);
+    free(png);
+    return txt;
+}
+
+/* No staging directories left behind in dir. */
+static int no_staging_left(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int ok = 1;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".render."))
+            ok = 0;
+    if (d)
+        closedir(d);
+    return ok;
+}
+
+static void write_exec(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+    chmod(path, 0755);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- synthetic data ------------------------------------------------------------------- */
+
+static double *synth_pct(size_t n)
+{
+    double *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        double base = 3 + floor(urand() * 8), fin = base - 2.4 + 2.2 * nrand();
+        fin = nearbyint(fin < 0 ? 0 : fin > 10 ? 10 : fin);
+        v[i] = 100 * (base - fin) / base;
+    }
+    return v;
+}
+
+static size_t synth_km(struct chart_step *s, size_t *n_events)
+{
+    long at_risk = 480;
+    double surv = 1, var = 0;
+    size_t k = 0;
+    *n_events = 0;
+    for (int t = 1; t <= 14 && at_risk > 0; t++) {
+        long d = (long)(at_risk * (t < 3 ? 0.04 : t < 8 ? 0.13 : 0.06));
+        long c = (long)(at_risk * 0.05);
+        surv *= 1 - (double)d / (double)at_risk;
+        if (at_risk > d)
+            var += (double)d / ((double)at_risk * (double)(at_risk - d));
+        double se = surv * sqrt(var);
+        s[k].t = t;
+        s[k].share = 1 - surv;
+        s[k].lo = fmax(0, 1 - surv - 1.96 * se);
+        s[k].hi = fmin(1, 1 - surv + 1.96 * se);
+        s[k].n_risk = at_risk;
+        *n_events += (size_t)d;
+        at_risk -= d + c;
+        k++;
+    }
+    return k;
+}
+
+static const struct chart_forest_row forest_rows[] = {
+    { "70% improve", 58.2, 53.1, 63.0, 70, 70, CHART_CONTRADICTED, 412 },
+    { "Improvement after 3–6 sessions", 44.0, 39.5, 48.7, 40, 60, CHART_SUPPORTED, 412 },
+    { "Most patients pain-free by 12", 21.0, 12.0, 33.0, 50, 100, CHART_INCONCLUSIVE, 38 },
+    { "95% satisfaction", NAN, NAN, NAN, 95, 95, CHART_INSUFFICIENT, 4 },
+    { "Placebo response (meta-analysis)", 30.0, 26.0, 34.0, NAN, NAN, CHART_BENCHMARK, -1 },
+    { "Usual care, 12 weeks", 38.0, 33.0, 43.5, NAN, NAN, CHART_BENCHMARK, -1 },
+};
+
+static struct chart_period periods[18];
+static char period_labels[18][16];
+static size_t synth_periods(void)
+{
+    for (int i = 0; i < 18; i++) {
+        snprintf(period_labels[i], sizeof period_labels[i], "%d-%02d", 2023 + i / 12, i % 12 + 1);
+        periods[i].label = period_labels[i];
+        periods[i].n = 20 + (long)(urand() * 60);
+        double p = i == 7 ? 0.30 : i == 13 ? 0.88 : 0.58;
+        long k = 0;
+        for (long j = 0; j < periods[i].n; j++)
+            k += urand() < p;
+        periods[i].k = k;
+    }
+    periods[4].n = 0;   /* a month nobody was assessed: left out */
+    periods[4].k = 0;
+    return 18;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_esc_gnuplot(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    esc_gnuplot(fp, "it's");
+    fputc('|', fp);
+    esc_gnuplot(fp, "a\nb\tc");
+    fputc('|', fp);
+    esc_gnuplot(fp, "\\ ` @x ^_{}&~ \" ");
+    fputc('|', fp);
+    esc_gnuplot(fp, "bad\xff\xc3(\xe2\x82 ok é 😀");
+    fputc('|', fp);
+    esc_gnuplot(fp, "''x'");   /* leading quotes: gnuplot would read '''' as '' '' */
+    fputc('|', fp);
+    esc_gnuplot(fp, "'");
+    fputc('|', fp);
+    esc_gnuplot(fp, "");
+    fclose(fp);
+    CHECK_STR(buf, "'it''s'|'a b c'|'\\ ` @x ^_{}&~ \" '|'bad?" "?(?? ok é 😀'|"
+                   "\"''\" . 'x'''|\"'\"|''");
+    free(buf);
+}
+
+static void test_every_chart(const char *dir)
+{
+    struct out_error e = { 0 };
+    char *txt;
+
+    double *pct = synth_pct(412);
+    struct chart_out o = { .dir = dir, .name = "waterfall", .note = "Clinic A, 2024" };
+    CHECK(chart_waterfall(&o, pct, 412, 7, &e) == 0);
+    txt = check_rendered(dir, "waterfall");
+    CHECK_CONTAINS(txt, "n = 412 patients");
+    CHECK_CONTAINS(txt, "7 left out (baseline 0");
+    CHECK_CONTAINS(txt, "Clinic A, 2024");
+    free(txt);
+    free(pct);
+
+    struct chart_step st[20];
+    size_t n_ev;
+    size_t ns = synth_km(st, &n_ev);
+    o = (struct chart_out){ .dir = dir, .name = "km" };
+    CHECK(chart_km(&o, st, ns, 480, n_ev, 16, NULL, 0, &e) == 0);
+    txt = check_rendered(dir, "km");
+    CHECK_CONTAINS(txt, "Advertised: 3–6 sessions");
+    CHECK_CONTAINS(txt, "At risk");
+    free(txt);
+
+    o = (struct chart_out){ .dir = dir, .name = "forest" };
+    CHECK(chart_forest(&o, "Patients improved ≥30% (%)", forest_rows,
+                       sizeof forest_rows / sizeof forest_rows[0], &e) == 0);
+    txt = check_rendered(dir, "forest");
+    CHECK_CONTAINS(txt, "contradicted");
+    CHECK_CONTAINS(txt, "Published benchmarks");
+    CHECK_CONTAINS(txt, "Improvement after 3–6 sessions");
+    free(txt);
+
+    size_t np = synth_periods();
+    o = (struct chart_out){ .dir = dir, .name = "pchart" };
+    CHECK(chart_pchart(&o, periods, np, &e) == 0);
+    txt = check_rendered(dir, "pchart");
+    CHECK_CONTAINS(txt, "17 months");
+    CHECK_CONTAINS(txt, "Month outside limits");
+    free(txt);
+
+    struct chart_point tp[12];
+    for (int i = 0; i < 12; i++) {
+        tp[i].x = i + 1;
+        tp[i].mean = 6.8 - 3.1 * (1 - exp(-i / 3.5));
+        tp[i].n = 412 - 30 * i;
+        double se = 2.1 / sqrt((double)tp[i].n);
+        tp[i].lo = tp[i].mean - 1.96 * se;
+        tp[i].hi = tp[i].mean + 1.96 * se;
+    }
+    o = (struct chart_out){ .dir = dir, .name = "trajectory" };
+    CHECK(chart_trajectory(&o, "Session", "Mean pain (0–10 NRS)", tp, 12, &e) == 0);
+    txt = check_rendered(dir, "trajectory");
+    CHECK_CONTAINS(txt, "n=412");
+    free(txt);
+
+    double b[412], f[412], ch[412];
+    for (int i = 0; i < 412; i++) {
+        b[i] = 3 + floor(urand() * 8);
+        f[i] = nearbyint(fmin(10, fmax(0, b[i] - 2.4 + 2.2 * nrand())));
+        ch[i] = b[i] - f[i];
+    }
+    o = (struct chart_out){ .dir = dir, .name = "scatter" };
+    CHECK(chart_scatter_baseline_final(&o, "pain (0–10 NRS)", 0, 10, 0, b, f, 412, &e) == 0);
+    txt = check_rendered(dir, "scatter");
+    CHECK_CONTAINS(txt, "improved");
+    free(txt);
+
+    o = (struct chart_out){ .dir = dir, .name = "change_hist" };
+    CHECK(chart_change_hist(&o, "Change in pain (points, positive = better)", ch, 412, &e) == 0);
+    txt = check_rendered(dir, "change_hist");
+    CHECK_CONTAINS(txt, "Median");
+    free(txt);
+
+    struct chart_group g[] = {
+        { "Acupuncture", 2.4, 2.0, 2.8, 250 },
+        { "Sham acupuncture", 1.6, 1.1, 2.1, 120 },
+        { "Waiting list", 0.3, -0.3, 0.9, 42 },
+    };
+    o = (struct chart_out){ .dir = dir, .name = "arms" };
+    CHECK(chart_arms(&o, "Mean change in pain (points, positive = better)", g, 3, &e) == 0);
+    txt = check_rendered(dir, "arms");
+    CHECK_CONTAINS(txt, "Sham acupuncture");
+    CHECK_CONTAINS(txt, "n = 120");
+    free(txt);
+
+    CHECK(no_staging_left(dir));
+    if (e.code)
+        fprintf(stderr, "last error: %s\n", e.msg);
+
+    /* The script a researcher re-runs in the directory draws the chart again. */
+    CHECK(gp_run(NULL, dir, "km.gp", 0, "re-render km", &e) == 0);
+}
+
+static void test_empty(const char *dir)
+{
+    struct out_error e = { 0 };
+    struct chart_out o = { .dir = dir };
+    char *txt;
+#define EMPTY_CASE(nm, call)                                                             \
+    do {                                                                                 \
+        o.name = nm;                                                                     \
+        CHECK((call) == 0);                                                              \
+        txt = check_rendered(dir, nm);                                                   \
+        CHECK_CONTAINS(txt, "No data");                                                  \
+        free(txt);                                                                       \
+    } while (0)
+    EMPTY_CASE("e_waterfall", chart_waterfall(&o, NULL, 0, 0, &e));
+    EMPTY_CASE("e_km", chart_km(&o, NULL, 0, 0, 0, NAN, NULL, 0, &e));
+    EMPTY_CASE("e_forest", chart_forest(&o, NULL, NULL, 0, &e));
+    EMPTY_CASE("e_pchart", chart_pchart(&o, NULL, 0, &e));
+    EMPTY_CASE("e_trajectory", chart_trajectory(&o, NULL, NULL, NULL, 0, &e));
+    EMPTY_CASE("e_scatter", chart_scatter_baseline_final(&o, NULL, 0, 10, 0, NULL, NULL, 0, &e));
+    EMPTY_CASE("e_hist", chart_change_hist(&o, NULL, NULL, 0, &e));
+    EMPTY_CASE("e_arms", chart_arms(&o, NULL, NULL, 0, &e));
+    /* Only non-finite values is no data too. */
+    double nan1[2] = { NAN, INFINITY };
+    EMPTY_CASE("e_waterfall_nan", chart_waterfall(&o, nan1, 2, 3, &e));
+#undef EMPTY_CASE
+    if (e.code)
+        fprintf(stderr, "last error: %s\n", e.msg);
+}
+
+static void test_hostile(const char *dir)
+{
+    char marker[64], bq[128], sys[128], brk[160];
+    snprintf(marker, sizeof marker, "/tmp/pwned_%ld", (long)getpid());
+    unlink(marker);
+    snprintf(bq, sizeof bq, "`touch %s` it's", marker);
+    snprintf(sys, sizeof sys, "system(\"touch %s\")", marker);
+    snprintf(brk, sizeof brk, "x'; system('touch %s'); print '", marker);
+    const char *title = "Clinic \"O'Brien\" \\ back\\slash @at ^hat _sub {braces} & <b>";
+    struct out_error e = { 0 };
+
+    struct chart_out o = { .dir = dir, .name = "hostile_wf", .title = title, .note = bq };
+    double pct[5] = { 80, 40, 10, -20, 55 };
+    CHECK(chart_waterfall(&o, pct, 5, 0, &e) == 0);
+    char *txt = check_rendered(dir, "hostile_wf");
+    CHECK_CONTAINS(txt, title);
+    CHECK_CONTAINS(txt, bq);
+    free(txt);
+
+    struct chart_forest_row rows[] = {
+        { sys, 50, 40, 60, 70, 70, CHART_CONTRADICTED, 10 },
+        { brk, 30, 20, 40, 25, 35, CHART_SUPPORTED, 10 },
+        { "line1\nline2 ~{x}^2_i @@", 20, 10, 30, NAN, NAN, CHART_BENCHMARK, -1 },
+        { "bad byte \xff here", 20, 10, 30, NAN, NAN, CHART_BENCHMARK, -1 },
+    };
+    o = (struct chart_out){ .dir = dir, .name = "hostile_forest", .title = sys, .note = brk };
+    CHECK(chart_forest(&o, bq, rows, 4, &e) == 0);
+    txt = check_rendered(dir, "hostile_forest");
+    CHECK_CONTAINS(txt, sys);
+    CHECK_CONTAINS(txt, "x'; system('touch /tmp/pwned_");   /* cut to fit, still literal */
+    CHECK_CONTAINS(txt, bq);
+    CHECK_CONTAINS(txt, "line1 line2 ~{x}^2_i @@");
+    CHECK_CONTAINS(txt, "bad byte ? here");
+    free(txt);
+
+    struct chart_group g[] = { { bq, 1, 0.5, 1.5, 10 }, { title, 2, 1, 3, 12 },
+                               { "'quoted' 50% arm", 1.5, 1, 2, 11 } };
+    o = (struct chart_out){ .dir = dir, .name = "hostile_arms", .title = bq };
+    CHECK(chart_arms(&o, sys, g, 3, &e) == 0);
+    txt = check_rendered(dir, "hostile_arms");
+    CHECK_CONTAINS(txt, "'quoted' 50% arm");
+    CHECK_CONTAINS(txt, sys);
+    CHECK_CONTAINS(txt, bq);
+    free(txt);
+
+    struct chart_window w[] = { { 2, 4, sys } };
+    struct chart_step st[] = { { 1, 0.1, 0.05, 0.15, 20 }, { 3, 0.4, 0.3, 0.5, 15 } };
+    o = (struct chart_out){ .dir = dir, .name = "hostile_km", .title = brk, .note = "'lead" };
+    CHECK(chart_km(&o, st, 2, 20, 7, 5, w, 1, &e) == 0);
+    txt = check_rendered(dir, "hostile_km");
+    CHECK_CONTAINS(txt, sys);
+    CHECK_CONTAINS(txt, "'lead");
+    CHECK_CONTAINS(txt, brk);
+    free(txt);
+
+    struct chart_period p[] = { { "'`id`'", 10, 5 }, { "100%s %d", 12, 7 }, { sys, 9, 3 } };
+    o = (struct chart_out){ .dir = dir, .name = "hostile_pchart", .title = title };
+    CHECK(chart_pchart(&o, p, 3, &e) == 0);
+    txt = check_rendered(dir, "hostile_pchart");
+    CHECK_CONTAINS(txt, "'`id`'");
+    CHECK_CONTAINS(txt, "100%s %d");
+    free(txt);
+
+    o = (struct chart_out){ .dir = dir, .name = "hostile_traj", .title = title };
+    struct chart_point tp[] = { { 1, 5, 4, 6, 10 }, { 2, 4, 3, 5, 9 } };
+    CHECK(chart_trajectory(&o, bq, sys, tp, 2, &e) == 0);
+    txt = check_rendered(dir, "hostile_traj");
+    CHECK_CONTAINS(txt, sys);
+    free(txt);
+
+    double b[3] = { 5, 6, 7 }, f[3] = { 3, 6, 8 };
+    o = (struct chart_out){ .dir = dir, .name = "hostile_scatter", .title = title };
+    CHECK(chart_scatter_baseline_final(&o, bq, 0, 10, 0, b, f, 3, &e) == 0);
+    free(check_rendered(dir, "hostile_scatter"));
+    o = (struct chart_out){ .dir = dir, .name = "hostile_hist", .title = title };
+    CHECK(chart_change_hist(&o, sys, pct, 5, &e) == 0);
+    free(check_rendered(dir, "hostile_hist"));
+
+    if (e.code)
+        fprintf(stderr, "last error: %s\n", e.msg);
+    CHECK(access(marker, F_OK) != 0);   /* nothing ran */
+    unlink(marker);
+
+    /* A chart name is a file stem, not a path. */
+    o = (struct chart_out){ .dir = dir, .name = "../escape" };
+    CHECK(chart_waterfall(&o, pct, 5, 0, &e) == OUT_EINTERNAL);
+    o.name = "a b";
+    CHECK(chart_waterfall(&o, pct, 5, 0, &e) == OUT_EINTERNAL);
+    o.name = ".hidden";
+    CHECK(chart_waterfall(&o, pct, 5, 0, &e) == OUT_EINTERNAL);
+}
+
+/* Snapshot of a chart's four files, to prove a failed render changed nothing. */
+struct snap { char *f[4]; size_t len[4]; };
+static const char *const exts[4] = { ".gp", ".dat", ".svg", ".png" };
+static void snap_take(struct snap *s, const char *dir, const char *name)
+{
+    char p[512];
+    for (int i = 0; i < 4; i++)
+        s->f[i] = slurp(path_of(p, sizeof p, dir, name, exts[i]), &s->len[i]);
+}
+static int snap_same(const struct snap *a, const struct snap *b)
+{
+    for (int i = 0; i < 4; i++)
+        if (!a->f[i] || !b->f[i] || a->len[i] != b->len[i] ||
+            memcmp(a->f[i], b->f[i], a->len[i]) != 0)
+            return 0;
+    return 1;
+}
+static void snap_free(struct snap *s)
+{
+    for (int i = 0; i < 4; i++)
+        free(s->f[i]);
+}
+
+static void test_failures(const char *dir)
+{
+    struct out_error e = { 0 };
+    double pct[6] = { 90, 60, 35, 20, 0, -30 }, pct2[3] = { 10, 20, 30 };
+    struct chart_out o = { .dir = dir, .name = "keep" };
+    CHECK(chart_waterfall(&o, pct, 6, 0, &e) == 0);
+    struct snap before, after;
+    snap_take(&before, dir, "keep");
+
+    /* gnuplot named by a path that does not exist */
+    o.gnuplot = "/nonexistent/gnuplot";
+    memset(&e, 0, sizeof e);
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "chart keep");
+    CHECK_CONTAINS(e.msg, "not found");
+
+    /* gnuplot not on PATH */
+    char empty[300], old_path[4096];
+    snprintf(empty, sizeof empty, "%s/emptybin", dir);
+    mkdir(empty, 0755);
+    snprintf(old_path, sizeof old_path, "%s", getenv("PATH") ? getenv("PATH") : "");
+    setenv("PATH", empty, 1);
+    o.gnuplot = NULL;
+    memset(&e, 0, sizeof e);
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "not found on PATH");
+    setenv("PATH", old_path, 1);
+
+    /* gnuplot fails: the real one, made to choke on an extra command first */
+    char fake[400];
+    snprintf(fake, sizeof fake, "%s/failing_gnuplot", empty);
+    write_exec(fake, "#!/bin/sh\nexec gnuplot -e 'plot no_such_variable' \"$@\"\n");
+    o.gnuplot = fake;
+    memset(&e, 0, sizeof e);
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "chart keep: gnuplot failed");
+    CHECK_CONTAINS(e.msg, "undefined variable");
+
+    /* gnuplot writes nothing yet exits 0 */
+    snprintf(fake, sizeof fake, "%s/silent_gnuplot", empty);
+    write_exec(fake, "#!/bin/sh\nexit 0\n");
+    o.gnuplot = fake;
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "wrote no keep.svg");
+
+    /* gnuplot hangs: killed at the deadline, with its children (the group) */
+    snprintf(fake, sizeof fake, "%s/hanging_gnuplot", empty);
+    write_exec(fake, "#!/bin/sh\necho 'warming up' >&2\nsleep 30\n");
+    o.gnuplot = fake;
+    o.timeout_s = 1;
+    double t0 = now_s();
+    memset(&e, 0, sizeof e);
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    double took = now_s() - t0;
+    CHECK(took < 5);
+    CHECK_CONTAINS(e.msg, "timed out after 1 s");
+
+    snap_take(&after, dir, "keep");
+    CHECK(snap_same(&before, &after));
+    snap_free(&after);
+    snap_free(&before);
+    CHECK(no_staging_left(dir));
+
+    /* a missing output directory is an I/O error, not a crash */
+    o = (struct chart_out){ .dir = "/nonexistent/dir", .name = "x" };
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+}
+
+static void test_million(const char *dir)
+{
+    const size_t n = 1000000;
+    struct out_error e = { 0 };
+    double *pct = synth_pct(n);
+    double *b = malloc(n * sizeof *b), *f = malloc(n * sizeof *f), *ch = malloc(n * sizeof *ch);
+    for (size_t i = 0; i < n; i++) {
+        b[i] = 2 + 8 * urand();   /* continuous: too many distinct pairs for circles */
+        f[i] = fmin(10, fmax(0, b[i] - 2.4 + 2.2 * nrand()));
+        ch[i] = b[i] - f[i];
+    }
+    double t0 = now_s();
+    struct chart_out o = { .dir = dir, .name = "big_waterfall" };
+    CHECK(chart_waterfall(&o, pct, n, 0, &e) == 0);
+    char *txt = check_rendered(dir, "big_waterfall");
+    CHECK_CONTAINS(txt, "n = 1,000,000 patients");
+    CHECK_CONTAINS(txt, "Sampled");
+    free(txt);
+    o.name = "big_scatter";
+    CHECK(chart_scatter_baseline_final(&o, "pain (0–10 NRS)", 0, 10, 0, b, f, n, &e) == 0);
+    txt = check_rendered(dir, "big_scatter");
+    CHECK_CONTAINS(txt, "Binned");
+    free(txt);
+    o.name = "big_hist";
+    CHECK(chart_change_hist(&o, "Change in pain (points, positive = better)", ch, n, &e) == 0);
+    free(check_rendered(dir, "big_hist"));
+    double took = now_s() - t0;
+    CHECK(took < 20);
+    struct stat sb;
+    char p[512];
+    CHECK(stat(path_of(p, sizeof p, dir, "big_waterfall", ".svg"), &sb) == 0 &&
+          sb.st_size < 400000);
+    CHECK(stat(path_of(p, sizeof p, dir, "big_scatter", ".dat"), &sb) == 0 &&
+          sb.st_size < 100000);
+    if (e.code)
+        fprintf(stderr, "last error: %s\n", e.msg);
+    free(pct);
+    free(b);
+    free(f);
+    free(ch);
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char p[600];
+    while (d && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            remove_tree(p);
+        else
+            unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_charts.XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_esc_gnuplot();
+    test_every_chart(g_dir);
+    test_empty(g_dir);
+    test_hostile(g_dir);
+    test_failures(g_dir);
+    test_million(g_dir);
+    const char *keep = getenv("TEST_CHARTS_KEEP");
+    if (keep && *keep == '1')
+        fprintf(stderr, "charts kept in %s\n", g_dir);
+    else
+        remove_tree(g_dir);
+    return TEST_END("test_charts");
+}

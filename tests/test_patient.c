@@ -1,0 +1,1000 @@
+/* test_patient.c — per-patient measures (patient.c) and patients.csv (patients_csv.c).
+ *
+ * Every history is built by hand and every expected number is worked out in the comment
+ * beside it, never copied from the program's output. Day 0 is D0 = 2024-01-01 = day 19723
+ * since 1970 (2000-01-01 is day 10957; 24 years with 6 leap days = 8766 days later).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "harness.h"
+#include "instrument.h"
+#include "patient.h"
+#include "patients_csv.h"
+
+enum { D0 = 19723 };
+#define NA NAN
+
+static struct instrument_table builtin;
+
+/* One visit: instruments are {pain, sleep} in dataset A, in that order. */
+static void addv(struct dataset *ds, const char *id, int day, int session, double pain,
+                 double sleep, double post, int flag)
+{
+    long p = dataset_patient(ds, id);
+    struct visit v = {0};
+    double sc[2] = {pain, sleep};
+    v.patient = (uint32_t)p;
+    v.day = D0 + day;
+    v.session = session;
+    v.line = 1;
+    v.adverse = -1;
+    v.baseline = (uint8_t)flag;
+    if (p < 0 || dataset_add_visit(ds, &v, sc, post) < 0) {
+        fprintf(stderr, "out of memory building test data\n");
+        exit(2);
+    }
+}
+
+static void setcov(struct dataset *ds, const char *id, const char *clinic, const char *arm)
+{
+    long p = dataset_patient(ds, id);
+    const char *v[2] = {clinic, arm};
+    for (size_t c = 0; c < 2; c++)
+        ds->cov_value[(size_t)p * ds->n_cov + c] =
+            v[c] ? (uint32_t)dataset_cov_intern(ds, v[c]) : UINT32_MAX;
+}
+
+static const struct pmeasure *find(const struct patient_set *ps, const struct dataset *ds,
+                                   const char *id, const char *instr, int episode)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (strcmp(ds->patient_id[m->patient], id) == 0 &&
+            strcmp(ds->instr[m->instr]->name, instr) == 0 && m->episode == episode)
+            return m;
+    }
+    return NULL;
+}
+
+/* A missing record would make every later CHECK dereference NULL: stop there instead. */
+static const struct pmeasure *get(const struct patient_set *ps, const struct dataset *ds,
+                                  const char *id, const char *instr, int episode)
+{
+    const struct pmeasure *m = find(ps, ds, id, instr, episode);
+    if (!m) {
+        fprintf(stderr, "no record for %s/%s/%d\n", id, instr, episode);
+        exit(1);
+    }
+    return m;
+}
+
+static void build_a(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    static const char *const covs[] = {"clinic", "arm"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 2) || dataset_set_covariates(ds, covs, 2) ||
+        dataset_enable_pain_post(ds))
+        exit(2);
+    addv(ds, "dec", 0, 0, 8, NA, 6, 0);
+    addv(ds, "dec", 7, 0, 6, NA, 5, 0);
+    addv(ds, "dec", 14, 0, 4, NA, NA, 0);
+    addv(ds, "inc", 0, 0, 4, NA, NA, 0);
+    addv(ds, "inc", 7, 0, 6, NA, NA, 0);
+    addv(ds, "zero", 0, 0, 0, NA, NA, 0);
+    addv(ds, "zero", 7, 0, 2, NA, NA, 0);
+    addv(ds, "single", 0, 0, 5, NA, 4, 0);
+    addv(ds, "ooo", 14, 0, 3, NA, NA, 0);   /* rows out of date order */
+    addv(ds, "ooo", 0, 0, 6, NA, NA, 0);
+    addv(ds, "ooo", 7, 0, 5, NA, NA, 0);
+    addv(ds, "tie", 0, 1, 7, NA, NA, 0);    /* same date: session decides, not row order */
+    addv(ds, "tie", 7, 3, 3, NA, NA, 0);
+    addv(ds, "tie", 7, 2, 5, NA, NA, 0);
+    addv(ds, "tie2", 0, 0, 6, NA, NA, 0);   /* same date, no sessions: row order decides */
+    addv(ds, "tie2", 7, 0, 4, NA, NA, 0);
+    addv(ds, "tie2", 7, 0, 2, NA, NA, 0);
+    static const double late[] = {8, 8, 7, 7, 6, 5};
+    for (int i = 0; i < 6; i++)
+        addv(ds, "late", 7 * i, 0, late[i], NA, NA, 0);
+    static const double never[] = {8, 7, 7, 6};
+    for (int i = 0; i < 4; i++)
+        addv(ds, "never", 7 * i, 0, never[i], NA, NA, 0);
+    addv(ds, "relapse", 0, 0, 8, NA, NA, 0);
+    addv(ds, "relapse", 28, 0, 4, NA, NA, 0);
+    addv(ds, "relapse", 56, 0, 3, NA, NA, 0);
+    addv(ds, "relapse", 365, 0, 7, NA, NA, 0);
+    addv(ds, "durable", 0, 0, 10, NA, NA, 0);
+    addv(ds, "durable", 30, 0, 5, NA, NA, 0);
+    addv(ds, "durable", 60, 0, 4, NA, NA, 0);
+    addv(ds, "durable", 350, 0, 4, NA, NA, 0);
+    addv(ds, "durable", 380, 0, 6, NA, NA, 0);
+    addv(ds, "nofu", 0, 0, 8, NA, NA, 0);
+    addv(ds, "nofu", 14, 0, 4, NA, NA, 0);
+    addv(ds, "flag", 0, 0, 9, NA, NA, 0);   /* screening before the flagged baseline */
+    addv(ds, "flag", 7, 0, 8, NA, NA, 1);
+    addv(ds, "flag", 14, 0, 6, NA, NA, 0);
+    addv(ds, "sleepy", 0, 0, NA, 4, NA, 0);
+    addv(ds, "sleepy", 7, 0, NA, 5, NA, 0);
+    addv(ds, "sleepy", 14, 0, NA, 7, NA, 0);
+    addv(ds, "sleepy2", 0, 0, 6, 5, NA, 0);
+    addv(ds, "sleepy2", 7, 0, 3, 3, NA, 0);
+    addv(ds, "badsess", 0, 2, 6, NA, NA, 0);   /* file sessions run backwards in time */
+    addv(ds, "badsess", 7, 1, 3, NA, NA, 0);
+    addv(ds, "only12", 0, 0, 8, NA, NA, 0);
+    addv(ds, "only12", 360, 0, 4, NA, NA, 0);
+    setcov(ds, "dec", "North", "acu");
+    setcov(ds, "inc", "South, East", NULL);
+}
+
+static void test_basic(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    build_a(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+
+    /* 17 patients, one episode each; "sleepy" has no pain, "sleepy" and "sleepy2" have
+     * sleep: 16 + 2 = 18 records. Only "single" has one visit; only "zero" a 0 baseline. */
+    CHECK(ps.n == 18);
+    CHECK(ps.n_patients == 17);
+    CHECK(ps.n_single_visit == 1);
+    CHECK(ps.n_zero_baseline == 1);
+    CHECK(find(&ps, &ds, "sleepy", "pain", 1) == NULL);
+    for (size_t i = 1; i < ps.n; i++)
+        CHECK(ps.m[i - 1].patient < ps.m[i].patient ||
+              (ps.m[i - 1].patient == ps.m[i].patient && ps.m[i - 1].instr < ps.m[i].instr));
+
+    /* dec: 8, 6, 4 at days 0, 7, 14. change 8-4 = 4; pct 100*4/8 = 50 -> resp30, resp50;
+     * MIC 2: 4 >= 2. Response: day 7 is 100*2/8 = 25 < 30, day 14 is 50 -> session 3,
+     * 3-1 = 2 treatments, 14 days. weeks 14/7 = 2, sessions/week (3-1)/2 = 1.
+     * Immediate: (8-6) and (6-5), day 14 has no post: mean (2+1)/2 = 1.5 over 2. */
+    const struct pmeasure *m = get(&ps, &ds, "dec", "pain", 1);
+    CHECK(m->n_visits == 3 && m->n_attended == 3);
+    CHECK(m->first_day == D0 && m->last_day == D0 + 14);
+    CHECK(m->first_session == 1 && m->last_session == 3);
+    CHECK_NEAR(m->baseline, 8, 0);
+    CHECK_NEAR(m->final, 4, 0);
+    CHECK_NEAR(m->change, 4, 0);
+    CHECK_NEAR(m->pct, 50, 1e-12);
+    CHECK(m->zero_baseline == 0);
+    CHECK(m->resp30 == 1 && m->resp50 == 1 && m->resp_mic == 1);
+    CHECK(m->responded == 1 && m->sessions_to_response == 2 && m->days_to_response == 14);
+    CHECK_NEAR(m->weeks, 2, 1e-12);
+    CHECK_NEAR(m->sessions_per_week, 1, 1e-12);
+    CHECK_NEAR(m->immediate, 1.5, 1e-12);
+    CHECK(m->n_immediate == 2);
+    /* No visit in any follow-up window (week 8 is days 42..70). */
+    for (int w = 0; w < FU__COUNT; w++)
+        CHECK(isnan(m->fu[w]) && m->fu_day[w] == -1 && isnan(m->fu_pct[w]));
+    /* End of course is day 14 (before day 323): pct 50 -> resp_end 1; no month 12 -> -1. */
+    CHECK(m->end_day == D0 + 14);
+    CHECK_NEAR(m->end_pct, 50, 1e-12);
+    CHECK(m->resp_end == 1 && m->resp_m12 == -1 && m->durable == -1);
+
+    /* inc: 4 -> 6, worse by 2: change -2, pct 100*(-2)/4 = -50; not a responder, below MIC.
+     * Censored at the last scored visit: session 2 -> 1 treatment, 7 days. */
+    m = get(&ps, &ds, "inc", "pain", 1);
+    CHECK_NEAR(m->change, -2, 0);
+    CHECK_NEAR(m->pct, -50, 1e-12);
+    CHECK(m->resp30 == 0 && m->resp50 == 0 && m->resp_mic == 0);
+    CHECK(m->responded == 0 && m->sessions_to_response == 1 && m->days_to_response == 7);
+    CHECK(isnan(m->immediate) && m->n_immediate == 0);
+
+    /* zero: 0 -> 2. change -2 (points are defined), pct undefined: flagged and excluded
+     * from the 30%/50% rules and from time to response; MIC rule still applies: -2 < 2. */
+    m = get(&ps, &ds, "zero", "pain", 1);
+    CHECK(m->zero_baseline == 1);
+    CHECK(isnan(m->pct));
+    CHECK_NEAR(m->change, -2, 0);
+    CHECK(m->resp30 == -1 && m->resp50 == -1 && m->resp_mic == 0);
+    CHECK(m->responded == 0 && m->sessions_to_response == -1 && m->days_to_response == -1);
+    CHECK(m->resp_end == -1 && m->durable == -1);
+    CHECK(isnan(m->end_pct));
+
+    /* single: one visit of 5, post 4. Kept, with every change field empty; the
+     * within-session effect 5-4 = 1 still exists. weeks 0 -> sessions/week undefined. */
+    m = get(&ps, &ds, "single", "pain", 1);
+    CHECK(m->n_visits == 1);
+    CHECK_NEAR(m->baseline, 5, 0);
+    CHECK(isnan(m->final) && isnan(m->change) && isnan(m->pct) && isnan(m->rci));
+    CHECK(m->zero_baseline == 0);
+    CHECK(m->resp30 == -1 && m->resp50 == -1 && m->resp_mic == -1);
+    CHECK(m->rc_cat == RC_UNKNOWN);
+    CHECK(m->responded == 0 && m->sessions_to_response == -1 && m->days_to_response == -1);
+    CHECK(m->first_day == D0 && m->last_day == D0 && m->last_session == 1);
+    CHECK_NEAR(m->weeks, 0, 0);
+    CHECK(isnan(m->sessions_per_week));
+    CHECK_NEAR(m->immediate, 1, 0);
+    CHECK(m->n_immediate == 1);
+    CHECK(m->durable == -1 && m->resp_end == -1 && m->resp_m12 == -1);
+
+    /* ooo: rows came as day 14 (3), day 0 (6), day 7 (5). Sorted: 6, 5, 3. change 3,
+     * pct 100*3/6 = 50; day 7 is 100*1/6 = 16.7 < 30, day 14 responds: 2 treatments. */
+    m = get(&ps, &ds, "ooo", "pain", 1);
+    CHECK_NEAR(m->baseline, 6, 0);
+    CHECK_NEAR(m->final, 3, 0);
+    CHECK_NEAR(m->pct, 50, 1e-12);
+    CHECK(m->first_day == D0 && m->last_day == D0 + 14);
+    CHECK(m->sessions_to_response == 2 && m->days_to_response == 14);
+
+    /* tie: sessions 1 (7), 3 (3), 2 (5) with sessions 2 and 3 on the same day, given in the
+     * order 3, 2. By session: 7, 5, 3 -> final 3 (not 5). pct 100*4/7 = 57.142857...;
+     * session 2 is 100*2/7 = 28.6 < 30, session 3 responds: 3-1 = 2 treatments, 7 days. */
+    m = get(&ps, &ds, "tie", "pain", 1);
+    CHECK_NEAR(m->final, 3, 0);
+    CHECK_NEAR(m->pct, 400.0 / 7.0, 1e-12);
+    CHECK(m->last_session == 3);
+    CHECK(m->sessions_to_response == 2 && m->days_to_response == 7);
+
+    /* tie2: 6, then 4 and 2 both on day 7 with no sessions: row order, so final 2 and
+     * ranks 1, 2, 3. Day 7's first row: 100*2/6 = 33.3 >= 30 -> rank 2 -> 1 treatment. */
+    m = get(&ps, &ds, "tie2", "pain", 1);
+    CHECK_NEAR(m->final, 2, 0);
+    CHECK(m->last_session == 3);
+    CHECK(m->responded == 1 && m->sessions_to_response == 1 && m->days_to_response == 7);
+
+    /* late: 8, 8, 7, 7, 6, 5 weekly. pct by visit: 0, 0, 12.5, 12.5, 25, 37.5 -> first
+     * response at visit 6: 5 treatments, 35 days. final pct 37.5: resp30 yes, resp50 no;
+     * change 3 >= MIC 2. weeks 35/7 = 5, sessions/week (6-1)/5 = 1. */
+    m = get(&ps, &ds, "late", "pain", 1);
+    CHECK_NEAR(m->pct, 37.5, 1e-12);
+    CHECK(m->resp30 == 1 && m->resp50 == 0 && m->resp_mic == 1);
+    CHECK(m->responded == 1 && m->sessions_to_response == 5 && m->days_to_response == 35);
+    CHECK_NEAR(m->weeks, 5, 1e-12);
+    CHECK_NEAR(m->sessions_per_week, 1, 1e-12);
+
+    /* never: 8, 7, 7, 6 weekly: best pct 100*2/8 = 25 < 30. Censored at visit 4: 3
+     * treatments, 21 days. change 2 reaches the MIC of 2 exactly. */
+    m = get(&ps, &ds, "never", "pain", 1);
+    CHECK_NEAR(m->pct, 25, 1e-12);
+    CHECK(m->resp30 == 0 && m->resp_mic == 1);
+    CHECK(m->responded == 0 && m->sessions_to_response == 3 && m->days_to_response == 21);
+
+    /* relapse: 8 (d0), 4 (d28), 3 (d56), 7 (d365).
+     * Response at d28: 100*4/8 = 50 -> session 2 -> 1 treatment, 28 days.
+     * final = the d365 visit: change 1, pct 12.5, resp30 0, MIC: 1 < 2.
+     * week 8 window 42..70: d56 -> 3, pct 100*5/8 = 62.5. month 3 (77..105): none.
+     * month 12 (323..407): d365 -> 7, pct 12.5.
+     * End of course = last visit before d323 = d56: pct 62.5 -> resp_end 1; month 12 not a
+     * responder -> durable 0. weeks 365/7 = 52.142857..., sessions/week 3/(365/7) = 21/365. */
+    m = get(&ps, &ds, "relapse", "pain", 1);
+    CHECK_NEAR(m->final, 7, 0);
+    CHECK_NEAR(m->pct, 12.5, 1e-12);
+    CHECK(m->resp30 == 0 && m->resp_mic == 0);
+    CHECK(m->responded == 1 && m->sessions_to_response == 1 && m->days_to_response == 28);
+    CHECK_NEAR(m->fu[FU_WEEK8], 3, 0);
+    CHECK(m->fu_day[FU_WEEK8] == 56);
+    CHECK_NEAR(m->fu_pct[FU_WEEK8], 62.5, 1e-12);
+    CHECK(isnan(m->fu[FU_MONTH3]) && m->fu_day[FU_MONTH3] == -1);
+    CHECK_NEAR(m->fu[FU_MONTH12], 7, 0);
+    CHECK(m->fu_day[FU_MONTH12] == 365);
+    CHECK_NEAR(m->fu_pct[FU_MONTH12], 12.5, 1e-12);
+    CHECK(m->end_day == D0 + 56);
+    CHECK_NEAR(m->end_pct, 62.5, 1e-12);
+    CHECK(m->resp_end == 1 && m->resp_m12 == 0 && m->durable == 0);
+    CHECK_NEAR(m->weeks, 365.0 / 7.0, 1e-12);
+    CHECK_NEAR(m->sessions_per_week, 21.0 / 365.0, 1e-12);
+
+    /* durable: 10 (d0), 5 (d30), 4 (d60), 4 (d350), 6 (d380).
+     * week 8 (42..70): d60 -> 4, pct 60. month 12 (323..407): d350 and d380 are both 15
+     * days from 365 -> the earlier, d350: 4, pct 60. End of course d60: pct 60.
+     * durable 1. final = d380: change 4, pct 40. Response at d30 (pct 50): 1 treatment. */
+    m = get(&ps, &ds, "durable", "pain", 1);
+    CHECK_NEAR(m->fu[FU_WEEK8], 4, 0);
+    CHECK(m->fu_day[FU_WEEK8] == 60);
+    CHECK_NEAR(m->fu[FU_MONTH12], 4, 0);
+    CHECK(m->fu_day[FU_MONTH12] == 350);
+    CHECK_NEAR(m->fu_pct[FU_MONTH12], 60, 1e-12);
+    CHECK(m->end_day == D0 + 60);
+    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    CHECK_NEAR(m->pct, 40, 1e-12);
+    CHECK(m->sessions_to_response == 1 && m->days_to_response == 30);
+
+    /* nofu: 8 -> 4 by d14: responder at end of course (pct 50), no month-12 visit ->
+     * durability unknown (-1), not a failure. */
+    m = get(&ps, &ds, "nofu", "pain", 1);
+    CHECK(m->resp_end == 1 && m->resp_m12 == -1 && m->durable == -1);
+
+    /* only12: 8 (d0), 4 (d360): no visit after baseline before d323, so no end-of-course
+     * response to judge: resp_end -1, end date = baseline; month 12 pct 50 -> resp_m12 1;
+     * durable unknown. */
+    m = get(&ps, &ds, "only12", "pain", 1);
+    CHECK(m->resp_end == -1 && m->resp_m12 == 1 && m->durable == -1);
+    CHECK(m->end_day == D0);
+    CHECK(isnan(m->end_pct));
+
+    /* flag: 9 (d0, screening), 8 (d7, flagged baseline), 6 (d14). Series starts at d7:
+     * 2 scored visits, baseline 8, final 6, pct 100*2/8 = 25; sessions are ranks among all
+     * 3 visits: 2 and 3; censored at 3-1 = 2 treatments, 7 days after the baseline. */
+    m = get(&ps, &ds, "flag", "pain", 1);
+    CHECK(m->n_visits == 2 && m->n_attended == 3);
+    CHECK_NEAR(m->baseline, 8, 0);
+    CHECK_NEAR(m->pct, 25, 1e-12);
+    CHECK(m->first_day == D0 + 7);
+    CHECK(m->first_session == 2 && m->last_session == 3);
+    CHECK(m->responded == 0 && m->sessions_to_response == 2 && m->days_to_response == 7);
+
+    /* badsess: file sessions 2 then 1 going forward in time: not trusted, ranks 1, 2. */
+    m = get(&ps, &ds, "badsess", "pain", 1);
+    CHECK(m->first_session == 1 && m->last_session == 2);
+    CHECK(m->sessions_to_response == 1);
+
+    /* Sleep quality, higher is better. sleepy: 4, 5, 7. change +3, pct 100*3/4 = 75;
+     * day 7: 100*1/4 = 25 < 30; day 14 responds: 2 treatments. MIC 2: 3 >= 2.
+     * sleepy2: 5 -> 3: change -2, pct -40, not a responder. */
+    m = get(&ps, &ds, "sleepy", "sleep", 1);
+    CHECK_NEAR(m->change, 3, 0);
+    CHECK_NEAR(m->pct, 75, 1e-12);
+    CHECK(m->resp30 == 1 && m->resp50 == 1 && m->resp_mic == 1);
+    CHECK(m->sessions_to_response == 2);
+    CHECK(isnan(m->immediate));   /* pain only */
+    const struct pmeasure *m2 = get(&ps, &ds, "sleepy2", "sleep", 1);
+    CHECK_NEAR(m2->change, -2, 0);
+    CHECK_NEAR(m2->pct, -40, 1e-12);
+    CHECK(m2->resp30 == 0 && m2->resp_mic == 0);
+    /* Sleep RCI: baselines 4 and 5: SD = sqrt((0.25+0.25)/1) = sqrt(0.5); r = 0.80;
+     * S_diff = sqrt(2)*sqrt(0.5)*sqrt(0.2) = sqrt(0.2). RCI = 3/sqrt(0.2) = 3*sqrt(5) =
+     * 6.7082039325 (improved; sleep has no cutoff) and -2*sqrt(5) = -4.4721359550. */
+    CHECK_NEAR(ps.sd_pre[1], sqrt(0.5), 1e-12);
+    CHECK_NEAR(m->rci, 3 * sqrt(5.0), 1e-9);
+    CHECK(m->rc_cat == RC_IMPROVED);
+    CHECK_NEAR(m2->rci, -2 * sqrt(5.0), 1e-9);
+    CHECK(m2->rc_cat == RC_DETERIORATED);
+
+    patient_set_free(&ps);
+    patient_set_free(&ps);   /* harmless twice */
+    dataset_free(&ds);
+}
+
+static void build_r(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain", "psqi"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 2))
+        exit(2);
+    /* pain: 4 -> 7, 6 -> 4, 8 -> 5, 10 single.  psqi: 10 -> 5, 12 -> 8, 14 -> 14, 16 -> 13. */
+    addv(ds, "r1", 0, 0, 4, 10, NA, 0);
+    addv(ds, "r1", 7, 0, 7, 5, NA, 0);
+    addv(ds, "r2", 0, 0, 6, 12, NA, 0);
+    addv(ds, "r2", 7, 0, 4, 8, NA, 0);
+    addv(ds, "r3", 0, 0, 8, 14, NA, 0);
+    addv(ds, "r3", 7, 0, 5, 14, NA, 0);
+    addv(ds, "r4", 0, 0, 10, 16, NA, 0);
+    addv(ds, "r4", 7, 0, NA, 13, NA, 0);
+}
+
+static void test_rci(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    build_r(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    /* pain baselines 4, 6, 8, 10 (the single visit counts): mean 7, squared deviations
+     * 9+1+1+9 = 20, SD = sqrt(20/3) = 2.5819888974716. r = 0.85:
+     * S_diff = sqrt(2) * sqrt(20/3) * sqrt(0.15) = sqrt(2 * 20/3 * 0.15) = sqrt(2). */
+    CHECK_NEAR(ps.sd_pre[0], sqrt(20.0 / 3.0), 1e-12);
+    /* r1: 4 -> 7, change -3: RCI -3/sqrt(2) = -2.1213203436 < -1.96 -> deteriorated.
+     * r2: 6 -> 4, change 2: 2/sqrt(2) = 1.4142135624 -> unchanged.
+     * r3: 8 -> 5, change 3: 2.1213203436 -> improved (pain has no cutoff: not recovered).
+     * r4: single pain visit -> RCI undefined. */
+    const struct pmeasure *m = get(&ps, &ds, "r1", "pain", 1);
+    CHECK_NEAR(m->rci, -3 / sqrt(2.0), 1e-12);
+    CHECK(m->rc_cat == RC_DETERIORATED);
+    m = get(&ps, &ds, "r2", "pain", 1);
+    CHECK_NEAR(m->rci, 1.4142135623731, 1e-12);
+    CHECK(m->rc_cat == RC_UNCHANGED);
+    m = get(&ps, &ds, "r3", "pain", 1);
+    CHECK_NEAR(m->rci, 2.1213203435596, 1e-12);
+    CHECK(m->rc_cat == RC_IMPROVED);
+    m = get(&ps, &ds, "r4", "pain", 1);
+    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN);
+    CHECK(ps.n_single_visit == 1);
+
+    /* psqi (lower better, cutoff 5, r 0.85): baselines 10, 12, 14, 16: mean 13, squared
+     * deviations 9+1+1+9 = 20 again, so S_diff = sqrt(2).
+     * r1: 10 -> 5, change 5: RCI 5/sqrt(2) = 3.5355339059; baseline 10 > 5 >= final 5
+     *     -> recovered.
+     * r2: 12 -> 8, change 4: 2.8284271247, final 8 still > 5 -> improved only.
+     * r3: 14 -> 14: RCI 0 -> unchanged.  r4: 16 -> 13: 3/sqrt(2) = 2.1213 -> improved. */
+    CHECK_NEAR(ps.sd_pre[1], sqrt(20.0 / 3.0), 1e-12);
+    m = get(&ps, &ds, "r1", "psqi", 1);
+    CHECK_NEAR(m->rci, 3.5355339059327, 1e-12);
+    CHECK(m->rc_cat == RC_RECOVERED);
+    m = get(&ps, &ds, "r2", "psqi", 1);
+    CHECK_NEAR(m->rci, 2.8284271247462, 1e-12);
+    CHECK(m->rc_cat == RC_IMPROVED);
+    /* MIC 3: 4 >= 3. pct 100*4/12 = 33.3. */
+    CHECK(m->resp_mic == 1 && m->resp30 == 1 && m->resp50 == 0);
+    m = get(&ps, &ds, "r3", "psqi", 1);
+    CHECK_NEAR(m->rci, 0, 0);
+    CHECK(m->rc_cat == RC_UNCHANGED);
+    m = get(&ps, &ds, "r4", "psqi", 1);
+    CHECK(m->rc_cat == RC_IMPROVED);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+
+    /* An instrument with no reliability and one with a single patient: no RCI at all. */
+    struct instrument_table t = builtin;
+    struct instrument x = {"x", "X", 0, 10, 0, NAN, NAN, NAN};
+    CHECK(instrument_table_add(&t, &x) == 0);
+    static const char *const names[] = {"x", "sleep"};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &t, names, 2) == 0);
+    addv(&ds, "a", 0, 0, 5, 3, NA, 0);
+    addv(&ds, "a", 7, 0, 1, 9, NA, 0);
+    addv(&ds, "b", 0, 0, 7, NA, NA, 0);
+    addv(&ds, "b", 7, 0, 2, NA, NA, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    m = get(&ps, &ds, "a", "x", 1);
+    /* x: SD of 5 and 7 is sqrt(2) but r is unknown; MIC unknown -> resp_mic -1. */
+    CHECK_NEAR(ps.sd_pre[0], sqrt(2.0), 1e-12);
+    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN && m->resp_mic == -1);
+    m = get(&ps, &ds, "a", "sleep", 1);
+    CHECK(isnan(ps.sd_pre[1]));   /* one baseline */
+    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+static void test_episodes(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct patient_opts o;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    /* Sessions 1..5 from the file; a 193-day gap between d7 and d200. */
+    addv(&ds, "ep", 0, 1, 8, NA, NA, 0);
+    addv(&ds, "ep", 7, 2, 4, NA, NA, 0);
+    addv(&ds, "ep", 200, 3, 9, NA, NA, 0);
+    addv(&ds, "ep", 207, 4, 6, NA, NA, 0);
+    addv(&ds, "ep", 214, 5, 3, NA, NA, 0);
+
+    /* Unsplit: baseline 8, final 3, change 5, pct 62.5; d7 responds (50%): session 2 ->
+     * 1 treatment. End of course: last visit before d323 = d214, pct 62.5. */
+    patient_opts_default(&o);
+    CHECK(o.new_episode_after == 0 && o.pct_threshold == 30);
+    CHECK(patient_compute(&ds, &o, &ps, &e) == 0);
+    CHECK(ps.n == 1 && ps.n_patients == 1);
+    const struct pmeasure *m = get(&ps, &ds, "ep", "pain", 1);
+    CHECK(m->n_visits == 5);
+    CHECK_NEAR(m->pct, 62.5, 1e-12);
+    CHECK(m->sessions_to_response == 1);
+    CHECK(m->end_day == D0 + 214);
+    patient_set_free(&ps);
+
+    /* Split at gaps > 90 days: episode 1 = d0, d7: 8 -> 4, pct 50, 1 treatment to respond.
+     * Episode 2 = d200, d207, d214 with file sessions 3, 4, 5 re-based to 1, 2, 3:
+     * 9 -> 3, change 6, pct 100*6/9 = 66.67; d207: 100*3/9 = 33.3 -> session 2 ->
+     * 1 treatment, 7 days after the episode's baseline. 2 patient-episodes. */
+    o.new_episode_after = 90;
+    CHECK(patient_compute(&ds, &o, &ps, &e) == 0);
+    CHECK(ps.n == 2 && ps.n_patients == 2);
+    m = get(&ps, &ds, "ep", "pain", 1);
+    CHECK(m->n_visits == 2 && m->last_day == D0 + 7);
+    CHECK_NEAR(m->pct, 50, 1e-12);
+    CHECK(m->sessions_to_response == 1);
+    m = get(&ps, &ds, "ep", "pain", 2);
+    CHECK(m->n_visits == 3 && m->first_day == D0 + 200);
+    CHECK(m->first_session == 1 && m->last_session == 3);
+    CHECK_NEAR(m->baseline, 9, 0);
+    CHECK_NEAR(m->pct, 600.0 / 9.0, 1e-12);
+    CHECK(m->sessions_to_response == 1 && m->days_to_response == 7);
+    patient_set_free(&ps);
+
+    /* A gap of exactly 193 days is not "more than 193". */
+    o.new_episode_after = 193;
+    CHECK(patient_compute(&ds, &o, &ps, &e) == 0);
+    CHECK(ps.n == 1);
+    patient_set_free(&ps);
+
+    /* A custom response threshold of 60%: d7 (50%) no, d200 (9 is worse than 8) no,
+     * d207 (100*2/8 = 25) no, d214 (62.5) yes -> session 5 -> 4 treatments, 214 days. */
+    o.new_episode_after = 0;
+    o.pct_threshold = 60;
+    CHECK(patient_compute(&ds, &o, &ps, &e) == 0);
+    m = get(&ps, &ds, "ep", "pain", 1);
+    CHECK(m->sessions_to_response == 4 && m->days_to_response == 214);
+    patient_set_free(&ps);
+
+    /* Invalid options are a usage error, not a crash. */
+    o.pct_threshold = NAN;
+    CHECK(patient_compute(&ds, &o, &ps, &e) == OUT_EUSAGE);
+    CHECK(ps.n == 0 && ps.m == NULL);
+    o.pct_threshold = 30;
+    o.new_episode_after = -1;
+    CHECK(patient_compute(&ds, &o, &ps, &e) == OUT_EUSAGE);
+    dataset_free(&ds);
+
+    /* An empty dataset gives an empty set. */
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(ps.n == 0 && ps.n_patients == 0);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* Binary noise must not decide response: 7 -> 4.9 is exactly 30% on paper. */
+static void test_threshold_tolerance(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    addv(&ds, "t", 0, 0, 7, NA, NA, 0);
+    addv(&ds, "t", 7, 0, 4.9, NA, NA, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    /* 100*(7-4.9)/7 = 30 on paper (29.999999999999996 in binary). */
+    CHECK_NEAR(ps.m[0].pct, 30, 1e-9);
+    CHECK(ps.m[0].resp30 == 1 && ps.m[0].responded == 1);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* Window edges are inclusive; end of course stops the day before month 12 opens. */
+static void test_windows(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    /* w: 10 (d0), 9 (d41), 8 (d71), 5 (d322), 4 (d323).
+     * week 8 is 56±14 = 42..70: d41 and d71 are each one day outside -> none.
+     * month 3 is 77..105: none. month 12 is 365±42 = 323..407: d323 -> 4, pct 60.
+     * End of course = last visit before d323 = d322: 5, pct 50 -> durable 1. */
+    addv(&ds, "w", 0, 0, 10, NA, NA, 0);
+    addv(&ds, "w", 41, 0, 9, NA, NA, 0);
+    addv(&ds, "w", 71, 0, 8, NA, NA, 0);
+    addv(&ds, "w", 322, 0, 5, NA, NA, 0);
+    addv(&ds, "w", 323, 0, 4, NA, NA, 0);
+    /* w2: 10 (d0), 6 (d42), 5 (d70): both on the week-8 edges, 14 days from 56 -> the
+     * earlier, d42: 6, pct 40. */
+    addv(&ds, "w2", 0, 0, 10, NA, NA, 0);
+    addv(&ds, "w2", 42, 0, 6, NA, NA, 0);
+    addv(&ds, "w2", 70, 0, 5, NA, NA, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const struct pmeasure *m = get(&ps, &ds, "w", "pain", 1);
+    CHECK(isnan(m->fu[FU_WEEK8]) && isnan(m->fu[FU_MONTH3]));
+    CHECK_NEAR(m->fu[FU_MONTH12], 4, 0);
+    CHECK(m->fu_day[FU_MONTH12] == 323);
+    CHECK(m->end_day == D0 + 322);
+    CHECK_NEAR(m->end_pct, 50, 1e-12);
+    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    m = get(&ps, &ds, "w2", "pain", 1);
+    CHECK_NEAR(m->fu[FU_WEEK8], 6, 0);
+    CHECK(m->fu_day[FU_WEEK8] == 42);
+    CHECK_NEAR(m->fu_pct[FU_WEEK8], 40, 1e-12);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* ---- patients.csv ---- */
+
+static int same_double(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static int same_measure(const struct pmeasure *a, const struct pmeasure *b)
+{
+    int ok = a->episode == b->episode && a->n_visits == b->n_visits &&
+             a->n_attended == b->n_attended && a->first_day == b->first_day &&
+             a->last_day == b->last_day && a->first_session == b->first_session &&
+             a->last_session == b->last_session && same_double(a->baseline, b->baseline) &&
+             same_double(a->final, b->final) && same_double(a->change, b->change) &&
+             same_double(a->pct, b->pct) && a->zero_baseline == b->zero_baseline &&
+             a->resp30 == b->resp30 && a->resp50 == b->resp50 && a->resp_mic == b->resp_mic &&
+             same_double(a->rci, b->rci) && a->rc_cat == b->rc_cat &&
+             a->responded == b->responded &&
+             a->sessions_to_response == b->sessions_to_response &&
+             a->days_to_response == b->days_to_response && a->durable == b->durable &&
+             same_double(a->immediate, b->immediate) && a->n_immediate == b->n_immediate &&
+             same_double(a->weeks, b->weeks) &&
+             same_double(a->sessions_per_week, b->sessions_per_week) &&
+             a->end_day == b->end_day && same_double(a->end_pct, b->end_pct) &&
+             a->resp_end == b->resp_end && a->resp_m12 == b->resp_m12;
+    for (int w = 0; w < FU__COUNT; w++)
+        ok = ok && same_double(a->fu[w], b->fu[w]) && a->fu_day[w] == b->fu_day[w] &&
+             same_double(a->fu_pct[w], b->fu_pct[w]);
+    return ok;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int c;
+    while ((c = fgetc(fp)) != EOF)
+        fputc(c, out);
+    fclose(fp);
+    fclose(out);
+    return buf;
+}
+
+/* The line of the file that starts with prefix (a whole physical line), or NULL. */
+static char *line_starting(const char *text, const char *prefix)
+{
+    static char line[4096];
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (strncmp(p, prefix, strlen(prefix)) == 0 && len < sizeof line) {
+            memcpy(line, p, len);
+            line[len] = '\0';
+            return line;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void test_csv_roundtrip(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    build_a(&ds);
+    /* Ids and covariates that would break a naive writer or a spreadsheet. */
+    addv(&ds, "=HYPERLINK(\"x\")", 0, 0, 5, NA, NA, 0);
+    addv(&ds, "=HYPERLINK(\"x\")", 7, 0, 2, NA, NA, 0);
+    addv(&ds, "line\nbreak", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "-3.5", 0, 0, 6, NA, NA, 0);
+    addv(&ds, " spaced ", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "tab\t", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "'quoted", 0, 0, 6, NA, NA, 0);
+    setcov(&ds, "line\nbreak", "=cmd|' /C calc'!A0", "a \"b\"");
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+
+    char dir[] = "/tmp/test_patient.XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path1[64], path2[64];
+    snprintf(path1, sizeof path1, "%s/patients.csv", dir);
+    snprintf(path2, sizeof path2, "%s/again.csv", dir);
+    CHECK(patients_csv_write(path1, &ds, &ps, &e) == 0);
+
+    struct patient_table pt;
+    int rrc = patients_csv_read(path1, NULL, &pt, &e);
+    CHECK(rrc == 0);
+    if (rrc) {
+        char msg[1024];
+        out_error_format(&e, msg, sizeof msg);
+        fprintf(stderr, "%s\n", msg);
+        exit(1);
+    }
+    CHECK(pt.set.n == ps.n);
+    CHECK(pt.set.n_patients == ps.n_patients);
+    CHECK(pt.set.n_single_visit == ps.n_single_visit);
+    CHECK(pt.set.n_zero_baseline == ps.n_zero_baseline);
+    CHECK(pt.ds.n_cov == 2);
+    CHECK_STR(pt.ds.cov_name[0], "clinic");
+    size_t matched = 0;
+    for (size_t i = 0; i < ps.n && pt.set.n == ps.n; i++) {
+        const struct pmeasure *a = &ps.m[i];
+        const struct pmeasure *b = find(&pt.set, &pt.ds, ds.patient_id[a->patient],
+                                        ds.instr[a->instr]->name, a->episode);
+        if (!b)
+            continue;
+        matched += (size_t)same_measure(a, b);
+        CHECK(same_double(ps.sd_pre[a->instr], pt.set.sd_pre[b->instr]));
+        for (int c = 0; c < 2; c++) {
+            const char *va = dataset_cov(&ds, a->patient, c);
+            const char *vb = dataset_cov(&pt.ds, b->patient, c);
+            CHECK((!va && !vb) || (va && vb && strcmp(va, vb) == 0));
+        }
+    }
+    CHECK(matched == ps.n);
+    long p = -1;
+    for (size_t i = 0; i < pt.ds.n_patients; i++)
+        if (strcmp(pt.ds.patient_id[i], "line\nbreak") == 0)
+            p = (long)i;
+    CHECK(p >= 0);
+    CHECK_STR(dataset_cov(&pt.ds, (size_t)p, dataset_cov_index(&pt.ds, "clinic")),
+              "=cmd|' /C calc'!A0");
+    CHECK_STR(dataset_cov(&pt.ds, (size_t)p, dataset_cov_index(&pt.ds, "arm")), "a \"b\"");
+    CHECK(pt.ds.instr[0]->higher_better == 0 && pt.ds.instr[1]->higher_better == 1);
+    CHECK_NEAR(pt.ds.instr[0]->mic, 2, 0);   /* found in the built-in table */
+
+    /* Writing what was read gives the same bytes: nothing lost, nothing reformatted. */
+    CHECK(patients_csv_write(path2, &pt.ds, &pt.set, &e) == 0);
+    char *t1 = slurp(path1), *t2 = slurp(path2);
+    CHECK(t1 && t2 && strcmp(t1, t2) == 0);
+
+    /* Golden cells, written out by hand from the definitions. */
+    CHECK(t1 && strncmp(t1,
+                        "patient_id,episode,instrument,direction,n_visits,n_attended,"
+                        "first_date,last_date,first_session,last_session,baseline,final,"
+                        "change,pct,zero_baseline,resp30,resp50,resp_mic,sd_pre,rci,"
+                        "rc_category,responded,sessions_to_response,days_to_response,"
+                        "fu_week8,fu_week8_day,fu_week8_pct,fu_month3,fu_month3_day,"
+                        "fu_month3_pct,fu_month12,fu_month12_day,fu_month12_pct,end_date,"
+                        "end_pct,resp_end,resp_m12,durable,immediate,n_immediate,weeks,"
+                        "sessions_per_week,clinic,arm\n",
+                        strlen("patient_id,episode,instrument,direction,n_visits,n_attended,"
+                               "first_date,last_date,first_session,last_session,baseline,"
+                               "final,change,pct,zero_baseline,resp30,resp50,resp_mic,sd_pre,"
+                               "rci,rc_category,responded,sessions_to_response,"
+                               "days_to_response,fu_week8,fu_week8_day,fu_week8_pct,"
+                               "fu_month3,fu_month3_day,fu_month3_pct,fu_month12,"
+                               "fu_month12_day,fu_month12_pct,end_date,end_pct,resp_end,"
+                               "resp_m12,durable,immediate,n_immediate,weeks,"
+                               "sessions_per_week,clinic,arm\n")) == 0);
+    /* dec: 3 visits 2024-01-01..2024-01-15, 8 -> 4, change 4, pct 50, all responder
+     * flags 1 (sd_pre and rci depend on the whole cohort: skipped here). */
+    const char *l = line_starting(t1, "dec,");
+    CHECK_CONTAINS(l, "dec,1,pain,lower,3,3,2024-01-01,2024-01-15,1,3,8,4,4,50,0,1,1,1,");
+    /* ... responded 1 after 2 treatments / 14 days, no follow-ups, end 2024-01-15 at 50%,
+     * resp_end 1, resp_m12 and durable empty, immediate 1.5 over 2, 2 weeks, 1/week,
+     * clinic North, arm acu. */
+    CHECK_CONTAINS(l, ",1,2,14,,,,,,,,,,2024-01-15,50,1,,,1.5,2,2,1,North,acu");
+    /* single: final, change, pct, flags and RCI empty; sessions/week empty; both
+     * covariates missing. */
+    l = line_starting(t1, "single,");
+    CHECK_CONTAINS(l, "single,1,pain,lower,1,1,2024-01-01,2024-01-01,1,1,5,,,,0,,,,");
+    CHECK_CONTAINS(l, ",2024-01-01,,,,,1,1,0,,,");
+    /* zero: pct empty, zero_baseline 1, resp30/resp50 empty, resp_mic 0. */
+    CHECK_CONTAINS(line_starting(t1, "zero,"), "zero,1,pain,lower,2,2,2024-01-01,2024-01-08,"
+                                               "1,2,0,2,-2,,1,,,0,");
+    /* relapse: month-12 visit on day 365 = 2024-12-31 (2024 is a leap year), 7 points,
+     * 12.5%; end of course 2024-02-26 (day 56) at 62.5%; resp_end 1, resp_m12 0, durable 0. */
+    CHECK_CONTAINS(line_starting(t1, "relapse,"), ",7,365,12.5,2024-02-26,62.5,1,0,0,");
+    /* Sleep is higher-is-better; the RCI is 3*sqrt(5) = 6.7082039324993690... (the last
+     * digits depend on how the product was rounded, so only 13 are checked). */
+    CHECK_CONTAINS(line_starting(t1, "sleepy,"), "sleepy,1,sleep,higher,3,3,");
+    CHECK_CONTAINS(line_starting(t1, "sleepy,"), ",6.708203932499");
+    CHECK_CONTAINS(line_starting(t1, "sleepy,"), ",improved,");
+    /* Escaping: formula prefix, doubled quotes, quoted newline; covariate likewise. */
+    CHECK(line_starting(t1, "\"'=HYPERLINK(\"\"x\"\")\",1,pain,") != NULL);
+    CHECK(line_starting(t1, "\"line") != NULL);
+    CHECK(line_starting(t1, "break\",1,pain,") != NULL);
+    CHECK_CONTAINS(line_starting(t1, "break\","), ",\"'=cmd|' /C calc'!A0\",\"a \"\"b\"\"\"");
+    CHECK(line_starting(t1, "-3.5,1,pain") != NULL);
+    CHECK(line_starting(t1, "\" spaced \",1,pain") != NULL);
+    /* Never nan or inf anywhere. */
+    CHECK(t1 && !strstr(t1, "nan") && !strstr(t1, "inf") && !strstr(t1, "NAN"));
+
+    free(t1);
+    free(t2);
+    patient_table_free(&pt);
+    patient_table_free(&pt);   /* harmless twice */
+    patient_table_free(NULL);
+    unlink(path1);
+    unlink(path2);
+    rmdir(dir);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* Write a small file to memory: header, a patient whose id spans lines 2-3, then "c". */
+static char *small_csv(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    static const char *const covs[] = {"clinic", "arm"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 2) || dataset_set_covariates(&ds, covs, 2))
+        exit(2);
+    addv(&ds, "a\nb", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "a\nb", 7, 0, 3, NA, NA, 0);
+    addv(&ds, "c", 0, 0, 8, 4, NA, 0);
+    addv(&ds, "c", 7, 0, 4, 6, NA, 0);
+    setcov(&ds, "c", "North", "acu");
+    if (patient_compute(&ds, NULL, &ps, &e))
+        exit(2);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    if (!fp || patients_csv_write_fp(fp, &ds, &ps) != 0)
+        exit(2);
+    fclose(fp);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    return buf;
+}
+
+/* Replace the first occurrence of from with to; returns a new string. */
+static char *replace(const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    if (!at)
+        return NULL;
+    size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    snprintf(out, n, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+    return out;
+}
+
+static int read_text(const char *text, struct patient_table *pt, struct out_error *e)
+{
+    FILE *fp = fmemopen((void *)text, strlen(text), "r");
+    if (!fp)
+        exit(2);
+    int rc = patients_csv_read_fp(fp, "p.csv", NULL, pt, e);
+    fclose(fp);
+    return rc;
+}
+
+/* Expect a read error at line:col; the table must come back empty. */
+static void expect_error(const char *text, long line, long col, const char *needle)
+{
+    struct patient_table pt;
+    struct out_error e = {0};
+    CHECK(text != NULL);
+    if (!text)
+        return;
+    CHECK(read_text(text, &pt, &e) == OUT_EINPUT);
+    CHECK(e.line == line);
+    CHECK(e.col == col);
+    CHECK_CONTAINS(e.msg, needle);
+    CHECK(pt.set.n == 0 && pt.set.m == NULL && pt.ds.n_patients == 0);
+    if (e.line != line || e.col != col)
+        fprintf(stderr, "  got %ld:%ld: %s\n", e.line, e.col, e.msg);
+}
+
+static void test_csv_errors(void)
+{
+    char *good = small_csv();
+    struct patient_table pt;
+    struct out_error e = {0};
+
+    /* The file itself reads: 3 rows (a\nb pain; c pain and sleep), 2 patients. */
+    CHECK(read_text(good, &pt, &e) == 0);
+    CHECK(pt.set.n == 3 && pt.set.n_patients == 2);
+    patient_table_free(&pt);
+
+    /* Line 4 is c's pain row (the header is line 1, "a\nb" spans lines 2 and 3). */
+    char *s = replace(good, "c,1,pain,lower,2,2,2024-01-01", "c,1,pain,lower,2,2,2025-02-29");
+    expect_error(s, 4, 7, "first_date: invalid value");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,nan,");
+    expect_error(s, 4, 14, "pct: invalid value");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,0x32,");
+    expect_error(s, 4, 14, "pct: invalid value");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,5 0,");
+    expect_error(s, 4, 14, "pct: invalid value");
+    free(s);
+    /* An empty baseline is missing, and the baseline may never be missing. */
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,,");
+    expect_error(s, 4, 11, "baseline: invalid value");
+    free(s);
+    s = replace(good, "c,1,pain,lower", "c,1,pain,sideways");
+    expect_error(s, 4, 4, "direction: invalid value");
+    free(s);
+    s = replace(good, "c,1,sleep,higher", "c,1,sleep,lower");
+    expect_error(s, 0, 0, "instrument table says otherwise");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,0,1,1,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,0,1,2,");
+    expect_error(s, 4, 17, "resp50: invalid value");
+    free(s);
+    /* Covariates must agree across one patient's rows (c's sleep row is line 5). */
+    {
+        const char *row = strstr(good, "c,1,sleep");
+        char *bad = row ? replace(row, "North", "South") : NULL;
+        char *t = bad ? malloc(strlen(good) + 8) : NULL;
+        if (t) {
+            snprintf(t, strlen(good) + 8, "%.*s%s", (int)(row - good), good, bad);
+            expect_error(t, 5, 43, "covariate differs");
+        }
+        free(t);
+        free(bad);
+    }
+    /* Wrong number of fields, appended as line 6. */
+    size_t n = strlen(good) + 64;
+    char *t = malloc(n);
+    snprintf(t, n, "%sc,1,pain\n", good);
+    expect_error(t, 6, 0, "3 fields, the header has 44");
+    /* A duplicate of c's pain row, appended as line 6. */
+    const char *crow = strstr(good, "c,1,pain");
+    const char *cend = strchr(crow, '\n');
+    free(t);
+    n = strlen(good) + (size_t)(cend - crow) + 2;
+    t = malloc(n);
+    snprintf(t, n, "%s%.*s\n", good, (int)(cend - crow + 0), crow);
+    expect_error(t, 6, 0, "duplicate row for patient 'c', episode 1, instrument pain");
+    free(t);
+    /* Unterminated quote at the end of the file (line 6). */
+    n = strlen(good) + 16;
+    t = malloc(n);
+    snprintf(t, n, "%s\"open", good);
+    expect_error(t, 6, 0, "unterminated quoted field");
+    free(t);
+    /* A stray quote inside an unquoted field (strict mode), line 4, field 1. */
+    s = replace(good, "c,1,pain", "c\"x,1,pain");
+    expect_error(s, 4, 1, "malformed CSV");
+    free(s);
+    /* Not our header: a BOM glued to the first name, a renamed column, too few columns. */
+    n = strlen(good) + 4;
+    t = malloc(n);
+    snprintf(t, n, "\xEF\xBB\xBF%s", good);
+    expect_error(t, 1, 1, "column 1 should be 'patient_id'");
+    free(t);
+    s = replace(good, ",pct,", ",percent,");
+    expect_error(s, 1, 14, "column 14 should be 'pct'");
+    free(s);
+    expect_error("patient_id,episode\n", 1, 0, "too few columns");
+    s = replace(good, ",clinic,arm", ",clinic,clinic");
+    expect_error(s, 1, 44, "duplicate covariate column");
+    free(s);
+    /* An empty file is an error, a header alone is an empty table. */
+    CHECK(read_text("", &pt, &e) == OUT_EINPUT);
+    CHECK_CONTAINS(e.msg, "empty file");
+    const char *nl = strchr(good, '\n');
+    n = (size_t)(nl - good) + 2;
+    t = malloc(n);
+    snprintf(t, n, "%.*s", (int)(nl - good + 1), good);
+    CHECK(read_text(t, &pt, &e) == 0);
+    CHECK(pt.set.n == 0 && pt.ds.n_cov == 2);
+    patient_table_free(&pt);
+    free(t);
+    /* CRLF line ends read the same. */
+    {
+        size_t len = strlen(good);
+        char *crlf = malloc(2 * len + 1), *q = crlf;
+        int inq = 0;
+        for (const char *c = good; *c; c++) {
+            if (*c == '"')
+                inq = !inq;
+            if (*c == '\n' && !inq)
+                *q++ = '\r';
+            *q++ = *c;
+        }
+        *q = '\0';
+        CHECK(read_text(crlf, &pt, &e) == 0);
+        CHECK(pt.set.n == 3);
+        patient_table_free(&pt);
+        free(crlf);
+    }
+    /* An instrument the table does not know gets a placeholder with the file's direction. */
+    s = replace(good, "c,1,sleep,higher", "c,1,vitality,higher");
+    CHECK(s && read_text(s, &pt, &e) == 0);
+    CHECK(pt.ds.n_instr == 2);
+    CHECK_STR(pt.ds.instr[1]->name, "vitality");
+    CHECK(pt.ds.instr[1]->higher_better == 1 && isnan(pt.ds.instr[1]->mic));
+    patient_table_free(&pt);
+    free(s);
+    /* A missing file is an I/O error. */
+    CHECK(patients_csv_read("/nonexistent/patients.csv", NULL, &pt, &e) == OUT_EIO);
+    CHECK(pt.set.n == 0);
+    free(good);
+}
+
+int main(void)
+{
+    instrument_table_builtin(&builtin);
+    test_basic();
+    test_rci();
+    test_episodes();
+    test_threshold_tolerance();
+    test_windows();
+    test_csv_roundtrip();
+    test_csv_errors();
+    return TEST_END("test_patient");
+}

@@ -1,0 +1,612 @@
+/* test_simulate.c — the simulator's promises: same seed same bytes, the stated number of each
+ * dirty-row kind, clean rows in range, the documented natural course, a correct header, and a
+ * CLI with the documented exit codes. The output is parsed here with code of its own, not
+ * the simulator's, so a shared mistake cannot hide. */
+#include "harness.h"
+#include "simulate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char HEADER[] =
+    "patient_id,visit_date,session,clinic,practitioner,age,sex,condition,chronicity,"
+    "pain,pain_post,sleep,psqi,stress,adverse_event";
+static const char HEADER_ARM[] =
+    "patient_id,visit_date,session,clinic,practitioner,arm,age,sex,condition,chronicity,"
+    "pain,pain_post,sleep,psqi,stress,adverse_event";
+
+/* Run the simulator into memory; the caller frees. NULL (and a failed check) on error. */
+static char *simulate_string(const struct sim_params *p, size_t *len, struct sim_stats *st)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *fp = open_memstream(&buf, &n);
+    if (!fp) {
+        CHECK(fp != NULL);
+        return NULL;
+    }
+    struct out_error e = {0};
+    int rc = simulate_run(p, fp, st, &e);
+    fclose(fp);
+    CHECK(rc == 0);
+    if (rc != 0) {
+        fprintf(stderr, "simulate_run: %s\n", e.msg);
+        free(buf);
+        return NULL;
+    }
+    if (len)
+        *len = n;
+    return buf;
+}
+
+/* ---- an independent reader ---- */
+
+enum { MAXF = 24, FCAP = 128 };
+struct rec {
+    int nf;
+    int all_quoted;
+    char f[MAXF][FCAP];
+};
+
+/* Split one line (no newline) by RFC 4180 rules. */
+static void split(const char *s, struct rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->all_quoted = 1;
+    int nf = 0;
+    for (;;) {
+        char *out = nf < MAXF ? r->f[nf] : NULL;
+        size_t k = 0;
+        int quoted = *s == '"';
+        if (!quoted)
+            r->all_quoted = 0;
+        if (quoted) {
+            s++;
+            while (*s && !(*s == '"' && s[1] != '"')) {
+                if (*s == '"')
+                    s++;
+                if (out && k + 1 < FCAP)
+                    out[k++] = *s;
+                s++;
+            }
+            if (*s == '"')
+                s++;
+        }
+        while (*s && *s != ',') {
+            if (out && k + 1 < FCAP)
+                out[k++] = *s;
+            s++;
+        }
+        nf++;
+        if (*s != ',')
+            break;
+        s++;
+    }
+    r->nf = nf;
+}
+
+static int is_leap(long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days since 1970-01-01 of a valid YYYY-MM-DD, or LONG_MIN. Counted naively year by year. */
+static long day_number(const char *s)
+{
+    static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d;
+    char tail;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || y < 1970 ||
+        m < 1 || m > 12 || d < 1 || d > dim[m - 1] + (m == 2 && is_leap(y)))
+        return -2147483647L;
+    long n = 0;
+    for (int yy = 1970; yy < y; yy++)
+        n += 365 + is_leap(yy);
+    for (int mm = 1; mm < m; mm++)
+        n += dim[mm - 1] + (mm == 2 && is_leap(y));
+    return n + d - 1;
+}
+
+static int is_missing(const char *s)
+{
+    return !*s || strcmp(s, "NA") == 0;
+}
+
+/* Integer cell: 1 and *v, 0 when not a whole number. */
+static int int_cell(const char *s, long *v)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(s, &end, 10);
+    if (!*s || *end || errno)
+        return 0;
+    *v = x;
+    return 1;
+}
+
+enum kind {
+    K_CLEAN = -1, K_FIELDS, K_NOID, K_NODATE, K_BADDATE, K_FUTURE, K_SESSION, K_NONNUM,
+    K_RANGE, K_NOSCORE, K_DUP, K_CONFLICT, K_FLAG, K__COUNT
+};
+
+struct scored { const char *name; long lo, hi; };
+static const struct scored scores[] = {
+    {"pain", 0, 10}, {"pain_post", 0, 10}, {"sleep", 0, 10}, {"psqi", 0, 21}, {"stress", 0, 40},
+};
+
+struct parsed {
+    struct rec *rec;        /* one per data line */
+    char **line;            /* the data lines */
+    enum kind *kind;
+    size_t n;
+    int has_arm;
+    int col_pain;           /* index of the pain column */
+};
+
+static void parsed_free(struct parsed *ps)
+{
+    free(ps->rec);
+    free(ps->line);
+    free(ps->kind);
+}
+
+struct keyed { const char *key_line; size_t idx; char key[3 * FCAP + 3]; };
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Classify every data line of text (modified in place: newlines become NULs). Rules follow
+ * ingest's order of checks; `last` is the window's last day (ISO dates sort as strings). */
+static void classify(char *text, const char *last, struct parsed *ps)
+{
+    memset(ps, 0, sizeof *ps);
+    size_t cap = 1;
+    for (char *c = text; *c; c++)
+        cap += *c == '\n';
+    ps->rec = calloc(cap, sizeof *ps->rec);
+    ps->line = calloc(cap, sizeof *ps->line);
+    ps->kind = calloc(cap, sizeof *ps->kind);
+    char *save = NULL, *hdr = strtok_r(text, "\n", &save);
+    ps->has_arm = hdr && strcmp(hdr, HEADER_ARM) == 0;
+    int want = ps->has_arm ? 16 : 15, base = ps->has_arm ? 1 : 0;
+    ps->col_pain = 9 + base;
+    for (char *l; (l = strtok_r(NULL, "\n", &save)) != NULL;) {
+        size_t i = ps->n++;
+        struct rec *r = &ps->rec[i];
+        ps->line[i] = l;
+        split(l, r);
+        enum kind k = K_CLEAN;
+        long v;
+        if (r->nf != want)
+            k = K_FIELDS;
+        else if (!*r->f[0])
+            k = K_NOID;
+        else if (!*r->f[1])
+            k = K_NODATE;
+        else if (day_number(r->f[1]) < 0)
+            k = K_BADDATE;
+        else if (strcmp(r->f[1], last) > 0)
+            k = K_FUTURE;
+        else if (!int_cell(r->f[2], &v) || v < 1)
+            k = K_SESSION;
+        else {
+            int nonnum = 0, range = 0, present = 0;
+            for (int s = 0; s < 5; s++) {
+                const char *cell = r->f[ps->col_pain + s];
+                if (is_missing(cell))
+                    continue;
+                present += s != 1;   /* pain_post alone is not a score */
+                if (!int_cell(cell, &v))
+                    nonnum = 1;
+                else if (v < scores[s].lo || v > scores[s].hi)
+                    range = 1;
+            }
+            const char *ae = r->f[want - 1];
+            int flag_ok = is_missing(ae) || strcmp(ae, "yes") == 0 || strcmp(ae, "no") == 0;
+            k = nonnum ? K_NONNUM : range ? K_RANGE : !flag_ok ? K_FLAG
+              : present == 0 ? K_NOSCORE : K_CLEAN;
+        }
+        ps->kind[i] = k;
+    }
+    /* Duplicates among rows that pass every other check: the first of a key is kept. */
+    struct keyed *kv = calloc(ps->n + 1, sizeof *kv);
+    size_t nk = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->kind[i] == K_CLEAN) {
+            kv[nk].idx = i;
+            kv[nk].key_line = ps->line[i];
+            snprintf(kv[nk].key, sizeof kv[nk].key, "%s|%s|%s", ps->rec[i].f[0],
+                     ps->rec[i].f[1], ps->rec[i].f[2]);
+            nk++;
+        }
+    qsort(kv, nk, sizeof *kv, keyed_cmp);
+    for (size_t i = 1; i < nk; i++) {
+        size_t first = i;
+        while (first > 0 && strcmp(kv[first - 1].key, kv[i].key) == 0)
+            first--;
+        if (first == i)
+            continue;
+        ps->kind[kv[i].idx] = strcmp(kv[first].key_line, kv[i].key_line) == 0 ? K_DUP
+                                                                               : K_CONFLICT;
+    }
+    free(kv);
+}
+
+/* ---- tests ---- */
+
+static void test_header(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 3;
+    char *s = simulate_string(&p, NULL, NULL);
+    CHECK(s && strncmp(s, HEADER, strlen(HEADER)) == 0 && s[strlen(HEADER)] == '\n');
+    free(s);
+    p.control = 0.5;
+    s = simulate_string(&p, NULL, NULL);
+    CHECK(s && strncmp(s, HEADER_ARM, strlen(HEADER_ARM)) == 0 && s[strlen(HEADER_ARM)] == '\n');
+    free(s);
+}
+
+static int line_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted lines of text (modified in place); *n set. */
+static char **sorted_lines(char *text, size_t *n)
+{
+    size_t cap = 1;
+    for (char *c = text; *c; c++)
+        cap += *c == '\n';
+    char **v = calloc(cap, sizeof *v), *save = NULL;
+    *n = 0;
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        v[(*n)++] = l;
+    qsort(v, *n, sizeof *v, line_cmp);
+    return v;
+}
+
+static void test_determinism(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 400;
+    p.control = 0.3;
+    p.dirty = 0.03;
+    p.tricky = 0.02;
+    size_t na, nb, nc;
+    char *a = simulate_string(&p, &na, NULL), *b = simulate_string(&p, &nb, NULL);
+    CHECK(a && b && na == nb && memcmp(a, b, na) == 0);
+    p.seed = 2;
+    char *c = simulate_string(&p, &nc, NULL);
+    CHECK(a && c && (na != nc || memcmp(a, c, na) != 0));
+    free(b);
+    free(c);
+
+    /* Shuffled: deterministic too, and the same rows as sorted, in another order. */
+    p.seed = 1;
+    p.order = SIM_SHUFFLED;
+    p.buckets = 7;
+    b = simulate_string(&p, &nb, NULL);
+    c = simulate_string(&p, &nc, NULL);
+    CHECK(b && c && nb == nc && memcmp(b, c, nb) == 0);
+    CHECK(a && b && na == nb && memcmp(a, b, na) != 0);
+    CHECK(b && strncmp(b, HEADER_ARM, strlen(HEADER_ARM)) == 0);
+    if (a && b) {
+        size_t la, lb;
+        char **va = sorted_lines(a, &la), **vb = sorted_lines(b, &lb);
+        int same = la == lb;
+        for (size_t i = 0; same && i < la; i++)
+            same = strcmp(va[i], vb[i]) == 0;
+        CHECK(same);
+        free(va);
+        free(vb);
+    }
+    free(a);
+    free(b);
+    free(c);
+
+    /* Dirt is drawn from its own stream: turning it on leaves the first patient's clean
+     * rows and the number of patients unchanged. */
+    struct sim_params q = sim_params_default();
+    struct sim_stats s0, s1;
+    q.patients = 300;
+    a = simulate_string(&q, &na, &s0);
+    q.dirty = 0.1;
+    b = simulate_string(&q, &nb, &s1);
+    CHECK(s0.visits == s1.visits && s0.patients == s1.patients);
+    free(a);
+    free(b);
+}
+
+static void test_dirty_counts(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 3000;
+    p.control = 0.3;
+    p.dirty = 0.05;
+    p.tricky = 0.03;
+    p.clinics = 4;
+    struct sim_stats st;
+    char *s = simulate_string(&p, NULL, &st);
+    if (!s)
+        return;
+    /* The clinic with a comma in its name is quoted (and, below, still one field). */
+    CHECK_CONTAINS(s, "\"Hale, Moss & Partners\"");
+    struct parsed ps;
+    classify(s, "2025-12-31", &ps);
+    CHECK(ps.has_arm);
+
+    long by[K__COUNT] = {0}, clean = 0, dirty = 0, dups = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        if (ps.kind[i] == K_CLEAN)
+            clean++;
+        else {
+            by[ps.kind[i]]++;
+            dirty++;
+        }
+    }
+    dups = by[K_DUP] + by[K_CONFLICT];
+    /* A duplicate is an extra row; every other kind replaces a visit. */
+    long visits = (long)ps.n - dups;
+    CHECK(visits == st.visits);
+    CHECK((long)ps.n == st.rows);
+    /* One dirty row per block of 1/rate visits: rate*V give or take one (see simulate.c). */
+    CHECK(fabs((double)dirty - p.dirty * (double)visits) <= 1.0 + p.dirty);
+    long lo = by[0], hi = by[0];
+    for (int k = 0; k < K__COUNT; k++) {
+        CHECK(by[k] == st.dirty[k]);   /* our reading agrees with the simulator's count */
+        lo = by[k] < lo ? by[k] : lo;
+        hi = by[k] > hi ? by[k] : hi;
+    }
+    CHECK(lo > 0 && hi - lo <= 1);     /* round-robin: every kind, within one of the others */
+
+    /* Tricky rows are valid, and as many as the simulator says. */
+    long quoted = 0, na_post = 0, na_sleep = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        if (ps.kind[i] != K_CLEAN)
+            continue;
+        const struct rec *r = &ps.rec[i];
+        quoted += r->all_quoted;
+        na_post += strcmp(r->f[ps.col_pain + 1], "NA") == 0;
+        na_sleep += strcmp(r->f[ps.col_pain + 2], "NA") == 0;
+    }
+    CHECK(quoted == st.tricky[SIM_T_QUOTED] && quoted > 0);
+    CHECK(na_post == st.tricky[SIM_T_NA_POST] && na_post > 0);
+    CHECK(na_sleep == st.tricky[SIM_T_NA_SLEEP] && na_sleep > 0);
+
+    /* Every clean row is in range and well-formed. */
+    long bad = 0, rows_checked = 0;
+    const char *prev_id = "";
+    long prev_day = 0, prev_session = 0;
+    for (size_t i = 0; i < ps.n; i++) {
+        if (ps.kind[i] != K_CLEAN)
+            continue;
+        const struct rec *r = &ps.rec[i];
+        int b = ps.has_arm ? 1 : 0;
+        long v, day = day_number(r->f[1]), session = 0;
+        int ok = day >= day_number("2025-01-01") && strcmp(r->f[1], "2025-12-31") <= 0;
+        ok = ok && int_cell(r->f[2], &session) && session >= 1;
+        ok = ok && r->f[0][0] == 'P' && *r->f[3] && *r->f[4];
+        ok = ok && (!b || strcmp(r->f[5], "treatment") == 0 || strcmp(r->f[5], "control") == 0);
+        ok = ok && int_cell(r->f[5 + b], &v) && v >= 18 && v <= 85;
+        ok = ok && (strcmp(r->f[6 + b], "F") == 0 || strcmp(r->f[6 + b], "M") == 0);
+        ok = ok && *r->f[7 + b] && *r->f[8 + b];
+        ok = ok && int_cell(r->f[9 + b], &v) && v >= 0 && v <= 10;   /* pain always there */
+        for (int k = 0; k < 5; k++) {
+            const char *cell = r->f[9 + b + k];
+            ok = ok && (is_missing(cell) ||
+                        (int_cell(cell, &v) && v >= scores[k].lo && v <= scores[k].hi));
+        }
+        ok = ok && (strcmp(r->f[14 + b], "yes") == 0 || strcmp(r->f[14 + b], "no") == 0);
+        /* Sorted order: a patient's visits come together, dates and sessions increasing. */
+        if (strcmp(r->f[0], prev_id) == 0)
+            ok = ok && day > prev_day && session > prev_session;
+        ok = ok && day % 7 != 3;   /* 1970-01-04 was a Sunday: clinics are closed */
+        prev_id = r->f[0];
+        prev_day = day;
+        prev_session = session;
+        bad += !ok;
+        rows_checked++;
+        if (!ok && bad < 5)
+            fprintf(stderr, "bad clean row: %s\n", ps.line[i]);
+    }
+    CHECK(bad == 0);
+    CHECK(rows_checked > 20000);
+    parsed_free(&ps);
+    free(s);
+}
+
+/* Pain of each patient at baseline and at the first visit in [lo, hi] days. Returns the
+ * ratio of mean pains (visit / baseline), the model's expectation for the same visits
+ * (mean of sim_untreated_ratio at each visit's time), and the delta-method SE of the ratio:
+ * Q = sum y / sum x; SE(Q) = sqrt(sum (y - Q x)^2) / sum x. */
+struct course { long n; double q, expect, se; };
+
+static struct course course_at(const struct sim_params *p, long lo, long hi, int arm)
+{
+    struct course c = {0, NAN, NAN, NAN};
+    char *s = simulate_string(p, NULL, NULL);
+    if (!s)
+        return c;
+    struct parsed ps;
+    classify(s, "2099-12-31", &ps);
+    int b = ps.has_arm ? 1 : 0;
+    double *x = calloc(ps.n + 1, sizeof *x), *y = calloc(ps.n + 1, sizeof *y);
+    double sum_r = 0;
+    const char *id = "";
+    long day0 = 0, pain0 = 0;
+    int taken = 0, in_arm = 1;
+    for (size_t i = 0; i < ps.n; i++) {
+        const struct rec *r = &ps.rec[i];
+        long day = day_number(r->f[1]), pain;
+        if (!int_cell(r->f[9 + b], &pain))
+            continue;
+        if (strcmp(r->f[0], id) != 0) {
+            id = r->f[0];
+            day0 = day;
+            pain0 = pain;
+            taken = 0;
+            in_arm = arm < 0 || (b && strcmp(r->f[5], arm ? "treatment" : "control") == 0);
+            continue;
+        }
+        if (!taken && in_arm && day - day0 >= lo && day - day0 <= hi) {
+            x[c.n] = (double)pain0;
+            y[c.n] = (double)pain;
+            sum_r += sim_untreated_ratio((double)(day - day0) / 7.0);
+            c.n++;
+            taken = 1;
+        }
+    }
+    double sx = 0, sy = 0, ss = 0;
+    for (long i = 0; i < c.n; i++)
+        sx += x[i], sy += y[i];
+    if (c.n > 1 && sx > 0) {
+        c.q = sy / sx;
+        for (long i = 0; i < c.n; i++)
+            ss += (y[i] - c.q * x[i]) * (y[i] - c.q * x[i]);
+        c.se = sqrt(ss) / sx;
+        c.expect = sum_r / (double)c.n;
+    }
+    free(x);
+    free(y);
+    parsed_free(&ps);
+    free(s);
+    return c;
+}
+
+static void test_natural_course(void)
+{
+    /* The documented targets (Menezes Costa 2012, 0-100: 51 -> 33 -> 26 -> 23). */
+    CHECK_NEAR(sim_untreated_ratio(0), 1.0, 1e-12);
+    CHECK_NEAR(sim_untreated_ratio(6), 33.0 / 51, 1e-12);
+    CHECK_NEAR(sim_untreated_ratio(26), 26.0 / 51, 1e-12);
+    CHECK_NEAR(sim_untreated_ratio(52), 23.0 / 51, 1e-12);
+    CHECK_NEAR(sim_untreated_ratio(80), 23.0 / 51, 1e-12);
+    int monotone = 1;
+    for (double w = 0; w < 60; w += 0.25)
+        monotone = monotone && sim_untreated_ratio(w + 0.25) <= sim_untreated_ratio(w);
+    CHECK(monotone);
+
+    /* effect 0, no control, no dropout: observed pain around 6 weeks (39-45 days) over
+     * baseline should match the model's natural course. With ~2,000 patients in the window,
+     * per-patient residual SD ~1.9 and baseline mean ~6, SE(Q) ~ 1.9 / (sqrt(2000) * 6)
+     * ~ 0.007; it is computed from the data below. Tolerance 4 SE, plus 0.01 for what the
+     * expectation leaves out: integer rounding and clipping at 0 and 10 (bias about 0.003 at
+     * 6 weeks, 0.005 at 52 weeks, where scores near 0 are commoner). */
+    struct sim_params p = sim_params_default();
+    p.patients = 4000;
+    p.effect = 0;
+    p.dropout = 0;
+    p.followup = 1;
+    p.months = 36;
+    p.seed = 7;
+    struct course c6 = course_at(&p, 39, 45, -1);
+    CHECK(c6.n > 1500);
+    CHECK_NEAR(c6.q, c6.expect, 4 * c6.se + 0.01);
+    CHECK_NEAR(c6.expect, 33.0 / 51, 0.02);       /* the window is centred on 6 weeks */
+    CHECK(c6.se < 0.012);
+    /* 12-month visits (baseline + 365 +- 21 days): about half the pain of baseline. */
+    struct course c52 = course_at(&p, 330, 400, -1);
+    CHECK(c52.n > 1500);
+    CHECK_NEAR(c52.q, c52.expect, 4 * c52.se + 0.01);
+    CHECK_NEAR(c52.expect, 23.0 / 51, 0.01);
+
+    /* Informative dropout: those still coming at 6 weeks are more often the ones who
+     * improved, so the observed ratio falls below the natural course. The bias is modest at
+     * 6 weeks (about 0.03 of baseline with the default hazard, ~3.5 SE here); require 2 SE. */
+    p.dropout = 1;
+    struct course cd = course_at(&p, 39, 45, -1);
+    CHECK(cd.n < c6.n);
+    CHECK(cd.q < cd.expect - 2 * cd.se);
+    CHECK(cd.q < c6.q);
+
+    /* A treatment effect of 0.55 SD (1.0 point on 0-10 once built up) shows as a lower ratio
+     * in the treated arm than in the control arm, which follows the natural course. */
+    p.dropout = 0;
+    p.effect = 0.55;
+    p.control = 0.5;
+    struct course ct = course_at(&p, 39, 45, 1), cc = course_at(&p, 39, 45, 0);
+    CHECK_NEAR(cc.q, cc.expect, 4 * cc.se + 0.01);
+    /* Expected gap ~ 1.0 point / ~6 baseline ~ 0.17 of baseline, SE of the gap ~0.014. */
+    CHECK(cc.q - ct.q > 0.10 && cc.q - ct.q < 0.25);
+}
+
+static void test_invalid_params(void)
+{
+    struct out_error e = {0};
+    FILE *null = fopen("/dev/null", "w");
+    struct sim_params p = sim_params_default();
+    p.patients = 0;
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "patients");
+    p = sim_params_default();
+    memcpy(p.start, "2026-02-30", 11);
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "2026-02-30");
+    p = sim_params_default();
+    p.dirty = 0.6;
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    p = sim_params_default();
+    p.control = NAN;
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    fclose(null);
+}
+
+static int cli(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    char *argv[6] = {(char *)"simulate", (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+    int argc = 1;
+    while (argc < 5 && argv[argc])
+        argc++;
+    return simulate_cli(argc, argv);
+}
+
+static void test_cli(void)
+{
+    char path[] = "/tmp/test_simulate_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    CHECK(cli("--patients", "50", "-o", path) == 0);
+    FILE *fp = fopen(path, "rb");
+    char got[65536];
+    size_t n = fp ? fread(got, 1, sizeof got, fp) : 0;
+    if (fp)
+        fclose(fp);
+    struct sim_params p = sim_params_default();
+    p.patients = 50;
+    size_t wn;
+    char *want = simulate_string(&p, &wn, NULL);
+    CHECK(want && n == wn && memcmp(got, want, n) == 0);
+    free(want);
+    unlink(path);
+
+    CHECK(cli("--patients", "ten", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--dirty", "0.7", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--start", "2026-13-01", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--order", "random", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--no-such-option", NULL, NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("stray", NULL, NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("-n", "5", "-o", "/nonexistent-dir/x.csv") == OUT_EIO);
+}
+
+int main(void)
+{
+    test_header();
+    test_determinism();
+    test_dirty_counts();
+    test_natural_course();
+    test_invalid_params();
+    test_cli();
+    return TEST_END("test_simulate");
+}
