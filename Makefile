@@ -77,6 +77,12 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/share/outcomes/claims.tsv $(DESTDIR)$(PREFIX)/share/outcomes/benchmarks.tsv
 	-rmdir $(DESTDIR)$(PREFIX)/share/outcomes 2>/dev/null
 
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
+
+bench: build/outcomes
+	scripts/bench $(BENCH)
+
 lint:
 	cppcheck --quiet --enable=warning,portability --error-exitcode=1 pipeline
 

@@ -26,6 +26,18 @@ const char *fnum(double x, int digits)
     return b;
 }
 
+const char *fpval(double p)
+{
+    char *b = next_buf();
+    if (!isfinite(p))
+        snprintf(b, sizeof ring[0], "n/a");
+    else if (p < 0.0001)
+        snprintf(b, sizeof ring[0], "<0.0001");
+    else
+        snprintf(b, sizeof ring[0], "%.4f", p);
+    return b;
+}
+
 const char *fci(double est, double lo, double hi, int digits)
 {
     char *b = next_buf();

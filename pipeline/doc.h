@@ -39,6 +39,8 @@ void doc_list_end(struct doc *d);
 /* Format a number for people: "n/a" when not finite, else with `digits` decimals.
  * Returns a pointer into a small ring of static buffers (valid for the next 15 calls). */
 const char *fnum(double x, int digits);
+/* A p-value: "<0.0001" below that, else 4 decimals; "n/a" when not finite. */
+const char *fpval(double p);
 /* "12.3 (95% CI 10.1 to 14.5)" or "n/a". */
 const char *fci(double est, double lo, double hi, int digits);
 /* Percent from a proportion: "45.2% (95% CI 40.0% to 50.5%)". */

@@ -33,8 +33,12 @@ static int is_plain_number(const char *s)
 
 void esc_csv(FILE *fp, const char *s)
 {
-    int inject = (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                  s[0] == '\r') && !is_plain_number(s);
+    /* A text that already starts with ' and a trigger also gets the prefix, so a reader that
+     * strips one leading ' always gets the original back. */
+    int trig = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+               s[0] == '\r';
+    int quoted_trig = s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]);
+    int inject = (trig && !is_plain_number(s)) || quoted_trig;
     size_t len = strlen(s);
     int quote = inject || strpbrk(s, ",\"\r\n") != NULL ||
                 (len && (s[0] == ' ' || s[len - 1] == ' '));

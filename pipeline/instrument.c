@@ -1,5 +1,7 @@
 /* instrument.c — built-in instruments. Ranges, directions and MICs from
  * ../shared/reference/evidence.md (Ostelo 2008; IMMPACT; Buysse 2011; Yang 2009).
+ * Cut-offs are the highest "normal" score: PSQI > 5 is a poor sleeper; ISI remission is < 8,
+ * so its cut-off is 7.
  * Reliabilities are typical published test–retest values, used only for the RCI. */
 #include "instrument.h"
 
@@ -12,7 +14,7 @@ static const struct instrument builtin[] = {
     {"pain",       "Pain NRS (0-10)",                   0,  10,  0,  2,    0.85, NAN},
     {"pain_vas",   "Pain VAS (0-100)",                  0, 100,  0, 15,    0.85, NAN},
     {"psqi",       "PSQI (0-21)",                       0,  21,  0,  3,    0.85, 5},
-    {"isi",        "Insomnia Severity Index (0-28)",    0,  28,  0,  6,    0.80, 8},
+    {"isi",        "Insomnia Severity Index (0-28)",    0,  28,  0,  6,    0.80, 7},
     {"sleep",      "Sleep quality (0-10)",              0,  10,  1,  2,    0.80, NAN},
     {"stress",     "PSS-10 stress (0-40)",              0,  40,  0, NAN,   0.85, NAN},
     {"rmdq",       "Roland-Morris disability (0-24)",   0,  24,  0,  5,    0.90, NAN},

@@ -93,6 +93,10 @@ static void usage_cmd(FILE *fp, size_t ci)
           "  -c, --claims FILE        claims registry (TSV/CSV), e.g. samples/claims.tsv\n"
           "      --column NAME=SRC    read column SRC as NAME (e.g. patient_id=record_id)\n"
           "      --delimiter C        field delimiter: , ; tab (default: detected)\n"
+          "      --decimal-comma      read 7,5 as 7.5 (semicolon-separated exports)\n"
+          "      --patient-key A,B    the patient is columns A and B together (site + id)\n"
+          "      --relative-time COL:UNIT  time since baseline in COL (days|weeks|months)\n"
+          "                           instead of visit_date\n"
           "      --strict             any rejected row fails the run (exit 3)\n"
           "      --today YYYY-MM-DD   reference date for the future-date check (default today)\n"
           "      --by COVARIATE       subgroup breakdown (repeatable; default clinic, sex)\n"
@@ -134,6 +138,8 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"seed", required_argument, 0, 'R'},     {"new-episode-after", required_argument, 0, 'E'},
         {"no-charts", no_argument, 0, 'N'},      {"quiet", no_argument, 0, 'q'},
         {"month", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
+        {"patient-key", required_argument, 0, 'K'}, {"relative-time", required_argument, 0, 'L'},
+        {"decimal-comma", no_argument, 0, 'D'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -155,6 +161,19 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
             }
             break;
         }
+        case 'K':
+        case 'L': {
+            struct out_error ce = {0};
+            int bad = c == 'K' ? ingest_opts_set_key(&o->ingest, optarg, &ce)
+                               : ingest_opts_set_time(&o->ingest, optarg, &ce);
+            if (bad) {
+                fprintf(stderr, "outcomes: --%s: %s\n",
+                        c == 'K' ? "patient-key" : "relative-time", ce.msg);
+                return OUT_EUSAGE;
+            }
+            break;
+        }
+        case 'D': o->ingest.decimal_comma = 1; break;
         case 'd':
             if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
                 o->ingest.delimiter = '\t';
@@ -317,7 +336,11 @@ static int load_visits(struct options *o, struct dataset *ds, struct out_error *
     snprintf(qpath, sizeof qpath, "%s/quality.csv", o->out);
     const char *files[1] = {vpath};
     struct ingest_opts io = o->ingest;
-    io.n_map = 0;    /* visits.csv has canonical names */
+    /* visits.csv has canonical names, one id column, real dates and '.' decimals. */
+    io.n_map = 0;
+    io.n_key = 0;
+    io.time_column[0] = '\0';
+    io.decimal_comma = 0;
     io.delimiter = ',';
     int rc = ingest_files(files, 1, &io, ds, NULL, e);
     if (rc)

@@ -127,7 +127,7 @@ static void cohort_table(struct doc *d, const struct report_input *in)
         snprintf(f, sizeof f, "%s (%s)", fnum(g->final.mean, 2), fnum(g->final.sd, 2));
         const char *cells[] = {g->label, n, b, f,
                                fci(g->change.mean, g->change.lo, g->change.hi, 2),
-                               fnum(g->change.p, 4), fnum(g->wilcoxon.p, 4),
+                               fpval(g->change.p), fpval(g->wilcoxon.p),
                                fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2),
                                fnum(g->effect.d_z, 2), fnum(g->effect.g_av, 2)};
         doc_row(d, cells, 10);
@@ -314,6 +314,7 @@ static void chart(struct doc *d, const char *dir, const struct report_chart *ch)
 }
 
 static void report_audit_section(struct doc *d, const struct report_input *in);
+static const char *claimed_text(const struct audit_row *r, char *buf, size_t n);
 
 static void methods(struct doc *d, const struct report_input *in)
 {
@@ -600,26 +601,41 @@ void report_terminal(const struct report_input *in, const char *dir, FILE *fp)
 {
     const struct dataset *ds = in->ds;
     const struct cohort *c = in->cohort;
-    fprintf(fp, "rows: %ld read, %ld accepted, %ld rejected\n", ds->rows_read,
-            ds->rows_accepted, ds->rows_rejected);
-    fprintf(fp, "patients: %zu (%zu instrument records with a single visit)\n",
-            in->ps->n_patients, in->ps->n_single_visit);
+    fprintf(fp, "rows      %ld read = %ld accepted + %ld rejected (see rejects.csv)\n",
+            ds->rows_read, ds->rows_accepted, ds->rows_rejected);
+    fprintf(fp, "patients  %zu\n", in->ps->n_patients);
     for (size_t i = 0; i < c->n_groups; i++) {
         const struct cohort_group *g = &c->group[i];
         if (g->by[0])
             continue;
-        fprintf(fp, "%-7s mean improvement %s points (n=%zu); >=30%% responders %ld/%ld = %s\n",
-                g->instrument, fci(g->change.mean, g->change.lo, g->change.hi, 2),
-                g->n_complete, g->resp30.k, g->resp30.n,
+        fprintf(fp, "%-8s  %zu with follow-up, %zu single visit; mean improvement %s; "
+                    ">=30%% improved %ld/%ld = %s\n",
+                g->instrument, g->n_complete, g->n_single,
+                fci(g->change.mean, g->change.lo, g->change.hi, 2), g->resp30.k, g->resp30.n,
                 fpct(g->resp30.p, g->resp30.lo, g->resp30.hi));
     }
     if (in->audit) {
-        fputs("claims:\n", fp);
+        size_t count[V__COUNT] = {0};
         for (size_t i = 0; i < in->audit->n; i++)
-            fprintf(fp, "  %-24s %-7s %s\n", in->audit->row[i].claim->id,
-                    in->audit->row[i].part, audit_verdict_label(in->audit->row[i].verdict));
+            count[in->audit->row[i].verdict]++;
+        fprintf(fp, "claims    %zu supported, %zu contradicted, %zu inconclusive, "
+                    "%zu insufficient data, %zu not auditable\n",
+                count[V_SUPPORTED], count[V_CONTRADICTED], count[V_INCONCLUSIVE],
+                count[V_INSUFFICIENT], count[V_NOT_AUDITABLE]);
+        for (size_t i = 0; i < in->audit->n; i++) {
+            const struct audit_row *r = &in->audit->row[i];
+            char id[64], cl[96];
+            snprintf(id, sizeof id, "%s%s%s", r->claim->id, r->part[0] ? "/" : "", r->part);
+            fprintf(fp, "  %-12s %-30s", id, audit_verdict_label(r->verdict));
+            if (r->verdict != V_NOT_AUDITABLE && isfinite(r->est))
+                fprintf(fp, " %s vs %s", fci(r->est, r->lo, r->hi, 1),
+                        claimed_text(r, cl, sizeof cl));
+            else if (r->verdict == V_NOT_AUDITABLE)
+                fprintf(fp, " needs %s", r->needs[0] ? r->needs : "a measure");
+            fputc('\n', fp);
+        }
     }
-    fprintf(fp, "report: %s/report.html\n", dir);
+    fprintf(fp, "report    %s/report.html\n", dir);
 }
 
 /* ---- claims audit ---- */
@@ -676,7 +692,7 @@ static void report_audit_section(struct doc *d, const struct report_input *in)
         snprintf(badge, sizeof badge, "!badge:%s", audit_verdict_label(r->verdict));
         snprintf(n, sizeof n, "%zu", r->n);
         if (isfinite(r->p))
-            snprintf(p, sizeof p, "%s (%s)", fnum(r->p, 4), fnum(r->p_holm, 4));
+            snprintf(p, sizeof p, "%s (%s)", fpval(r->p), fpval(r->p_holm));
         else
             snprintf(p, sizeof p, "n/a");
         snprintf(post, sizeof post, "%s", isfinite(r->posterior) ? fnum(r->posterior, 3) : "n/a");

@@ -659,10 +659,12 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     memcpy(buf, x, n * sizeof *buf);
     double est = stat_of(buf, n, stat);
 
+    /* Resample from the sorted copy, so the interval depends on the values and the seed only,
+     * not on the order the rows arrived in (a shuffled export gives the same report). */
     gsl_rng_set(r, (unsigned long)seed);
     for (size_t b = 0; b < reps; b++) {
         for (size_t i = 0; i < n; i++)
-            buf[i] = x[gsl_rng_uniform_int(r, n)];
+            buf[i] = sorted[gsl_rng_uniform_int(r, n)];
         th[b] = stat_of(buf, n, stat);
     }
     gsl_sort(th, 1, reps);
@@ -684,10 +686,10 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     /* Acceleration from the jackknife; the leave-one-out statistic is O(1) per point. */
     double total = 0;
     for (size_t i = 0; i < n; i++)
-        total += x[i];
+        total += sorted[i];
     for (size_t i = 0; i < n; i++) {
         if (stat == BOOT_MEAN) {
-            jk[i] = (total - x[i]) / (double)(n - 1);
+            jk[i] = (total - sorted[i]) / (double)(n - 1);
         } else {
             /* median of sorted without sorted[i]: positions shift by one past i */
             size_t m = n - 1, a = (m - 1) / 2, c = m / 2;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# CLI conventions: --help/--version on stdout with status 0, documented exit codes, errors on
+# stderr as file:line: message, nothing but results on stdout.
+set -u
+cd "$(dirname "$0")/../.."
+bin=${OUTCOMES:-build/san/outcomes}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect() {   # expect STATUS CMD... ; leaves stdout/stderr in $tmp/out $tmp/err
+    local want=$1; shift
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local got=$?
+    [ "$got" -eq "$want" ] || { cat "$tmp/err"; fail "'$*' exited $got, want $want"; }
+}
+expect 0 "$bin" --help;        grep -q '^usage: outcomes' "$tmp/out" || fail "--help"
+grep -q 'exit codes' "$tmp/out" || fail "--help lacks exit codes"
+expect 0 "$bin" --version;     grep -qE '^outcomes [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out" || fail "--version"
+for c in run ingest patients cohort audit charts report; do
+    expect 0 "$bin" "$c" --help; grep -q "^usage: outcomes $c" "$tmp/out" || fail "$c --help"
+done
+expect 0 "$bin" simulate --help
+expect 2 "$bin"
+expect 2 "$bin" frobnicate;    grep -q "unknown command 'frobnicate'" "$tmp/err" || fail "unknown command message"
+expect 2 "$bin" run;           grep -q 'no input files' "$tmp/err" || fail "no files message"
+expect 2 "$bin" run --bogus x.csv
+expect 2 "$bin" run --min-cell zero x.csv
+expect 2 "$bin" run --today 2026-02-30 x.csv
+expect 2 "$bin" audit --out "$tmp/o"
+# Missing file: I/O failure, named.
+expect 4 "$bin" run -q --out "$tmp/o" "$tmp/nope.csv"
+grep -q "nope.csv" "$tmp/err" || fail "missing file not named"
+[ -s "$tmp/out" ] && fail "stdout not empty on error"
+# File-level input problem: exit 3, file and line in the message.
+printf 'patient_id,visit_date,pain\nA,2026-01-01,5\nB,"2026-01-02,6\n' >"$tmp/unterminated.csv"
+expect 3 "$bin" run -q --no-charts --out "$tmp/o" "$tmp/unterminated.csv"
+grep -qE 'unterminated.csv:[0-9]+' "$tmp/err" || { cat "$tmp/err"; fail "no file:line"; }
+printf 'patient_id,pain\nA,5\n' >"$tmp/nodate.csv"
+expect 3 "$bin" run -q --no-charts --out "$tmp/o" "$tmp/nodate.csv"
+grep -q 'visit_date' "$tmp/err" || fail "missing column not named"
+# --strict: a rejected row fails the run with exit 3, and rejects.csv says why.
+printf 'patient_id,visit_date,pain\nA,2026-01-01,5\nA,2026-01-08,11\nA,2026-01-15,3\n' >"$tmp/bad.csv"
+expect 0 "$bin" run -q --no-charts --today 2026-11-23 --out "$tmp/o1" "$tmp/bad.csv"
+expect 3 "$bin" run -q --no-charts --strict --today 2026-11-23 --out "$tmp/o2" "$tmp/bad.csv"
+grep -q "bad.csv:3" "$tmp/err" || { cat "$tmp/err"; fail "strict error lacks file:line"; }
+grep -q "out_of_range" "$tmp/o2/rejects.csv" || fail "strict run lost rejects.csv"
+# Without gnuplot on PATH the numbers still land, the run says why and exits 4.
+mkdir "$tmp/emptypath"
+PATH="$tmp/emptypath" expect 4 "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" run -q --out "$tmp/o3" "$tmp/bad.csv" --today 2026-11-23
+grep -q 'gnuplot' "$tmp/err" || fail "gnuplot failure not reported"
+[ -s "$tmp/o3/report.html" ] || fail "report not written when charts failed"
+echo ok

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The shipped sample in, every report file out, the numbers checked against independent
+# counts: rows read counted here with Python's csv module, reconciliation of
+# read = accepted + rejected against rejects.csv, the cohort's headline numbers recomputed
+# from patients.csv, every registry claim present, no nan/inf anywhere, no patient id in the
+# shared outputs, and report.html rendered by headless Chromium with no external reference.
+set -eu
+cd "$(dirname "$0")/../.."
+bin=${OUTCOMES:-build/san/outcomes}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+"$bin" run --quiet --today 2026-11-23 --claims samples/claims.tsv --out "$out" samples/visits.csv
+for f in report.html report.md summary.json patients.csv rejects.csv cohort.csv audit.csv \
+         km_pain.svg km_pain.png km_pain.gp km_pain.dat waterfall_pain.png forest_shares.png; do
+    [ -s "$out/$f" ] || { echo "missing $f"; exit 1; }
+done
+python3 - "$out" <<'PY'
+import csv, json, math, sys
+from statistics import mean
+out = sys.argv[1]
+s = json.load(open(f"{out}/summary.json"))
+# Rows read: every non-blank record of the input, counted independently.
+with open("samples/visits.csv", newline="") as f:
+    recs = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+read = len(recs) - 1
+rows = s["rows"]
+assert rows["read"] == read, (rows, read)
+assert rows["read"] == rows["accepted"] + rows["rejected"], rows
+assert sum(rows["rejected_by"].values()) == rows["rejected"], rows
+with open(f"{out}/rejects.csv", newline="") as f:
+    rej = list(csv.DictReader(f))
+assert len(rej) == rows["rejected"], (len(rej), rows)
+for r in rej:
+    assert r["file"] and int(r["line"]) > 1 and r["reason"] and r["message"], r
+# Headline numbers recomputed from patients.csv (what the cohort stage reads).
+with open(f"{out}/patients.csv", newline="") as f:
+    P = [r for r in csv.DictReader(f) if r["instrument"] == "pain"]
+chg = [float(r["change"]) for r in P if r["change"] != ""]
+g = next(x for x in s["groups"] if x["by"] == "" and x["instrument"] == "pain")
+assert g["change"]["n"] == len(chg), (g["change"]["n"], len(chg))
+assert abs(g["change"]["estimate"] - mean(chg)) < 1e-9, (g["change"]["estimate"], mean(chg))
+pct = [float(r["pct"]) for r in P if r["pct"] != ""]
+k = sum(1 for x in pct if x >= 30 - 1e-9)
+assert (g["responder_30"]["k"], g["responder_30"]["n"]) == (k, len(pct)), (g["responder_30"], k, len(pct))
+assert s["patients"] == len({(r["patient_id"], r["episode"]) for r in P}), s["patients"]
+# Every claim of the registry is in the audit, none silently skipped.
+with open("samples/claims.tsv", newline="") as f:
+    ids = {r["id"] for r in csv.DictReader(f, delimiter="\t")}
+assert ids == {c["id"] for c in s["claims"]}, ids ^ {c["id"] for c in s["claims"]}
+assert all(c["verdict"] in ("supported", "contradicted", "inconclusive", "insufficient_data",
+                            "not_auditable") for c in s["claims"])
+assert all(c["needs"] for c in s["claims"] if c["verdict"] == "not_auditable")
+PY
+for f in report.html report.md summary.json cohort.csv audit.csv; do
+    if grep -qiwE 'nan|-?inf' "$out/$f"; then echo "nan/inf in $f"; grep -niwE 'nan|-?inf' "$out/$f" | head -3; exit 1; fi
+done
+if grep -qE 'P[0-9]{6}' "$out/report.html" "$out/report.md" "$out/summary.json"; then
+    echo "patient id in a shared output"; exit 1
+fi
+# Self-contained: no external scripts, stylesheets, images or fonts.
+if grep -qiE '(src|href)="(https?:)?//|url\((https?:)?//|@import' "$out/report.html"; then
+    echo "report.html references something outside itself"; exit 1
+fi
+# Rendered by a real browser: the DOM it builds holds the audit section.
+if command -v chromium >/dev/null; then
+    dom=$(timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+          --disable-background-networking --disable-component-update --disable-sync \
+          --user-data-dir="$out/.chromium" --dump-dom "file://$out/report.html" 2>/dev/null)
+    grep -q 'Claims audit' <<<"$dom" || { echo "chromium did not render the report"; exit 1; }
+    grep -q '<svg' <<<"$dom" || { echo "no inline chart in the rendered report"; exit 1; }
+else
+    echo "chromium missing (scripts/install-deps --test installs it)"; exit 1
+fi
