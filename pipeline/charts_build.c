@@ -313,10 +313,12 @@ static void arms(struct ctx *c, const struct cohort *co, const char *instr)
 /* One forest per unit (shares and percent improvements in %, session counts in sessions),
  * since claims on different scales cannot share an axis. Not-auditable rows have no
  * estimate and are listed in the audit table instead. */
-static void forest_unit(struct ctx *c, const struct audit_result *a, const char *unit,
-                        const char *name, const char *title, const char *xlabel)
+static void forest_unit(struct ctx *c, const struct audit_result *a, const struct bench_set *bs,
+                        const char *unit, const char *name, const char *title,
+                        const char *xlabel)
 {
-    struct chart_forest_row *rows = malloc((a->n ? a->n : 1) * sizeof *rows);
+    size_t nb = bs && unit[0] == '%' ? bs->n : 0;
+    struct chart_forest_row *rows = malloc((a->n + nb + 1) * sizeof *rows);
     char (*labels)[96] = malloc((a->n ? a->n : 1) * sizeof *labels);
     size_t n = 0;
     if (!rows || !labels)
@@ -342,36 +344,46 @@ static void forest_unit(struct ctx *c, const struct audit_result *a, const char 
         rows[n].n = (long)r->n;
         n++;
     }
-    if (n) {
+    size_t nclaims = n;
+    for (size_t i = 0; i < nb; i++) {
+        const struct bench *b = &bs->b[i];
+        if (strcmp(b->chart, "shares") || !isfinite(b->estimate))
+            continue;
+        rows[n] = (struct chart_forest_row){b->id, b->estimate, b->lo, b->hi, NAN, NAN,
+                                            CHART_BENCHMARK, b->n};
+        n++;
+    }
+    if (nclaims) {
         struct chart_out o = {.dir = c->dir, .name = name, .title = title};
         struct out_error ce = {0};
         int rc = chart_forest(&o, xlabel, rows, n, &ce);
         add(c, rc, &ce, name, title,
             "Each claim's estimate from these patients with its 95% interval, against the "
-            "claimed value or range; colour and shape give the verdict.");
+            "claimed value or range; colour and shape give the verdict. Published trial arms "
+            "(share of responders by each trial's own rule) are drawn beneath for comparison.");
     }
 out:
     free(rows);
     free(labels);
 }
 
-static void forest(struct ctx *c, const struct audit_result *a)
+static void forest(struct ctx *c, const struct audit_result *a, const struct bench_set *bs)
 {
     if (!a)
         return;
-    forest_unit(c, a, "%", "forest_shares", "Claims audit: shares and percent improvements",
+    forest_unit(c, a, bs, "%", "forest_shares", "Claims audit: shares and percent improvements",
                 "Percent (of patients, or improvement)");
-    forest_unit(c, a, "treatments", "forest_sessions", "Claims audit: sessions to improvement",
+    forest_unit(c, a, NULL, "treatments", "forest_sessions", "Claims audit: sessions to improvement",
                 "Treatments");
 }
 
 int charts_build(const char *dir, const struct dataset *ds, const struct patient_set *ps,
                  const struct cohort *co, const struct audit_result *audit,
-                 struct chart_list *out, struct out_error *e)
+                 const struct bench_set *bench, struct chart_list *out, struct out_error *e)
 {
     struct ctx c = {dir, out, 0, e};
     memset(out, 0, sizeof *out);
-    forest(&c, audit);
+    forest(&c, audit, bench);
     int *sess = visit_sessions(ds);
     for (size_t k = 0; k < ds->n_instr; k++) {
         per_instrument(&c, ds, ps, co, k);

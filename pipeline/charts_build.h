@@ -8,6 +8,7 @@
 #define OUTCOMES_CHARTS_BUILD_H
 
 #include "audit.h"
+#include "benchmarks.h"
 #include "cohort.h"
 #include "dataset.h"
 #include "error.h"
@@ -20,10 +21,10 @@ struct chart_list {
 };
 
 /* Draw every chart into dir. Returns 0, or the first chart's error (OUT_EIO when gnuplot is
- * missing or fails) after trying the rest. audit may be NULL. */
+ * missing or fails) after trying the rest. audit and bench may be NULL. */
 int charts_build(const char *dir, const struct dataset *ds, const struct patient_set *ps,
                  const struct cohort *co, const struct audit_result *audit,
-                 struct chart_list *out, struct out_error *e);
+                 const struct bench_set *bench, struct chart_list *out, struct out_error *e);
 void chart_list_free(struct chart_list *l);
 
 #endif

@@ -17,6 +17,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "audit.h"
+#include "benchmarks.h"
 #include "charts_build.h"
 #include "claims.h"
 #include "cohort.h"
@@ -58,6 +59,7 @@ static const struct {
 struct options {
     const char *out;
     const char *claims;
+    const char *benchmarks;
     const char *month;
     int strict, quiet, no_charts;
     struct ingest_opts ingest;
@@ -91,6 +93,8 @@ static void usage_cmd(FILE *fp, size_t ci)
     fputs("options:\n"
           "  -o, --out DIR            output directory (default reports/latest)\n"
           "  -c, --claims FILE        claims registry (TSV/CSV), e.g. samples/claims.tsv\n"
+          "      --benchmarks FILE    published comparators (default: benchmarks.tsv beside\n"
+          "                           the claims registry, when there is one)\n"
           "      --column NAME=SRC    read column SRC as NAME (e.g. patient_id=record_id)\n"
           "      --delimiter C        field delimiter: , ; tab (default: detected)\n"
           "      --decimal-comma      read 7,5 as 7.5 (semicolon-separated exports)\n"
@@ -139,7 +143,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"no-charts", no_argument, 0, 'N'},      {"quiet", no_argument, 0, 'q'},
         {"month", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
         {"patient-key", required_argument, 0, 'K'}, {"relative-time", required_argument, 0, 'L'},
-        {"decimal-comma", no_argument, 0, 'D'},
+        {"decimal-comma", no_argument, 0, 'D'}, {"benchmarks", required_argument, 0, 'b'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -174,6 +178,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
             break;
         }
         case 'D': o->ingest.decimal_comma = 1; break;
+        case 'b': o->benchmarks = optarg; break;
         case 'd':
             if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
                 o->ingest.delimiter = '\t';
@@ -378,6 +383,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     struct claim_set cs;
     struct audit_result ar;
     struct patient_table pt;
+    struct bench_set bs = {0};
     struct chart_list cl = {0};
     int rc = 0, have_audit = 0;
     dataset_init(&ds);
@@ -462,12 +468,26 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     if (st == ST_AUDIT)
         goto done;
 
+    char bpath[4096] = "";
+    if (o->benchmarks)
+        snprintf(bpath, sizeof bpath, "%s", o->benchmarks);
+    else if (o->claims) {
+        /* benchmarks.tsv beside the registry, when it is there */
+        const char *slash = strrchr(o->claims, '/');
+        int dl = slash ? (int)(slash - o->claims + 1) : 0;
+        snprintf(bpath, sizeof bpath, "%.*sbenchmarks.tsv", dl, o->claims);
+        if (access(bpath, R_OK) != 0)
+            bpath[0] = '\0';
+    }
+    if (bpath[0] && (rc = bench_load(bpath, &bs, &e)))
+        goto fail;
+
     char chart_err[1024] = "";
     if (!o->no_charts && (st == ST_CHARTS || st == ST_RUN || st == ST_REPORT)) {
         struct out_error ce = {0};
         /* A chart failure (gnuplot missing) is reported, and fails the run after the
          * report is written, so a cron job notices but the numbers still land. */
-        if (charts_build(o->out, &ds, &ps, &co, have_audit ? &ar : NULL, &cl, &ce) != 0) {
+        if (charts_build(o->out, &ds, &ps, &co, have_audit ? &ar : NULL, &bs, &cl, &ce) != 0) {
             out_error_format(&ce, chart_err, sizeof chart_err);
             rc = ce.code;
             if (st == ST_CHARTS) {
@@ -483,7 +503,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     now_iso(gen, sizeof gen);
     struct report_input ri = {
         .ds = &ds, .ps = &ps, .cohort = &co, .audit = have_audit ? &ar : NULL,
-        .claims_path = o->claims, .charts = cl.chart, .n_charts = cl.n,
+        .claims_path = o->claims, .bench = &bs, .charts = cl.chart, .n_charts = cl.n,
         .chart_error = chart_err[0] ? chart_err : NULL, .command_line = o->command_line,
         .month = o->month, .generated = gen,
         .gnuplot_version = gnuplot_version(gpv, sizeof gpv)};
@@ -511,6 +531,7 @@ fail:
     report_error(&e, rc);
 out:
     chart_list_free(&cl);
+    bench_set_free(&bs);
     audit_result_free(&ar);
     claim_set_free(&cs);
     patient_table_free(&pt);
@@ -559,6 +580,7 @@ int main(int argc, char **argv)
     if (o.n_by == 0) {
         o.by[o.n_by++] = "clinic";
         o.by[o.n_by++] = "sex";
+        o.by[o.n_by++] = "arm";
     }
     if (o.month) {
         fprintf(stderr, "outcomes: --month is not available yet (see README, Monthly report)\n");

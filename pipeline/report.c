@@ -223,6 +223,38 @@ static void time_to_response(struct doc *d, const struct report_input *in)
     }
 }
 
+static void benchmarks(struct doc *d, const struct report_input *in)
+{
+    doc_heading(d, 2, "What controlled studies found");
+    doc_para(d, "caveat",
+             "A clinic's before-and-after improvement includes the natural course of back pain and "
+             "regression to the mean, which controlled trials subtract. Set the figures above "
+             "beside these: in trials, sham needling and even usual care improve many patients "
+             "too.");
+    if (!in->bench || !in->bench->n) {
+        doc_para(d, NULL, "No benchmarks file was given (--benchmarks FILE).");
+        return;
+    }
+    static const char *const head[] = {"Study", "Measure", "Estimate", "Interval", "n", "Note"};
+    doc_table(d, head, 6);
+    for (size_t i = 0; i < in->bench->n; i++) {
+        const struct bench *b = &in->bench->b[i];
+        char est[32], iv[64], n[32];
+        snprintf(est, sizeof est, "%s", isfinite(b->estimate) ? fnum(b->estimate, 2) : "-");
+        if (isfinite(b->lo) && isfinite(b->hi))
+            snprintf(iv, sizeof iv, "%s to %s", fnum(b->lo, 2), fnum(b->hi, 2));
+        else
+            snprintf(iv, sizeof iv, "-");
+        if (b->n >= 0)
+            snprintf(n, sizeof n, "%ld", b->n);
+        else
+            snprintf(n, sizeof n, "-");
+        const char *cells[] = {b->citation, b->measure, est, iv, n, b->note};
+        doc_row(d, cells, 6);
+    }
+    doc_table_end(d);
+}
+
 static void subgroups(struct doc *d, const struct report_input *in)
 {
     const struct cohort *c = in->cohort;
@@ -374,6 +406,7 @@ static void body(struct doc *d, const struct report_input *in, const char *dir)
     cohort_table(d, in);
     time_to_response(d, in);
     report_audit_section(d, in);
+    benchmarks(d, in);
     subgroups(d, in);
     months(d, in);
     if (in->n_charts || in->chart_error) {

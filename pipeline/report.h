@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "audit.h"
+#include "benchmarks.h"
 #include "cohort.h"
 #include "dataset.h"
 #include "error.h"
@@ -29,6 +30,7 @@ struct report_input {
     const struct cohort *cohort;
     const struct audit_result *audit;   /* may be NULL when no claims registry was given */
     const char *claims_path;
+    const struct bench_set *bench;      /* published comparators, may be NULL */
     const struct report_chart *charts;
     size_t n_charts;
     const char *chart_error;            /* why charts are missing, or NULL */

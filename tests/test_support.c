@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "benchmarks.h"
 #include "dataset.h"
 #include "doc.h"
 #include "escape.h"
@@ -157,8 +158,45 @@ static void test_format(void)
     CHECK_STR(fpct(0.6, 0.2307, 0.8824), "60.0% (95% CI 23.1% to 88.2%)");
 }
 
+/* samples/benchmarks.tsv against evidence.md: GERAC verum 47.6% of n=387; Vickers 2012 vs
+ * sham 0.23 SD (0.13-0.33). A malformed row names its line. */
+static void test_benchmarks(void)
+{
+    struct bench_set bs;
+    struct out_error e = {0};
+    CHECK(bench_load("samples/benchmarks.tsv", &bs, &e) == 0);
+    int seen = 0;
+    for (size_t i = 0; i < bs.n; i++) {
+        const struct bench *b = &bs.b[i];
+        if (!strcmp(b->id, "GERAC-verum")) {
+            CHECK_NEAR(b->estimate, 47.6, 1e-12);
+            CHECK(b->n == 387 && isnan(b->lo) && !strcmp(b->chart, "shares"));
+            seen++;
+        } else if (!strcmp(b->id, "Vickers2012-sham")) {
+            CHECK_NEAR(b->lo, 0.13, 1e-12);
+            CHECK_NEAR(b->hi, 0.33, 1e-12);
+            seen++;
+        }
+    }
+    CHECK(seen == 2);
+    bench_set_free(&bs);
+    char path[] = "/tmp/outcomes_bench_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *fp = fdopen(fd, "w");
+    fputs("id\tcitation\tmeasure\testimate\tlo\thi\tn\tnote\tchart\n"
+          "a\tb\tc\t1\t\t\t10\t\t\n"
+          "a\tb\tc\tmany\t\t\t10\t\t\n", fp);
+    fclose(fp);
+    CHECK(bench_load(path, &bs, &e) == OUT_EINPUT);
+    CHECK(e.line == 3);
+    CHECK(bs.n == 0);
+    CHECK(bench_load("/nonexistent/benchmarks.tsv", &bs, &e) == OUT_EIO);
+    unlink(path);
+}
+
 int main(void)
 {
+    test_benchmarks();
     test_escape();
     test_outfile();
     test_quality_roundtrip();
