@@ -269,8 +269,9 @@ static void month_of(int32_t day, char out[8])
 /* Monthly series of the 30% responder rate for instrument k, by month of the course's last
  * visit, with p-chart and Laney p′ limits (evidence.md, "Monthly p-chart"). */
 static int compute_months(const struct dataset *ds, const struct patient_set *ps, size_t k,
-                          double level, struct cohort *c)
+                          const struct cohort_opts *o, struct cohort *c)
 {
+    double level = o->level;
     const struct instrument *in = ds->instr[k];
     size_t first = c->n_months;
     for (size_t i = 0; i < ps->n; i++) {
@@ -279,6 +280,9 @@ static int compute_months(const struct dataset *ds, const struct patient_set *ps
             continue;
         char mon[8];
         month_of(m->end_day, mon);   /* course end, not a month-12 follow-up */
+        if ((o->month_from && strcmp(mon, o->month_from) < 0) ||
+            (o->month_to && strcmp(mon, o->month_to) > 0))
+            continue;
         size_t j;
         for (j = first; j < c->n_months; j++)
             if (strcmp(c->month[j].month, mon) == 0)
@@ -388,7 +392,7 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
         }
     }
     for (size_t k = 0; k < ds->n_instr; k++)
-        if (compute_months(ds, ps, k, o->level, out) != 0)
+        if (compute_months(ds, o->series ? o->series : ps, k, o, out) != 0)
             goto oom;
     return 0;
 oom:

@@ -94,6 +94,11 @@ struct cohort_opts {
     const char *const *by;     /* covariates to break down by (e.g. "clinic", "sex") */
     size_t n_by;
     double level;              /* 0.95 */
+    /* Monthly series: taken from `series` (NULL = the patients being described) and kept to
+     * months in [month_from, month_to] ("YYYY-MM", NULL = unbounded). A monthly report
+     * describes one month's patients but plots the trend over the year before it. */
+    const struct patient_set *series;
+    const char *month_from, *month_to;
 };
 void cohort_opts_default(struct cohort_opts *o);
 

@@ -373,12 +373,29 @@ static void now_iso(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* First and last day of month "YYYY-MM" (validated by the caller), and the month twelve
+ * before it as "YYYY-MM". */
+static void month_bounds(const char *month, int32_t *lo, int32_t *hi, char from[16])
+{
+    int y = atoi(month) % 10000, m = atoi(month + 5) % 100;
+    char buf[32];
+    snprintf(buf, sizeof buf, "%04d-%02d-01", y, m);
+    parse_day(buf, lo);
+    int ny = (m == 12 ? y + 1 : y) % 10000, nm = m == 12 ? 1 : m + 1;
+    snprintf(buf, sizeof buf, "%04d-%02d-01", ny, nm);
+    parse_day(buf, hi);
+    (*hi)--;
+    snprintf(from, 16, "%04d-%02d", y - 1, m);
+}
+
 static int run(size_t ci, struct options *o, char **files, int nfiles)
 {
     enum stage st = commands[ci].stage;
     struct out_error e = {0};
     struct dataset ds;
-    struct patient_set ps = {0};
+    struct patient_set ps = {0}, ps_month = {0};
+    const struct patient_set *desc = &ps;   /* the patients the report describes */
+    char month_from[16];                    /* outlives cohort_compute, which keeps a pointer */
     struct cohort co = {0};
     struct claim_set cs;
     struct audit_result ar;
@@ -446,9 +463,21 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
             goto done;
     }
 
+    if (o->month) {
+        /* Describe the patients whose course ended in the month; plot the trend over it and
+         * the twelve months before. */
+        int32_t lo, hi;
+        month_bounds(o->month, &lo, &hi, month_from);
+        if ((rc = patient_set_select(&ps, lo, hi, &ps_month, &e)))
+            goto fail;
+        o->cohort.series = &ps;
+        o->cohort.month_from = month_from;
+        o->cohort.month_to = o->month;
+        desc = &ps_month;
+    }
     o->cohort.by = o->by;
     o->cohort.n_by = o->n_by;
-    if ((rc = cohort_compute(&ds, &ps, &o->cohort, &co, &e)))
+    if ((rc = cohort_compute(&ds, desc, &o->cohort, &co, &e)))
         goto fail;
     if (st == ST_RUN && (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))
         goto fail;
@@ -458,7 +487,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         audit_opts_default(&ao);
         ao.seed = o->cohort.seed;
         if ((rc = claims_load(o->claims, &cs, &e)) ||
-            (rc = audit_run(&cs, &ds, &ps, &ao, &ar, &e)))
+            (rc = audit_run(&cs, &ds, desc, &ao, &ar, &e)))
             goto fail;
         have_audit = 1;
         if ((st == ST_AUDIT || st == ST_RUN) &&
@@ -487,7 +516,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         struct out_error ce = {0};
         /* A chart failure (gnuplot missing) is reported, and fails the run after the
          * report is written, so a cron job notices but the numbers still land. */
-        if (charts_build(o->out, &ds, &ps, &co, have_audit ? &ar : NULL, &bs, &cl, &ce) != 0) {
+        if (charts_build(o->out, &ds, desc, &co, have_audit ? &ar : NULL, &bs, &cl, &ce) != 0) {
             out_error_format(&ce, chart_err, sizeof chart_err);
             rc = ce.code;
             if (st == ST_CHARTS) {
@@ -502,7 +531,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     char gpv[128], gen[32];
     now_iso(gen, sizeof gen);
     struct report_input ri = {
-        .ds = &ds, .ps = &ps, .cohort = &co, .audit = have_audit ? &ar : NULL,
+        .ds = &ds, .ps = desc, .cohort = &co, .audit = have_audit ? &ar : NULL,
         .claims_path = o->claims, .bench = &bs, .charts = cl.chart, .n_charts = cl.n,
         .chart_error = chart_err[0] ? chart_err : NULL, .command_line = o->command_line,
         .month = o->month, .generated = gen,
@@ -536,6 +565,7 @@ out:
     claim_set_free(&cs);
     patient_table_free(&pt);
     cohort_free(&co);
+    patient_set_free(&ps_month);
     patient_set_free(&ps);
     dataset_free(&ds);
     return rc;
@@ -567,8 +597,8 @@ int main(int argc, char **argv)
         return OUT_EUSAGE;
     }
     struct options o;
+    static char month_out[64];
     memset(&o, 0, sizeof o);
-    o.out = "reports/latest";
     ingest_opts_default(&o.ingest);
     patient_opts_default(&o.patient);
     cohort_opts_default(&o.cohort);
@@ -577,14 +607,26 @@ int main(int argc, char **argv)
     int rc = parse_args(argc - 1, argv + 1, ci, &o, &first);
     if (rc)
         return rc;
+    int out_given = o.out != NULL;
+    if (!o.out)
+        o.out = "reports/latest";
     if (o.n_by == 0) {
         o.by[o.n_by++] = "clinic";
         o.by[o.n_by++] = "sex";
         o.by[o.n_by++] = "arm";
     }
     if (o.month) {
-        fprintf(stderr, "outcomes: --month is not available yet (see README, Monthly report)\n");
-        return OUT_EUSAGE;
+        int y, m;
+        char tail;
+        if (strlen(o.month) != 7 || sscanf(o.month, "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 ||
+            m > 12 || y < 1900) {
+            fprintf(stderr, "outcomes: --month: '%s' is not a month YYYY-MM\n", o.month);
+            return OUT_EUSAGE;
+        }
+        if (!out_given) {
+            snprintf(month_out, sizeof month_out, "reports/%s", o.month);
+            o.out = month_out;
+        }
     }
     return run(ci, &o, argv + 1 + first, argc - 1 - first);
 }

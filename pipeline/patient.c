@@ -70,6 +70,32 @@ void patient_set_free(struct patient_set *ps)
     memset(ps, 0, sizeof *ps);
 }
 
+int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day_hi,
+                       struct patient_set *out, struct out_error *e)
+{
+    *out = *in;
+    out->m = NULL;
+    out->n = out->cap = out->n_patients = out->n_single_visit = out->n_zero_baseline = 0;
+    out->m = malloc((in->n ? in->n : 1) * sizeof *out->m);
+    if (!out->m)
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory selecting a month");
+    out->cap = in->n ? in->n : 1;
+    const struct pmeasure *prev = NULL;
+    for (size_t i = 0; i < in->n; i++) {
+        const struct pmeasure *m = &in->m[i];
+        if (m->end_day < day_lo || m->end_day > day_hi)
+            continue;
+        out->m[out->n++] = *m;
+        /* records are sorted by patient and episode, so a new pair starts a new patient */
+        if (!prev || prev->patient != m->patient || prev->episode != m->episode)
+            out->n_patients++;
+        prev = m;
+        out->n_single_visit += m->n_visits == 1;
+        out->n_zero_baseline += m->zero_baseline == 1;
+    }
+    return 0;
+}
+
 /* A visit with its sort keys copied in, so the comparator needs no global context. */
 struct vkey {
     int32_t day;

@@ -129,4 +129,10 @@ int patient_compute(const struct dataset *ds, const struct patient_opts *o,
 /* Release what ps owns and leave it empty; NULL is harmless. */
 void patient_set_free(struct patient_set *ps);
 
+/* Copy into *out the records whose end-of-course visit (end_day) lies in [day_lo, day_hi],
+ * with the counts recomputed for the selection (sd_pre is kept: the RCI's reference SD stays
+ * the whole cohort's). For the monthly report. Returns 0 or OUT_EINTERNAL. */
+int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day_hi,
+                       struct patient_set *out, struct out_error *e);
+
 #endif

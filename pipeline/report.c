@@ -60,6 +60,13 @@ static void headline(struct doc *d, const struct report_input *in)
 {
     const struct cohort *c = in->cohort;
     doc_heading(d, 2, "Headline");
+    if (in->month)
+        doc_para(d, NULL,
+                 "This report describes the %zu patients whose course ended in %s (the month of "
+                 "their end-of-course visit; patients with a single visit by that visit). The "
+                 "monthly table and p-chart set %s against the twelve months before it. Data "
+                 "quality and provenance cover every input row.",
+                 in->ps->n_patients, in->month, in->month);
     for (size_t i = 0; i < c->n_groups; i++) {
         const struct cohort_group *g = &c->group[i];
         if (g->by[0])
