@@ -27,6 +27,7 @@
 #include "outfile.h"
 #include "patient.h"
 #include "patients_csv.h"
+#include "pseudonym.h"
 #include "quality.h"
 #include "report.h"
 #include "simulate.h"
@@ -60,6 +61,7 @@ struct options {
     const char *out;
     const char *claims;
     const char *benchmarks;
+    const char *key_file;
     const char *month;
     int strict, quiet, no_charts;
     struct ingest_opts ingest;
@@ -107,6 +109,8 @@ static void usage_cmd(FILE *fp, size_t ci)
           "      --min-cell N         suppress subgroup cells below N patients (default 10)\n"
           "      --seed N             bootstrap seed (default 20261123)\n"
           "      --new-episode-after DAYS  start a new episode after a gap of DAYS\n"
+          "      --pseudonymise KEYFILE  replace patient ids by keyed pseudonyms (HMAC-SHA256)\n"
+          "                           in visits.csv and patients.csv (ingest and run)\n"
           "      --no-charts          skip the charts\n"
           "  -q, --quiet              no terminal summary\n"
           "  -h, --help               this help\n", fp);
@@ -144,6 +148,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"month", required_argument, 0, 'm'},    {"help", no_argument, 0, 'h'},
         {"patient-key", required_argument, 0, 'K'}, {"relative-time", required_argument, 0, 'L'},
         {"decimal-comma", no_argument, 0, 'D'}, {"benchmarks", required_argument, 0, 'b'},
+        {"pseudonymise", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -179,6 +184,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         }
         case 'D': o->ingest.decimal_comma = 1; break;
         case 'b': o->benchmarks = optarg; break;
+        case 'P': o->key_file = optarg; break;
         case 'd':
             if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
                 o->ingest.delimiter = '\t';
@@ -443,6 +449,16 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         rc = load_visits(o, &ds, &e);
     if (rc)
         goto fail;
+    if (o->key_file && (st == ST_RUN || st == ST_INGEST)) {
+        unsigned char key[PSEUDONYM_KEY_MAX];
+        size_t klen;
+        rc = pseudonym_key_load(o->key_file, key, &klen, &e);
+        if (!rc)
+            rc = pseudonymise_dataset(&ds, key, klen, &e);
+        memset(key, 0, sizeof key);
+        if (rc)
+            goto fail;
+    }
     if (st == ST_INGEST) {
         if ((rc = write_with(o->out, "visits.csv", w_visits, &ds, &e)) ||
             (rc = write_with(o->out, "quality.csv", w_quality, &ds, &e)))
