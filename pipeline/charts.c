@@ -988,7 +988,8 @@ int chart_trajectory(const struct chart_out *o, const char *xlabel, const char *
     if (!(xspan > 0))
         xspan = 1;
     fprintf(j.gp, "set xrange [%.6g:%.6g]\n", q[0].x - 0.04 * xspan, q[m - 1].x + 0.04 * xspan);
-    size_t every = m <= 20 ? 1 : (m + 19) / 20;
+    /* "n=295" is about 5 characters wide: beyond ~12 points at 800 px they collide. */
+    size_t every = m <= 12 ? 1 : (m + 11) / 12;
     fprintf(j.gp, "nlab_y = %.6g\nevery_n = %zu\n", ylo - 0.18 * span, every);
     fputs("set xlabel ", j.gp);
     put_text(j.gp, xlabel ? xlabel : "Session", 80);

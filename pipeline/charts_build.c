@@ -230,8 +230,11 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess,
         }
     struct chart_point pts[MAXS];
     size_t np = 0;
+    /* Below 5 patients a session's mean and t interval say more about who stayed than about
+     * the treatment (the interval can span the whole scale); those sessions are left out. */
+    enum { MIN_N = 5 };
     for (int s = 1; s <= MAXS; s++) {
-        if (cnt[s] < 1)
+        if (cnt[s] < MIN_N)
             continue;
         struct chart_point *p = &pts[np++];
         p->x = s;
@@ -241,8 +244,9 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess,
         if (cnt[s] >= 2) {
             double se = sqrt(ss[s] / (double)(cnt[s] - 1) / (double)cnt[s]);
             double t = gsl_cdf_tdist_Pinv(0.975, (double)(cnt[s] - 1));
-            p->lo = p->mean - t * se;
-            p->hi = p->mean + t * se;
+            /* A score cannot leave its scale, so neither can its band. */
+            p->lo = fmax(in->min, p->mean - t * se);
+            p->hi = fmin(in->max, p->mean + t * se);
         }
     }
     char name[64], title[160], yl[160];
@@ -253,8 +257,9 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess,
     struct out_error ce = {0};
     int rc = chart_trajectory(&o, "Session", yl, pts, np, &ce);
     add(c, rc, &ce, name, title,
-        "Mean score of the patients seen at each session, with a 95% t interval; n falls as "
-        "patients finish or drop out, so later sessions describe a selected group.");
+        "Mean score of the patients seen at each session, with a 95% t interval clipped to the "
+        "scale; sessions seen by fewer than 5 patients are left out. n falls as patients "
+        "finish or drop out, so later sessions describe a selected group.");
 }
 
 static void pchart(struct ctx *c, const struct cohort *co, const char *instr)
