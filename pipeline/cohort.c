@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "civil_date.h"
 #include "escape.h"
 
 const int cohort_km_at[KM_AT_N] = {3, 6, 8, 12};
@@ -257,12 +257,9 @@ static struct cohort_group *new_group(struct cohort *c)
 
 static void month_of(int32_t day, char out[8])
 {
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
-    memcpy(out, buf, 7);
+    char buf[11];
+    civil_format(day, buf);
+    memcpy(out, buf, 7);   /* "YYYY-MM" */
     out[7] = '\0';
 }
 

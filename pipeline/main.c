@@ -17,6 +17,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "audit.h"
+#include "civil_date.h"
 #include "benchmarks.h"
 #include "charts_build.h"
 #include "claims.h"
@@ -118,22 +119,7 @@ static void usage_cmd(FILE *fp, size_t ci)
 
 static int parse_day(const char *s, int32_t *day)
 {
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1)
-        return -1;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[m - 1] + (m == 2 && leap))
-        return -1;
-    /* days from civil (H. Hinnant's algorithm) */
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    *day = era * 146097 + doe - 719468;
-    return 0;
+    return civil_parse_iso(s, day) == CIVIL_OK ? 0 : -1;
 }
 
 static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *first_file)
@@ -384,13 +370,8 @@ static void now_iso(char *buf, size_t n)
 static void month_bounds(const char *month, int32_t *lo, int32_t *hi, char from[16])
 {
     int y = atoi(month) % 10000, m = atoi(month + 5) % 100;
-    char buf[32];
-    snprintf(buf, sizeof buf, "%04d-%02d-01", y, m);
-    parse_day(buf, lo);
-    int ny = (m == 12 ? y + 1 : y) % 10000, nm = m == 12 ? 1 : m + 1;
-    snprintf(buf, sizeof buf, "%04d-%02d-01", ny, nm);
-    parse_day(buf, hi);
-    (*hi)--;
+    *lo = civil_days(y, m, 1);
+    *hi = *lo + civil_days_in_month(y, m) - 1;
     snprintf(from, 16, "%04d-%02d", y - 1, m);
 }
 

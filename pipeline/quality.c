@@ -5,19 +5,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "civil_date.h"
 #include "escape.h"
 
 static void put_day(FILE *fp, int32_t day)
 {
+    char buf[11];
     if (day == INT32_MIN)
         return;
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    char buf[16];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    civil_format(day, buf);
     fputs(buf, fp);
 }
 
@@ -66,19 +63,7 @@ static int to_day(const char *s, int32_t *day)
         *day = INT32_MIN;
         return 0;
     }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-        return -1;
-    /* days since epoch through timegm-free arithmetic (Hinnant) */
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    *day = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-    return 0;
+    return civil_parse_iso(s, day) == CIVIL_OK ? 0 : -1;
 }
 
 static void q_field(void *s, size_t len, void *data)

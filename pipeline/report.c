@@ -6,24 +6,20 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <gsl/gsl_version.h>
 
+#include "civil_date.h"
 #include "doc.h"
 #include "escape.h"
 #include "outfile.h"
 
 static void day_str(int32_t day, char out[16])
 {
-    if (day == INT32_MIN) {
+    if (day == INT32_MIN)
         snprintf(out, 16, "n/a");
-        return;
-    }
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 16, "%Y-%m-%d", &tm);
+    else
+        civil_format(day, out);
 }
 
 static void date_range(const struct dataset *ds, int32_t *lo, int32_t *hi)
