@@ -3,9 +3,11 @@
  * exactly the same methods. */
 #include "cohort.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "civil_date.h"
 #include "escape.h"
@@ -78,8 +80,24 @@ static void est_from_t(const double *x, size_t n, double level, struct est *out)
         out->lo = t.lo;
         out->hi = t.hi;
     } else {
-        out->est = n == 1 ? x[0] : NAN;
+        /* one value, or every value equal: the mean is defined, the interval is not */
+        struct desc d;
+        out->est = stats_describe(x, n, &d) == 0 ? d.mean : NAN;
         out->lo = out->hi = NAN;
+    }
+}
+
+/* Student t over x (one-sample against 0), keeping the mean and SD when the interval is
+ * undefined (one value, or every value equal): a cohort whose patients all improved by 2
+ * points has a mean improvement of 2, not a blank. CI, t and p stay NAN then. */
+static void t_keep_mean(const double *x, size_t n, double level, struct tres *out)
+{
+    if (stats_t_one_sample(x, n, 0, level, out) == 0)
+        return;
+    struct desc d;
+    if (stats_describe(x, n, &d) == 0) {
+        out->mean = d.mean;
+        out->sd = d.sd;    /* NAN for one value, 0 when all are equal */
     }
 }
 
@@ -106,20 +124,95 @@ static void est_pct(const double *x, size_t n, enum boot_stat stat, const struct
     }
 }
 
+/* ---- derived bands (see cohort.h) ---- */
+
+enum { N_AGE_BANDS = 5, N_BASELINE_BANDS = 3 };
+static const struct {
+    const char *label;
+    double from;               /* completed years */
+} age_bands[N_AGE_BANDS] = {
+    {"under 18", 0}, {"18-34", 18}, {"35-54", 35}, {"55-64", 55}, {"65+", 65},
+};
+static const char *const baseline_band_label[N_BASELINE_BANDS] = {"mild", "moderate", "severe"};
+
+/* Instruments with published severity bands; the rest use thirds of their range. Cut-offs
+ * are in points from the good end of the scale: the lowest score of "moderate" and of
+ * "severe". Pain NRS: mild 0-3, moderate 4-6, severe 7-10. */
+static const struct {
+    const char *instr;
+    double moderate_from, severe_from;
+} band_cuts[] = {
+    {"pain", 4, 7},
+};
+
+/* Band of an age covariate value, or -1 when missing, not a plain decimal number (no sign,
+ * exponent, hex or spaces) or outside [0, 130]. */
+static int age_band_of(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    int digits = 0, dots = 0;
+    for (const char *q = s; *q; q++) {
+        if (*q >= '0' && *q <= '9')
+            digits++;
+        else if (*q == '.' && dots++ == 0)
+            ;
+        else
+            return -1;
+    }
+    if (!digits)
+        return -1;
+    errno = 0;
+    char *end;
+    double a = strtod(s, &end);
+    if (errno || *end || !isfinite(a) || a < 0 || a > 130)
+        return -1;
+    for (int b = N_AGE_BANDS - 1; b >= 0; b--)
+        if (a >= age_bands[b].from)
+            return b;
+    return -1;
+}
+
+static int baseline_band_of(const struct instrument *in, double x)
+{
+    if (isnan(x))
+        return -1;
+    double s = in->higher_better ? in->max - x : x - in->min;   /* distance from the good end */
+    double c1 = (in->max - in->min) / 3, c2 = 2 * c1;
+    for (size_t i = 0; i < sizeof band_cuts / sizeof band_cuts[0]; i++)
+        if (strcasecmp(in->name, band_cuts[i].instr) == 0) {
+            c1 = band_cuts[i].moderate_from;
+            c2 = band_cuts[i].severe_from;
+        }
+    return s < c1 ? 0 : s < c2 ? 1 : 2;
+}
+
 /* A filter selects the measures of one group. */
+enum filter_kind { F_ALL, F_COV, F_AGE_BAND, F_BASELINE_BAND };
 struct filter {
     size_t instr;
-    int cov;                /* covariate index, or -1 for everyone */
-    uint32_t value;         /* covariate string index */
+    enum filter_kind kind;
+    int cov;                   /* F_COV: covariate index */
+    uint32_t value;            /* F_COV: covariate string index */
+    int band;                  /* F_AGE_BAND, F_BASELINE_BAND: band index */
+    const int8_t *age_band;    /* F_AGE_BAND: band of each patient, -1 missing */
 };
 
 static int pass(const struct dataset *ds, const struct pmeasure *m, const struct filter *f)
 {
     if (m->instr != f->instr)
         return 0;
-    if (f->cov < 0)
+    switch (f->kind) {
+    case F_ALL:
         return 1;
-    return ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)f->cov] == f->value;
+    case F_COV:
+        return ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)f->cov] == f->value;
+    case F_AGE_BAND:
+        return f->age_band[m->patient] == f->band;
+    case F_BASELINE_BAND:
+        return baseline_band_of(ds->instr[m->instr], m->baseline) == f->band;
+    }
+    return 0;
 }
 
 static int compute_group(const struct dataset *ds, const struct patient_set *ps,
@@ -131,9 +224,21 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
     snprintf(g->instrument, sizeof g->instrument, "%s", in->name);
     snprintf(g->label, sizeof g->label, "%s", in->label);
     g->higher_better = in->higher_better;
-    if (f->cov >= 0) {
+    switch (f->kind) {
+    case F_ALL:
+        break;
+    case F_COV:
         snprintf(g->by, sizeof g->by, "%s", ds->cov_name[f->cov]);
         snprintf(g->value, sizeof g->value, "%s", ds->cov_str[f->value]);
+        break;
+    case F_AGE_BAND:
+        snprintf(g->by, sizeof g->by, "age_band");
+        snprintf(g->value, sizeof g->value, "%s", age_bands[f->band].label);
+        break;
+    case F_BASELINE_BAND:
+        snprintf(g->by, sizeof g->by, "baseline_band");
+        snprintf(g->value, sizeof g->value, "%s", baseline_band_label[f->band]);
+        break;
     }
 
     size_t n = 0;
@@ -157,6 +262,9 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
         if (!pass(ds, m, f) || isnan(m->baseline))
             continue;
         g->n_patients++;
+        /* The within-session effect needs no follow-up: a patient seen once still had it. */
+        if (m->n_immediate > 0 && !isnan(m->immediate))
+            imm[ni++] = m->immediate;
         if (isnan(m->change)) {
             g->n_single++;
             bocf[nb++] = 0;    /* baseline observation carried forward: no change */
@@ -183,8 +291,6 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
             ndur++;
             dur += m->durable == 1;
         }
-        if (m->n_immediate > 0 && !isnan(m->immediate))
-            imm[ni++] = m->immediate;
         if (m->sessions_to_response >= 0) {
             kt[nk] = m->sessions_to_response;
             ke[nk++] = m->responded;
@@ -208,7 +314,7 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
         free(b);
         free(fi);
     }
-    stats_t_one_sample(chg, nc, 0, o->level, &g->change);
+    t_keep_mean(chg, nc, o->level, &g->change);
     stats_wilcoxon_signed_rank(chg, nc, o->level, &g->wilcoxon);
     stats_effect_paired(pre, post, nc, &g->effect);
     est_pct(pct, np, BOOT_MEAN, o, &g->pct_mean);
@@ -217,7 +323,7 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
     prop_fill(&g->resp50, r50, (long)np, o->level);
     prop_fill(&g->resp_mic, rmic, nmic, o->level);
     prop_fill(&g->durable, dur, ndur, o->level);
-    stats_t_one_sample(bocf, nb, 0, o->level, &g->bocf);
+    t_keep_mean(bocf, nb, o->level, &g->bocf);
     est_from_t(imm, ni, o->level, &g->immediate);
 
     memset(&g->km, 0, sizeof g->km);
@@ -236,7 +342,7 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
     for (int a = 0; a < KM_AT_N; a++)
         g->worst_at[a] = g->n_patients ? (double)worst[a] / (double)g->n_patients : NAN;
     g->dropout_share = g->n_patients ? (double)g->n_single / (double)g->n_patients : NAN;
-    g->suppressed = f->cov >= 0 && g->n_patients < o->min_cell;
+    g->suppressed = f->kind != F_ALL && g->n_patients < o->min_cell;
 
     free(pre); free(post); free(chg); free(pct); free(bocf); free(imm); free(kt); free(ke);
     return 0;
@@ -325,40 +431,255 @@ static int compute_months(const struct dataset *ds, const struct patient_set *ps
         prevz = z;
     }
     double sigz = nmr ? (mr / (double)nmr) / 1.128 : NAN;
-    c->laney_sigma_z = sigz;
+    /* Each instrument has its own series and ratio; the struct-level field keeps the first
+     * instrument's for callers that read it. */
+    if (first == 0 && c->n_months > 0)
+        c->laney_sigma_z = sigz;
     for (size_t j = first; j < c->n_months; j++) {
         struct cohort_month *m = &c->month[j];
         double sd = sqrt(pbar * (1 - pbar) / (double)m->resp30.n);
         m->centre = pbar;
         m->lcl = fmax(0, pbar - 3 * sd);
         m->ucl = fmin(1, pbar + 3 * sd);
+        m->laney_sigma_z = sigz;
         m->laney_lcl = isnan(sigz) ? NAN : fmax(0, pbar - 3 * sd * sigz);
         m->laney_ucl = isnan(sigz) ? NAN : fmin(1, pbar + 3 * sd * sigz);
         m->out_of_control = m->resp30.p < m->lcl || m->resp30.p > m->ucl;
+        /* comparisons with NAN are false: no Laney limits, no Laney signal */
+        m->laney_out_of_control = m->resp30.p < m->laney_lcl || m->resp30.p > m->laney_ucl;
     }
     return 0;
 }
 
-int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
-                   const struct cohort_opts *o, struct cohort *out, struct out_error *e)
+/* ---- between arms ---- */
+
+enum { MAX_ARMS = 16 };
+
+static const char *const control_names[] = {
+    "control", "sham", "placebo", "usual care", "waitlist", "wait list", "waiting list",
+};
+
+static int is_control_name(const char *s)
 {
-    memset(out, 0, sizeof *out);
-    out->seed = o->seed;
-    out->boot_reps = o->boot_reps;
-    out->min_cell = o->min_cell;
-    for (size_t k = 0; k < ds->n_instr; k++) {
-        struct filter f = {k, -1, 0};
-        struct cohort_group *g = new_group(out);
-        if (!g || compute_group(ds, ps, o, &f, g) != 0)
-            goto oom;
+    for (size_t i = 0; i < sizeof control_names / sizeof control_names[0]; i++)
+        if (strcasecmp(s, control_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void nnt_fill(struct nnt *t, double d, double lo, double hi)
+{
+    t->dir = NNT_UNDEFINED;
+    t->split = 0;
+    t->est = t->lo = t->hi = t->benefit_from = t->harm_from = NAN;
+    if (isnan(d) || isnan(lo) || isnan(hi))
+        return;
+    if (d > 0) {
+        t->dir = NNT_BENEFIT;
+        t->est = 1 / d;
+    } else if (d < 0) {
+        t->dir = NNT_HARM;
+        t->est = -1 / d;
+    } else {
+        t->dir = NNT_INFINITE;
     }
-    for (size_t b = 0; b < o->n_by; b++) {
-        int c = dataset_cov_index(ds, o->by[b]);
-        if (c < 0)
-            continue;   /* a breakdown the data cannot give; the report lists what it has */
+    if (lo > 0) {              /* the CI holds only benefit: 1/x reverses the order */
+        t->lo = 1 / hi;
+        t->hi = 1 / lo;
+    } else if (hi < 0) {       /* only harm */
+        t->lo = -1 / lo;
+        t->hi = -1 / hi;
+    } else {                   /* through 0, i.e. through an infinite NNT (Altman 1998) */
+        t->split = 1;
+        t->harm_from = lo < 0 ? -1 / lo : NAN;
+        t->benefit_from = hi > 0 ? 1 / hi : NAN;
+    }
+}
+
+/* One treatment-control comparison for instrument k (see cohort.h). */
+static int compute_arm_pair(const struct dataset *ds, const struct patient_set *ps,
+                            const struct cohort_opts *o, size_t k, int cov, uint32_t vt,
+                            uint32_t vc, int by_name, struct cohort_arms *a)
+{
+    const struct instrument *in = ds->instr[k];
+    memset(a, 0, sizeof *a);
+    snprintf(a->instrument, sizeof a->instrument, "%s", in->name);
+    snprintf(a->label, sizeof a->label, "%s", in->label);
+    a->higher_better = in->higher_better;
+    snprintf(a->treatment, sizeof a->treatment, "%s", ds->cov_str[vt]);
+    snprintf(a->control, sizeof a->control, "%s", ds->cov_str[vc]);
+    a->control_by_name = by_name;
+
+    size_t n = 0;
+    for (size_t i = 0; i < ps->n; i++)
+        n += ps->m[i].instr == k;
+    size_t cap = n ? n : 1;
+    double *ct = malloc(cap * sizeof *ct), *cc = malloc(cap * sizeof *cc);
+    double *base = malloc(cap * sizeof *base), *fin = malloc(cap * sizeof *fin);
+    int *grp = malloc(cap * sizeof *grp);
+    if (!ct || !cc || !base || !fin || !grp) {
+        free(ct); free(cc); free(base); free(fin); free(grp);
+        return -1;
+    }
+    size_t nt = 0, nc = 0, nb = 0;
+    long kt = 0, npt = 0, kc = 0, npc = 0;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr != k || isnan(m->baseline))
+            continue;
+        uint32_t v = ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov];
+        int is_t = v == vt;
+        if (!is_t && v != vc)
+            continue;
+        if (is_t)
+            a->n_treatment++;
+        else
+            a->n_control++;
+        if (isnan(m->change))
+            continue;
+        if (is_t)
+            ct[nt++] = m->change;
+        else
+            cc[nc++] = m->change;
+        base[nb] = m->baseline;
+        fin[nb] = m->final;
+        grp[nb++] = is_t;
+        if (!m->zero_baseline && !isnan(m->pct)) {
+            if (is_t) {
+                npt++;
+                kt += m->resp30 == 1;
+            } else {
+                npc++;
+                kc += m->resp30 == 1;
+            }
+        }
+    }
+    a->n_complete_treatment = nt;
+    a->n_complete_control = nc;
+
+    if (stats_t_welch(ct, nt, cc, nc, o->level, &a->change_diff) != 0 && nt && nc) {
+        /* the difference of two means is defined when its interval is not */
+        struct desc dt, dc;
+        if (stats_describe(ct, nt, &dt) == 0 && stats_describe(cc, nc, &dc) == 0)
+            a->change_diff.mean = dt.mean - dc.mean;
+    }
+
+    /* ANCOVA on the raw scores gives the adjusted difference in final score; improvement
+     * is final - baseline (higher better) or baseline - final, so for a lower-is-better
+     * instrument the improvement difference is minus the coefficient (same baseline
+     * adjustment, same SE and p). */
+    double b, lo, hi;
+    a->ancova.n = nb;
+    a->ancova.method = "ANCOVA final ~ baseline + arm, t with n-3 df";
+    if (stats_ancova_group(base, fin, grp, nb, o->level, &b, &lo, &hi, &a->ancova_p) == 0) {
+        a->ancova.est = in->higher_better ? b : -b;
+        a->ancova.lo = in->higher_better ? lo : -hi;
+        a->ancova.hi = in->higher_better ? hi : -lo;
+    } else {
+        a->ancova.est = a->ancova.lo = a->ancova.hi = a->ancova_p = NAN;
+    }
+
+    prop_fill(&a->resp_treatment, kt, npt, o->level);
+    prop_fill(&a->resp_control, kc, npc, o->level);
+    a->resp_diff.n = (size_t)(npt + npc);
+    a->resp_diff.method = "Newcombe hybrid score (method 10)";
+    stats_prop_diff_newcombe(kt, npt, kc, npc, o->level, &a->resp_diff.est, &a->resp_diff.lo,
+                             &a->resp_diff.hi);
+    nnt_fill(&a->nnt, a->resp_diff.est, a->resp_diff.lo, a->resp_diff.hi);
+    a->suppressed = a->n_treatment < o->min_cell || a->n_control < o->min_cell;
+
+    free(ct); free(cc); free(base); free(fin); free(grp);
+    return 0;
+}
+
+static struct cohort_arms *new_arms(struct cohort *c)
+{
+    struct cohort_arms *na = realloc(c->arms, (c->n_arms + 1) * sizeof *na);
+    if (!na)
+        return NULL;
+    c->arms = na;
+    return &c->arms[c->n_arms++];
+}
+
+/* Which arms to compare (cohort.h), then every instrument for each pair. */
+static int compute_arms(const struct dataset *ds, const struct patient_set *ps,
+                        const struct cohort_opts *o, struct cohort *c)
+{
+    int cov = dataset_cov_index(ds, "arm");
+    if (cov < 0)
+        return 0;
+    uint32_t arm[MAX_ARMS];
+    size_t na = 0;
+    for (size_t p = 0; p < ds->n_patients; p++) {
+        uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)cov];
+        if (v == UINT32_MAX)
+            continue;
+        size_t j;
+        for (j = 0; j < na && arm[j] != v; j++)
+            ;
+        if (j < na)
+            continue;
+        if (na == MAX_ARMS) {
+            snprintf(c->arms_note, sizeof c->arms_note,
+                     "arms not compared: more than %d distinct arm values", MAX_ARMS);
+            return 0;
+        }
+        arm[na++] = v;
+    }
+    if (na < 2) {
+        snprintf(c->arms_note, sizeof c->arms_note,
+                 "arms not compared: fewer than two arms in the data");
+        return 0;
+    }
+    uint32_t pt[MAX_ARMS * MAX_ARMS], pc[MAX_ARMS * MAX_ARMS];
+    int pnamed[MAX_ARMS * MAX_ARMS];
+    size_t npair = 0, named = 0;
+    for (size_t j = 0; j < na; j++)
+        named += (size_t)is_control_name(ds->cov_str[arm[j]]);
+    if (na == 2) {
+        int c0 = is_control_name(ds->cov_str[arm[0]]), c1 = is_control_name(ds->cov_str[arm[1]]);
+        int ctl = c0 && !c1 ? 0 : 1;
+        pt[0] = arm[1 - ctl];
+        pc[0] = arm[ctl];
+        pnamed[0] = c0 != c1;
+        npair = 1;
+    } else if (named == 0 || named == na) {
+        snprintf(c->arms_note, sizeof c->arms_note,
+                 "arms not compared: %zu arms and %s named as a control (control, sham, "
+                 "placebo, usual care, waitlist)", na, named ? "all" : "none");
+        return 0;
+    } else {
+        for (size_t t = 0; t < na; t++) {
+            if (is_control_name(ds->cov_str[arm[t]]))
+                continue;
+            for (size_t j = 0; j < na; j++)
+                if (is_control_name(ds->cov_str[arm[j]])) {
+                    pt[npair] = arm[t];
+                    pc[npair] = arm[j];
+                    pnamed[npair++] = 1;
+                }
+        }
+    }
+    for (size_t k = 0; k < ds->n_instr; k++)
+        for (size_t q = 0; q < npair; q++) {
+            struct cohort_arms *a = new_arms(c);
+            if (!a || compute_arm_pair(ds, ps, o, k, cov, pt[q], pc[q], pnamed[q], a) != 0)
+                return -1;
+        }
+    return 0;
+}
+
+/* Groups for one --by name: the data's own covariate when it has one by that name, else a
+ * derived band (cohort.h). A name the data cannot give is skipped; the report lists what
+ * it has. */
+static int by_groups(const struct dataset *ds, const struct patient_set *ps,
+                     const struct cohort_opts *o, const char *name, struct cohort *out)
+{
+    int c = dataset_cov_index(ds, name);
+    if (c >= 0) {
         /* Distinct values in order of first appearance among patients. */
         for (size_t k = 0; k < ds->n_instr; k++) {
-            uint32_t *seen = NULL;
+            uint32_t seen[64];
             size_t nseen = 0;
             for (size_t p = 0; p < ds->n_patients; p++) {
                 uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)c];
@@ -371,23 +692,89 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
                     continue;
                 if (nseen >= 64)
                     break;  /* a breakdown with more cells than a report can show */
-                uint32_t *ns = realloc(seen, (nseen + 1) * sizeof *ns);
-                if (!ns) {
-                    free(seen);
-                    goto oom;
-                }
-                seen = ns;
                 seen[nseen++] = v;
-                struct filter f = {k, c, v};
+                struct filter f = {.instr = k, .kind = F_COV, .cov = c, .value = v};
+                struct cohort_group *g = new_group(out);
+                if (!g || compute_group(ds, ps, o, &f, g) != 0)
+                    return -1;
+            }
+        }
+        return 0;
+    }
+    if (strcmp(name, "age_band") == 0) {
+        int age = dataset_cov_index(ds, "age");
+        if (age < 0)
+            return 0;
+        int8_t *band = malloc((ds->n_patients ? ds->n_patients : 1) * sizeof *band);
+        if (!band)
+            return -1;
+        int present[N_AGE_BANDS] = {0};
+        for (size_t p = 0; p < ds->n_patients; p++) {
+            band[p] = (int8_t)age_band_of(dataset_cov(ds, p, age));
+            if (band[p] >= 0)
+                present[band[p]] = 1;
+        }
+        for (size_t k = 0; k < ds->n_instr; k++)
+            for (int b = 0; b < N_AGE_BANDS; b++) {
+                if (!present[b])
+                    continue;
+                struct filter f = {.instr = k, .kind = F_AGE_BAND, .band = b, .age_band = band};
                 struct cohort_group *g = new_group(out);
                 if (!g || compute_group(ds, ps, o, &f, g) != 0) {
-                    free(seen);
-                    goto oom;
+                    free(band);
+                    return -1;
                 }
             }
-            free(seen);
+        free(band);
+        return 0;
+    }
+    if (strcmp(name, "baseline_band") == 0) {
+        for (size_t k = 0; k < ds->n_instr; k++) {
+            int present[N_BASELINE_BANDS] = {0};
+            for (size_t i = 0; i < ps->n; i++) {
+                int b = ps->m[i].instr == k ? baseline_band_of(ds->instr[k], ps->m[i].baseline)
+                                            : -1;
+                if (b >= 0)
+                    present[b] = 1;
+            }
+            for (int b = 0; b < N_BASELINE_BANDS; b++) {
+                if (!present[b])
+                    continue;
+                struct filter f = {.instr = k, .kind = F_BASELINE_BAND, .band = b};
+                struct cohort_group *g = new_group(out);
+                if (!g || compute_group(ds, ps, o, &f, g) != 0)
+                    return -1;
+            }
         }
     }
+    return 0;
+}
+
+int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
+                   const struct cohort_opts *o, struct cohort *out, struct out_error *e)
+{
+    memset(out, 0, sizeof *out);
+    out->seed = o->seed;
+    out->boot_reps = o->boot_reps;
+    out->min_cell = o->min_cell;
+    out->laney_sigma_z = NAN;
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        struct filter f = {.instr = k, .kind = F_ALL};
+        struct cohort_group *g = new_group(out);
+        if (!g || compute_group(ds, ps, o, &f, g) != 0)
+            goto oom;
+    }
+    for (size_t b = 0; b < o->n_by; b++) {
+        size_t prev;
+        for (prev = 0; prev < b && strcmp(o->by[prev], o->by[b]) != 0; prev++)
+            ;
+        if (prev < b)
+            continue;   /* --by clinic twice is one breakdown */
+        if (by_groups(ds, ps, o, o->by[b], out) != 0)
+            goto oom;
+    }
+    if (compute_arms(ds, ps, o, out) != 0)
+        goto oom;
     for (size_t k = 0; k < ds->n_instr; k++)
         if (compute_months(ds, o->series ? o->series : ps, k, o, out) != 0)
             goto oom;
@@ -405,6 +792,7 @@ void cohort_free(struct cohort *c)
         stats_km_free(&c->group[i].km);
     free(c->group);
     free(c->month);
+    free(c->arms);
     memset(c, 0, sizeof *c);
 }
 
@@ -416,25 +804,87 @@ static void num(FILE *fp, double x)
         fprintf(fp, "%.10g", x);
 }
 
-static void row(FILE *fp, const struct cohort_group *g, const char *stat, size_t n, double est,
-                double lo, double hi, const char *method)
+#define SUPPRESSED_REASON "suppressed (n below minimum cell size)"
+
+/* One cohort.csv row. A suppressed cell withholds every number, its n included (a count
+ * below the minimum cell size is itself what suppression protects). */
+static void row_kv(FILE *fp, const char *instrument, const char *by, const char *value,
+                   int suppressed, const char *stat, size_t n, double est, double lo,
+                   double hi, const char *method)
 {
-    esc_csv(fp, g->instrument);
+    esc_csv(fp, instrument);
     fputc(',', fp);
-    esc_csv(fp, g->by);
+    esc_csv(fp, by);
     fputc(',', fp);
-    esc_csv(fp, g->value);
-    fprintf(fp, ",%s,%zu,", stat, n);
-    if (!g->suppressed) {
+    esc_csv(fp, value);
+    fprintf(fp, ",%s,", stat);
+    if (!suppressed) {
+        fprintf(fp, "%zu,", n);
         num(fp, est);
         fputc(',', fp);
         num(fp, lo);
         fputc(',', fp);
         num(fp, hi);
     } else {
-        fputs(",,", fp);
+        fputs(",,,", fp);
     }
-    fprintf(fp, ",%s\n", g->suppressed ? "suppressed (n below minimum cell size)" : method);
+    fputc(',', fp);
+    esc_csv(fp, suppressed ? SUPPRESSED_REASON : method);
+    fputc('\n', fp);
+}
+
+static void row(FILE *fp, const struct cohort_group *g, const char *stat, size_t n, double est,
+                double lo, double hi, const char *method)
+{
+    row_kv(fp, g->instrument, g->by, g->value, g->suppressed, stat, n, est, lo, hi, method);
+}
+
+static void arm_rows(FILE *fp, const struct cohort_arms *a)
+{
+    char value[272];
+    snprintf(value, sizeof value, "%s vs %s", a->treatment, a->control);
+    const char *in = a->instrument, *by = "arm_difference";
+    int s = a->suppressed;
+    const struct tres *d = &a->change_diff;
+    row_kv(fp, in, by, value, s, "patients_treatment", a->n_treatment, (double)a->n_treatment,
+           NAN, NAN, "count (patients with a baseline)");
+    row_kv(fp, in, by, value, s, "patients_control", a->n_control, (double)a->n_control, NAN,
+           NAN, a->control_by_name ? "count (patients with a baseline); control by its name"
+                                   : "count (patients with a baseline); control = second arm");
+    row_kv(fp, in, by, value, s, "change_mean_difference", d->n, d->mean, d->lo, d->hi,
+           "Welch t; treatment - control, improvement positive");
+    row_kv(fp, in, by, value, s, "change_mean_difference_df", d->n, d->df, NAN, NAN,
+           "Welch-Satterthwaite degrees of freedom");
+    row_kv(fp, in, by, value, s, "change_mean_difference_p", d->n, d->p, NAN, NAN,
+           "Welch t-test, two-sided");
+    row_kv(fp, in, by, value, s, "ancova_difference", a->ancova.n, a->ancova.est, a->ancova.lo,
+           a->ancova.hi, "ANCOVA final ~ baseline + arm, t with n-3 df; improvement positive");
+    row_kv(fp, in, by, value, s, "ancova_difference_p", a->ancova.n, a->ancova_p, NAN, NAN,
+           "ANCOVA t-test of the arm coefficient, two-sided");
+    row_kv(fp, in, by, value, s, "responder_30_treatment", (size_t)a->resp_treatment.n,
+           a->resp_treatment.p, a->resp_treatment.lo, a->resp_treatment.hi, "Wilson score");
+    row_kv(fp, in, by, value, s, "responder_30_control", (size_t)a->resp_control.n,
+           a->resp_control.p, a->resp_control.lo, a->resp_control.hi, "Wilson score");
+    row_kv(fp, in, by, value, s, "responder_30_difference", a->resp_diff.n, a->resp_diff.est,
+           a->resp_diff.lo, a->resp_diff.hi,
+           "Newcombe hybrid score (method 10); treatment - control");
+    const struct nnt *t = &a->nnt;
+    const char *name = t->dir == NNT_BENEFIT ? "nnt_benefit" : t->dir == NNT_HARM ? "nnt_harm"
+                                                                                : "nnt";
+    const char *method = t->dir == NNT_UNDEFINED ? "1/responder_30_difference (undefined)"
+                         : t->dir == NNT_INFINITE
+                             ? "responder_30_difference is 0: no finite NNT; CI in two parts"
+                         : t->split ? "1/responder_30_difference; its CI includes no difference, so "
+                                      "the NNT's CI is in two parts (Altman 1998)"
+                                    : "1/responder_30_difference, CI 1/Newcombe limits (Altman 1998)";
+    row_kv(fp, in, by, value, s, name, a->resp_diff.n, t->est, t->lo, t->hi, method);
+    if (t->split) {
+        row_kv(fp, in, by, value, s, "nnt_ci_harm_from", a->resp_diff.n, t->harm_from, NAN, NAN,
+               "CI part: NNT(harm) from this value up, unbounded (empty: no harm part)");
+        row_kv(fp, in, by, value, s, "nnt_ci_benefit_from", a->resp_diff.n, t->benefit_from,
+               NAN, NAN,
+               "CI part: NNT(benefit) from this value up, unbounded (empty: no benefit part)");
+    }
 }
 
 static void prop_rows(FILE *fp, const struct cohort_group *g, const char *name,
@@ -517,7 +967,15 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
             "p-chart centre and 3-sigma limits");
         row(fp, &g, "laney_limits", (size_t)m->resp30.n, m->centre, m->laney_lcl, m->laney_ucl,
             "Laney p' limits");
+        row(fp, &g, "laney_sigma_z", (size_t)m->resp30.n, m->laney_sigma_z, NAN, NAN,
+            "mean moving range of monthly z-scores / 1.128, this instrument's series");
+        row(fp, &g, "out_of_control", (size_t)m->resp30.n, (double)m->out_of_control, NAN, NAN,
+            "1 = outside the p-chart limits");
+        row(fp, &g, "laney_out_of_control", (size_t)m->resp30.n,
+            (double)m->laney_out_of_control, NAN, NAN, "1 = outside the Laney p' limits");
     }
+    for (size_t j = 0; j < c->n_arms; j++)
+        arm_rows(fp, &c->arms[j]);
     if (ferror(fp))
         return out_err(e, OUT_EIO, NULL, 0, 0, "write error in cohort.csv");
     return 0;

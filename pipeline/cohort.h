@@ -7,7 +7,27 @@
  *
  * Populations: "complete cases" = patients with a baseline and at least one follow-up score
  * (primary); BOCF = everyone with a baseline, single-visit patients counted as change 0
- * (sensitivity analysis). Percent statistics exclude zero baselines (counted).
+ * (sensitivity analysis). Percent statistics exclude zero baselines (counted). The immediate
+ * (within-session) effect is over every patient with pain_post pairs, single visits included:
+ * it needs no follow-up.
+ *
+ * A mean whose interval is undefined (one value, or every value equal) is still reported;
+ * only its interval and p are NAN. Every undefined number is NAN, printed empty.
+ *
+ * Subgroups (cohort_opts.by): a covariate of the data by its name, or a derived band when the
+ * data has no covariate of that name:
+ *  - "age_band": from covariate `age` (a finite number in [0, 130], years; anything else is
+ *    missing): "under 18", "18-34", "35-54", "55-64", "65+" (bands by completed years:
+ *    34.9 is 18-34). "under 18" is kept as its own band rather than dropped silently.
+ *  - "baseline_band": per instrument, from the record's own baseline: "mild", "moderate",
+ *    "severe". Pain NRS (`pain`): mild 0-3, moderate 4-6, severe 7-10 (a score below 4 is
+ *    mild, below 7 moderate). Any other instrument: thirds of its range measured from the
+ *    good end, so a higher-is-better scale (sleep quality) is severe at its low end: with
+ *    w = (max - min) / 3 and s = score - min (lower is better) or max - score (higher is
+ *    better), mild is s < w, moderate s < 2w, severe otherwise (PSQI 0-21: 0-6, 7-13,
+ *    14-21; sleep quality 0-10: 7-10 mild, 4-6 moderate, 0-3 severe).
+ * Bands appear in that fixed order, and only those that occur. Cells with fewer than
+ * min_cell patients are suppressed: their numbers (n included) are withheld in cohort.csv.
  */
 #ifndef OUTCOMES_COHORT_H
 #define OUTCOMES_COHORT_H
@@ -72,7 +92,64 @@ struct cohort_month {
     struct prop resp30;
     double centre, lcl, ucl;           /* p-chart: p̄ and 3-sigma limits for this month's n */
     double laney_lcl, laney_ucl;       /* Laney p′ limits */
-    int out_of_control;
+    int out_of_control;                /* outside the p-chart limits */
+    /* Added (additive). The Laney ratio of this month's instrument series (the same value on
+     * every month row of one instrument): the mean moving range of the monthly z-scores
+     * / 1.128; > 1 when months vary more than binomially. NAN with fewer than two months or
+     * when p̄ is 0 or 1 (then the Laney limits are NAN too). */
+    double laney_sigma_z;
+    int laney_out_of_control;          /* outside the Laney p′ limits; 0 when they are NAN */
+};
+
+/* Number needed to treat from a difference in responder rates d = treatment - control with
+ * CI [L, U] (Altman, BMJ 1998;317:1309). Magnitudes are positive and the direction is kept
+ * apart, so no renderer has to interpret a negative NNT:
+ *  - d > 0: NNT to benefit = 1/d; d < 0: NNT to harm = 1/|d|; d = 0: infinite (est NAN).
+ *  - CI excluding 0 (split = 0): [lo, hi] in the estimate's direction: benefit 1/U to 1/L,
+ *    harm 1/|L| to 1/|U|.
+ *  - CI including 0 (split = 1): the CI is in two parts, written
+ *    "NNT(harm) harm_from to ∞ to NNT(benefit) benefit_from": every NNT to harm >= harm_from
+ *    and every NNT to benefit >= benefit_from. harm_from = 1/|L| (NAN when L = 0: no harm
+ *    part), benefit_from = 1/U (NAN when U = 0: no benefit part); lo, hi are NAN. */
+enum nnt_dir { NNT_UNDEFINED = 0, NNT_BENEFIT = 1, NNT_HARM = 2, NNT_INFINITE = 3 };
+struct nnt {
+    int dir;                   /* enum nnt_dir; NNT_UNDEFINED when d is */
+    double est;                /* 1/|d|; NAN unless dir is NNT_BENEFIT or NNT_HARM */
+    int split;
+    double lo, hi;
+    double benefit_from, harm_from;
+};
+
+/* Between arms (trial data), per instrument, when the dataset has a covariate named "arm".
+ * Which arm is the control: a value named "control", "sham", "placebo", "usual care",
+ * "waitlist", "wait list" or "waiting list" (case-insensitive) is a control arm.
+ *  - Two arms: the control-named one is the control; when neither or both are so named, the
+ *    second in order of first appearance among patients is.
+ *  - More than two arms (up to 16): every arm not named as a control against every
+ *    control-named arm (GERAC: verum vs sham, verum vs usual care); when none or all are so
+ *    named there is no reference to compare against and arms are skipped (cohort.arms_note
+ *    says why). Patients without an arm are left out.
+ * Every difference is treatment - control with improvement positive, so > 0 favours the
+ * treatment whichever way the instrument points. Mean change and responders are over complete
+ * cases, as in cohort_group (responders: complete cases with a defined percent). Suppressed
+ * when either arm has fewer than min_cell patients with a baseline. */
+struct cohort_arms {
+    char instrument[32];
+    char label[64];
+    int higher_better;
+    char treatment[128], control[128];   /* arm values */
+    int control_by_name;       /* 1: control recognised by its name; 0: second in order */
+    int suppressed;
+    size_t n_treatment, n_control;             /* patients with a baseline */
+    size_t n_complete_treatment, n_complete_control;
+    struct tres change_diff;   /* difference in mean improvement: mean, se, Welch CI, t, df
+                                  (Welch-Satterthwaite), p; n = complete cases of both */
+    struct est ancova;         /* ANCOVA final ~ baseline + arm, the arm coefficient turned to
+                                  improvement-positive; t CI with n - 3 df; n complete cases */
+    double ancova_p;
+    struct prop resp_treatment, resp_control;  /* >= 30% responders, Wilson */
+    struct est resp_diff;      /* p_treatment - p_control, Newcombe hybrid score (method 10) */
+    struct nnt nnt;            /* from resp_diff */
 };
 
 struct cohort {
@@ -80,10 +157,17 @@ struct cohort {
     struct cohort_group *group;    /* group[k] for k < n_instr is "all patients" of instr k */
     size_t n_months;
     struct cohort_month *month;
-    double laney_sigma_z;          /* the Laney ratio; > 1 when months vary more than binomially */
+    double laney_sigma_z;          /* kept for compatibility: the Laney ratio of the first
+                                      instrument with a monthly series; each instrument's own
+                                      is in month[].laney_sigma_z */
     uint64_t seed;
     size_t boot_reps;
     size_t min_cell;
+    /* Added (additive): between-arm comparisons, in instrument order, then treatment arm
+     * order. n_arms = 0 without an `arm` covariate or when arms were skipped (arms_note). */
+    size_t n_arms;
+    struct cohort_arms *arms;
+    char arms_note[160];           /* why arms were skipped, or "" */
 };
 
 struct cohort_opts {
@@ -106,7 +190,10 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
                    const struct cohort_opts *o, struct cohort *out, struct out_error *e);
 void cohort_free(struct cohort *c);
 
-/* cohort.csv: one row per group and statistic (documented in docs/cohort-csv.md). */
+/* cohort.csv: one row per group and statistic (documented in docs/cohort-csv.md).
+ * Columns instrument,by,value,statistic,n,estimate,lo,hi,method. Undefined numbers are empty;
+ * a suppressed cell has n, estimate, lo and hi empty and the reason as its method. Between-arm
+ * rows have by = "arm_difference" and value = "TREATMENT vs CONTROL". */
 int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e);
 
 #endif
