@@ -258,6 +258,66 @@ static void benchmarks(struct doc *d, const struct report_input *in)
     doc_table_end(d);
 }
 
+static const char *nnt_text(const struct nnt *t, char *buf, size_t n)
+{
+    const char *kind = t->dir == NNT_HARM ? "NNT (harm)" : "NNT (benefit)";
+    if (t->dir == NNT_INFINITE)
+        snprintf(buf, n, "no difference in responder rates: NNT infinite");
+    else if (t->dir != NNT_BENEFIT && t->dir != NNT_HARM)
+        snprintf(buf, n, "n/a");
+    else if (t->split)
+        snprintf(buf, n, "%s %s (95%% CI: NNT(harm) %s to infinity to NNT(benefit) %s)", kind,
+                 fnum(t->est, 1), fnum(t->harm_from, 1), fnum(t->benefit_from, 1));
+    else
+        snprintf(buf, n, "%s %s (95%% CI %s to %s)", kind, fnum(t->est, 1), fnum(t->lo, 1),
+                 fnum(t->hi, 1));
+    return buf;
+}
+
+static void arms(struct doc *d, const struct report_input *in)
+{
+    const struct cohort *c = in->cohort;
+    if (!c->n_arms && !c->arms_note[0])
+        return;
+    doc_heading(d, 2, "Arms compared");
+    if (c->arms_note[0])
+        doc_para(d, NULL, "%s", c->arms_note);
+    if (!c->n_arms)
+        return;
+    doc_para(d, NULL,
+             "Treatment minus control, improvement positive. Difference in mean improvement "
+             "with a Welch interval; ANCOVA of the final score on baseline and arm; difference "
+             "in the share improved >= 30%% with a Newcombe hybrid score interval, and the "
+             "number needed to treat (Altman 1998).");
+    static const char *const head[] = {"Instrument", "Treatment vs control", "Patients",
+                                       "Mean difference (Welch)", "ANCOVA difference",
+                                       ">= 30% improved", "Difference (Newcombe)", "NNT"};
+    doc_table(d, head, 8);
+    for (size_t i = 0; i < c->n_arms; i++) {
+        const struct cohort_arms *a = &c->arms[i];
+        char vs[300], n[64], r[128], nn[200];
+        snprintf(vs, sizeof vs, "%s vs %s", a->treatment, a->control);
+        if (a->suppressed) {
+            const char *cells[] = {a->label, vs, "suppressed", "suppressed", "suppressed",
+                                   "suppressed", "suppressed", "suppressed"};
+            doc_row(d, cells, 8);
+            continue;
+        }
+        snprintf(n, sizeof n, "%zu vs %zu", a->n_treatment, a->n_control);
+        snprintf(r, sizeof r, "%ld/%ld vs %ld/%ld", a->resp_treatment.k, a->resp_treatment.n,
+                 a->resp_control.k, a->resp_control.n);
+        char rd[96];
+        snprintf(rd, sizeof rd, "%s points",
+                 fci(100 * a->resp_diff.est, 100 * a->resp_diff.lo, 100 * a->resp_diff.hi, 1));
+        const char *cells[] = {a->label, vs, n,
+                               fci(a->change_diff.mean, a->change_diff.lo, a->change_diff.hi, 2),
+                               fci(a->ancova.est, a->ancova.lo, a->ancova.hi, 2), r, rd,
+                               nnt_text(&a->nnt, nn, sizeof nn)};
+        doc_row(d, cells, 8);
+    }
+    doc_table_end(d);
+}
+
 static void subgroups(struct doc *d, const struct report_input *in)
 {
     const struct cohort *c = in->cohort;
@@ -410,6 +470,7 @@ static void body(struct doc *d, const struct report_input *in, const char *dir)
     time_to_response(d, in);
     report_audit_section(d, in);
     benchmarks(d, in);
+    arms(d, in);
     subgroups(d, in);
     months(d, in);
     if (in->n_charts || in->chart_error) {
@@ -610,6 +671,30 @@ static int write_json(const struct report_input *in, const char *dir, struct out
         fputs(", \"ucl\": ", fp);
         jnum(fp, m->ucl);
         fprintf(fp, ", \"out_of_control\": %s}", m->out_of_control ? "true" : "false");
+    }
+    fputs("],\n  \"arms\": [", fp);
+    for (size_t i = 0; i < c->n_arms; i++) {
+        const struct cohort_arms *a = &c->arms[i];
+        fputs(i ? ",\n    {\"instrument\": " : "\n    {\"instrument\": ", fp);
+        esc_json(fp, a->instrument);
+        fputs(", \"treatment\": ", fp);
+        esc_json(fp, a->treatment);
+        fputs(", \"control\": ", fp);
+        esc_json(fp, a->control);
+        fprintf(fp, ", \"suppressed\": %s", a->suppressed ? "true" : "false");
+        if (!a->suppressed) {
+            fprintf(fp, ", \"patients_treatment\": %zu, \"patients_control\": %zu, ",
+                    a->n_treatment, a->n_control);
+            jest(fp, "change_difference", a->change_diff.n, a->change_diff.mean,
+                 a->change_diff.lo, a->change_diff.hi, "Welch");
+            fputs(", ", fp);
+            jest(fp, "ancova_difference", a->ancova.n, a->ancova.est, a->ancova.lo, a->ancova.hi,
+                 "ANCOVA final ~ baseline + arm");
+            fputs(", ", fp);
+            jest(fp, "responder_30_difference", a->resp_diff.n, a->resp_diff.est, a->resp_diff.lo,
+                 a->resp_diff.hi, "Newcombe hybrid score");
+        }
+        fputc('}', fp);
     }
     fputs("],\n", fp);
     report_audit_json(fp, in);
