@@ -21,7 +21,7 @@
 enum { DEFAULT_CHUNK = 1 << 20, SESSION_MAX = 100000, MAX_COLUMNS = 4096 };
 
 enum role { ROLE_ID, ROLE_DATE, ROLE_SESSION, ROLE_INSTR, ROLE_PAIN_POST, ROLE_ADVERSE,
-            ROLE_BASELINE, ROLE_COV, ROLE_KEY, ROLE_TIME };
+            ROLE_BASELINE, ROLE_COV, ROLE_KEY, ROLE_TIME, ROLE_WIDE };
 
 /* Columns with a fixed meaning; every other non-instrument column is a covariate. */
 static const struct { const char *name; enum role role; } fixed_columns[] = {
@@ -32,7 +32,8 @@ static const struct { const char *name; enum role role; } fixed_columns[] = {
 
 struct column {
     enum role role;
-    int idx;              /* instrument index (ds->instr) or covariate index */
+    int idx;              /* instrument index (ds->instr), covariate index, or for
+                           * ROLE_WIDE the index into ingest_opts.wide */
     const char *name;     /* header name as written (trimmed), for messages */
     const char *canon;    /* renamed and lower-cased: what the column means */
 };
@@ -68,6 +69,16 @@ struct ingest {
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
+
+    /* Wide format, fixed for the run by the spec: the time points (distinct offsets,
+     * ascending; session = rank + 1), per spec column its instrument (index into ds->instr)
+     * and time point, and one row's scores (time point x instrument). */
+    size_t n_tp, n_wi;
+    int32_t tp_day[INGEST_WIDE_MAX];
+    int w_instr[INGEST_WIDE_MAX], w_tp[INGEST_WIDE_MAX];
+    const char *w_name[INSTRUMENT_MAX];
+    long w_col[INGEST_WIDE_MAX];   /* file column of each spec column, current file */
+    double wscore[INGEST_WIDE_MAX * INSTRUMENT_MAX];
 };
 
 void ingest_opts_default(struct ingest_opts *o)
@@ -76,23 +87,39 @@ void ingest_opts_default(struct ingest_opts *o)
     o->today = civil_today();
 }
 
+/* Add or replace (same source, case-insensitive) a rename in map[0..*n). Returns -1 when
+ * the map is full. Replacing keeps "the last word wins" for config file then command line. */
+static int add_rename(struct ingest_colmap *map, size_t *n, const char *canon, size_t cn,
+                      const char *src, size_t sn)
+{
+    size_t i = 0;
+    while (i < *n && !(strlen(map[i].source) == sn && strncasecmp(map[i].source, src, sn) == 0))
+        i++;
+    if (i == *n) {
+        if (*n >= INGEST_MAP_MAX)
+            return -1;
+        (*n)++;
+    }
+    memcpy(map[i].canonical, canon, cn);
+    map[i].canonical[cn] = '\0';
+    memcpy(map[i].source, src, sn);
+    map[i].source[sn] = '\0';
+    return 0;
+}
+
 int ingest_opts_add_column(struct ingest_opts *o, const char *spec, struct out_error *e)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || !eq[1])
         return out_err(e, OUT_EUSAGE, NULL, 0, 0,
-                       "--column '%s': expected CANONICAL=SOURCE, e.g. patient_id=record_id",
-                       spec);
+                       "'%s': expected CANONICAL=SOURCE, e.g. patient_id=record_id", spec);
     size_t cn = (size_t)(eq - spec), sn = strlen(eq + 1);
     if (cn >= INGEST_NAME_MAX || sn >= INGEST_NAME_MAX)
-        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "--column '%s': name too long", spec);
-    if (o->n_map >= INGEST_MAP_MAX)
-        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d --column renames",
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "'%s': name too long (limit %d bytes)",
+                       spec, INGEST_NAME_MAX - 1);
+    if (add_rename(o->column_map, &o->n_map, spec, cn, eq + 1, sn))
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d column renames",
                        INGEST_MAP_MAX);
-    struct ingest_colmap *m = &o->column_map[o->n_map++];
-    memcpy(m->canonical, spec, cn);
-    m->canonical[cn] = '\0';
-    memcpy(m->source, eq + 1, sn + 1);
     return 0;
 }
 
@@ -104,8 +131,8 @@ int ingest_opts_set_key(struct ingest_opts *o, const char *spec, struct out_erro
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= INGEST_NAME_MAX || o->n_key == INGEST_KEY_MAX)
             return out_err(e, OUT_EUSAGE, NULL, 0, 0,
-                           "--patient-key '%s': expected up to %d column names separated by "
-                           "commas", spec, INGEST_KEY_MAX);
+                           "'%s': expected up to %d column names separated by commas", spec,
+                           INGEST_KEY_MAX);
         memcpy(o->key_column[o->n_key], p, n);
         o->key_column[o->n_key++][n] = '\0';
         if (!p[n])
@@ -129,8 +156,7 @@ int ingest_opts_set_time(struct ingest_opts *o, const char *spec, struct out_err
             return 0;
         }
     return out_err(e, OUT_EUSAGE, NULL, 0, 0,
-                   "--relative-time '%s': expected COLUMN:UNIT with UNIT days, weeks or months",
-                   spec);
+                   "'%s': expected COLUMN:UNIT with UNIT days, weeks or months", spec);
 }
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -163,6 +189,231 @@ static void fmt_num(char *buf, size_t n, double v)
     snprintf(buf, n, "%.15g", v);
     if (strtod(buf, NULL) != v)
         snprintf(buf, n, "%.17g", v);
+}
+
+/* "pain, pain_vas, ..." for messages that list what would have been accepted. */
+static void instrument_list(const struct instrument_table *tab, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    for (size_t k = 0; k < tab->n; k++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", k ? ", " : "", tab->item[k].name);
+    }
+}
+
+/* ---- wide spec -------------------------------------------------------------------- */
+
+enum { WIDE_MAX_DAYS = 36525 };   /* 100 years: past any follow-up, far inside int32 */
+
+/* "3m", "12 months", "0d", "2.5w": a number >= 0 and a unit, to whole days. Returns 0, -1
+ * when it is not that form, -2 when it is beyond WIDE_MAX_DAYS. */
+static int parse_offset(const char *s, int32_t *day)
+{
+    static const struct { const char *unit; double days; } units[] = {
+        {"d", 1},      {"day", 1},      {"days", 1},        {"w", 7},          {"week", 7},
+        {"weeks", 7},  {"m", 30.4375},  {"month", 30.4375}, {"months", 30.4375},
+    };
+    char num[32];
+    size_t n = strspn(s, "0123456789.");
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, s, n);
+    num[n] = '\0';
+    double v;
+    /* No sign is let through strspn, so parse_decimal only checks digits and one '.'. */
+    if (parse_decimal(num, '.', &v))
+        return -1;
+    const char *u = s + n;
+    while (*u == ' ')
+        u++;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcasecmp(u, units[i].unit) == 0) {
+            double d = v * units[i].days;
+            if (!(d <= WIDE_MAX_DAYS))
+                return -2;
+            *day = (int32_t)lround(d);
+            return 0;
+        }
+    return -1;
+}
+
+/* Copy a trimmed name into dst (INGEST_NAME_MAX bytes); -1 when empty or too long. */
+static int copy_name(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    if (!n || n >= INGEST_NAME_MAX)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* Parse into scratch copies and commit only on success, so a bad spec leaves o as it was. */
+int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_error *e)
+{
+    struct instrument_table builtin;
+    const struct instrument_table *tab = o->instruments;
+    if (!tab) {
+        instrument_table_builtin(&builtin);
+        tab = &builtin;
+    }
+    struct ingest_wide_col *col = calloc(INGEST_WIDE_MAX, sizeof *col);
+    struct ingest_colmap *map = malloc(sizeof o->column_map);
+    char *buf = strdup(spec);
+    char date[INGEST_NAME_MAX] = "";
+    size_t n = 0, n_map = o->n_map;
+    int rc = 0;
+    if (!col || !map || !buf) {
+        rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+        goto out;
+    }
+    memcpy(map, o->column_map, sizeof o->column_map);
+    char *next;
+    for (char *seg = buf; seg; seg = next) {
+        if ((next = strchr(seg, ';')) != NULL)
+            *next++ = '\0';
+        seg = trim(seg);
+        if (!*seg)
+            continue;   /* "a; b;" — a trailing ';' is harmless */
+        char *colon = strchr(seg, ':'), *eq = strchr(seg, '=');
+        if (!colon && eq) {
+            *eq = '\0';
+            char *canon = trim(seg), *src = trim(eq + 1);
+            if (!*canon || !*src) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                             "'%s=%s': expected NAME=COLUMN, e.g. patient_id=id", canon, src);
+                goto out;
+            }
+            if (strlen(canon) >= INGEST_NAME_MAX || strlen(src) >= INGEST_NAME_MAX) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0, "'%s=%s': name too long (limit %d "
+                             "bytes)", canon, src, INGEST_NAME_MAX - 1);
+                goto out;
+            }
+            if (strcasecmp(canon, "date") == 0) {
+                if (date[0]) {
+                    rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                 "date= is given twice ('%s' and '%s')", date, src);
+                    goto out;
+                }
+                copy_name(date, src);
+            } else if (add_rename(map, &n_map, canon, strlen(canon), src, strlen(src))) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d column renames",
+                             INGEST_MAP_MAX);
+                goto out;
+            }
+            continue;
+        }
+        if (!colon) {
+            rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                         "'%s' is neither 'INSTRUMENT: COLUMN@OFFSET, ...' nor 'NAME=COLUMN'",
+                         seg);
+            goto out;
+        }
+        *colon = '\0';
+        const char *iname = trim(seg);
+        const struct instrument *in = *iname ? instrument_find(tab, iname) : NULL;
+        if (!in) {
+            char list[512];
+            instrument_list(tab, list, sizeof list);
+            rc = *iname ? out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                  "'%s' is not an instrument (known: %s; declare others in "
+                                  "a config file)", iname, list)
+                        : out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                  "no instrument name before ':' (expected e.g. "
+                                  "'pain_vas: pk1@0d, pk2@3m')");
+            goto out;
+        }
+        for (size_t j = 0; j < n; j++)
+            if (strcasecmp(col[j].instrument, in->name) == 0) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                             "instrument '%s' is given twice; list all its columns in one "
+                             "segment", in->name);
+                goto out;
+            }
+        char *items = trim(colon + 1);
+        if (!*items) {
+            rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                         "%s: no columns (expected e.g. '%s: pk1@0d, pk2@3m')", in->name,
+                         in->name);
+            goto out;
+        }
+        char *inext;
+        for (char *item = items; item; item = inext) {
+            if ((inext = strchr(item, ',')) != NULL)
+                *inext++ = '\0';
+            item = trim(item);
+            char *at = strrchr(item, '@');
+            if (!*item || !at) {
+                rc = *item ? out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                     "%s: '%s' has no time point (expected COLUMN@OFFSET, "
+                                     "e.g. %s@3m)", in->name, item, item)
+                           : out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                     "%s: an empty item in the column list (a stray ',')",
+                                     in->name);
+                goto out;
+            }
+            *at = '\0';
+            const char *cname = trim(item), *when = trim(at + 1);
+            if (n == INGEST_WIDE_MAX) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d score columns",
+                             INGEST_WIDE_MAX);
+                goto out;
+            }
+            struct ingest_wide_col *w = &col[n];
+            if (copy_name(w->column, cname)) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0, "%s: '%s@%s': %s", in->name, cname,
+                             when, *cname ? "column name too long" : "no column before '@'");
+                goto out;
+            }
+            int bad = strlen(when) < sizeof w->when ? parse_offset(when, &w->day) : -1;
+            if (bad) {
+                rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                             bad == -2 ? "%s: '%s@%s': the offset is more than 100 years"
+                                       : "%s: '%s@%s': the offset is not a number >= 0 and a "
+                                         "unit d, w or m (days, weeks, months), e.g. 3m",
+                             in->name, cname, when);
+                goto out;
+            }
+            memcpy(w->when, when, strlen(when) + 1);
+            snprintf(w->instrument, sizeof w->instrument, "%s", in->name);
+            for (size_t j = 0; j < n; j++) {
+                if (strcasecmp(col[j].column, w->column) == 0) {
+                    rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                 "column '%s' is used twice (%s at %s and %s at %s)", w->column,
+                                 col[j].instrument, col[j].when, in->name, w->when);
+                    goto out;
+                }
+                if (strcmp(col[j].instrument, in->name) == 0 && col[j].day == w->day) {
+                    rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                                 "%s: columns '%s' (%s) and '%s' (%s) are both at day %ld",
+                                 in->name, col[j].column, col[j].when, w->column, w->when,
+                                 (long)w->day);
+                    goto out;
+                }
+            }
+            n++;
+        }
+    }
+    if (!n) {
+        rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                     "no instrument (expected e.g. 'pain_vas: pk1@0d, pk2@3m; patient_id=id')");
+        goto out;
+    }
+    for (size_t j = 0; date[0] && j < n; j++)
+        if (strcasecmp(col[j].column, date) == 0) {
+            rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                         "column '%s' is both the baseline date and a score column", date);
+            goto out;
+        }
+    memcpy(o->wide, col, n * sizeof *col);
+    o->n_wide = n;
+    memcpy(o->wide_date, date, sizeof date);
+    memcpy(o->column_map, map, sizeof o->column_map);
+    o->n_map = n_map;
+out:
+    free(col);
+    free(map);
+    free(buf);
+    return rc;
 }
 
 #if defined(__GNUC__)
@@ -259,6 +510,11 @@ static int define_schema(struct ingest *g, long line, struct out_error *e)
         instrument_table_builtin(&builtin);
         tab = &builtin;
     }
+    if (g->o->n_wide) {   /* in spec order, which the wide plan's indices refer to */
+        n_instr = g->n_wi;
+        for (size_t k = 0; k < n_instr; k++)
+            instr[k] = g->w_name[k];
+    }
     int bad = dataset_set_instruments(ds, tab, instr, n_instr) ||
               dataset_set_covariates(ds, cov, n_cov) ||
               (g->c_pp >= 0 && dataset_enable_pain_post(ds));
@@ -303,6 +559,50 @@ static int match_schema(struct ingest *g, long line, struct out_error *e)
     return 0;
 }
 
+/* Index of the wide spec's column `name` (as in the file), or -1. */
+static long wide_column(const struct ingest_opts *o, const char *name)
+{
+    for (size_t j = 0; j < o->n_wide; j++)
+        if (strcasecmp(o->wide[j].column, name) == 0)
+            return (long)j;
+    return -1;
+}
+
+/* The role of a column that is not a wide score or date column: fixed name, instrument,
+ * key part, time column, or covariate. In a wide file the long-format-only columns and
+ * unplaced instruments are refused: each would otherwise be silently ignored or misread. */
+static int column_role(struct ingest *g, const struct instrument_table *tab, struct column *c,
+                       long i, long line, struct out_error *e)
+{
+    for (size_t k = 0; k < sizeof fixed_columns / sizeof fixed_columns[0]; k++)
+        if (strcmp(c->canon, fixed_columns[k].name) == 0)
+            c->role = fixed_columns[k].role;
+    if (c->role == ROLE_COV && instrument_find(tab, c->canon))
+        c->role = ROLE_INSTR;
+    for (size_t k = 0; k < g->o->n_key; k++)
+        if (strcasecmp(c->canon, g->o->key_column[k]) == 0) {
+            c->role = ROLE_KEY;
+            g->c_key[k] = i;
+        }
+    if (g->o->time_column[0] && strcasecmp(c->canon, g->o->time_column) == 0)
+        c->role = ROLE_TIME;
+    if (!g->o->n_wide || c->role == ROLE_COV || c->role == ROLE_ID || c->role == ROLE_KEY)
+        return 0;
+    if (c->role == ROLE_INSTR)
+        return out_err(e, OUT_EINPUT, g->path, line, i + 1,
+                       "column '%s' is an instrument but the wide spec gives it no time point "
+                       "(add e.g. '%s: %s@0d' to the spec, or rename the column)",
+                       c->name, c->canon, c->name);
+    if (c->role == ROLE_DATE)
+        return out_err(e, OUT_EINPUT, g->path, line, i + 1,
+                       "column '%s' has no meaning in a wide file (one row per patient): make "
+                       "it the baseline date with 'date=%s' in the wide spec, or rename or "
+                       "drop it", c->name, c->name);
+    return out_err(e, OUT_EINPUT, g->path, line, i + 1,
+                   "column '%s' has no meaning in a wide file (one row per patient); rename "
+                   "or drop it", c->name);
+}
+
 static int header(struct ingest *g, const struct csvread_record *rec, struct out_error *e)
 {
     if (rec->n > MAX_COLUMNS)
@@ -321,6 +621,8 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     g->c_id = g->c_date = g->c_session = g->c_pp = g->c_ae = g->c_bl = -1;
     for (size_t k = 0; k < INGEST_KEY_MAX; k++)
         g->c_key[k] = -1;
+    for (size_t j = 0; j < INGEST_WIDE_MAX; j++)
+        g->w_col[j] = -1;
     const struct instrument_table *tab = g->o->instruments;
     struct instrument_table builtin;
     if (!tab) {
@@ -350,18 +652,19 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
                                "duplicate column '%s' (columns %zu and %ld)", c->canon, j + 1,
                                col);
         c->role = ROLE_COV;
-        for (size_t k = 0; k < sizeof fixed_columns / sizeof fixed_columns[0]; k++)
-            if (strcmp(c->canon, fixed_columns[k].name) == 0)
-                c->role = fixed_columns[k].role;
-        if (c->role == ROLE_COV && instrument_find(tab, c->canon))
-            c->role = ROLE_INSTR;
-        for (size_t k = 0; k < g->o->n_key; k++)
-            if (strcasecmp(c->canon, g->o->key_column[k]) == 0) {
-                c->role = ROLE_KEY;
-                g->c_key[k] = (long)i;
-            }
-        if (g->o->time_column[0] && strcasecmp(c->canon, g->o->time_column) == 0)
-            c->role = ROLE_TIME;
+        long wj = wide_column(g->o, name);
+        if (wj >= 0) {
+            c->role = ROLE_WIDE;
+            c->idx = (int)wj;
+            g->w_col[wj] = (long)i;
+        } else if (g->o->n_wide && g->o->wide_date[0] &&
+                   strcasecmp(name, g->o->wide_date) == 0) {
+            c->role = ROLE_DATE;
+        } else {
+            int rc = column_role(g, tab, c, (long)i, rec->line, e);
+            if (rc)
+                return rc;
+        }
         if ((c->role == ROLE_ID && g->o->n_key) || (c->role == ROLE_DATE && g->o->time_column[0]))
             return out_err(e, OUT_EINPUT, g->path, rec->line, col,
                            "column '%s' is present although %s is set; rename or drop it",
@@ -385,21 +688,28 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     if (g->c_date < 0 && g->o->time_column[0])
         return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
                        "missing relative-time column '%s'", g->o->time_column);
+    for (size_t j = 0; j < g->o->n_wide; j++)
+        if (g->w_col[j] < 0)
+            return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
+                           "missing column '%s' of the wide spec (%s at %s)",
+                           g->o->wide[j].column, g->o->wide[j].instrument, g->o->wide[j].when);
+    if (g->o->n_wide && g->o->wide_date[0] && g->c_date < 0)
+        return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
+                       "missing baseline date column '%s' (date= in the wide spec)",
+                       g->o->wide_date);
     static const char *const required[] = {"patient_id", "visit_date"};
-    for (size_t k = 0; k < 2; k++)
+    /* A wide file needs no date column: without one the baseline is 1970-01-01. */
+    for (size_t k = 0; k < (g->o->n_wide ? 1u : 2u); k++)
         if ((k == 0 ? g->c_id : g->c_date) < 0)
             return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
                            "missing required column '%s' (rename yours with --column %s=NAME)",
                            required[k], required[k]);
-    size_t n_instr = 0;
+    size_t n_instr = g->o->n_wide;
     for (size_t i = 0; i < g->n_col; i++)
         n_instr += g->col[i].role == ROLE_INSTR;
     if (!n_instr) {
-        char list[256] = "";
-        for (size_t k = 0; k < tab->n; k++) {
-            size_t len = strlen(list);
-            snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", tab->item[k].name);
-        }
+        char list[512];
+        instrument_list(tab, list, sizeof list);
         return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
                        "no instrument column (expected one of: %s)", list);
     }
@@ -449,11 +759,14 @@ static void dup_store(struct ingest *g, size_t slot, size_t v)
     g->dup[slot].hash = (uint32_t)(key_hash(w->patient, w->day, w->session) >> 32);
 }
 
-static int dup_reserve(struct ingest *g)
+/* Room for `extra` more visits at a load factor under 1/2 (a wide row adds several). */
+static int dup_reserve(struct ingest *g, size_t extra)
 {
-    if ((g->ds->n_visits + 1) * 2 < g->dup_cap)
+    if ((g->ds->n_visits + extra) * 2 < g->dup_cap)
         return 0;
     size_t ncap = g->dup_cap ? g->dup_cap * 2 : 4096;
+    while ((g->ds->n_visits + extra) * 2 >= ncap)
+        ncap *= 2;
     struct dup_entry *nd = malloc(ncap * sizeof *nd);
     if (!nd)
         return -1;
@@ -570,27 +883,11 @@ static int visit_day(struct ingest *g, const struct csvread_record *rec, const c
     }
 }
 
-static int row(struct ingest *g, const struct csvread_record *rec, struct out_error *e)
+/* The row's patient id (the id cell, or the composite key built in g->idbuf). Returns 0,
+ * -1 when the row was rejected, or an error code. */
+static int row_id(struct ingest *g, const struct csvread_record *rec, const char **idp,
+                  struct out_error *e)
 {
-    struct dataset *ds = g->ds;
-    struct input_file *f = &ds->file[g->file];
-    char buf[64], date[11];
-    size_t i;
-    for (i = 0; i < rec->n; i++)
-        if (rec->len[i] && *trim(rec->field[i]))
-            break;
-    if (i == rec->n)
-        return 0;   /* ",,,," padding carries nothing: a blank line, not a row */
-    ds->rows_read++;
-    f->rows_read++;
-    if (rec->n != g->n_col) {
-        reject(g, rec, REJ_FIELD_COUNT, 0, "expected %zu fields as in the header, found %zu",
-               g->n_col, rec->n);
-        return 0;
-    }
-    for (i = 0; i < rec->n; i++)
-        g->cell[i] = trim(rec->field[i]);
-
     const char *id = g->cell[g->c_id];
     if (g->o->n_key) {
         size_t need = 1;
@@ -599,7 +896,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
             if (parse_is_missing(g->cell[c])) {
                 reject(g, rec, REJ_MISSING_ID, c + 1, "%s is missing (part of the patient key)",
                        g->col[c].name);
-                return 0;
+                return -1;
             }
             need += strlen(g->cell[c]) + 1;
         }
@@ -622,24 +919,238 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         id = g->idbuf;
     } else if (parse_is_missing(id)) {
         reject(g, rec, REJ_MISSING_ID, g->c_id + 1, "%s is missing", g->col[g->c_id].name);
-        return 0;
+        return -1;
     }
+    *idp = id;
+    return 0;
+}
+
+/* The row's day from its date (or relative-time) column: missing, invalid and future
+ * dates reject the row and return -1. */
+static int row_day(struct ingest *g, const struct csvread_record *rec, int32_t *day)
+{
     const char *dstr = g->cell[g->c_date];
     const char *dname = g->col[g->c_date].name;
     long dcol = g->c_date + 1;
+    char date[11];
     if (parse_is_missing(dstr)) {
         reject(g, rec, REJ_MISSING_DATE, dcol, "%s is missing", dname);
-        return 0;
+        return -1;
     }
-    int32_t day = 0;
-    if (visit_day(g, rec, dstr, &day))
-        return 0;
-    if (day > g->o->today) {
+    if (visit_day(g, rec, dstr, day))
+        return -1;
+    if (*day > g->o->today) {
         civil_format(g->o->today, date);
         reject(g, rec, REJ_FUTURE_DATE, dcol, "%s: '%s' is after the reference date %s", dname,
                dstr, date);
+        return -1;
+    }
+    return 0;
+}
+
+/* Score cell i (not missing) as a number within [lo, hi]; rejects the row and returns -1
+ * when it is not one. */
+static int score_cell(struct ingest *g, const struct csvread_record *rec, size_t i, double lo,
+                      double hi, double *v)
+{
+    const char *s = g->cell[i], *name = g->col[i].name;
+    char buf[64];
+    if (parse_decimal(s, g->o->decimal_comma ? ',' : '.', v)) {
+        reject(g, rec, REJ_NONNUMERIC, (long)i + 1, "%s: '%s' is not a number%s", name,
+               shown(s, buf),
+               !g->o->decimal_comma && strchr(s, ',') ? " (decimal comma? see --decimal-comma)"
+                                                      : "");
+        return -1;
+    }
+    if (!(*v >= lo && *v <= hi)) {
+        char a[32], b[32];
+        fmt_num(a, sizeof a, lo);
+        fmt_num(b, sizeof b, hi);
+        reject(g, rec, REJ_RANGE, (long)i + 1, "%s: '%s' is outside %s\u2013%s", name,
+               shown(s, buf), a, b);
+        return -1;
+    }
+    return 0;
+}
+
+static void note_accepted(struct ingest *g)
+{
+    g->ds->rows_accepted++;
+    g->ds->file[g->file].rows_accepted++;
+}
+
+static void note_day(struct input_file *f, int32_t day)
+{
+    if (f->first_day == INT32_MIN || day < f->first_day)
+        f->first_day = day;
+    if (f->last_day == INT32_MIN || day > f->last_day)
+        f->last_day = day;
+}
+
+/* "line 12" or "other.csv:12": where an earlier visit came from. */
+static void visit_where(const struct ingest *g, size_t v, char *where, size_t n)
+{
+    const struct visit *w = &g->ds->visit[v];
+    if (w->file == g->file)
+        snprintf(where, n, "line %lu", (unsigned long)w->line);
+    else
+        snprintf(where, n, "%s:%lu", g->ds->file[w->file].path, (unsigned long)w->line);
+}
+
+static void reject_conflict(struct ingest *g, const struct csvread_record *rec,
+                            const char *where, long col, const char *name, double there,
+                            double here)
+{
+    char a[32] = "empty", b[32] = "empty";
+    if (!isnan(there))
+        fmt_num(a, sizeof a, there);
+    if (!isnan(here))
+        fmt_num(b, sizeof b, here);
+    reject(g, rec, REJ_DUP_CONFLICT, col,
+           "same patient, date and session as %s but other values (%s %s there, %s here); the "
+           "first is kept", where, name, a, b);
+}
+
+/* One wide row (cells trimmed, id known): up to n_tp visits, all or none. */
+static int row_wide(struct ingest *g, const struct csvread_record *rec, const char *id,
+                    struct out_error *e)
+{
+    struct dataset *ds = g->ds;
+    struct input_file *f = &ds->file[g->file];
+    size_t ni = ds->n_instr, ntp = g->n_tp;
+    int32_t base = 0;   /* the synthetic baseline 1970-01-01 unless a date column is named */
+    if (g->c_date >= 0 && row_day(g, rec, &base))
+        return 0;
+    double *ws = g->wscore;
+    long first_col[INGEST_WIDE_MAX];   /* first scored file column per time point, or -1 */
+    for (size_t t = 0; t < ntp; t++)
+        first_col[t] = -1;
+    for (size_t k = 0; k < ntp * ni; k++)
+        ws[k] = NAN;
+    size_t present = 0;
+    for (size_t i = 0; i < g->n_col; i++) {
+        const struct column *c = &g->col[i];
+        if (c->role != ROLE_WIDE || parse_is_missing(g->cell[i]))
+            continue;   /* an empty score cell is a missed visit, not an error */
+        const struct instrument *in = ds->instr[g->w_instr[c->idx]];
+        double v;
+        if (score_cell(g, rec, i, in->min, in->max, &v))
+            return 0;
+        size_t t = (size_t)g->w_tp[c->idx];
+        ws[t * ni + (size_t)g->w_instr[c->idx]] = v;
+        if (first_col[t] < 0)
+            first_col[t] = (long)i;
+        present++;
+    }
+    if (!present) {
+        reject(g, rec, REJ_NO_SCORES, 0, "no score at any time point on this row");
         return 0;
     }
+    for (size_t t = 0; t < ntp; t++) {
+        if (first_col[t] < 0 || base + g->tp_day[t] <= g->o->today)
+            continue;
+        const struct column *c = &g->col[first_col[t]];
+        char when[11], today[11];
+        civil_format(base + g->tp_day[t], when);
+        civil_format(g->o->today, today);
+        reject(g, rec, REJ_FUTURE_DATE, first_col[t] + 1,
+               "%s: %s after %s is %s, after the reference date %s", c->name,
+               g->o->wide[c->idx].when,
+               g->c_date >= 0 ? g->col[g->c_date].name : "the synthetic baseline", when, today);
+        return 0;
+    }
+
+    long p = dataset_patient(ds, id);
+    if (p < 0 || dup_reserve(g, ntp))
+        return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+    uint32_t there[INGEST_WIDE_MAX];   /* earlier visit at each time point, or UINT32_MAX */
+    long hit = -1;
+    for (size_t t = 0; t < ntp; t++) {
+        size_t slot = dup_slot(g, (uint32_t)p, base + g->tp_day[t], (int32_t)t + 1);
+        there[t] = g->dup[slot].visit;
+        if (first_col[t] >= 0 && there[t] != UINT32_MAX && hit < 0)
+            hit = there[t];
+    }
+    if (hit >= 0) {
+        /* A row that repeats the patient's visits: exact when every score cell says what is
+         * already there (no visit there = empty), else the first column that differs. */
+        char where[300];
+        visit_where(g, (size_t)hit, where, sizeof where);
+        for (size_t i = 0; i < g->n_col; i++) {
+            const struct column *c = &g->col[i];
+            if (c->role != ROLE_WIDE)
+                continue;
+            size_t t = (size_t)g->w_tp[c->idx], k = (size_t)g->w_instr[c->idx];
+            double a = there[t] == UINT32_MAX ? (double)NAN : ds->score[there[t] * ni + k];
+            if (!same_value(a, ws[t * ni + k])) {
+                reject_conflict(g, rec, where, (long)i + 1, c->name, a, ws[t * ni + k]);
+                return 0;
+            }
+        }
+        reject(g, rec, REJ_DUP_EXACT, 0,
+               "repeats %s (same patient, time points and values)", where);
+        return 0;
+    }
+    int32_t first_day = INT32_MIN;
+    for (size_t t = 0; t < ntp; t++) {
+        if (first_col[t] < 0)
+            continue;
+        int32_t day = base + g->tp_day[t];
+        struct visit v = {
+            .patient = (uint32_t)p,
+            .day = day,
+            .session = (int32_t)t + 1,
+            .line = rec->line > (long)UINT32_MAX ? UINT32_MAX : (uint32_t)rec->line,
+            .file = (uint16_t)g->file,
+            .adverse = -1,
+            .baseline = (uint8_t)(g->tp_day[t] == 0),   /* the spec's baseline time point */
+        };
+        /* The slot is looked up again: the previous insert may have taken it. */
+        size_t slot = dup_slot(g, v.patient, day, v.session);
+        long vi = dataset_add_visit(ds, &v, ws + t * ni, NAN);
+        if (vi < 0)
+            return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+        dup_store(g, slot, (size_t)vi);
+        note_day(f, day);
+        if (first_day == INT32_MIN)
+            first_day = day;
+    }
+    if (take_covariates(g, (uint32_t)p, first_day))
+        return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+    note_accepted(g);
+    return 0;
+}
+
+static int row(struct ingest *g, const struct csvread_record *rec, struct out_error *e)
+{
+    struct dataset *ds = g->ds;
+    struct input_file *f = &ds->file[g->file];
+    char buf[64];
+    size_t i;
+    for (i = 0; i < rec->n; i++)
+        if (rec->len[i] && *trim(rec->field[i]))
+            break;
+    if (i == rec->n)
+        return 0;   /* ",,,," padding carries nothing: a blank line, not a row */
+    ds->rows_read++;
+    f->rows_read++;
+    if (rec->n != g->n_col) {
+        reject(g, rec, REJ_FIELD_COUNT, 0, "expected %zu fields as in the header, found %zu",
+               g->n_col, rec->n);
+        return 0;
+    }
+    for (i = 0; i < rec->n; i++)
+        g->cell[i] = trim(rec->field[i]);
+
+    const char *id = NULL;
+    int rc = row_id(g, rec, &id, e);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (g->o->n_wide)
+        return row_wide(g, rec, id, e);
+    int32_t day = 0;
+    if (row_day(g, rec, &day))
+        return 0;
     long session = 0;
     if (g->c_session >= 0 && !parse_is_missing(g->cell[g->c_session]) &&
         parse_count(g->cell[g->c_session], SESSION_MAX, &session)) {
@@ -658,27 +1169,12 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         const struct column *c = &g->col[i];
         if (c->role != ROLE_INSTR && c->role != ROLE_PAIN_POST)
             continue;
-        const char *s = g->cell[i];
-        if (parse_is_missing(s))
+        if (parse_is_missing(g->cell[i]))
             continue;
-        double v;
-        if (parse_decimal(s, g->o->decimal_comma ? ',' : '.', &v)) {
-            reject(g, rec, REJ_NONNUMERIC, (long)i + 1, "%s: '%s' is not a number%s", c->name,
-                   shown(s, buf),
-                   !g->o->decimal_comma && strchr(s, ',') ? " (decimal comma? see --decimal-comma)"
-                                                          : "");
-            return 0;
-        }
         const struct instrument *in = c->role == ROLE_INSTR ? ds->instr[c->idx] : NULL;
-        double lo = in ? in->min : g->pp_min, hi = in ? in->max : g->pp_max;
-        if (!(v >= lo && v <= hi)) {
-            char a[32], b[32];
-            fmt_num(a, sizeof a, lo);
-            fmt_num(b, sizeof b, hi);
-            reject(g, rec, REJ_RANGE, (long)i + 1, "%s: '%s' is outside %s\u2013%s", c->name,
-                   shown(s, buf), a, b);
+        double v;
+        if (score_cell(g, rec, i, in ? in->min : g->pp_min, in ? in->max : g->pp_max, &v))
             return 0;
-        }
         if (in) {
             score[c->idx] = v;
             present++;
@@ -696,18 +1192,14 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     }
 
     long p = dataset_patient(ds, id);
-    if (p < 0 || dup_reserve(g))
+    if (p < 0 || dup_reserve(g, 1))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     size_t slot = dup_slot(g, (uint32_t)p, day, (int32_t)session);
     if (g->dup[slot].visit != UINT32_MAX) {
         size_t v = g->dup[slot].visit;
         const struct visit *w = &ds->visit[v];
         char where[300];
-        if (w->file == g->file)
-            snprintf(where, sizeof where, "line %lu", (unsigned long)w->line);
-        else
-            snprintf(where, sizeof where, "%s:%lu", ds->file[w->file].path,
-                     (unsigned long)w->line);
+        visit_where(g, v, where, sizeof where);
         long diff_col = 0;
         const char *diff_name = NULL;
         double there = NAN, here = NAN;
@@ -732,20 +1224,11 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
             diff_col = (long)i + 1;
             diff_name = c->name;
         }
-        if (!diff_name) {
+        if (!diff_name)
             reject(g, rec, REJ_DUP_EXACT, 0,
                    "repeats %s (same patient, date, session and values)", where);
-        } else {
-            char a[32] = "empty", b[32] = "empty";
-            if (!isnan(there))
-                fmt_num(a, sizeof a, there);
-            if (!isnan(here))
-                fmt_num(b, sizeof b, here);
-            reject(g, rec, REJ_DUP_CONFLICT, diff_col,
-                   "same patient, date and session as %s but other values (%s %s there, %s "
-                   "here); the first is kept",
-                   where, diff_name, a, b);
-        }
+        else
+            reject_conflict(g, rec, where, diff_col, diff_name, there, here);
         return 0;
     }
     struct visit v = {
@@ -761,12 +1244,8 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     if (vi < 0 || take_covariates(g, (uint32_t)p, day))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     dup_store(g, slot, (size_t)vi);
-    ds->rows_accepted++;
-    f->rows_accepted++;
-    if (f->first_day == INT32_MIN || day < f->first_day)
-        f->first_day = day;
-    if (f->last_day == INT32_MIN || day > f->last_day)
-        f->last_day = day;
+    note_accepted(g);
+    note_day(f, day);
     return 0;
 }
 
@@ -846,6 +1325,58 @@ static void ingest_free(struct ingest *g)
     free(g->cov_day);
 }
 
+/* The wide spec's instruments (in spec order) and time points (distinct offsets, ascending),
+ * and each spec column's place among them. The spec was checked when it was set, but the
+ * instrument table may have changed since, so unknown instruments are checked again. */
+static int wide_plan(struct ingest *g, struct out_error *e)
+{
+    const struct ingest_opts *o = g->o;
+    struct instrument_table builtin;
+    const struct instrument_table *tab = o->instruments;
+    if (!tab) {
+        instrument_table_builtin(&builtin);
+        tab = &builtin;
+    }
+    if (o->n_wide > INGEST_WIDE_MAX)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d score columns",
+                       INGEST_WIDE_MAX);
+    if (o->time_column[0])
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "--relative-time cannot be combined with a wide spec (its time points "
+                       "give the times)");
+    for (size_t j = 0; j < o->n_wide; j++) {
+        const struct instrument *in = instrument_find(tab, o->wide[j].instrument);
+        if (!in)
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0, "wide spec: '%s' is not an instrument",
+                           o->wide[j].instrument);
+        size_t k = 0;
+        while (k < g->n_wi && strcasecmp(g->w_name[k], in->name) != 0)
+            k++;
+        if (k == g->n_wi) {
+            if (k == INSTRUMENT_MAX)   /* unreachable: the table holds at most this many */
+                return out_err(e, OUT_EUSAGE, NULL, 0, 0, "too many instruments");
+            g->w_name[g->n_wi++] = o->wide[j].instrument;
+        }
+        g->w_instr[j] = (int)k;
+        int32_t d = o->wide[j].day;
+        size_t t = 0;
+        while (t < g->n_tp && g->tp_day[t] < d)
+            t++;
+        if (t == g->n_tp || g->tp_day[t] != d) {
+            memmove(g->tp_day + t + 1, g->tp_day + t, (g->n_tp - t) * sizeof *g->tp_day);
+            g->tp_day[t] = d;
+            g->n_tp++;
+        }
+    }
+    for (size_t j = 0; j < o->n_wide; j++) {
+        size_t t = 0;
+        while (g->tp_day[t] != o->wide[j].day)
+            t++;
+        g->w_tp[j] = (int)t;
+    }
+    return 0;
+}
+
 /* Either paths[0..n) or, when paths is NULL, the buffer (name, data, len). */
 static int run(const char *const *paths, size_t n, const char *name, const void *data,
                size_t len, const struct ingest_opts *o, struct dataset *ds, FILE *rejects,
@@ -861,11 +1392,13 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
     g.o = o;
     g.ds = ds;
     g.rej = rejects;
+    int rc = o->n_wide ? wide_plan(&g, e) : 0;
+    if (rc)
+        return rc;
     if (rejects)
         fputs("file,line,column,reason,message,raw\n", rejects);
     size_t csize = o->chunk_size ? o->chunk_size : DEFAULT_CHUNK;
     unsigned char *chunk = paths ? malloc(csize) : NULL;
-    int rc = 0;
     if (paths && !chunk)
         rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
     for (size_t i = 0; !rc && i < n; i++) {

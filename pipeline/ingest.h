@@ -40,6 +40,37 @@
  * esc_csv. Counts reconcile: rows_read == rows_accepted + rows_rejected, per file and in
  * total, and rejected_by[] sums to rows_rejected.
  *
+ * Wide format (ingest_opts_set_wide, one row per patient, one column per instrument and time
+ * point, as trials publish them). The spec says which columns hold which instrument at which
+ * time after baseline; each wide row becomes one visit per time point that has a score:
+ *   patient id      patient_id (renamed as usual, e.g. `patient_id=id` in the spec) or the
+ *                   composite key; checked as in long format
+ *   visit_date      the baseline date + the time point's offset in days. The baseline date
+ *                   is the spec's `date=COLUMN` (YYYY-MM-DD, checked as visit_date is), or
+ *                   else the fixed synthetic baseline 1970-01-01, so day numbers are offsets
+ *   session         the time point's rank 1..k among all distinct offsets of the spec, the
+ *                   same for every patient (a missed 3-month visit leaves a gap, so the
+ *                   12-month visit is session 3 for everyone)
+ *   baseline        1 on the visit at offset 0, else 0; adverse_event missing
+ *   scores          time points shared by several instruments form one visit
+ *   other columns   patient covariates, as in long format. A column that means something
+ *                   only in long format (visit_date, session, pain_post, adverse_event,
+ *                   baseline) or is named like an instrument but not placed in the spec is a
+ *                   file-level error rather than a silently ignored or misread column.
+ * An empty (missing) cell is a missed visit: no visit for that time point, not a reject.
+ * A row with any invalid score cell (non-numeric, out of range) is rejected whole, naming the
+ * first such column, and yields no visit: partial acceptance would keep a patient's baseline
+ * while dropping the follow-up the clinic has to correct, and rejects.csv then holds the row
+ * once, to be fixed and re-read. The row checks, in order: wrong field count, missing id,
+ * missing / invalid / future baseline date, non-numeric or out-of-range score (first column
+ * in file order), no scores (every score cell empty), future date (baseline + offset after
+ * today, naming that time point's first scored column), then duplicates: when any visit of
+ * the row has the patient, date and session of an earlier accepted visit, the row is an exact
+ * duplicate if every score cell equals what is already there (an absent visit counts as
+ * empty), else a conflicting one naming the first differing column; the earlier visits stay.
+ * Row counts stay counts of INPUT rows: a wide row that yields 3 visits is 1 accepted row,
+ * so rows_read == rows_accepted + rows_rejected still holds but n_visits >= rows_accepted.
+ *
  * File-level errors stop the run and are returned: OUT_EIO for a file that cannot be opened
  * or read; OUT_EINPUT, with file and line, for an empty file, no header, a missing required
  * column, no instrument column, an empty or duplicate column name, a header that differs
@@ -58,12 +89,20 @@
 #include "error.h"
 #include "instrument.h"
 
-enum { INGEST_MAP_MAX = 32, INGEST_NAME_MAX = 64, INGEST_KEY_MAX = 8 };
+enum { INGEST_MAP_MAX = 32, INGEST_NAME_MAX = 64, INGEST_KEY_MAX = 8, INGEST_WIDE_MAX = 64 };
 
 /* Read column `source` of the file as if it were named `canonical`. */
 struct ingest_colmap {
     char canonical[INGEST_NAME_MAX];
     char source[INGEST_NAME_MAX];
+};
+
+/* One score column of a wide file (see ingest_opts_set_wide). */
+struct ingest_wide_col {
+    char column[INGEST_NAME_MAX];       /* header name as in the file (case-insensitive) */
+    char instrument[INGEST_NAME_MAX];   /* the instrument measured in it */
+    int32_t day;                        /* offset after baseline, in days (>= 0) */
+    char when[16];                      /* the offset as written ("3m"), for messages */
 };
 
 struct ingest_opts {
@@ -84,6 +123,11 @@ struct ingest_opts {
      * missing value is missing_date; a negative or non-numeric one invalid_date. */
     char time_column[INGEST_NAME_MAX];
     double time_unit_days;     /* 1, 7, or 30.4375 (months); set with ingest_opts_set_time */
+    /* Wide format when n_wide > 0 (set with ingest_opts_set_wide): the score columns,
+     * in spec order, and the baseline date column ("" = the synthetic 1970-01-01). */
+    struct ingest_wide_col wide[INGEST_WIDE_MAX];
+    size_t n_wide;
+    char wide_date[INGEST_NAME_MAX];
     size_t max_field;          /* bytes in one record (so in any field); 0 = 1 MiB */
     size_t chunk_size;         /* read size; 0 = 1 MiB (tests vary it) */
 };
@@ -93,8 +137,10 @@ struct ingest_opts {
 void ingest_opts_default(struct ingest_opts *o);
 
 /* Add a rename from a "canonical=source" spec (as given to --column), e.g.
- * "patient_id=record_id". Returns 0, or OUT_EUSAGE with *e set for a malformed spec, a name
- * of INGEST_NAME_MAX bytes or more, or too many renames. */
+ * "patient_id=record_id". A later rename of the same source replaces the earlier one, so a
+ * command-line --column overrides a config file's. Returns 0, or OUT_EUSAGE with *e set for
+ * a malformed spec, a name of INGEST_NAME_MAX bytes or more, or too many renames. Messages
+ * do not name the option: the caller prefixes "--column" or the config key. */
 int ingest_opts_add_column(struct ingest_opts *o, const char *spec, struct out_error *e);
 
 /* Set the composite key from "col1,col2,..." (as given to --patient-key). Returns 0 or
@@ -104,6 +150,25 @@ int ingest_opts_set_key(struct ingest_opts *o, const char *spec, struct out_erro
 /* Set the relative time column from "COLUMN:UNIT", UNIT one of days, weeks, months (as
  * given to --relative-time). Returns 0 or OUT_EUSAGE. */
 int ingest_opts_set_time(struct ingest_opts *o, const char *spec, struct out_error *e);
+
+/* Read files in wide format (see above) from a spec such as
+ *   "pain_vas: pk1@0d, pk2@3m, pk5@12m; patient_id=id; arm=group"
+ * Segments are separated by ';' (an empty one is ignored) and are either
+ *   INSTRUMENT: COLUMN@OFFSET, COLUMN@OFFSET, ...   (an instrument and its time points)
+ *   date=COLUMN                                     (the baseline date column; optional)
+ *   CANONICAL=SOURCE                                (a rename, as ingest_opts_add_column)
+ * OFFSET is a number >= 0 (digits, optional fraction) and a unit: d/day/days, w/week/weeks,
+ * m/month/months (30.4375 days), at most 100 years; the offset in days is rounded to the
+ * nearest day (3m = 91.3125 -> 91, 12m = 365.25 -> 365). Columns are header names as in the
+ * file, not renamed ones; a name cannot contain ',' ';' or '@'. Instruments must be in
+ * o->instruments (NULL = built-ins), so declare extra instruments first.
+ * Refused with a message naming the culprit: no instrument segment, an unknown instrument,
+ * an instrument given twice, an item without '@' or with a bad offset, a column used twice
+ * (also as the date column), two columns of one instrument at the same day, `date` given
+ * twice, more than INGEST_WIDE_MAX columns, a name of INGEST_NAME_MAX bytes or more.
+ * Returns 0, or OUT_EUSAGE with *e set and o unchanged. A second call replaces the time
+ * points and the date column; its renames are added (last rename of a source wins). */
+int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_error *e);
 
 /* Read the n files into ds, which must be freshly initialised (dataset_init): the first
  * file's header fixes the instruments and covariates. Writes the rejects header and one

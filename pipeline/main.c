@@ -22,6 +22,7 @@
 #include "charts_build.h"
 #include "claims.h"
 #include "cohort.h"
+#include "config.h"
 #include "dataset.h"
 #include "error.h"
 #include "ingest.h"
@@ -66,6 +67,7 @@ struct options {
     const char *month;
     int strict, quiet, no_charts;
     struct ingest_opts ingest;
+    struct instrument_table instr;   /* built-ins plus any declared in --config */
     struct patient_opts patient;
     struct cohort_opts cohort;
     const char *by[16];
@@ -98,7 +100,12 @@ static void usage_cmd(FILE *fp, size_t ci)
           "  -c, --claims FILE        claims registry (TSV/CSV), e.g. samples/claims.tsv\n"
           "      --benchmarks FILE    published comparators (default: benchmarks.tsv beside\n"
           "                           the claims registry, when there is one)\n"
+          "      --config FILE        column maps, dialect, wide spec and extra instruments\n"
+          "                           (docs/config.md); give it before the options it sets\n"
           "      --column NAME=SRC    read column SRC as NAME (e.g. patient_id=record_id)\n"
+          "      --wide SPEC          one row per patient: 'pain_vas: pk1@0d, pk2@3m;\n"
+          "                           patient_id=id' (docs/config.md)\n"
+          "      --wide-map FILE      the same spec read from a file\n"
           "      --delimiter C        field delimiter: , ; tab (default: detected)\n"
           "      --decimal-comma      read 7,5 as 7.5 (semicolon-separated exports)\n"
           "      --patient-key A,B    the patient is columns A and B together (site + id)\n"
@@ -135,6 +142,8 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"patient-key", required_argument, 0, 'K'}, {"relative-time", required_argument, 0, 'L'},
         {"decimal-comma", no_argument, 0, 'D'}, {"benchmarks", required_argument, 0, 'b'},
         {"pseudonymise", required_argument, 0, 'P'},
+        {"config", required_argument, 0, 'F'}, {"wide", required_argument, 0, 'W'},
+        {"wide-map", required_argument, 0, 'Y'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -151,7 +160,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'C': {
             struct out_error ce = {0};
             if (ingest_opts_add_column(&o->ingest, optarg, &ce) != 0) {
-                fprintf(stderr, "outcomes: --column: %s\n", ce.msg);
+                fprintf(stderr, "outcomes: --column: %s\n", ce.msg);   /* ce.msg names no option */
                 return OUT_EUSAGE;
             }
             break;
@@ -171,6 +180,27 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'D': o->ingest.decimal_comma = 1; break;
         case 'b': o->benchmarks = optarg; break;
         case 'P': o->key_file = optarg; break;
+        case 'F':
+        case 'Y': {
+            struct out_error ce = {0};
+            int r = c == 'F' ? ingest_config_load(optarg, &o->ingest, &o->instr, &ce)
+                             : ingest_config_load_wide_map(optarg, &o->ingest, &ce);
+            if (r) {
+                char m[1024];
+                out_error_format(&ce, m, sizeof m);
+                fprintf(stderr, "outcomes: %s\n", m);
+                return r;
+            }
+            break;
+        }
+        case 'W': {
+            struct out_error ce = {0};
+            if (ingest_opts_set_wide(&o->ingest, optarg, &ce)) {
+                fprintf(stderr, "outcomes: --wide: %s\n", ce.msg);
+                return OUT_EUSAGE;
+            }
+            break;
+        }
         case 'd':
             if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
                 o->ingest.delimiter = '\t';
@@ -335,6 +365,8 @@ static int load_visits(struct options *o, struct dataset *ds, struct out_error *
     struct ingest_opts io = o->ingest;
     /* visits.csv has canonical names, one id column, real dates and '.' decimals. */
     io.n_map = 0;
+    io.n_wide = 0;
+    io.wide_date[0] = '\0';
     io.n_key = 0;
     io.time_column[0] = '\0';
     io.decimal_comma = 0;
@@ -597,6 +629,7 @@ int main(int argc, char **argv)
     static char month_out[64];
     memset(&o, 0, sizeof o);
     ingest_opts_default(&o.ingest);
+    instrument_table_builtin(&o.instr);
     patient_opts_default(&o.patient);
     cohort_opts_default(&o.cohort);
     build_command_line(argc, argv, o.command_line, sizeof o.command_line);

@@ -1,8 +1,9 @@
 /* test_ingest.c — the ingest stage and the modules under it: csvread against the
  * csv-spectrum conformance files and every chunk size, strict dates and numbers, SHA-256
  * (FIPS 180-2 vectors), one fixture per reject reason and per file-level error with the
- * exact message, count reconciliation, physical line numbers, dialects and the visits.csv
- * round trip. Run from the repository root (tests read tests/fixtures/ingest/ and
+ * exact message, count reconciliation, physical line numbers, dialects, the visits.csv
+ * round trip, and the wide format (spec parsing, the shipped trial sample checked by hand,
+ * whole-row rejects, chunk sizes). Run from the repository root (tests read tests/fixtures/ingest/ and
  * ../shared/reference/csv-spectrum/). */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "civil_date.h"
+#include "config.h"
 #include "csvread.h"
 #include "dataset.h"
 #include "harness.h"
@@ -965,6 +967,448 @@ static void test_chunk_sizes(void)
     }
 }
 
+/* ---- wide format ----------------------------------------------------------------- */
+
+/* Counts reconcile for a wide load: as reconciles() but a row may give several visits. */
+static int reconciles_wide(const struct dataset *ds, size_t n_tp)
+{
+    long by = 0;
+    for (int k = 0; k < REJ__COUNT; k++)
+        by += ds->rejected_by[k];
+    return ds->rows_read == ds->rows_accepted + ds->rows_rejected && by == ds->rows_rejected &&
+           ds->file[0].rows_read == ds->rows_read &&
+           ds->file[0].rows_accepted == ds->rows_accepted &&
+           (size_t)ds->rows_accepted <= ds->n_visits &&
+           ds->n_visits <= (size_t)ds->rows_accepted * n_tp;
+}
+
+/* Index of patient `id`'s visit with this session, or -1. */
+static long find_visit(const struct dataset *ds, const char *id, int32_t session)
+{
+    for (size_t v = 0; v < ds->n_visits; v++)
+        if (strcmp(ds->patient_id[ds->visit[v].patient], id) == 0 &&
+            ds->visit[v].session == session)
+            return (long)v;
+    return -1;
+}
+
+static int visits_of(const struct dataset *ds, const char *id)
+{
+    int n = 0;
+    for (size_t v = 0; v < ds->n_visits; v++)
+        n += strcmp(ds->patient_id[ds->visit[v].patient], id) == 0;
+    return n;
+}
+
+static void test_wide_spec(void)
+{
+    struct ingest_opts o;
+    struct out_error e = {0};
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, "pain_vas: pk1@0d, pk2@3m, pk5@12m; patient_id=id; "
+                                   "arm=group", &e) == 0);
+    CHECK(o.n_wide == 3);
+    CHECK_STR(o.wide[1].column, "pk2");
+    CHECK_STR(o.wide[1].instrument, "pain_vas");
+    CHECK_STR(o.wide[1].when, "3m");
+    /* Months are 30.4375 days, rounded: 3 x 30.4375 = 91.3125 -> 91, 12 x = 365.25 -> 365. */
+    CHECK(o.wide[0].day == 0 && o.wide[1].day == 91 && o.wide[2].day == 365);
+    CHECK(o.wide_date[0] == '\0');
+    CHECK(o.n_map == 2);
+    CHECK_STR(o.column_map[0].canonical, "patient_id");
+    CHECK_STR(o.column_map[0].source, "id");
+    CHECK_STR(o.column_map[1].canonical, "arm");
+    CHECK_STR(o.column_map[1].source, "group");
+
+    /* Units and their spellings: 2.5w = 17.5 -> 18 (round half away from zero); 1 month =
+     * 30.4375 -> 30; 3 Months -> 91; 10 days; a trailing ';' and spaces are harmless. */
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, " pain : a@0d , b@2.5w, c@1 month, d@3 Months, e@10 days;"
+                                   " date = start ;", &e) == 0);
+    CHECK(o.n_wide == 5 && o.wide[1].day == 18 && o.wide[2].day == 30 && o.wide[3].day == 91 &&
+          o.wide[4].day == 10);
+    CHECK_STR(o.wide[2].when, "1 month");
+    CHECK_STR(o.wide_date, "start");
+    CHECK(o.n_map == 0);
+
+    static const struct {
+        const char *spec, *msg;
+    } bad[] = {
+        {"", "no instrument (expected e.g. 'pain_vas: pk1@0d, pk2@3m; patient_id=id')"},
+        {"patient_id=id", "no instrument"},
+        {"pain_vas pk1@0d", "'pain_vas pk1@0d' is neither 'INSTRUMENT: COLUMN@OFFSET, ...' nor "
+                            "'NAME=COLUMN'"},
+        {"foo: a@0d", "'foo' is not an instrument (known: pain, pain_vas, psqi, isi, sleep, "
+                      "stress, rmdq, odi; declare others in a config file)"},
+        {": a@0d", "no instrument name before ':'"},
+        {"pain:", "pain: no columns (expected e.g. 'pain: pk1@0d, pk2@3m')"},
+        {"pain: a", "pain: 'a' has no time point (expected COLUMN@OFFSET, e.g. a@3m)"},
+        {"pain: a@3x", "pain: 'a@3x': the offset is not a number >= 0 and a unit d, w or m "
+                       "(days, weeks, months), e.g. 3m"},
+        {"pain: a@-1d", "pain: 'a@-1d': the offset is not a number"},
+        {"pain: a@m", "pain: 'a@m': the offset is not a number"},
+        {"pain: a@1e1d", "pain: 'a@1e1d': the offset is not a number"},
+        /* 1300 x 30.4375 = 39568.75 days > 100 x 365.25 = 36525. */
+        {"pain: a@1300m", "pain: 'a@1300m': the offset is more than 100 years"},
+        {"pain: @0d", "pain: '@0d': no column before '@'"},
+        {"pain: a@0d,, b@3m", "pain: an empty item in the column list (a stray ',')"},
+        {"pain: a@0d, a@3m", "column 'a' is used twice (pain at 0d and pain at 3m)"},
+        {"pain: a@0d; odi: A@3m", "column 'A' is used twice (pain at 0d and odi at 3m)"},
+        {"pain: a@0d, b@0w", "pain: columns 'a' (0d) and 'b' (0w) are both at day 0"},
+        {"pain: a@0d; pain: b@3m", "instrument 'pain' is given twice"},
+        {"pain: a@0d; date=x; date=y", "date= is given twice ('x' and 'y')"},
+        {"pain: a@0d; date=a", "column 'a' is both the baseline date and a score column"},
+        {"pain: a@0d; =id", "'=id': expected NAME=COLUMN, e.g. patient_id=id"},
+        {"pain: a@0d; patient_id=", "'patient_id=': expected NAME=COLUMN"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        opts(&o);
+        CHECK(ingest_opts_set_wide(&o, "odi: x@0d; patient_id=pid", &e) == 0);
+        memset(&e, 0, sizeof e);
+        int rc = ingest_opts_set_wide(&o, bad[i].spec, &e);
+        CHECK(rc == OUT_EUSAGE);
+        if (rc != OUT_EUSAGE)
+            fprintf(stderr, "  spec '%s' was accepted\n", bad[i].spec);
+        CHECK_CONTAINS(e.msg, bad[i].msg);
+        /* A refused spec leaves the earlier one in force, renames included. */
+        CHECK(o.n_wide == 1 && strcmp(o.wide[0].column, "x") == 0 && o.n_map == 1);
+    }
+    /* 64 columns fit, the 65th does not. */
+    char spec[2048] = "pain_vas: c0@0d";
+    for (int k = 1; k <= 64; k++) {
+        size_t len = strlen(spec);
+        snprintf(spec + len, sizeof spec - len, ", c%d@%dd", k, k);
+    }
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, spec, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "more than 64 score columns");
+    *strrchr(spec, ',') = '\0';
+    CHECK(ingest_opts_set_wide(&o, spec, &e) == 0 && o.n_wide == 64);
+    /* A later rename of the same source replaces the earlier one (config, then CLI). */
+    opts(&o);
+    CHECK(ingest_opts_add_column(&o, "patient_id=record", &e) == 0);
+    CHECK(ingest_opts_add_column(&o, "clinic=RECORD", &e) == 0);
+    CHECK(o.n_map == 1);
+    CHECK_STR(o.column_map[0].canonical, "clinic");
+    CHECK(ingest_opts_add_column(&o, "record", &e) == OUT_EUSAGE);
+    CHECK_STR(e.msg, "'record': expected CANONICAL=SOURCE, e.g. patient_id=record_id");
+}
+
+/* samples/wide-trial.csv read through samples/wide-trial.map, checked against the file. */
+static void test_wide_sample(void)
+{
+    struct ingest_opts o;
+    struct out_error e = {0};
+    opts(&o);
+    CHECK(ingest_config_load_wide_map("samples/wide-trial.map", &o, &e) == 0);
+    CHECK(o.n_wide == 3);
+    struct run r;
+    run_one(&r, "samples/wide-trial.csv", &o);
+    CHECK(r.rc == 0);
+    /* 40 data rows, all valid; 5 empty cells (pk2 of T09 and T30, pk5 of T08, T09, T26) are
+     * missed visits, so 40 x 3 - 5 = 115 visits. */
+    CHECK(r.ds.rows_read == 40 && r.ds.rows_accepted == 40 && r.ds.rows_rejected == 0);
+    CHECK(r.ds.n_patients == 40 && r.ds.n_visits == 115);
+    CHECK(reconciles_wide(&r.ds, 3));
+    CHECK_STR(r.rejects, "file,line,column,reason,message,raw\n");
+    CHECK(r.ds.n_instr == 1 && strcmp(r.ds.instr[0]->name, "pain_vas") == 0);
+    CHECK(r.ds.n_cov == 1 && strcmp(r.ds.cov_name[0], "arm") == 0);
+    /* Line 2: T01,control,78,44,18 — three visits, at day 0, 91 (3m) and 365 (12m). */
+    long v1 = find_visit(&r.ds, "T01", 1), v2 = find_visit(&r.ds, "T01", 2),
+         v3 = find_visit(&r.ds, "T01", 3);
+    CHECK(v1 >= 0 && v2 >= 0 && v3 >= 0);
+    if (v1 >= 0 && v2 >= 0 && v3 >= 0) {
+        char d[11];
+        CHECK(r.ds.visit[v1].day == 0 && r.ds.score[v1] == 78 && r.ds.visit[v1].baseline == 1);
+        CHECK(r.ds.visit[v2].day == 91 && r.ds.score[v2] == 44 && r.ds.visit[v2].baseline == 0);
+        CHECK(r.ds.visit[v3].day == 365 && r.ds.score[v3] == 18);
+        /* 1970: Jan 31 + Feb 28 + Mar 31 = 90 days, so day 91 is April 2; 1970 has 365 days,
+         * so day 365 is 1971-01-01. */
+        civil_format(r.ds.visit[v2].day, d);
+        CHECK_STR(d, "1970-04-02");
+        civil_format(r.ds.visit[v3].day, d);
+        CHECK_STR(d, "1971-01-01");
+        CHECK(r.ds.visit[v1].line == 2 && r.ds.visit[v3].line == 2);
+        CHECK(r.ds.visit[v1].adverse == -1);
+        CHECK_STR(dataset_cov(&r.ds, r.ds.visit[v1].patient, 0), "control");
+    }
+    /* Line 10: T09,verum,55,, — baseline only. */
+    CHECK(visits_of(&r.ds, "T09") == 1);
+    long t9 = find_visit(&r.ds, "T09", 1);
+    CHECK(t9 >= 0 && r.ds.score[t9] == 55 && r.ds.visit[t9].line == 10);
+    if (t9 >= 0)
+        CHECK_STR(dataset_cov(&r.ds, r.ds.visit[t9].patient, 0), "verum");
+    /* Line 31: T30,verum,54,,30 — the missed 3-month visit leaves session 2 out; the
+     * 12-month visit keeps session 3. */
+    CHECK(visits_of(&r.ds, "T30") == 2);
+    CHECK(find_visit(&r.ds, "T30", 2) < 0);
+    long t30 = find_visit(&r.ds, "T30", 3);
+    CHECK(t30 >= 0 && r.ds.score[t30] == 30 && r.ds.visit[t30].day == 365);
+    /* Randomised 20 + 20 (samples/README.md). */
+    int verum = 0;
+    for (size_t p = 0; p < r.ds.n_patients; p++) {
+        const char *arm = dataset_cov(&r.ds, p, 0);
+        verum += arm && strcmp(arm, "verum") == 0;
+    }
+    CHECK(verum == 20);
+    CHECK(r.ds.file[0].first_day == 0 && r.ds.file[0].last_day == 365);
+
+    /* visits.csv: long format, and it reads back (without the wide spec) to 115 visits. */
+    char *csv = NULL;
+    size_t csv_len = 0;
+    FILE *fp = open_memstream(&csv, &csv_len);
+    CHECK(ingest_write_visits(&r.ds, fp, &e) == 0);
+    fclose(fp);
+    CHECK(strncmp(csv, "patient_id,visit_date,session,pain_vas,adverse_event,baseline,arm\n"
+                       "T01,1970-01-01,1,78,,1,control\n"
+                       "T01,1970-04-02,2,44,,0,control\n"
+                       "T01,1971-01-01,3,18,,0,control\n", 150) == 0);
+    CHECK_CONTAINS(csv, "\nT30,1970-01-01,1,54,,1,verum\nT30,1971-01-01,3,30,,0,verum\n");
+    struct ingest_opts lo;
+    opts(&lo);
+    struct dataset back;
+    dataset_init(&back);
+    CHECK(ingest_buffer("visits.csv", csv, csv_len, &lo, &back, NULL, &e) == 0);
+    CHECK(back.rows_accepted == 115 && back.rows_rejected == 0 && back.n_patients == 40);
+    dataset_free(&back);
+    free(csv);
+    run_free(&r);
+}
+
+static void test_wide_rejects(void)
+{
+    struct ingest_opts o;
+    struct out_error e = {0};
+    opts(&o);   /* today 2026-01-01 */
+    CHECK(ingest_opts_set_wide(&o, "pain_vas: v0@0d, v6@6w, v26@26w; pain: n0@0d, n26@26w; "
+                                   "patient_id=id; date=randomised", &e) == 0);
+    struct run r;
+    run_one(&r, FIX "wide_rejects.csv", &o);
+    CHECK(r.rc == 0);
+    /* 14 rows: A1, A2 and A10 accepted, 11 rejected, each whole. */
+    CHECK(r.ds.rows_read == 14 && r.ds.rows_accepted == 3 && r.ds.rows_rejected == 11);
+    CHECK(reconciles_wide(&r.ds, 3));
+    CHECK(r.ds.rejected_by[REJ_RANGE] == 2 && r.ds.rejected_by[REJ_NONNUMERIC] == 1 &&
+          r.ds.rejected_by[REJ_NO_SCORES] == 1 && r.ds.rejected_by[REJ_FUTURE_DATE] == 1 &&
+          r.ds.rejected_by[REJ_MISSING_DATE] == 1 && r.ds.rejected_by[REJ_BAD_DATE] == 1 &&
+          r.ds.rejected_by[REJ_MISSING_ID] == 1 && r.ds.rejected_by[REJ_DUP_EXACT] == 1 &&
+          r.ds.rejected_by[REJ_DUP_CONFLICT] == 1 && r.ds.rejected_by[REJ_FIELD_COUNT] == 1);
+    /* Time points: 0, 6w = 42 and 26w = 182 days, shared by both instruments; so A1 (3
+     * visits) + A2 (v6 empty: 2) + A10 (1) = 6 visits. */
+    CHECK(r.ds.n_visits == 6);
+    CHECK(r.ds.n_instr == 2 && strcmp(r.ds.instr[0]->name, "pain_vas") == 0 &&
+          strcmp(r.ds.instr[1]->name, "pain") == 0);
+    long a = find_visit(&r.ds, "A1", 1), b = find_visit(&r.ds, "A1", 2),
+         c = find_visit(&r.ds, "A1", 3);
+    CHECK(a >= 0 && b >= 0 && c >= 0);
+    if (a >= 0 && b >= 0 && c >= 0) {
+        char d[11];
+        /* 2025-01-10 + 42 days: 21 to Jan 31, 21 more = Feb 21. + 182: Feb 10 (31), Mar 10
+         * (59), Apr 10 (90), May 10 (120), Jun 10 (151), Jul 10 (181), Jul 11 (182). */
+        civil_format(r.ds.visit[a].day, d);
+        CHECK_STR(d, "2025-01-10");
+        civil_format(r.ds.visit[b].day, d);
+        CHECK_STR(d, "2025-02-21");
+        civil_format(r.ds.visit[c].day, d);
+        CHECK_STR(d, "2025-07-11");
+        CHECK(r.ds.score[a * 2] == 70 && r.ds.score[a * 2 + 1] == 7);
+        CHECK(r.ds.score[b * 2] == 50 && isnan(r.ds.score[b * 2 + 1]));
+        CHECK(r.ds.score[c * 2] == 30 && r.ds.score[c * 2 + 1] == 3);
+        CHECK_STR(dataset_cov(&r.ds, r.ds.visit[a].patient, 0), "north");
+    }
+    long a2 = find_visit(&r.ds, "A2", 3);
+    CHECK(visits_of(&r.ds, "A2") == 2 && a2 >= 0);
+    if (a2 >= 0) {
+        char d[11];
+        /* 2025-02-01 + 182: Mar 1 (28), ... Aug 1 (181), Aug 2. */
+        civil_format(r.ds.visit[a2].day, d);
+        CHECK_STR(d, "2025-08-02");
+        CHECK(r.ds.score[a2 * 2] == 40 && isnan(r.ds.score[a2 * 2 + 1]));
+    }
+    long a10 = find_visit(&r.ds, "A10", 1);
+    CHECK(visits_of(&r.ds, "A10") == 1 && a10 >= 0 && r.ds.score[a10 * 2] == 55.5);
+    /* No visit of a rejected row got in, not even its valid cells. */
+    CHECK(visits_of(&r.ds, "A3") == 0 && visits_of(&r.ds, "A4") == 0 &&
+          visits_of(&r.ds, "A6") == 0 && visits_of(&r.ds, "A9") == 0);
+
+    const char *F = FIX "wide_rejects.csv";
+    static const char *const lines[] = {
+        ",4,5,out_of_range,v6: '101' is outside 0\u2013100,\"A3,south,2025-03-01,80,101,20,8,2\"\n",
+        ",5,6,non_numeric_score,v26: 'x' is not a number,\"A4,south,2025-03-05,60,55,x,6,5\"\n",
+        ",6,,no_scores,no score at any time point on this row,\"A5,south,2025-03-05,,,,,\"\n",
+        /* 2025-12-01 + 42 = 2026-01-12 (30 days to Dec 31, then 12). */
+        ",7,5,future_date,\"v6: 6w after randomised is 2026-01-12, after the reference date "
+        "2026-01-01\",\"A6,north,2025-12-01,50,40,30,5,3\"\n",
+        ",8,3,missing_date,randomised is missing,\"A7,north,,50,40,30,5,3\"\n",
+        ",9,3,invalid_date,randomised: '2025-02-30' is not a valid date (February 2025 has 28 "
+        "days),",
+        ",10,1,missing_patient_id,id is missing,",
+        ",11,,duplicate_exact,\"repeats line 2 (same patient, time points and values)\",",
+        ",12,5,duplicate_conflict,\"same patient, date and session as line 3 but other values "
+        "(v6 empty there, 45 here); the first is kept\",",
+        ",13,7,out_of_range,n0: '11' is outside 0\u201310,",
+        ",15,,wrong_field_count,\"expected 8 fields as in the header, found 5\",",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char want[400];
+        snprintf(want, sizeof want, "%s%s", F, lines[i]);
+        CHECK_CONTAINS(r.rejects, want);
+    }
+    run_free(&r);
+
+    /* Under --strict the first rejected row is the error, with its line and column. */
+    o.strict = 1;
+    run_one(&r, FIX "wide_rejects.csv", &o);
+    CHECK(r.rc == OUT_EINPUT);
+    CHECK_CONTAINS(r.err, "wide_rejects.csv:4:5: v6: '101' is outside 0\u2013100 (strict: 11 "
+                          "rows rejected)");
+    run_free(&r);
+}
+
+/* Two instruments with their own time points, no date column: the synthetic baseline. */
+static void test_wide_small(void)
+{
+    struct ingest_opts o;
+    struct out_error e = {0};
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, "pain: pain0@0d, pain4@4w; odi: odi0@0d, odi12@12w; "
+                                   "patient_id=id", &e) == 0);
+    struct run r;
+    run_one(&r, FIX "wide_small.csv", &o);
+    CHECK(r.rc == 0 && r.ds.rows_read == 4 && r.ds.rows_accepted == 2 &&
+          r.ds.rows_rejected == 2 && reconciles_wide(&r.ds, 3));
+    /* Time points 0, 28, 84: W1 has a score at each (3 visits); W2 only at 0, where pain
+     * and ODI share one visit. */
+    CHECK(r.ds.n_visits == 4);
+    long w0 = find_visit(&r.ds, "W1", 1), w1 = find_visit(&r.ds, "W1", 2),
+         w2 = find_visit(&r.ds, "W1", 3), x0 = find_visit(&r.ds, "W2", 1);
+    CHECK(w0 >= 0 && w1 >= 0 && w2 >= 0 && x0 >= 0);
+    if (w0 >= 0 && w1 >= 0 && w2 >= 0 && x0 >= 0) {
+        CHECK(r.ds.visit[w0].day == 0 && r.ds.score[w0 * 2] == 8 && r.ds.score[w0 * 2 + 1] == 40);
+        CHECK(r.ds.visit[w1].day == 28 && r.ds.score[w1 * 2] == 4 &&
+              isnan(r.ds.score[w1 * 2 + 1]));
+        CHECK(r.ds.visit[w2].day == 84 && isnan(r.ds.score[w2 * 2]) &&
+              r.ds.score[w2 * 2 + 1] == 20);
+        CHECK(r.ds.score[x0 * 2] == 7 && r.ds.score[x0 * 2 + 1] == 44);
+        CHECK_STR(dataset_cov(&r.ds, r.ds.visit[x0].patient, 0), "control, sham");
+    }
+    CHECK_CONTAINS(r.rejects, FIX "wide_small.csv,4,,no_scores,");
+    CHECK_CONTAINS(r.rejects, FIX "wide_small.csv,5,5,non_numeric_score,odi0: 'x' is not a "
+                              "number,");
+    run_free(&r);
+}
+
+/* A file that does not fit the spec is a file-level error naming what is wrong. */
+static void test_wide_file_errors(void)
+{
+    static const struct {
+        const char *spec, *data, *msg;
+    } cases[] = {
+        {"pain_vas: pk1@0d, pk9@12m; patient_id=id", "id,pk1\nT1,50\n",
+         "w.csv:1: missing column 'pk9' of the wide spec (pain_vas at 12m)"},
+        {"pain_vas: pk1@0d; date=start", "patient_id,pk1\nT1,50\n",
+         "w.csv:1: missing baseline date column 'start' (date= in the wide spec)"},
+        {"pain_vas: pk1@0d", "id,pk1\nT1,50\n", "w.csv:1: missing required column 'patient_id'"},
+        {"pain_vas: pk1@0d", "patient_id,pk1,pain\nT1,50,4\n",
+         "w.csv:1:3: column 'pain' is an instrument but the wide spec gives it no time point "
+         "(add e.g. 'pain: pain@0d' to the spec, or rename the column)"},
+        {"pain_vas: pk1@0d", "patient_id,visit_date,pk1\nT1,2025-01-01,50\n",
+         "w.csv:1:2: column 'visit_date' has no meaning in a wide file (one row per patient): "
+         "make it the baseline date with 'date=visit_date' in the wide spec"},
+        {"pain_vas: pk1@0d", "patient_id,pk1,session\nT1,50,1\n",
+         "w.csv:1:3: column 'session' has no meaning in a wide file (one row per patient); "
+         "rename or drop it"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ingest_opts o;
+        struct out_error e = {0};
+        opts(&o);
+        CHECK(ingest_opts_set_wide(&o, cases[i].spec, &e) == 0);
+        struct dataset ds;
+        dataset_init(&ds);
+        CHECK(ingest_buffer("w.csv", cases[i].data, strlen(cases[i].data), &o, &ds, NULL, &e) ==
+              OUT_EINPUT);
+        char msg[700];
+        out_error_format(&e, msg, sizeof msg);
+        CHECK_CONTAINS(msg, cases[i].msg);
+        dataset_free(&ds);
+    }
+    /* Relative time and a wide spec both say when visits were: refused before reading. */
+    struct ingest_opts o;
+    struct out_error e = {0};
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, "pain: p0@0d", &e) == 0);
+    CHECK(ingest_opts_set_time(&o, "week:weeks", &e) == 0);
+    struct dataset ds;
+    dataset_init(&ds);
+    CHECK(ingest_buffer("w.csv", "patient_id,p0\nT,1\n", 18, &o, &ds, NULL, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "--relative-time cannot be combined with a wide spec");
+    dataset_free(&ds);
+    /* A composite key works in wide files too. */
+    opts(&o);
+    CHECK(ingest_opts_set_wide(&o, "pain: p0@0d, p1@1w", &e) == 0);
+    CHECK(ingest_opts_set_key(&o, "site,rec", &e) == 0);
+    dataset_init(&ds);
+    const char *data = "site,rec,p0,p1\nN,1,5,3\nS,1,6,\n";
+    CHECK(ingest_buffer("w.csv", data, strlen(data), &o, &ds, NULL, &e) == 0);
+    CHECK(ds.n_patients == 2 && ds.n_visits == 3);
+    CHECK_STR(ds.patient_id[0], "N/1");
+    CHECK_STR(ds.patient_id[1], "S/1");
+    CHECK(ds.visit[1].day == 7 && ds.visit[1].session == 2);
+    dataset_free(&ds);
+}
+
+/* Wide fixtures in every chunk size give the same rejects and visits. */
+static void test_wide_chunks(void)
+{
+    static const struct {
+        const char *file, *spec;
+    } cases[] = {
+        {FIX "wide_small.csv", "pain: pain0@0d, pain4@4w; odi: odi0@0d, odi12@12w; "
+                               "patient_id=id"},
+        {FIX "wide_rejects.csv", "pain_vas: v0@0d, v6@6w, v26@26w; pain: n0@0d, n26@26w; "
+                                 "patient_id=id; date=randomised"},
+    };
+    for (size_t f = 0; f < sizeof cases / sizeof cases[0]; f++) {
+        size_t len;
+        char *data = slurp(cases[f].file, &len);
+        CHECK(data != NULL);
+        if (!data)
+            continue;
+        char *want = NULL;
+        int same = 1;
+        for (size_t step = len + 1; step >= 1; step--) {
+            struct ingest_opts o;
+            struct out_error e = {0};
+            opts(&o);
+            o.chunk_size = step;
+            ingest_opts_set_wide(&o, cases[f].spec, &e);
+            struct dataset ds;
+            dataset_init(&ds);
+            char *buf = NULL;
+            size_t blen = 0;
+            FILE *fp = open_memstream(&buf, &blen);
+            int rc = ingest_buffer(cases[f].file, data, len, &o, &ds, fp, &e);
+            fprintf(fp, "rc=%d %ld:%ld %s\n", rc, e.line, e.col, e.msg);
+            if (!rc)
+                ingest_write_visits(&ds, fp, NULL);
+            fprintf(fp, "%ld %ld %ld %zu\n", ds.rows_read, ds.rows_accepted, ds.rows_rejected,
+                    ds.n_visits);
+            fclose(fp);
+            dataset_free(&ds);
+            if (!want) {
+                want = buf;
+            } else {
+                same &= strcmp(buf, want) == 0;
+                free(buf);
+            }
+        }
+        CHECK(same);
+        free(want);
+        free(data);
+    }
+}
+
 int main(void)
 {
     test_sha256();
@@ -978,5 +1422,11 @@ int main(void)
     test_rich_and_round_trip();
     test_key_and_time();
     test_chunk_sizes();
+    test_wide_spec();
+    test_wide_sample();
+    test_wide_rejects();
+    test_wide_small();
+    test_wide_file_errors();
+    test_wide_chunks();
     return TEST_END("test_ingest");
 }
