@@ -833,6 +833,143 @@ static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *
     return 0;
 }
 
+/* Arm of a patient for a difference row: 1 treatment, 0 control, -1 neither (arm missing,
+ * or another arm when the row names its treatment arm). */
+static int arm_of(const struct ctx *x, const struct claim *c, int arm, size_t patient)
+{
+    const char *v = dataset_cov(x->ds, patient, arm);
+    if (!v || !*v)
+        return -1;
+    if (strcasecmp(v, c->sub.control) == 0)
+        return 0;
+    if (c->sub.kind == SUB_COV_EQ)
+        return strcasecmp(v, c->sub.value) == 0 ? 1 : -1;
+    return 1;
+}
+
+struct welch_data {
+    double mean, se, df;
+};
+
+/* One-sided Welch t: the same t and df that give the Welch CI, so p and verdict agree. */
+static double welch_tail(const void *data, double v, int above)
+{
+    const struct welch_data *w = data;
+    double t = (w->mean - v) / w->se;
+    return above ? gsl_cdf_tdist_Q(t, w->df) : gsl_cdf_tdist_P(t, w->df);
+}
+
+/* Treatment minus control (subgroup vs=CONTROL): responder shares by Newcombe's hybrid score
+ * interval, mean percent improvements by Welch's t; percentage points either way. Percent
+ * improvement is direction-aware, so a positive difference favours the treatment arm. */
+static int k_diff(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    int arm = dataset_cov_index(x->ds, "arm");
+    if (arm < 0) {
+        not_auditable(r, "arm", "a difference against the control arm needs an arm column");
+        return 0;
+    }
+    size_t seen[2] = {0, 0};   /* patients per arm, whatever their measures */
+    for (size_t p = 0; p < x->ds->n_patients; p++) {
+        int g = arm_of(x, c, arm, p);
+        if (g >= 0)
+            seen[g]++;
+    }
+    if (!seen[0] || !seen[1]) {
+        char why[256];
+        if (!seen[0])
+            snprintf(why, sizeof why, "no patient is in the control arm '%s'", c->sub.control);
+        else if (c->sub.kind == SUB_COV_EQ)
+            snprintf(why, sizeof why, "no patient is in the treatment arm '%s'", c->sub.value);
+        else
+            snprintf(why, sizeof why, "no patient is in an arm other than '%s'",
+                     c->sub.control);
+        not_auditable(r, "arm", why);
+        return 0;
+    }
+    int instr = instr_index(x->ds, c->instrument);
+    if (instr < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "the visit files have no '%s' column", c->instrument);
+        not_auditable(r, c->instrument, why);
+        return 0;
+    }
+    size_t cap = x->ps->n ? x->ps->n : 1, n[2] = {0, 0}, single = 0, zero = 0, no_arm = 0;
+    double *v[2] = {malloc(cap * sizeof(double)), malloc(cap * sizeof(double))};
+    if (!v[0] || !v[1]) {
+        free(v[0]);
+        free(v[1]);
+        return -1;
+    }
+    for (size_t i = 0; i < x->ps->n; i++) {
+        const struct pmeasure *m = &x->ps->m[i];
+        if (m->instr != instr)
+            continue;
+        int g = arm_of(x, c, arm, m->patient);
+        if (g < 0) {
+            const char *a = dataset_cov(x->ds, m->patient, arm);
+            no_arm += !a || !*a;
+            continue;
+        }
+        if (!isnan(m->pct))
+            v[g][n[g]++] = m->pct;
+        else if (m->zero_baseline)
+            zero++;
+        else
+            single++;
+    }
+    if (single || zero)
+        note_add(r, "excluded: %zu with one visit, %zu with baseline 0", single, zero);
+    if (no_arm)
+        note_add(r, "excluded: %zu without an arm", no_arm);
+    r->n_arm[0] = n[1];   /* n_arm is {treatment, control}; v[] is indexed by arm_of */
+    r->n_arm[1] = n[0];
+    r->n = n[0] + n[1];
+    char tname[160];
+    if (c->sub.kind == SUB_COV_EQ)
+        snprintf(tname, sizeof tname, "arm '%s'", c->sub.value);
+    else
+        snprintf(tname, sizeof tname, "all arms but '%s'", c->sub.control);
+    if (r->stat == CS_RESPONDER_SHARE_DIFF) {
+        long k[2] = {0, 0};
+        for (int g = 0; g < 2; g++)
+            for (size_t i = 0; i < n[g]; i++)
+                k[g] += v[g][i] >= c->param - PCT_EPS;
+        note_add(r, "treatment = %s: %ld of %zu with >= %g%% improvement; control '%s': %ld of "
+                    "%zu", tname, k[1], n[1], c->param, c->sub.control, k[0], n[0]);
+        double d, lo, hi;
+        if (n[0] && n[1] &&
+            stats_prop_diff_newcombe(k[1], (long)n[1], k[0], (long)n[0], x->o->level, &d, &lo,
+                                     &hi) == 0) {
+            r->est = 100 * d;
+            r->lo = 100 * lo;
+            r->hi = 100 * hi;
+            snprintf(r->method, sizeof r->method, "Newcombe hybrid score (method 10)");
+        }
+        snprintf(r->test, sizeof r->test, "none: verdict from the Newcombe CI");
+    } else {
+        note_add(r, "treatment = %s: %zu patients; control '%s': %zu", tname, n[1],
+                 c->sub.control, n[0]);
+        struct tres t;
+        if (stats_t_welch(v[1], n[1], v[0], n[0], x->o->level, &t) == 0) {
+            r->est = t.mean;
+            r->lo = t.lo;
+            r->hi = t.hi;
+            snprintf(r->method, sizeof r->method, "Welch t, %.1f df", t.df);
+            struct welch_data w = {t.mean, t.se, t.df};
+            r->p = p_against(r, welch_tail, &w);
+            snprintf(r->test, sizeof r->test, "Welch t (one-sided)");
+        } else {
+            snprintf(r->test, sizeof r->test, "none: Welch t needs 2 patients per arm and some "
+                                              "spread");
+        }
+    }
+    note_add(r, "between arms as allocated in the data: randomisation is not checked");
+    free(v[0]);
+    free(v[1]);
+    return 0;
+}
+
 static int k_none(const struct ctx *x, const struct claim *c, struct audit_row *r)
 {
     (void)x;
@@ -856,6 +993,8 @@ static const kernel_fn kernels[CS__COUNT] = {
     [CS_FEMALE_SHARE_AGE_RANGE] = k_age,
     [CS_WEEKS_NO_IMPROVEMENT] = k_late,
     [CS_NOT_AUDITABLE] = k_none,
+    [CS_RESPONDER_SHARE_DIFF] = k_diff,
+    [CS_MEAN_PCT_IMPROVEMENT_DIFF] = k_diff,
 };
 
 /* ---- driver ---- */
@@ -919,7 +1058,17 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
                 r->posterior = audit_jeffreys_posterior(r->k, n, phi, 0);
         }
     }
-    if (r->n < x->o->min_n) {
+    if (claim_stat_defs[r->stat].is_diff) {
+        /* A difference is as weak as its smaller arm. */
+        for (int g = 0; g < 2; g++)
+            if (r->n_arm[g] < x->o->min_n) {
+                r->verdict = V_INSUFFICIENT;
+                r->p = NAN;
+                snprintf(r->test, sizeof r->test, "none: %s arm n %zu below the minimum %zu",
+                         g ? "control" : "treatment", r->n_arm[g], x->o->min_n);
+                return;
+            }
+    } else if (r->n < x->o->min_n) {
         r->verdict = V_INSUFFICIENT;
         r->p = NAN;
         snprintf(r->test, sizeof r->test, "none: n %zu below the minimum %zu", r->n,
@@ -970,7 +1119,7 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
         local.param = c->value;
     if (kernels[stat](x, &local, r))
         return -1;
-    if (stat != CS_NOT_AUDITABLE && dataset_cov_index(x->ds, "arm") >= 0 &&
+    if (stat != CS_NOT_AUDITABLE && !c->sub.control && dataset_cov_index(x->ds, "arm") >= 0 &&
         !(c->sub.kind == SUB_COV_EQ && strcmp(c->sub.cov, "arm") == 0))
         note_add(r, "the data have an arm column: this row pools all arms");
     finish_row(x, r);
@@ -994,6 +1143,8 @@ int audit_run(const struct claim_set *cs, const struct dataset *ds,
         if (c->cmp == CMP_UPTO && c->stat != CS_NOT_AUDITABLE)
             rc = run_one(&x, c, out, CS_MEDIAN_PCT_IMPROVEMENT, "median") ||
                  run_one(&x, c, out, CS_SHARE_REACHING_PCT, "reach");
+        else if (c->sub.control && c->stat != CS_NOT_AUDITABLE)   /* vs=CONTROL */
+            rc = run_one(&x, c, out, claim_stat_diff(c->stat), "");
         else
             rc = run_one(&x, c, out, c->stat, "");
         if (rc) {

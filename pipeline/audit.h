@@ -10,7 +10,10 @@
  * set, CONTRADICTED when none does, INCONCLUSIVE otherwise. So a CI limit that touches the
  * claimed value counts as inside the claim: CI [70, 80] supports ">= 70" (the boundary value
  * satisfies it), while CI [60, 70] for ">= 70" is inconclusive, not contradicted.
- * "Up to X%" rows become two result rows (see audit_run).
+ * "Up to X%" rows become two result rows (see audit_run). A row whose subgroup is
+ * `vs=CONTROL` or `arm=TREATMENT vs=CONTROL` is audited as treatment minus control: responder
+ * shares by the Newcombe hybrid score CI (no p: no test inverts that interval), mean percent
+ * improvements by Welch's t (CI and one-sided p), both in percentage points.
  *
  * Ownership: struct audit_result owns its rows; each row points into the claim_set given to
  * audit_run, which must outlive the result. audit_result_free(NULL) is harmless.
@@ -46,7 +49,8 @@ const char *audit_verdict_label(enum verdict v);
 
 struct audit_opts {
     double level;          /* confidence level, default 0.95 */
-    size_t min_n;          /* below this n the verdict is insufficient data; default 20 */
+    size_t min_n;          /* below this n the verdict is insufficient data; default 20
+                              (for a difference: below it in either arm) */
     uint64_t seed;         /* bootstrap seed, default 20260101 */
     size_t boot_reps;      /* bootstrap resamples, default 2000 */
     size_t large_n;        /* from this n on, a median's CI is the distribution-free
@@ -64,7 +68,10 @@ struct audit_row {
                                     for a not_auditable row without a number */
     int claim_lo_open;     /* 1 when the set excludes claim_lo ("reach": share > 0) */
     enum verdict verdict;
-    size_t n;              /* patients (patient-episodes) the estimate rests on; 0 if none */
+    size_t n;              /* patients (patient-episodes) the estimate rests on; 0 if none;
+                              for a difference, both arms together */
+    size_t n_arm[2];       /* a difference (vs=CONTROL): patients in the treatment and the
+                              control arm; each must reach min_n; 0 for other rows */
     long k;                /* for shares: patients counted; -1 otherwise */
     double est, lo, hi;    /* estimate and CI in the row's unit; NAN when undefined; hi is
                               +INFINITY when a Kaplan-Meier CI limit is not reached */

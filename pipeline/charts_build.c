@@ -330,9 +330,11 @@ static void forest_unit(struct ctx *c, const struct audit_result *a, const struc
         goto out;
     for (size_t i = 0; i < a->n; i++) {
         const struct audit_row *r = &a->row[i];
+        /* "%" gathers "% of patients", "% improvement", "% of responders"; other units must
+         * match exactly, so differences and session counts get axes of their own. */
         const char *u = claim_stat_defs[r->stat].unit;
-        int is_pct = u[0] == '%';
-        if (r->verdict == V_NOT_AUDITABLE || is_pct != (unit[0] == '%'))
+        int same = unit[0] == '%' ? u[0] == '%' : strcmp(u, unit) == 0;
+        if (r->verdict == V_NOT_AUDITABLE || !same)
             continue;
         snprintf(labels[n], sizeof labels[n], "%s%s%s", r->claim->id, r->part[0] ? " " : "",
                  r->part);
@@ -378,6 +380,9 @@ static void forest(struct ctx *c, const struct audit_result *a, const struct ben
         return;
     forest_unit(c, a, bs, "%", "forest_shares", "Claims audit: shares and percent improvements",
                 "Percent (of patients, or improvement)");
+    forest_unit(c, a, NULL, "percentage points", "forest_differences",
+                "Claims audit: treatment minus control",
+                "Difference, treatment - control (percentage points)");
     forest_unit(c, a, NULL, "treatments", "forest_sessions", "Claims audit: sessions to improvement",
                 "Treatments");
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CMPBIT(c) (1u << (c))
 #define CMP_ALL_NUM (CMPBIT(CMP_GE) | CMPBIT(CMP_LE) | CMPBIT(CMP_RANGE))
@@ -65,7 +66,25 @@ const struct claim_stat_def claim_stat_defs[CS__COUNT] = {
     [CS_NOT_AUDITABLE] = {"not_auditable", CS_NOT_AUDITABLE,
         "no visit-file column can speak to the claim; `needs` names the one that would",
         "", 0, 0, PARAM_NONE, NAN, CMP_ALL_NUM | CMPBIT(CMP_UPTO)},
+    /* Treatment minus control. Not shares of patients themselves (a difference runs from -100
+     * to 100), so is_rate is 0 and the Wilson/binomial/Jeffreys machinery does not apply. */
+    [CS_RESPONDER_SHARE_DIFF] = {"responder_share_pct_diff", CS_RESPONDER_SHARE_DIFF,
+        "responder share (>= param % improvement), treatment arm minus control arm; Newcombe "
+        "hybrid score CI", "percentage points", 0, NEED_INSTRUMENT, PARAM_NUMBER, 30,
+        CMP_ALL_NUM, 1},
+    [CS_MEAN_PCT_IMPROVEMENT_DIFF] = {"mean_pct_improvement_diff", CS_MEAN_PCT_IMPROVEMENT_DIFF,
+        "mean percent improvement, treatment arm minus control arm; Welch t CI",
+        "percentage points", 0, NEED_INSTRUMENT, PARAM_NONE, NAN, CMP_ALL_NUM, 1},
 };
+
+enum claim_stat claim_stat_diff(enum claim_stat base)
+{
+    switch (base) {
+    case CS_RESPONDER_SHARE_PCT: return CS_RESPONDER_SHARE_DIFF;
+    case CS_MEAN_PCT_IMPROVEMENT: return CS_MEAN_PCT_IMPROVEMENT_DIFF;
+    default: return CS__COUNT;
+    }
+}
 
 static const char *const cmp_names[CMP__COUNT] = {"ge", "le", "range", "upto"};
 
@@ -108,7 +127,7 @@ static void claim_free(struct claim *c)
 {
     free(c->id); free(c->source); free(c->seed); free(c->quote); free(c->instrument);
     free(c->reading); free(c->needs); free(c->param_text); free(c->subgroup_text);
-    free(c->sub.cov); free(c->sub.value);
+    free(c->sub.cov); free(c->sub.value); free(c->sub.control);
 }
 
 void claim_set_free(struct claim_set *s)
@@ -237,6 +256,24 @@ static int parse_range(const char *s, double *lo, double *hi)
     return 0;
 }
 
+/* COVARIATE=VALUE into g (kind SUB_COV_EQ). Returns 0, -1 malformed, -2 out of memory. */
+static int parse_cov_eq(const char *s, size_t len, struct subgroup *g)
+{
+    const char *eq = memchr(s, '=', len);
+    if (!eq || eq == s || eq + 1 == s + len || memchr(eq + 1, '=', (size_t)(s + len - eq - 1)))
+        return -1;
+    for (const char *q = s; q < eq; q++)
+        if (!(isalnum((unsigned char)*q) || *q == '_'))
+            return -1;
+    g->kind = SUB_COV_EQ;
+    g->cov = strndup(s, (size_t)(eq - s));
+    g->value = strndup(eq + 1, (size_t)(s + len - eq - 1));
+    if (!g->cov || !g->value)
+        return -2;
+    return 0;
+}
+
+/* Returns 0, -1 malformed, -2 out of memory, -3 malformed difference (`vs=`). */
 static int parse_subgroup(const char *s, struct subgroup *g)
 {
     memset(g, 0, sizeof *g);
@@ -250,18 +287,25 @@ static int parse_subgroup(const char *s, struct subgroup *g)
             return -1;
         return 0;
     }
-    const char *eq = strchr(s, '=');
-    if (!eq || eq == s || !eq[1] || strchr(eq + 1, '='))
-        return -1;
-    for (const char *q = s; q < eq; q++)
-        if (!(isalnum((unsigned char)*q) || *q == '_'))
-            return -1;
-    g->kind = SUB_COV_EQ;
-    g->cov = strndup(s, (size_t)(eq - s));
-    g->value = strdup(eq + 1);
-    if (!g->cov || !g->value)
-        return -2;
-    return 0;
+    /* A difference: "vs=CONTROL" or "arm=TREATMENT vs=CONTROL". The control is the rest of
+     * the field, so an arm name may hold spaces ("usual care"). */
+    const char *vs = strncmp(s, "vs=", 3) == 0 ? s : strstr(s, " vs=");
+    if (vs) {
+        const char *ctl = vs + (vs == s ? 3 : 4);
+        if (!*ctl || strchr(ctl, '='))
+            return -3;
+        if (vs != s) {
+            int r = parse_cov_eq(s, (size_t)(vs - s), g);
+            if (r == -2)
+                return -2;
+            if (r || strcmp(g->cov, "arm") != 0 || strcasecmp(g->value, ctl) == 0)
+                return -3;
+        }
+        if (!(g->control = strdup(ctl)))
+            return -2;
+        return 0;
+    }
+    return parse_cov_eq(s, strlen(s), g);
 }
 
 static int valid_id(const char *s)
@@ -321,11 +365,36 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
                                     claim_stat_defs[i].name);
         return BAD("statistic: '%s' is not one of %s", st, list);
     }
+    if (def->is_diff)
+        return BAD("statistic: '%s' is computed, not named: write %s with subgroup vs=CONTROL",
+                   st, claim_stat_defs[def->stat == CS_RESPONDER_SHARE_DIFF
+                                           ? CS_RESPONDER_SHARE_PCT
+                                           : CS_MEAN_PCT_IMPROVEMENT].name);
     c->stat = def->stat;
     int na = def->stat == CS_NOT_AUDITABLE;
 
     if ((def->needs & NEED_INSTRUMENT) && (!*c->instrument || strcmp(c->instrument, "-") == 0))
         return BAD("instrument: %s needs an instrument column name (e.g. pain)", def->name);
+
+    int r = parse_subgroup(c->subgroup_text, &c->sub);
+    if (r == -2)
+        return out_err(e, OUT_EINTERNAL, name, lineno, 0, "out of memory");
+    if (r == -3)
+        return BAD("subgroup: '%s': a difference is vs=CONTROL or arm=TREATMENT vs=CONTROL "
+                   "(two different arms)", c->subgroup_text);
+    if (r)
+        return BAD("subgroup: '%s' is not baseline<=X, baseline>=X, COVARIATE=VALUE or "
+                   "vs=CONTROL", c->subgroup_text);
+    if ((c->sub.kind == SUB_BASELINE_LE || c->sub.kind == SUB_BASELINE_GE) &&
+        !(def->needs & NEED_INSTRUMENT))
+        return BAD("subgroup: a baseline subgroup needs a score statistic, not %s", def->name);
+    /* A difference against the control arm: a not_auditable row may carry one (it documents
+     * the comparison); otherwise only kinds with a two-arm method (claim_stat_diff). */
+    int diff = c->sub.control && !na;
+    if (diff && claim_stat_diff(def->stat) == CS__COUNT)
+        return BAD("subgroup: a difference against the control arm (vs=%s) is supported for "
+                   "responder_share_pct and mean_pct_improvement, not %s", c->sub.control,
+                   def->name);
 
     const char *cs = F(COL_COMPARISON);
     c->cmp = CMP_NONE;
@@ -339,6 +408,9 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
         c->cmp = (enum claim_cmp)found;
         if (!(def->cmps & CMPBIT(found)))
             return BAD("comparison: '%s' does not apply to %s", cs, def->name);
+        if (diff && found == CMP_UPTO)
+            return BAD("comparison: 'upto' does not apply to a difference against the control "
+                       "arm (use ge)");
     } else if (!na) {
         return BAD("comparison: empty (one of ge, le, range, upto)");
     }
@@ -365,7 +437,12 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
     } else if (!isnan(c->value) || !isnan(c->value_lo) || !isnan(c->value_hi)) {
         return BAD("comparison: empty but a value is given");
     }
-    if (def->is_rate) {
+    if (diff && def->is_rate) {   /* a difference of two shares */
+        for (int i = 0; i < 3; i++)
+            if (!isnan(*dst[i]) && (*dst[i] < -100 || *dst[i] > 100))
+                return BAD("%s: %g is a difference of shares in percentage points and must be "
+                           "within -100 to 100", numcols[i].name, *dst[i]);
+    } else if (def->is_rate) {
         for (int i = 0; i < 3; i++)
             if (!isnan(*dst[i]) && (*dst[i] < 0 || *dst[i] > 100))
                 return BAD("%s: %g is a share of patients and must be within 0-100",
@@ -395,16 +472,6 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
             return BAD("param: '%s' is not a range LO-HI such as 18-64", c->param_text);
         break;
     }
-
-    int r = parse_subgroup(c->subgroup_text, &c->sub);
-    if (r == -2)
-        return out_err(e, OUT_EINTERNAL, name, lineno, 0, "out of memory");
-    if (r)
-        return BAD("subgroup: '%s' is not baseline<=X, baseline>=X or COVARIATE=VALUE",
-                   c->subgroup_text);
-    if ((c->sub.kind == SUB_BASELINE_LE || c->sub.kind == SUB_BASELINE_GE) &&
-        !(def->needs & NEED_INSTRUMENT))
-        return BAD("subgroup: a baseline subgroup needs a score statistic, not %s", def->name);
 
     if (na && !*c->needs)
         return BAD("needs: name the column that would make this claim auditable");

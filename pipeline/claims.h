@@ -32,6 +32,10 @@ enum claim_stat {
     CS_FEMALE_SHARE_AGE_RANGE,   /* share of women among patients aged within param */
     CS_WEEKS_NO_IMPROVEMENT,     /* share of responders whose response came after param weeks */
     CS_NOT_AUDITABLE,            /* no column of the visit files can speak to it */
+    /* Differences against a control arm (subgroup `vs=CONTROL`). A registry row names the
+     * base kind (responder_share_pct, mean_pct_improvement); the audit row computes these. */
+    CS_RESPONDER_SHARE_DIFF,     /* responder share, treatment - control (percentage points) */
+    CS_MEAN_PCT_IMPROVEMENT_DIFF,/* mean percent improvement, treatment - control */
     CS__COUNT
 };
 
@@ -59,6 +63,8 @@ struct claim_stat_def {
     enum claim_param param;
     double param_default;      /* for PARAM_NUMBER; NAN = the row must give one */
     unsigned cmps;             /* allowed comparisons: bit (1u << enum claim_cmp) */
+    int is_diff;               /* 1: treatment - control, computed for a `vs=` row; a
+                                  registry row cannot name it (it names the base kind) */
 };
 
 /* The table, indexed by enum claim_stat. */
@@ -66,15 +72,22 @@ extern const struct claim_stat_def claim_stat_defs[CS__COUNT];
 
 /* Definition by registry name (exact, lower case), or NULL. */
 const struct claim_stat_def *claim_stat_find(const char *name);
+/* The difference kind a base kind is audited as under `vs=CONTROL`, or CS__COUNT when the
+ * kind has none (only responder_share_pct and mean_pct_improvement have one). */
+enum claim_stat claim_stat_diff(enum claim_stat base);
 /* Registry name of a comparison ("ge", "le", "range", "upto"), or "" for CMP_NONE. */
 const char *claim_cmp_name(enum claim_cmp c);
 
-/* Restrict a claim to some patients. */
+/* Restrict a claim to some patients, or compare two arms.
+ * `vs=CONTROL`: every patient whose arm is given and is not CONTROL, minus the CONTROL arm
+ * (kind SUB_ALL, control set). `arm=TREATMENT vs=CONTROL`: that arm minus CONTROL (kind
+ * SUB_COV_EQ with cov "arm", control set). Arm values compare case-insensitively. */
 enum subgroup_kind { SUB_ALL, SUB_BASELINE_LE, SUB_BASELINE_GE, SUB_COV_EQ };
 struct subgroup {
     enum subgroup_kind kind;
     double x;                  /* baseline bound for SUB_BASELINE_* */
     char *cov, *value;         /* covariate name and value for SUB_COV_EQ (owned) */
+    char *control;             /* the control arm of a difference (owned); NULL otherwise */
 };
 
 struct claim {

@@ -764,16 +764,20 @@ void report_terminal(const struct report_input *in, const char *dir, FILE *fp)
 static const char *claimed_text(const struct audit_row *r, char *buf, size_t n)
 {
     const char *u = claim_stat_defs[r->stat].unit;
-    if (r->verdict == V_NOT_AUDITABLE && !isfinite(r->claim_lo) && !isfinite(r->claim_hi))
-        snprintf(buf, n, "%s", "n/a");
-    else if (isfinite(r->claim_lo) && isfinite(r->claim_hi) && r->claim_lo == r->claim_hi)
-        snprintf(buf, n, "= %g %s", r->claim_lo, u);
-    else if (isfinite(r->claim_lo) && isfinite(r->claim_hi) &&
-             !(u[0] == '%' && r->claim_hi >= 100 && r->cmp != CMP_RANGE) && r->claim_lo > 0)
+    int lo = isfinite(r->claim_lo), hi = isfinite(r->claim_hi);
+    /* The comparison decides the wording; shares are bounded by 0 and 100 anyway, so a
+     * ">= 70" claim is the set [70, 100] but reads as ">= 70". */
+    if (r->cmp == CMP_RANGE && lo && hi)
         snprintf(buf, n, "%g to %g %s", r->claim_lo, r->claim_hi, u);
-    else if (isfinite(r->claim_lo) && (r->claim_lo > 0 || r->claim_lo_open))
+    else if ((r->cmp == CMP_GE || r->cmp == CMP_UPTO) && lo)
         snprintf(buf, n, "%s %g %s", r->claim_lo_open ? ">" : ">=", r->claim_lo, u);
-    else if (isfinite(r->claim_hi))
+    else if (r->cmp == CMP_LE && hi)
+        snprintf(buf, n, "<= %g %s", r->claim_hi, u);
+    else if (lo && hi && r->claim_lo == r->claim_hi)
+        snprintf(buf, n, "= %g %s", r->claim_lo, u);
+    else if (lo)
+        snprintf(buf, n, "%s %g %s", r->claim_lo_open ? ">" : ">=", r->claim_lo, u);
+    else if (hi)
         snprintf(buf, n, "<= %g %s", r->claim_hi, u);
     else
         snprintf(buf, n, "%s", "n/a");

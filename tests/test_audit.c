@@ -521,6 +521,226 @@ static void test_cohort_b(void)
     dataset_free(&ds);
 }
 
+/* Two arms of pain patients, pain 10 at session 1 (day 0) and once more at session 2 (day
+ * 28). A responder scores 5 (50% better), a non-responder 9 (10%). Arms (covariate arm):
+ *   acupuncture 50 patients, 40 responders; acupressure 20 patients, 16 responders;
+ *   control 80 patients, 48 responders; and N00, with no arm, a responder.
+ * Pooled, the two non-control arms are 56 of 70 against 48 of 80: Newcombe's (1998) Table II
+ * example, whose method-10 interval for the difference is published. */
+static void build_arms(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain"};
+    static const char *const covs[] = {"arm"};
+    static const struct { const char *arm; int n, responders; } arms[] = {
+        {"acupuncture", 50, 40}, {"acupressure", 20, 16}, {"control", 80, 48}};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1) || dataset_set_covariates(ds, covs, 1))
+        die_oom();
+    for (size_t a = 0; a < sizeof arms / sizeof arms[0]; a++)
+        for (int i = 0; i < arms[a].n; i++) {
+            char id[32];
+            snprintf(id, sizeof id, "%c%03d", "UPC"[a], i);
+            addv(ds, id, 0, 1, 10, NAN, -1);
+            addv(ds, id, 28, 2, i < arms[a].responders ? 5 : 9, NAN, -1);
+            setcov(ds, id, "arm", arms[a].arm);
+        }
+    addv(ds, "N00", 0, 1, 10, NAN, -1);
+    addv(ds, "N00", 28, 2, 5, NAN, -1);
+}
+
+/* Three verum patients at 60, 50, 40% better (pain 10 -> 4, 5, 6) and three control patients
+ * at 30, 20, 10% (10 -> 7, 8, 9): small enough for Welch's t by hand. */
+static void build_welch(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain"};
+    static const char *const covs[] = {"arm"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1) || dataset_set_covariates(ds, covs, 1))
+        die_oom();
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "W%d", i);
+        addv(ds, id, 0, 1, 10, NAN, -1);
+        addv(ds, id, 28, 2, 4 + i, NAN, -1);
+        setcov(ds, id, "arm", i < 3 ? "verum" : "control");
+    }
+}
+
+static void test_arm_difference(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    build_arms(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const char *rows =
+        "ND5\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=control\tge\t5\t\t\tr\t\n"
+        "ND10\ta\ts\tq\tpain\tresponder_share_pct\t30\tvs=control\tge\t10\t\t\tr\t\n"
+        "ND40\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=Control\tge\t40\t\t\tr\t\n"
+        "NDLE\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=control\tle\t-5\t\t\tr\t\n"
+        "NDA\ta\ts\tq\tpain\tresponder_share_pct\t\tarm=acupuncture vs=control\tge\t5\t\t\tr\t\n"
+        "NDX\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=sham\tge\t5\t\t\tr\t\n"
+        "NDT\ta\ts\tq\tpain\tmean_pct_improvement\t\tarm=verum vs=control\tge\t5\t\t\tr\t\n"
+        "NDI\ta\ts\tq\tsleep\tmean_pct_improvement\t\tvs=control\tge\t5\t\t\tr\t\n"
+        "NDN\ta\ts\tq\t-\tnot_auditable\t\tvs=control\t\t\t\t\tr\tarm\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    CHECK(res.n == cs.n);   /* one row per claim: a difference is not split like "up to" */
+
+    /* vs=control pools acupuncture and acupressure: 40 + 16 = 56 of 50 + 20 = 70 responders
+     * (>= 30%: the 50% patients; the 10% ones are not) against 48 of 80. N00 has no arm.
+     * Newcombe (1998) Table II, method 10, 56/70 - 48/80: 0.2000, 95% CI 0.0524 to 0.3339,
+     * i.e. 20.00 points, 5.24 to 33.39 (published to 4 decimals, so checked to 0.005). */
+    const struct audit_row *r = row_of(&res, "ND5", "");
+    if (r) {
+        CHECK(r->stat == CS_RESPONDER_SHARE_DIFF);
+        CHECK_STR(claim_stat_defs[r->stat].unit, "percentage points");
+        CHECK(r->n == 150 && r->n_arm[0] == 70 && r->n_arm[1] == 80);
+        CHECK(r->k == -1);   /* not one share: no binomial test, posterior or n to settle */
+        CHECK_NEAR(r->est, 20.0, 1e-9);
+        CHECK_NEAR(r->lo, 5.24, 0.005);
+        CHECK_NEAR(r->hi, 33.39, 0.005);
+        CHECK_STR(r->method, "Newcombe hybrid score (method 10)");
+        /* [5.24, 33.39] lies inside [5, inf). */
+        CHECK(r->verdict == V_SUPPORTED);
+        /* No test inverts Newcombe's interval, so none is claimed. */
+        CHECK(isnan(r->p) && isnan(r->p_holm) && isnan(r->posterior));
+        CHECK(r->n_to_settle == -1);
+        CHECK_CONTAINS(r->test, "none: verdict from the Newcombe CI");
+        CHECK_CONTAINS(r->note, "all arms but 'control': 56 of 70");
+        CHECK_CONTAINS(r->note, "control 'control': 48 of 80");
+        CHECK_CONTAINS(r->note, "excluded: 1 without an arm");
+        CHECK(!strstr(r->note, "pools all arms"));
+    }
+    CHECK(V("ND10") == V_INCONCLUSIVE);   /* [5.24, 33.39] straddles 10 */
+    CHECK(V("ND40") == V_CONTRADICTED);   /* 33.39 < 40; arm names match case-insensitively */
+    CHECK(V("NDLE") == V_CONTRADICTED);   /* "control at least 5 points better": 5.24 > -5 */
+    /* acupuncture alone: 40 of 50 against the same 48 of 80. */
+    if ((r = row_of(&res, "NDA", ""))) {
+        CHECK(r->n_arm[0] == 50 && r->n_arm[1] == 80);
+        CHECK_NEAR(r->est, 20.0, 1e-9);   /* 40/50 - 48/80 = 0.8 - 0.6 */
+        CHECK_CONTAINS(r->note, "arm 'acupuncture': 40 of 50");
+    }
+    /* An arm the data do not have: not auditable, and the row names the arm column. */
+    if ((r = row_of(&res, "NDX", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "arm");
+        CHECK_CONTAINS(r->note, "no patient is in the control arm 'sham'");
+        CHECK(isnan(r->est));
+    }
+    if ((r = row_of(&res, "NDT", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "arm");
+        CHECK_CONTAINS(r->note, "no patient is in the treatment arm 'verum'");
+    }
+    /* The arms exist but the instrument does not: that column is what is needed. */
+    if ((r = row_of(&res, "NDI", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "sleep");
+    }
+    if ((r = row_of(&res, "NDN", ""))) {
+        CHECK(r->stat == CS_NOT_AUDITABLE && r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "arm");
+    }
+    FILE *fp = tmpfile();
+    CHECK(fp != NULL);
+    if (fp) {
+        CHECK(audit_write_csv(&res, fp, "audit.csv", &e) == 0);
+        rewind(fp);
+        char line[8192];
+        int seen = 0;
+        while (fgets(line, sizeof line, fp))
+            if (strncmp(line, "ND5,", 4) == 0) {
+                seen = 1;
+                CHECK_CONTAINS(line, ",responder_share_pct_diff,pain,vs=control,30,ge,>= 5,5,,0,"
+                                     "percentage points,150,n/a,20,");
+            }
+        CHECK(seen);
+        fclose(fp);
+    }
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+
+    /* No arm column at all: every difference row is not auditable and needs `arm`. */
+    build_a(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    if ((r = row_of(&res, "ND5", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "arm");
+        CHECK_CONTAINS(r->note, "needs an arm column");
+    }
+    if ((r = row_of(&res, "NDT", "")))
+        CHECK(r->verdict == V_NOT_AUDITABLE && strcmp(r->needs, "arm") == 0);
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    claim_set_free(&cs);
+
+    /* Welch's t on tiny arms: verum {60, 50, 40}, mean 50, variance (100 + 0 + 100)/2 = 100;
+     * control {30, 20, 10}, mean 20, variance 100. Difference 30 points,
+     * se = sqrt(100/3 + 100/3) = sqrt(66.6667) = 8.164966; Welch-Satterthwaite df =
+     * 66.6667^2 / ((33.3333^2)/2 + (33.3333^2)/2) = 4444.44 / 1111.11 = 4 (equal n and
+     * variance give 2(n - 1)). t(0.975, 4) = 2.776445 (tables; by the closed form for 4 df,
+     * F(t) = 1/2 + x(3 - x^2)/4 with x = t/sqrt(4 + t^2): x = 0.811401, F = 0.975000).
+     * CI 30 -+ 2.776445 * 8.164966 = 30 -+ 22.669579 = [7.330421, 52.669579]. */
+    build_welch(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    rows = "MW5\ta\ts\tq\tpain\tmean_pct_improvement\t\tarm=verum vs=control\tge\t5\t\t\tr\t\n"
+           "MW10\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=control\tge\t10\t\t\tr\t\n"
+           "MW60\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=control\tge\t60\t\t\tr\t\n"
+           "MWR\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=control\trange\t\t0\t60\tr\t\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+    struct audit_opts o;
+    audit_opts_default(&o);
+    o.min_n = 2;   /* three a side: below the default 20, see below */
+    CHECK(audit_run(&cs, &ds, &ps, &o, &res, &e) == 0);
+    if ((r = row_of(&res, "MW5", ""))) {
+        CHECK(r->stat == CS_MEAN_PCT_IMPROVEMENT_DIFF);
+        CHECK(r->n == 6 && r->n_arm[0] == 3 && r->n_arm[1] == 3);
+        CHECK_NEAR(r->est, 30, 1e-9);
+        CHECK_NEAR(r->lo, 7.330421, 1e-5);
+        CHECK_NEAR(r->hi, 52.669579, 1e-5);
+        CHECK_STR(r->method, "Welch t, 4.0 df");
+        CHECK_STR(r->test, "Welch t (one-sided)");
+        CHECK(r->verdict == V_SUPPORTED);   /* 7.33 >= 5 */
+    }
+    /* ge 10: t = (30 - 10)/8.164966 = sqrt(6) = 2.449490; p = P(T4 <= 2.449490) (a ge claim
+     * is refuted by small values): x = sqrt(6/10) = 0.774597, F = 1/2 + 0.774597 * 2.4 / 4 =
+     * 0.964758. The CI [7.33, 52.67] straddles 10. */
+    if ((r = row_of(&res, "MW10", ""))) {
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK_NEAR(r->p, 0.964758, 1e-6);
+    }
+    CHECK(V("MW60") == V_CONTRADICTED);   /* 52.67 < 60 */
+    /* range 0-60, Bonferroni over both ends: below(0): t = 30/8.164966 = 3.674235, x =
+     * 3.674235/sqrt(17.5) = 0.878310, F = 1/2 + 0.878310 * (3 - 0.771429)/4 = 0.989357;
+     * above(60): P(T4 >= -3.674235) = the same 0.989357 by symmetry; p = min(1, 2 * 0.989357)
+     * = 1. The CI lies inside [0, 60]. */
+    if ((r = row_of(&res, "MWR", ""))) {
+        CHECK(r->verdict == V_SUPPORTED);
+        CHECK_NEAR(r->p, 1, 0);
+    }
+    audit_result_free(&res);
+    /* With the default minimum of 20 per arm, three a side is insufficient, but the
+     * estimate stays for the reader. */
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    if ((r = row_of(&res, "MW5", ""))) {
+        CHECK(r->verdict == V_INSUFFICIENT);
+        CHECK_STR(r->test, "none: treatment arm n 3 below the minimum 20");
+        CHECK_NEAR(r->est, 30, 1e-9);
+    }
+    audit_result_free(&res);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
@@ -570,6 +790,12 @@ static void test_registry(void)
         if (c->stat == CS_NOT_AUDITABLE)
             CHECK(c->needs[0] != '\0');
         CHECK(c->reading[0] != '\0' && c->source[0] != '\0');
+        /* Example rows (seed `example`, e.g. a clinic leaflet showing the vs= syntax) quote
+         * no article, and say so in their source; every other row quotes its seed. */
+        if (strcmp(c->seed, "example") == 0) {
+            CHECK(strncmp(c->source, "example:", 8) == 0);
+            continue;
+        }
         char path[512];
         snprintf(path, sizeof path, "../shared/seeds/%s", c->seed);
         size_t len;
@@ -707,8 +933,29 @@ static void test_parse_errors(void)
     expect_error("X\ta\ts\tq\t-\tshare_age_range\t64-18\t\tge\t50\t\t\tr\t\n",
                  "mem.tsv:2: param: '64-18' is not a range LO-HI such as 18-64");
     expect_error("X\ta\ts\tq\tpain\tdurable_share\t\tclinic\tge\t50\t\t\tr\t\n",
-                 "mem.tsv:2: subgroup: 'clinic' is not baseline<=X, baseline>=X or "
-                 "COVARIATE=VALUE");
+                 "mem.tsv:2: subgroup: 'clinic' is not baseline<=X, baseline>=X, "
+                 "COVARIATE=VALUE or vs=CONTROL");
+    /* Differences against a control arm: only the kinds with a two-arm method, no "up to",
+     * two different arms, and the treatment side always an arm. */
+    expect_error("X\ta\ts\tq\tpain\tmedian_pct_improvement\t\tvs=control\tge\t5\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: a difference against the control arm (vs=control) is "
+                 "supported for responder_share_pct and mean_pct_improvement, not "
+                 "median_pct_improvement");
+    expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=control\tupto\t5\t\t\tr\t\n",
+                 "mem.tsv:2: comparison: 'upto' does not apply to a difference");
+    expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tarm=sham vs=Sham\tge\t5\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: 'arm=sham vs=Sham': a difference is vs=CONTROL or "
+                 "arm=TREATMENT vs=CONTROL");
+    expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tsex=F vs=control\tge\t5\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: 'sex=F vs=control': a difference is");
+    expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=\tge\t5\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: 'vs=': a difference is");
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=control\tge\t150\t\t\tr\t\n",
+                 "mem.tsv:2: value: 150 is a difference of shares in percentage points and must "
+                 "be within -100 to 100");
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct_diff\t\tvs=control\tge\t5\t\t\tr\t\n",
+                 "mem.tsv:2: statistic: 'responder_share_pct_diff' is computed, not named: write "
+                 "responder_share_pct with subgroup vs=CONTROL");
     expect_error("X\ta\ts\tq\t-\tadverse_rate\t\tbaseline<=4\tle\t5\t\t\tr\t\n",
                  "mem.tsv:2: subgroup: a baseline subgroup needs a score statistic");
     expect_error("X\ta\ts\tq\t\tdurable_share\t\t\tge\t50\t\t\tr\t\n",
@@ -792,6 +1039,29 @@ static void test_parse_ok(void)
     }
     claim_set_free(&cs);
 
+    /* Differences: vs= alone pools every other arm; arm=T vs=C names both, and an arm name
+     * may hold spaces; a share difference may be negative (control better). */
+    snprintf(buf, sizeof buf, "%s%s", HEADER,
+             "A\ta\ts\tq\tpain\tresponder_share_pct\t\tvs=sham\tle\t-20\t\t\tr\t\n"
+             "B\ta\ts\tq\tpain\tmean_pct_improvement\t\tarm=real acupuncture vs=usual care\t"
+             "ge\t10\t\t\tr\t\n"
+             "C\ta\ts\tq\tpain\tmedian_pct_improvement\t\tarm=sham\tge\t10\t\t\tr\t\n");
+    CHECK(claims_parse("d.tsv", buf, strlen(buf), &cs, &e) == 0);
+    CHECK(cs.n == 3);
+    if (cs.n == 3) {
+        CHECK(cs.c[0].sub.kind == SUB_ALL && cs.c[0].value == -20 && cs.c[0].param == 30);
+        CHECK_STR(cs.c[0].sub.control, "sham");
+        CHECK(cs.c[1].sub.kind == SUB_COV_EQ);
+        CHECK_STR(cs.c[1].sub.cov, "arm");
+        CHECK_STR(cs.c[1].sub.value, "real acupuncture");
+        CHECK_STR(cs.c[1].sub.control, "usual care");
+        CHECK(cs.c[2].sub.control == NULL);   /* a plain arm subgroup is not a difference */
+    }
+    claim_set_free(&cs);
+    CHECK(claim_stat_diff(CS_RESPONDER_SHARE_PCT) == CS_RESPONDER_SHARE_DIFF);
+    CHECK(claim_stat_diff(CS_MEAN_PCT_IMPROVEMENT) == CS_MEAN_PCT_IMPROVEMENT_DIFF);
+    CHECK(claim_stat_diff(CS_MEDIAN_PCT_IMPROVEMENT) == CS__COUNT);
+
     /* The statistic table is complete and self-consistent. */
     for (int i = 0; i < CS__COUNT; i++) {
         CHECK(claim_stat_defs[i].name != NULL && (int)claim_stat_defs[i].stat == i);
@@ -813,6 +1083,7 @@ int main(void)
     test_parse_errors();
     test_cohort_a();
     test_cohort_b();
+    test_arm_difference();
     test_registry();
     return TEST_END("test_audit");
 }
