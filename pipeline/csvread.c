@@ -7,6 +7,7 @@
 #include "csvread.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,23 @@ static int process(struct csvread *r, const unsigned char *s, size_t n)
     unsigned char bad = 0;
     size_t i;
     for (i = 0; i < n; i++) {
+        if (!r->u_need) {
+            /* Fast path: 8 bytes at a time while they are plain ASCII (no high bit, NUL,
+             * CR or LF) and the record stays under the limit; each such byte would only
+             * pass the checks below. */
+            const uint64_t k1 = 0x0101010101010101u, k80 = 0x8080808080808080u;
+            while (i + 8 <= n && r->raw_len + (i + 8 - start) <= r->max_record) {
+                uint64_t w, cr, lf;
+                memcpy(&w, s + i, 8);
+                cr = w ^ 0x0D0D0D0D0D0D0D0Du;
+                lf = w ^ 0x0A0A0A0A0A0A0A0Au;
+                if ((w | ((w - k1) & ~w) | ((cr - k1) & ~cr) | ((lf - k1) & ~lf)) & k80)
+                    break;
+                i += 8;
+            }
+            if (i >= n)
+                break;
+        }
         unsigned char c = s[i];
         if (r->u_need) {
             if (c < r->u_lo || c > r->u_hi) {

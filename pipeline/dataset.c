@@ -4,6 +4,7 @@
 #include "dataset.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,4 +242,118 @@ const char *dataset_cov(const struct dataset *ds, size_t p, int c)
         return NULL;
     uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)c];
     return v == UINT32_MAX ? NULL : ds->cov_str[v];
+}
+
+/* ---- number formatting ------------------------------------------------------------ */
+
+/* The digits of u (< 10^19) right-aligned before end; returns the first digit. */
+static char *utoa_back(char *end, unsigned long long u)
+{
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    return end;
+}
+
+static size_t fmt_slow(char *buf, double v)
+{
+    snprintf(buf, DATASET_NUM_MAX, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, DATASET_NUM_MAX, "%.17g", v);
+    return strlen(buf);
+}
+
+/* Direct-mapped cache of slow-path results: patient measures repeat a lot (ratios of small
+ * integers, the per-instrument reference SD). */
+enum { NUM_CACHE_BITS = 12 };
+static struct num_cache_entry {
+    uint64_t bits;
+    uint8_t len;            /* 0 = empty */
+    char s[DATASET_NUM_MAX - 1];
+} num_cache[1u << NUM_CACHE_BITS];
+
+size_t dataset_fmt_num(char *buf, double v)
+{
+    if (!isfinite(v))
+        return fmt_slow(buf, v);
+    if (v == 0) {
+        /* %.15g prints "0" or "-0"; both read back to a value == v. */
+        if (signbit(v)) {
+            memcpy(buf, "-0", 3);
+            return 2;
+        }
+        memcpy(buf, "0", 2);
+        return 1;
+    }
+    double a = fabs(v);
+    if (a < 1e15) {
+        char tmp[DATASET_NUM_MAX];
+        char *end = tmp + sizeof tmp;
+        if (v == trunc(v)) {
+            /* Below 10^15 a whole number has at most 15 digits: %.15g prints it in full,
+             * and the text is exact. */
+            char *q = utoa_back(end, (unsigned long long)a);
+            if (v < 0)
+                *--q = '-';
+            size_t n = (size_t)(end - q);
+            memcpy(buf, q, n);
+            buf[n] = '\0';
+            return n;
+        }
+        /* D = m / 10^d with |m| < 10^15 and D >= 1e-4. When the correctly rounded quotient
+         * m / 10^d is v, v is the double nearest D, |v - D| <= 2^-53 |v|, far less than
+         * half a unit in the 15th significant digit, so %.15g prints D's digits, in fixed
+         * notation (exponent between -4 and 14), and they read back to v. */
+        static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
+        static const unsigned long long u10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+        for (int d = 1; d <= 6; d++) {
+            double mv = nearbyint(a * p10[d]);
+            if (!(mv < 1e15) || mv == 0)
+                break;
+            unsigned long long m = (unsigned long long)mv;
+            if (m * 10000ULL < u10[d])
+                break;   /* D < 1e-4: %g would use an exponent */
+            if ((double)m / p10[d] != a)
+                continue;
+            unsigned long long ip = m / u10[d], fp = m % u10[d];
+            char *q = end;
+            /* fraction: d digits with leading zeros, trailing zeros dropped */
+            int nd = d;
+            while (nd > 0 && fp % 10 == 0) {
+                fp /= 10;
+                nd--;
+            }
+            if (nd == 0)
+                break;   /* cannot happen: v is not whole */
+            for (int i = 0; i < nd; i++) {
+                *--q = (char)('0' + fp % 10);
+                fp /= 10;
+            }
+            *--q = '.';
+            q = utoa_back(q, ip);
+            if (v < 0)
+                *--q = '-';
+            size_t n = (size_t)(end - q);
+            memcpy(buf, q, n);
+            buf[n] = '\0';
+            return n;
+        }
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    struct num_cache_entry *c =
+        &num_cache[(bits * 0x9E3779B97F4A7C15ULL) >> (64 - NUM_CACHE_BITS)];
+    if (c->len && c->bits == bits) {
+        memcpy(buf, c->s, c->len);
+        buf[c->len] = '\0';
+        return c->len;
+    }
+    size_t n = fmt_slow(buf, v);
+    if (n < sizeof c->s) {
+        c->bits = bits;
+        c->len = (uint8_t)n;
+        memcpy(c->s, buf, n);
+    }
+    return n;
 }

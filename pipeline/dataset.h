@@ -112,6 +112,14 @@ long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *
 /* Add an input file record (path copied); returns its index or -1. */
 long dataset_add_file(struct dataset *ds, const char *path);
 
+/* Format v exactly as snprintf("%.15g") does, or as "%.17g" when the %.15g text does not
+ * read back (strtod) to v; buf must hold DATASET_NUM_MAX bytes. Returns the length.
+ * Fast paths (byte-identical to the printf result): whole numbers below 1e15, decimals with
+ * at most 6 places that round-trip, and a small cache of recent other values. Not
+ * thread-safe (the cache is static). */
+enum { DATASET_NUM_MAX = 32 };
+size_t dataset_fmt_num(char *buf, double v);
+
 /* Covariate column index by name, or -1. */
 int dataset_cov_index(const struct dataset *ds, const char *name);
 /* Covariate value of patient p in column c, or NULL when missing. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "civil_date.h"
 #include "csvread.h"
@@ -47,6 +48,9 @@ struct ingest {
     char **schema;        /* canonical names of the first file's columns */
     size_t n_schema;
     const char *schema_file;
+
+    /* Progress (o->progress): bytes of every file so far, of all files, at the last call. */
+    unsigned long long prog_read, prog_total, prog_last;
 
     /* The file being read. */
     const char *path;
@@ -184,11 +188,11 @@ static const char *shown(const char *s, char buf[64])
     return buf;
 }
 
+/* %.15g, or %.17g when that does not read back; buf holds DATASET_NUM_MAX bytes. */
 static void fmt_num(char *buf, size_t n, double v)
 {
-    snprintf(buf, n, "%.15g", v);
-    if (strtod(buf, NULL) != v)
-        snprintf(buf, n, "%.17g", v);
+    (void)n;
+    dataset_fmt_num(buf, v);
 }
 
 /* "pain, pain_vas, ..." for messages that list what would have been accepted. */
@@ -781,6 +785,18 @@ static int dup_reserve(struct ingest *g, size_t extra)
     return 0;
 }
 
+/* Size the table once for a file of `bytes` bytes (about 64 bytes a row; real files run
+ * 60-100), so it does not double and rehash a dozen times while the file is read. Only a
+ * hint: when the memory is not there, the table keeps growing on demand as before. */
+static void dup_presize(struct ingest *g, size_t bytes)
+{
+    size_t est = bytes / 64;
+    if (est > ((size_t)1 << 27))
+        est = (size_t)1 << 27;
+    if (est > 4096)
+        (void)dup_reserve(g, est);
+}
+
 static int same_value(double a, double b)
 {
     return (isnan(a) && isnan(b)) || a == b;
@@ -1276,6 +1292,11 @@ static int read_one(struct ingest *g, const char *name, FILE *fp, const unsigned
     int rc = csvread_init(&r, g->path, g->o->delimiter, g->o->max_field, on_record, g, e);
     if (rc)
         return rc;
+    struct stat st;
+    if (fp && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+        dup_presize(g, (size_t)st.st_size);
+    else if (!fp)
+        dup_presize(g, len);
     struct sha256 sha;
     sha256_init(&sha);
     size_t csize = g->o->chunk_size ? g->o->chunk_size : DEFAULT_CHUNK;
@@ -1303,6 +1324,13 @@ static int read_one(struct ingest *g, const char *name, FILE *fp, const unsigned
         total += n;
         if ((rc = csvread_feed(&r, buf, n, e)))
             break;
+        g->prog_read += n;
+        if (g->o->progress && g->prog_read - g->prog_last >= INGEST_PROGRESS_BYTES) {
+            struct ingest_progress pr = {g->path, g->prog_read, g->prog_total,
+                                         g->ds->rows_read, 0};
+            g->prog_last = g->prog_read;
+            g->o->progress(g->o->progress_user, &pr);
+        }
     }
     if (!rc)
         rc = csvread_finish(&r, e);
@@ -1397,6 +1425,15 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
         return rc;
     if (rejects)
         fputs("file,line,column,reason,message,raw\n", rejects);
+    if (o->progress) {
+        for (size_t i = 0; i < n; i++) {
+            struct stat st;
+            if (!paths)
+                g.prog_total += len;
+            else if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+                g.prog_total += (unsigned long long)st.st_size;
+        }
+    }
     size_t csize = o->chunk_size ? o->chunk_size : DEFAULT_CHUNK;
     unsigned char *chunk = paths ? malloc(csize) : NULL;
     if (paths && !chunk)
@@ -1416,6 +1453,10 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
     }
     free(chunk);
     ingest_free(&g);
+    if (o->progress) {
+        struct ingest_progress pr = {g.path, g.prog_read, g.prog_total, ds->rows_read, 1};
+        o->progress(o->progress_user, &pr);
+    }
     if (!rc && rejects && (fflush(rejects) || ferror(rejects)))
         rc = out_err(e, OUT_EIO, NULL, 0, 0, "cannot write the rejects file: %s",
                      strerror(errno));
@@ -1481,9 +1522,13 @@ int ingest_write_visits(const struct dataset *ds, FILE *fp, struct out_error *e)
         const struct visit *v = &ds->visit[i];
         put_field(fp, ds->patient_id[v->patient]);
         civil_format(v->day, date);
-        fprintf(fp, ",%s,", date);
-        if (v->session > 0)
-            fprintf(fp, "%ld", (long)v->session);
+        fputc(',', fp);
+        fputs(date, fp);
+        fputc(',', fp);
+        if (v->session > 0) {
+            fmt_num(num, sizeof num, (double)v->session);
+            fputs(num, fp);
+        }
         for (size_t k = 0; k < ds->n_instr; k++) {
             double x = ds->score[i * ds->n_instr + k];
             fputc(',', fp);
@@ -1499,7 +1544,11 @@ int ingest_write_visits(const struct dataset *ds, FILE *fp, struct out_error *e)
                 fputs(num, fp);
             }
         }
-        fprintf(fp, ",%s,%d", v->adverse < 0 ? "" : v->adverse ? "yes" : "no", v->baseline);
+        fputs(v->adverse < 0 ? ",," : v->adverse ? ",yes," : ",no,", fp);
+        if (v->baseline < 10)
+            fputc('0' + v->baseline, fp);
+        else
+            fprintf(fp, "%d", v->baseline);
         for (size_t c = 0; c < ds->n_cov; c++) {
             const char *val = dataset_cov(ds, v->patient, (int)c);
             fputc(',', fp);

@@ -105,6 +105,16 @@ struct ingest_wide_col {
     char when[16];                      /* the offset as written ("3m"), for messages */
 };
 
+enum { INGEST_PROGRESS_BYTES = 8 << 20 };
+
+struct ingest_progress {
+    const char *path;                 /* the file being read */
+    unsigned long long bytes_read;    /* over every file so far */
+    unsigned long long bytes_total;   /* 0 when unknown (a pipe) */
+    long rows;                        /* data records read so far */
+    int done;
+};
+
 struct ingest_opts {
     char delimiter;            /* ',', ';', '\t' (any byte but quote/CR/LF), 0 = detect */
     int decimal_comma;         /* accept "7,5" as 7.5 (for ';'-separated European files) */
@@ -130,6 +140,12 @@ struct ingest_opts {
     char wide_date[INGEST_NAME_MAX];
     size_t max_field;          /* bytes in one record (so in any field); 0 = 1 MiB */
     size_t chunk_size;         /* read size; 0 = 1 MiB (tests vary it) */
+    /* Progress: when set, called with progress_user after about every INGEST_PROGRESS_BYTES
+     * read and once when the last file is finished (done = 1). bytes_total is the sum of
+     * the regular input files' sizes (0 when unknown); rows counts data records so far.
+     * NULL (the default) = no calls. */
+    void (*progress)(void *user, const struct ingest_progress *p);
+    void *progress_user;
 };
 
 /* Defaults: detect delimiter, '.' decimals, not strict, today = the local date,

@@ -335,6 +335,95 @@ static int w_audit(const void *a, FILE *fp, struct out_error *e)
     return audit_write_csv(a, fp, "audit.csv", e);
 }
 
+/* ---- progress ---------------------------------------------------------------------- */
+
+/* Progress on stderr for long runs, only when stderr is a terminal and not --quiet (so never
+ * under cron): one line updated in place, "ingest: 42% 3.1M rows 85 MB/s", then the later
+ * stages' names, and a last line with the total time. Nothing before the run has taken a
+ * second, so quick runs look as they always did. */
+static struct {
+    int on, shown;
+    double t0, t_stage, last;
+    const char *what;
+} prog;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void prog_line(const char *text)
+{
+    fprintf(stderr, "\r%-60s", text);
+    prog.shown = 1;
+}
+
+static void prog_ingest(void *user, const struct ingest_progress *p)
+{
+    (void)user;
+    double t = now_s();
+    if (p->done ? !prog.shown : t - prog.t0 < 1.0 || t - prog.last < 0.25)
+        return;
+    prog.last = t;
+    char pct[16] = "", rows[32], line[128];
+    if (p->bytes_total) {
+        double f = 100.0 * (double)p->bytes_read / (double)p->bytes_total;
+        snprintf(pct, sizeof pct, "%.0f%% ", f < 100 ? f : 100);
+    }
+    if (p->rows >= 1000000)
+        snprintf(rows, sizeof rows, "%.1fM", (double)p->rows / 1e6);
+    else if (p->rows >= 1000)
+        snprintf(rows, sizeof rows, "%.0fk", (double)p->rows / 1e3);
+    else
+        snprintf(rows, sizeof rows, "%ld", p->rows);
+    double dt = t - prog.t_stage;
+    snprintf(line, sizeof line, "%s: %s%s rows %.0f MB/s", prog.what, pct, rows,
+             dt > 0 ? (double)p->bytes_read / 1e6 / dt : 0.0);
+    prog_line(line);
+    if (p->done)
+        fputc('\n', stderr);
+}
+
+static void prog_start(struct options *o)
+{
+    if (o->quiet || !isatty(STDERR_FILENO))
+        return;
+    prog.on = 1;
+    prog.t0 = prog.t_stage = now_s();
+    o->ingest.progress = prog_ingest;
+}
+
+/* Before reading input: `what` names it on the progress line. */
+static void prog_reading(const char *what)
+{
+    prog.what = what;
+    prog.t_stage = now_s();
+}
+
+static void prog_stage(const char *name)
+{
+    if (!prog.on || (!prog.shown && now_s() - prog.t0 < 1.0))
+        return;
+    char line[64];
+    snprintf(line, sizeof line, "stage: %s", name);
+    prog_line(line);
+}
+
+/* The last line ("done in" or "stopped after"), before the terminal summary or an error
+ * message; once. */
+static void prog_end(const char *how)
+{
+    if (prog.on && prog.shown) {
+        char line[64];
+        snprintf(line, sizeof line, "%s %.1f s", how, now_s() - prog.t0);
+        prog_line(line);
+        fputc('\n', stderr);
+    }
+    prog.on = 0;
+}
+
 /* Ingest input files; rejects.csv is written atomically beside the other outputs. */
 static int stage_ingest(struct options *o, char **files, int nfiles, struct dataset *ds,
                         struct out_error *e)
@@ -442,10 +531,12 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
     if ((rc = make_dirs(o->out, &e)))
         goto fail;
+    prog_start(o);
 
     if (st == ST_COHORT) {
         char path[4096];
         snprintf(path, sizeof path, "%s/patients.csv", o->out);
+        prog_stage("cohort");
         if ((rc = patients_csv_read(path, o->ingest.instruments, &pt, &e)))
             goto fail;
         o->cohort.by = o->by;
@@ -456,10 +547,13 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         goto done;
     }
 
-    if (st == ST_RUN || st == ST_INGEST)
+    if (st == ST_RUN || st == ST_INGEST) {
+        prog_reading("ingest");
         rc = stage_ingest(o, files, nfiles, &ds, &e);
-    else
+    } else {
+        prog_reading("visits.csv");
         rc = load_visits(o, &ds, &e);
+    }
     if (rc)
         goto fail;
     if (o->key_file && (st == ST_RUN || st == ST_INGEST)) {
@@ -473,15 +567,18 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
             goto fail;
     }
     if (st == ST_INGEST) {
+        prog_stage("visits.csv");
         if ((rc = write_with(o->out, "visits.csv", w_visits, &ds, &e)) ||
             (rc = write_with(o->out, "quality.csv", w_quality, &ds, &e)))
             goto fail;
+        prog_end("done in");
         if (!o->quiet)
             printf("rows: %ld read, %ld accepted, %ld rejected; wrote %s/visits.csv\n",
                    ds.rows_read, ds.rows_accepted, ds.rows_rejected, o->out);
         goto done;
     }
 
+    prog_stage("patients");
     if ((rc = patient_compute(&ds, &o->patient, &ps, &e)))
         goto fail;
     if (st == ST_PATIENTS || st == ST_RUN) {
@@ -506,6 +603,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
     o->cohort.by = o->by;
     o->cohort.n_by = o->n_by;
+    prog_stage("cohort");
     if ((rc = cohort_compute(&ds, desc, &o->cohort, &co, &e)))
         goto fail;
     if (st == ST_RUN && (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))
@@ -515,6 +613,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         struct audit_opts ao;
         audit_opts_default(&ao);
         ao.seed = o->cohort.seed;
+        prog_stage("audit");
         if ((rc = claims_load(o->claims, &cs, &e)) ||
             (rc = audit_run(&cs, &ds, desc, &ao, &ar, &e)))
             goto fail;
@@ -543,6 +642,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     char chart_err[1024] = "";
     if (!o->no_charts && (st == ST_CHARTS || st == ST_RUN || st == ST_REPORT)) {
         struct out_error ce = {0};
+        prog_stage("charts");
         /* A chart failure (gnuplot missing) is reported, and fails the run after the
          * report is written, so a cron job notices but the numbers still land. */
         if (charts_build(o->out, &ds, desc, &co, have_audit ? &ar : NULL, &bs, &cl, &ce) != 0) {
@@ -558,6 +658,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         goto done;
 
     char gpv[128], gen[32];
+    prog_stage("report");
     now_iso(gen, sizeof gen);
     struct report_input ri = {
         .ds = &ds, .ps = desc, .cohort = &co, .audit = have_audit ? &ar : NULL,
@@ -570,6 +671,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         rc = rc2;
         goto fail;
     }
+    prog_end("done in");
     if (!o->quiet)
         report_terminal(&ri, o->out, stdout);
     if (chart_err[0]) {
@@ -584,10 +686,13 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     goto out;
 done:
     rc = 0;
+    prog_end("done in");
     goto out;
 fail:
+    prog_end("stopped after");
     report_error(&e, rc);
 out:
+    prog_end("done in");
     chart_list_free(&cl);
     bench_set_free(&bs);
     audit_result_free(&ar);

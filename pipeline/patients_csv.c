@@ -116,7 +116,7 @@ static void put_long(FILE *fp, long v)
  * Whole numbers below 2^53 are exact as integers and take the fast path. */
 static void put_double(FILE *fp, double x)
 {
-    char buf[40];
+    char buf[DATASET_NUM_MAX];
     if (x == 0) {
         fputc('0', fp);
         return;
@@ -125,10 +125,8 @@ static void put_double(FILE *fp, double x)
         put_long(fp, (long)x);
         return;
     }
-    snprintf(buf, sizeof buf, "%.15g", x);
-    if (strtod(buf, NULL) != x)
-        snprintf(buf, sizeof buf, "%.17g", x);
-    fputs(buf, fp);
+    size_t n = dataset_fmt_num(buf, x);
+    fwrite(buf, 1, n, fp);
 }
 
 static void put_cell(FILE *fp, const struct dataset *ds, const struct patient_set *ps,

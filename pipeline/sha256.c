@@ -1,8 +1,15 @@
-/* sha256.c — see sha256.h. Straight from FIPS 180-4 section 6.2; no tricks, since hashing
- * costs far less than parsing the same bytes. */
+/* sha256.c — see sha256.h. Straight from FIPS 180-4 section 6.2, plus the x86 SHA
+ * extensions (SHA-NI, detected at run time) for whole blocks: the portable code ran at
+ * ~190 MB/s, 15% of `ingest` once number formatting was fast; SHA-NI is ~10x that. */
 #include "sha256.h"
 
 #include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SHA256_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
@@ -57,6 +64,83 @@ static void block(struct sha256 *s, const unsigned char *p)
     s->h[7] += h;
 }
 
+#ifdef SHA256_X86
+/* n blocks with the SHA extensions; the state layout follows Intel's white paper "Intel SHA
+ * Extensions" (Gulley et al., 2013): ABEF and CDGH halves, 4 rounds per message word group. */
+__attribute__((target("sha,sse4.1"))) static void blocks_shani(uint32_t h[8],
+                                                             const unsigned char *p, size_t n)
+{
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)(const void *)&h[0]);
+    __m128i st1 = _mm_loadu_si128((const __m128i *)(const void *)&h[4]);
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);          /* CDAB */
+    st1 = _mm_shuffle_epi32(st1, 0x1B);          /* EFGH */
+    __m128i st0 = _mm_alignr_epi8(tmp, st1, 8);  /* ABEF */
+    st1 = _mm_blend_epi16(st1, tmp, 0xF0);       /* CDGH */
+    for (; n; n--, p += 64) {
+        __m128i save0 = st0, save1 = st1, m[4], msg;
+        for (int i = 0; i < 4; i++)
+            m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)),
+                                    mask);
+        for (int g = 0; g < 16; g++) {
+            msg = _mm_add_epi32(m[g & 3], _mm_loadu_si128((const __m128i *)(const void *)&K[4 * g]));
+            st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+            if (g >= 3 && g <= 14) {
+                /* the next group's words: W[t] from W[t-16], W[t-15], W[t-7], W[t-2] */
+                tmp = _mm_alignr_epi8(m[g & 3], m[(g + 3) & 3], 4);
+                m[(g + 1) & 3] = _mm_add_epi32(m[(g + 1) & 3], tmp);
+                m[(g + 1) & 3] = _mm_sha256msg2_epu32(m[(g + 1) & 3], m[g & 3]);
+            }
+            msg = _mm_shuffle_epi32(msg, 0x0E);
+            st0 = _mm_sha256rnds2_epu32(st0, st1, msg);
+            if (g >= 1 && g <= 12)
+                m[(g + 3) & 3] = _mm_sha256msg1_epu32(m[(g + 3) & 3], m[g & 3]);
+        }
+        st0 = _mm_add_epi32(st0, save0);
+        st1 = _mm_add_epi32(st1, save1);
+    }
+    tmp = _mm_shuffle_epi32(st0, 0x1B);          /* FEBA */
+    st1 = _mm_shuffle_epi32(st1, 0xB1);          /* DCHG */
+    st0 = _mm_blend_epi16(tmp, st1, 0xF0);       /* DCBA */
+    st1 = _mm_alignr_epi8(st1, tmp, 8);          /* ABEF */
+    _mm_storeu_si128((__m128i *)(void *)&h[0], st0);
+    _mm_storeu_si128((__m128i *)(void *)&h[4], st1);
+}
+
+/* 1 when the CPU has the SHA extensions and SSE4.1 (checked once). */
+static int have_shani(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        int sse41 = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 19)) && (c & (1u << 9));
+        int sha = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+        known = sse41 && sha;
+    }
+    return known;
+}
+#endif
+
+static int portable_only;
+
+void sha256_force_portable(int on)
+{
+    portable_only = on;
+}
+
+/* n whole blocks. */
+static void blocks(struct sha256 *s, const unsigned char *p, size_t n)
+{
+#ifdef SHA256_X86
+    if (!portable_only && have_shani()) {
+        blocks_shani(s->h, p, n);
+        return;
+    }
+#endif
+    for (; n; n--, p += 64)
+        block(s, p);
+}
+
 void sha256_init(struct sha256 *s)
 {
     static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -78,11 +162,14 @@ void sha256_update(struct sha256 *s, const void *data, size_t len)
         len -= take;
         if (s->nbuf < 64)
             return;
-        block(s, s->buf);
+        blocks(s, s->buf, 1);
         s->nbuf = 0;
     }
-    for (; len >= 64; p += 64, len -= 64)
-        block(s, p);
+    if (len >= 64) {
+        blocks(s, p, len / 64);
+        p += len / 64 * 64;
+        len %= 64;
+    }
     if (len) {
         memcpy(s->buf, p, len);
         s->nbuf = len;

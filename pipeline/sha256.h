@@ -21,4 +21,8 @@ void sha256_final(struct sha256 *s, unsigned char out[32]);
 /* Finish and write the digest as 64 lowercase hex digits plus NUL. */
 void sha256_final_hex(struct sha256 *s, char out[65]);
 
+/* Use the portable code even where the CPU has SHA instructions (1), or let it choose (0).
+ * For tests, so both paths are checked on a machine that has SHA-NI. */
+void sha256_force_portable(int on);
+
 #endif
