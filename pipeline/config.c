@@ -17,15 +17,6 @@ enum { LINE_MAX_BYTES = 65536, PATH_BYTES = 4096 };
 
 /* ---- lines ------------------------------------------------------------------------ */
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
-}
 
 /* Called with each line that is neither blank nor a comment, trimmed, and its number. */
 typedef int (*line_fn)(void *ctx, char *text, long line, struct out_error *e);
@@ -59,7 +50,7 @@ static int read_lines(const char *path, line_fn fn, void *ctx, struct out_error 
         char *s = buf;
         if (line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
             s += 3;   /* editors on Windows write a UTF-8 byte-order mark */
-        s = trim(s);
+        s = trim_blanks(s);
         if (!*s || *s == '#')
             continue;
         rc = fn(ctx, s, line, e);
@@ -112,7 +103,7 @@ int ingest_config_parse_instrument(const char *line, struct instrument *out,
         if (comma)
             *comma++ = '\0';
         if (nf < NF)
-            f[nf] = trim(p);
+            f[nf] = trim_blanks(p);
         p = comma;
     }
     int rc = 0;
@@ -431,7 +422,7 @@ static int config_line(void *ctx, char *text, long line, struct out_error *e)
         return out_err(e, OUT_EUSAGE, L->path, line, 0,
                        "expected 'key = value', e.g. 'column = patient_id=record_id'");
     *eq = '\0';
-    const char *key = trim(text), *value = trim(eq + 1);
+    const char *key = trim_blanks(text), *value = trim_blanks(eq + 1);
     size_t k = 0, nk = sizeof keys / sizeof keys[0];
     while (k < nk && strcasecmp(keys[k].name, key) != 0)
         k++;

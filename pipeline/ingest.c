@@ -165,15 +165,6 @@ int ingest_opts_set_time(struct ingest_opts *o, const char *spec, struct out_err
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-    return s;
-}
 
 /* A cell value for a message: at most ~40 bytes, cut on a UTF-8 boundary, control
  * characters shown as '?' so a message cannot drive the terminal it is printed on. */
@@ -275,13 +266,13 @@ int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_err
     for (char *seg = buf; seg; seg = next) {
         if ((next = strchr(seg, ';')) != NULL)
             *next++ = '\0';
-        seg = trim(seg);
+        seg = trim_blanks(seg);
         if (!*seg)
             continue;   /* "a; b;" — a trailing ';' is harmless */
         char *colon = strchr(seg, ':'), *eq = strchr(seg, '=');
         if (!colon && eq) {
             *eq = '\0';
-            char *canon = trim(seg), *src = trim(eq + 1);
+            char *canon = trim_blanks(seg), *src = trim_blanks(eq + 1);
             if (!*canon || !*src) {
                 rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
                              "'%s=%s': expected NAME=COLUMN, e.g. patient_id=id", canon, src);
@@ -313,7 +304,7 @@ int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_err
             goto out;
         }
         *colon = '\0';
-        const char *iname = trim(seg);
+        const char *iname = trim_blanks(seg);
         const struct instrument *in = *iname ? instrument_find(tab, iname) : NULL;
         if (!in) {
             char list[512];
@@ -333,7 +324,7 @@ int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_err
                              "segment", in->name);
                 goto out;
             }
-        char *items = trim(colon + 1);
+        char *items = trim_blanks(colon + 1);
         if (!*items) {
             rc = out_err(e, OUT_EUSAGE, NULL, 0, 0,
                          "%s: no columns (expected e.g. '%s: pk1@0d, pk2@3m')", in->name,
@@ -344,7 +335,7 @@ int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_err
         for (char *item = items; item; item = inext) {
             if ((inext = strchr(item, ',')) != NULL)
                 *inext++ = '\0';
-            item = trim(item);
+            item = trim_blanks(item);
             char *at = strrchr(item, '@');
             if (!*item || !at) {
                 rc = *item ? out_err(e, OUT_EUSAGE, NULL, 0, 0,
@@ -356,7 +347,7 @@ int ingest_opts_set_wide(struct ingest_opts *o, const char *spec, struct out_err
                 goto out;
             }
             *at = '\0';
-            const char *cname = trim(item), *when = trim(at + 1);
+            const char *cname = trim_blanks(item), *when = trim_blanks(at + 1);
             if (n == INGEST_WIDE_MAX) {
                 rc = out_err(e, OUT_EUSAGE, NULL, 0, 0, "more than %d score columns",
                              INGEST_WIDE_MAX);
@@ -636,7 +627,7 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     char *p = g->names;
     for (size_t i = 0; i < rec->n; i++) {
         struct column *c = &g->col[i];
-        const char *name = trim(rec->field[i]);
+        const char *name = trim_blanks(rec->field[i]);
         long col = (long)i + 1;
         if (!*name)
             return out_err(e, OUT_EINPUT, g->path, rec->line, col,
@@ -1144,7 +1135,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     char buf[64];
     size_t i;
     for (i = 0; i < rec->n; i++)
-        if (rec->len[i] && *trim(rec->field[i]))
+        if (rec->len[i] && *trim_blanks(rec->field[i]))
             break;
     if (i == rec->n)
         return 0;   /* ",,,," padding carries nothing: a blank line, not a row */
@@ -1156,7 +1147,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         return 0;
     }
     for (i = 0; i < rec->n; i++)
-        g->cell[i] = trim(rec->field[i]);
+        g->cell[i] = trim_blanks(rec->field[i]);
 
     const char *id = NULL;
     int rc = row_id(g, rec, &id, e);

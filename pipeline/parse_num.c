@@ -78,3 +78,13 @@ int parse_flag(const char *s, int *out)
         }
     return -1;
 }
+
+char *trim_blanks(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}

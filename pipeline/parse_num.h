@@ -23,4 +23,7 @@ int parse_count(const char *s, long max, long *out);
 /* yes/no/y/n/true/false/1/0 (case-insensitive): stores 1 or 0 and returns 0; else -1. */
 int parse_flag(const char *s, int *out);
 
+/* Strip leading and trailing spaces and tabs in place; returns the first kept character. */
+char *trim_blanks(char *s);
+
 #endif

@@ -11,6 +11,7 @@
 #include "escape.h"
 #include "harness.h"
 #include "outfile.h"
+#include "parse_num.h"
 #include "quality.h"
 
 typedef void (*escfn)(FILE *, const char *);
@@ -156,6 +157,10 @@ static void test_format(void)
     CHECK_STR(fci(1.8, -0.891869, 4.491869, 2), "1.80 (95% CI -0.89 to 4.49)");
     CHECK_STR(fci(1.8, NAN, NAN, 2), "1.80 (CI n/a)");
     CHECK_STR(fpct(0.6, 0.2307, 0.8824), "60.0% (95% CI 23.1% to 88.2%)");
+    char t1[] = " \t pain NRS\t ", t2[] = "", t3[] = "   ";
+    CHECK_STR(trim_blanks(t1), "pain NRS");
+    CHECK_STR(trim_blanks(t2), "");
+    CHECK_STR(trim_blanks(t3), "");
 }
 
 /* samples/benchmarks.tsv against evidence.md: GERAC verum 47.6% of n=387; Vickers 2012 vs
