@@ -21,6 +21,7 @@ static const char *const reason_names[REJ__COUNT] = {
     [REJ_DUP_EXACT] = "duplicate_exact",
     [REJ_DUP_CONFLICT] = "duplicate_conflict",
     [REJ_BAD_FLAG] = "invalid_flag",
+    [REJ_BAD_EPISODE] = "invalid_episode",
 };
 
 const char *reject_reason_name(enum reject_reason r)
@@ -49,6 +50,7 @@ void dataset_free(struct dataset *ds)
     free(ds->visit);
     free(ds->score);
     free(ds->pain_post);
+    free(ds->episode);
     free_strv(ds->patient_id, ds->n_patients);
     free(ds->pid_hash);
     free_strv(ds->cov_name, ds->n_cov);
@@ -91,6 +93,14 @@ int dataset_set_covariates(struct dataset *ds, const char *const *names, size_t 
     }
     ds->n_cov = n;
     return 0;
+}
+
+int dataset_enable_episode(struct dataset *ds)
+{
+    if (ds->episode)
+        return 0;
+    ds->episode = calloc(ds->cap_visits ? ds->cap_visits : 1, sizeof *ds->episode);
+    return ds->episode ? 0 : -1;
 }
 
 int dataset_enable_pain_post(struct dataset *ds)
@@ -202,6 +212,12 @@ long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *
                 return -1;
             ds->pain_post = np;
         }
+        if (ds->episode) {
+            uint16_t *ne = realloc(ds->episode, ncap * sizeof *ne);
+            if (!ne)
+                return -1;
+            ds->episode = ne;
+        }
         ds->cap_visits = ncap;
     }
     size_t i = ds->n_visits++;
@@ -210,6 +226,8 @@ long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *
         ds->score[i * ds->n_instr + k] = scores[k];
     if (ds->pain_post)
         ds->pain_post[i] = pain_post;
+    if (ds->episode)
+        ds->episode[i] = 0;   /* the caller sets it when the row has one */
     return (long)i;
 }
 

@@ -39,6 +39,7 @@ enum reject_reason {
     REJ_DUP_EXACT,      /* an exact repeat of an earlier accepted row */
     REJ_DUP_CONFLICT,   /* same patient, date and session as an earlier row, other scores */
     REJ_BAD_FLAG,       /* adverse_event or baseline not yes/no/true/false/1/0 */
+    REJ_BAD_EPISODE,    /* episode not a whole number >= 1 */
     REJ__COUNT
 };
 
@@ -64,6 +65,8 @@ struct dataset {
     struct visit *visit;
     double *score;          /* n_visits * n_instr, row-major: score[v * n_instr + k] */
     double *pain_post;      /* n_visits, NAN when missing; NULL when no pain_post column */
+    uint16_t *episode;      /* n_visits, episode number from an `episode` column (>= 1), 0 when
+                               the cell is empty; NULL when there is no such column */
 
     size_t n_patients, cap_patients;
     char **patient_id;      /* interned ids, in order of first appearance */
@@ -99,6 +102,8 @@ int dataset_set_instruments(struct dataset *ds, const struct instrument_table *t
 int dataset_set_covariates(struct dataset *ds, const char *const *names, size_t n);
 /* Enable the pain_post column. Returns 0 or -1. */
 int dataset_enable_pain_post(struct dataset *ds);
+/* Enable the per-visit episode column (all 0 so far). Returns 0 or -1. */
+int dataset_enable_episode(struct dataset *ds);
 
 /* Intern a patient id (copied); returns its index, or -1 on out of memory. New patients
  * have every covariate missing. */

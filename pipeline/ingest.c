@@ -22,13 +22,14 @@
 enum { DEFAULT_CHUNK = 1 << 20, SESSION_MAX = 100000, MAX_COLUMNS = 4096 };
 
 enum role { ROLE_ID, ROLE_DATE, ROLE_SESSION, ROLE_INSTR, ROLE_PAIN_POST, ROLE_ADVERSE,
-            ROLE_BASELINE, ROLE_COV, ROLE_KEY, ROLE_TIME, ROLE_WIDE };
+            ROLE_BASELINE, ROLE_COV, ROLE_KEY, ROLE_TIME, ROLE_WIDE, ROLE_EPISODE };
 
 /* Columns with a fixed meaning; every other non-instrument column is a covariate. */
 static const struct { const char *name; enum role role; } fixed_columns[] = {
     {"patient_id", ROLE_ID},         {"visit_date", ROLE_DATE},
     {"session", ROLE_SESSION},       {"pain_post", ROLE_PAIN_POST},
     {"adverse_event", ROLE_ADVERSE}, {"baseline", ROLE_BASELINE},
+    {"episode", ROLE_EPISODE},
 };
 
 struct column {
@@ -59,7 +60,7 @@ struct ingest {
     struct column *col;
     size_t n_col;
     char *names;
-    long c_id, c_date, c_session, c_pp, c_ae, c_bl;
+    long c_id, c_date, c_session, c_pp, c_ae, c_bl, c_ep;
     long c_key[INGEST_KEY_MAX];
     char **cell;
     char *idbuf;          /* composite key of the current row */
@@ -512,7 +513,8 @@ static int define_schema(struct ingest *g, long line, struct out_error *e)
     }
     int bad = dataset_set_instruments(ds, tab, instr, n_instr) ||
               dataset_set_covariates(ds, cov, n_cov) ||
-              (g->c_pp >= 0 && dataset_enable_pain_post(ds));
+              (g->c_pp >= 0 && dataset_enable_pain_post(ds)) ||
+              (g->c_ep >= 0 && dataset_enable_episode(ds));
     free(cov);
     if (bad)
         return out_err(e, OUT_EINTERNAL, g->path, line, 0, "out of memory");
@@ -613,7 +615,7 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     g->names = malloc(total);
     if (!g->col || !g->cell || !g->names)
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
-    g->c_id = g->c_date = g->c_session = g->c_pp = g->c_ae = g->c_bl = -1;
+    g->c_id = g->c_date = g->c_session = g->c_pp = g->c_ae = g->c_bl = g->c_ep = -1;
     for (size_t k = 0; k < INGEST_KEY_MAX; k++)
         g->c_key[k] = -1;
     for (size_t j = 0; j < INGEST_WIDE_MAX; j++)
@@ -670,6 +672,7 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
                      : c->role == ROLE_PAIN_POST ? &g->c_pp
                      : c->role == ROLE_ADVERSE ? &g->c_ae
                      : c->role == ROLE_BASELINE ? &g->c_bl
+                     : c->role == ROLE_EPISODE ? &g->c_ep
                                                 : NULL;
         if (slot)
             *slot = (long)i;
@@ -1166,6 +1169,14 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
                shown(g->cell[g->c_session], buf), SESSION_MAX);
         return 0;
     }
+    long episode = 0;   /* an empty cell continues the visit's episode (see patient.c) */
+    if (g->c_ep >= 0 && !parse_is_missing(g->cell[g->c_ep]) &&
+        parse_count(g->cell[g->c_ep], UINT16_MAX, &episode)) {
+        reject(g, rec, REJ_BAD_EPISODE, g->c_ep + 1,
+               "%s: '%s' is not a whole number from 1 to %d", g->col[g->c_ep].name,
+               shown(g->cell[g->c_ep], buf), UINT16_MAX);
+        return 0;
+    }
 
     double score[INSTRUMENT_MAX];
     size_t present = 0;
@@ -1250,6 +1261,8 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     long vi = dataset_add_visit(ds, &v, score, pp);
     if (vi < 0 || take_covariates(g, (uint32_t)p, day))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+    if (ds->episode)
+        ds->episode[vi] = (uint16_t)episode;
     dup_store(g, slot, (size_t)vi);
     note_accepted(g);
     note_day(f, day);
@@ -1503,6 +1516,8 @@ int ingest_write_visits(const struct dataset *ds, FILE *fp, struct out_error *e)
     if (ds->pain_post)
         fputs(",pain_post", fp);
     fputs(",adverse_event,baseline", fp);
+    if (ds->episode)
+        fputs(",episode", fp);
     for (size_t c = 0; c < ds->n_cov; c++) {
         fputc(',', fp);
         put_field(fp, ds->cov_name[c]);
@@ -1540,6 +1555,11 @@ int ingest_write_visits(const struct dataset *ds, FILE *fp, struct out_error *e)
             fputc('0' + v->baseline, fp);
         else
             fprintf(fp, "%d", v->baseline);
+        if (ds->episode) {
+            fputc(',', fp);
+            if (ds->episode[i])
+                fprintf(fp, "%u", (unsigned)ds->episode[i]);
+        }
         for (size_t c = 0; c < ds->n_cov; c++) {
             const char *val = dataset_cov(ds, v->patient, (int)c);
             fputc(',', fp);

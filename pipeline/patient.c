@@ -308,10 +308,21 @@ static int do_patient(const struct dataset *ds, const struct patient_opts *o, ui
     size_t a = 0;
     unsigned episode = 0;
     while (a < nv) {
+        /* An episode ends at a gap longer than --new-episode-after, or where the file's
+         * `episode` column changes value; an empty episode cell continues the current one. */
         size_t b = a + 1;
-        while (b < nv && !(o->new_episode_after > 0 &&
-                           (long)vk[b].day - vk[b - 1].day > o->new_episode_after))
+        unsigned cur = ds->episode ? ds->episode[vk[a].idx] : 0;
+        while (b < nv) {
+            if (o->new_episode_after > 0 &&
+                (long)vk[b].day - vk[b - 1].day > o->new_episode_after)
+                break;
+            unsigned eb = ds->episode ? ds->episode[vk[b].idx] : 0;
+            if (eb && cur && eb != cur)
+                break;
+            if (eb)
+                cur = eb;
             b++;
+        }
         if (++episode > UINT16_MAX)
             return out_err(e, OUT_EINPUT, NULL, 0, 0,
                            "patient '%s' has more than %u episodes", ds->patient_id[p],

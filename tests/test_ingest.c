@@ -1409,8 +1409,45 @@ static void test_wide_chunks(void)
     }
 }
 
+/* The episode column: a bad value is rejected with its own reason and column; good values
+ * survive the visits.csv round trip, and an empty cell stays empty. */
+static void test_episode_column(void)
+{
+    static const char csv[] = "patient_id,visit_date,episode,pain\n"
+                              "A,2026-01-05,1,8\nA,2026-01-12,,6\nA,2026-01-19,0,4\n";
+    struct ingest_opts o;
+    ingest_opts_default(&o);
+    o.today = 20780;
+    struct dataset ds;
+    dataset_init(&ds);
+    struct out_error e = {0};
+    char rej[1024] = "";
+    FILE *rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("ep.csv", csv, sizeof csv - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_read == 3 && ds.rows_accepted == 2 && ds.rows_rejected == 1);
+    CHECK(ds.rejected_by[REJ_BAD_EPISODE] == 1);
+    CHECK_CONTAINS(rej, "ep.csv,4,3,invalid_episode,episode: '0' is not a whole number");
+    CHECK(ds.episode && ds.episode[0] == 1 && ds.episode[1] == 0);
+    char out[1024] = "";
+    FILE *fp = fmemopen(out, sizeof out, "w");
+    CHECK(ingest_write_visits(&ds, fp, &e) == 0);
+    fclose(fp);
+    CHECK_CONTAINS(out, ",episode");
+    struct dataset back;
+    dataset_init(&back);
+    struct ingest_opts o2;
+    ingest_opts_default(&o2);
+    o2.today = 20780;
+    CHECK(ingest_buffer("visits.csv", out, strlen(out), &o2, &back, NULL, &e) == 0);
+    CHECK(back.episode && back.n_visits == 2 && back.episode[0] == 1 && back.episode[1] == 0);
+    dataset_free(&ds);
+    dataset_free(&back);
+}
+
 int main(void)
 {
+    test_episode_column();
     test_sha256();
     test_dates();
     test_numbers();

@@ -13,6 +13,7 @@
 #include "dataset.h"
 #include "harness.h"
 #include "instrument.h"
+#include "ingest.h"
 #include "patient.h"
 #include "patients_csv.h"
 
@@ -986,8 +987,45 @@ static void test_csv_errors(void)
     free(good);
 }
 
+/* An `episode` column splits a patient's course where its value changes; an empty cell
+ * continues the current episode. A: 8, 6, 4 in episode 1 (the empty cell between stays in it)
+ * then 7, 3 in episode 2: episode 1 improves 8 - 4 = 4 (50%), episode 2 improves 7 - 3 = 4
+ * (4/7 = 57.142857%), and episode 2's sessions restart at 1 (its first visit is baseline).
+ * B: no episode cells at all, one episode 5 -> 4 (20%). */
+static void test_episode_column(void)
+{
+    static const char csv[] = "patient_id,visit_date,episode,pain\n"
+                              "A,2026-01-05,1,8\nA,2026-01-12,,6\nA,2026-01-19,1,4\n"
+                              "A,2026-03-02,2,7\nA,2026-03-09,2,3\n"
+                              "B,2026-01-06,,5\nB,2026-01-13,,4\n";
+    struct ingest_opts io;
+    ingest_opts_default(&io);
+    io.today = 20780;   /* 2026-11-23 */
+    struct dataset ds;
+    dataset_init(&ds);
+    struct out_error e = {0};
+    CHECK(ingest_buffer("ep.csv", csv, sizeof csv - 1, &io, &ds, NULL, &e) == 0);
+    CHECK(ds.episode != NULL && dataset_cov_index(&ds, "episode") < 0);
+    struct patient_set ps = {0};
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(ps.n == 3 && ps.n_patients == 3);
+    if (ps.n == 3) {
+        CHECK(ps.m[0].episode == 1 && ps.m[0].n_visits == 3);
+        CHECK_NEAR(ps.m[0].change, 4, 1e-12);
+        CHECK_NEAR(ps.m[0].pct, 50, 1e-12);
+        CHECK(ps.m[1].episode == 2 && ps.m[1].n_visits == 2 && ps.m[1].first_session == 1);
+        CHECK_NEAR(ps.m[1].baseline, 7, 1e-12);
+        CHECK_NEAR(ps.m[1].pct, 400.0 / 7.0, 1e-9);
+        CHECK(ps.m[2].episode == 1 && ps.m[2].n_visits == 2);
+        CHECK_NEAR(ps.m[2].pct, 20, 1e-12);
+    }
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 int main(void)
 {
+    test_episode_column();
     instrument_table_builtin(&builtin);
     test_basic();
     test_rci();
