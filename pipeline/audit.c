@@ -45,7 +45,7 @@ void audit_opts_default(struct audit_opts *o)
     o->min_n = 20;
     o->seed = 20260101;
     o->boot_reps = 2000;
-    o->large_n = 500;
+    o->large_n = 20001;   /* cohort_opts_default: boot_max_n 20000 */
 }
 
 void audit_result_init(struct audit_result *r)
@@ -452,7 +452,10 @@ static int mean_row(const struct ctx *x, struct audit_row *r, double *v, size_t 
     } else {
         snprintf(r->test, sizeof r->test, "none: all values equal");
     }
-    if (stats_bootstrap_bca(v, n, BOOT_MEAN, x->o->boot_reps, x->o->seed, x->o->level, &est,
+    /* Same rule as the cohort stage (cohort_opts.boot_max_n), so one number never shows two
+     * intervals: bootstrap below large_n, the t interval from there on. */
+    if (n < x->o->large_n &&
+        stats_bootstrap_bca(v, n, BOOT_MEAN, x->o->boot_reps, x->o->seed, x->o->level, &est,
                             &lo, &hi) == 0) {
         r->est = est;
         r->lo = lo;

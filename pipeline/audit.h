@@ -54,7 +54,9 @@ struct audit_opts {
     uint64_t seed;         /* bootstrap seed, default 20260101 */
     size_t boot_reps;      /* bootstrap resamples, default 2000 */
     size_t large_n;        /* from this n on, a median's CI is the distribution-free
-                              order-statistic interval instead of BCa; default 500 */
+                              order-statistic interval and a mean's the Student t interval
+                              instead of BCa; default 20001, the cohort stage's cutoff
+                              (cohort_opts.boot_max_n + 1), and main passes that value */
 };
 void audit_opts_default(struct audit_opts *o);
 

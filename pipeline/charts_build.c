@@ -49,14 +49,6 @@ static void add(struct ctx *c, int rc, struct out_error *ce, const char *name, c
     l->n++;
 }
 
-static const struct cohort_group *overall(const struct cohort *co, const char *instr)
-{
-    for (size_t i = 0; i < co->n_groups; i++)
-        if (!co->group[i].by[0] && !strcmp(co->group[i].instrument, instr))
-            return &co->group[i];
-    return NULL;
-}
-
 static int instr_index(const struct dataset *ds, const char *name)
 {
     for (size_t k = 0; k < ds->n_instr; k++)
@@ -69,7 +61,7 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
                            const struct cohort *co, size_t k)
 {
     const struct instrument *in = ds->instr[k];
-    const struct cohort_group *g = overall(co, in->name);
+    const struct cohort_group *g = cohort_overall(co, in->name);
     size_t n = 0, nz = 0;
     double *pct = malloc((ps->n ? ps->n : 1) * sizeof *pct);
     double *b = malloc((ps->n ? ps->n : 1) * sizeof *b);

@@ -784,6 +784,14 @@ oom:
     return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory in cohort statistics");
 }
 
+const struct cohort_group *cohort_overall(const struct cohort *c, const char *instrument)
+{
+    for (size_t i = 0; i < c->n_groups; i++)
+        if (!c->group[i].by[0] && strcmp(c->group[i].instrument, instrument) == 0)
+            return &c->group[i];
+    return NULL;
+}
+
 void cohort_free(struct cohort *c)
 {
     if (!c)

@@ -190,6 +190,9 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
                    const struct cohort_opts *o, struct cohort *out, struct out_error *e);
 void cohort_free(struct cohort *c);
 
+/* The all-patients group of an instrument, or NULL when the cohort has none. */
+const struct cohort_group *cohort_overall(const struct cohort *c, const char *instrument);
+
 /* cohort.csv: one row per group and statistic (documented in docs/cohort-csv.md).
  * Columns instrument,by,value,statistic,n,estimate,lo,hi,method. Undefined numbers are empty;
  * a suppressed cell has n, estimate, lo and hi empty and the reason as its method. Between-arm

@@ -612,7 +612,10 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     if (o->claims) {
         struct audit_opts ao;
         audit_opts_default(&ao);
+        /* The audit's intervals must be the cohort table's for the same number. */
         ao.seed = o->cohort.seed;
+        ao.boot_reps = o->cohort.boot_reps;
+        ao.large_n = o->cohort.boot_max_n + 1;
         prog_stage("audit");
         if ((rc = claims_load(o->claims, &cs, &e)) ||
             (rc = audit_run(&cs, &ds, desc, &ao, &ar, &e)))

@@ -38,14 +38,6 @@ static void date_range(const struct dataset *ds, int32_t *lo, int32_t *hi)
         *lo = INT32_MIN;
 }
 
-static const struct cohort_group *overall(const struct cohort *c, const char *instr)
-{
-    for (size_t i = 0; i < c->n_groups; i++)
-        if (!c->group[i].by[0] && strcmp(c->group[i].instrument, instr) == 0)
-            return &c->group[i];
-    return NULL;
-}
-
 /* "better" with direction: "improvement (lower is better)". */
 static const char *direction(const struct cohort_group *g)
 {
@@ -207,7 +199,7 @@ static void time_to_response(struct doc *d, const struct report_input *in)
         doc_row(d, cells, 9);
     }
     doc_table_end(d);
-    const struct cohort_group *p = overall(c, "pain");
+    const struct cohort_group *p = cohort_overall(c, "pain");
     if (p) {
         char dur[128];
         snprintf(dur, sizeof dur, "%ld/%ld = %s", p->durable.k, p->durable.n,
