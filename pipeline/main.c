@@ -65,7 +65,7 @@ struct options {
     const char *benchmarks;
     const char *key_file;
     const char *month;
-    int strict, quiet, no_charts;
+    int strict, quiet, no_charts, timings;
     struct ingest_opts ingest;
     struct instrument_table instr;   /* built-ins plus any declared in --config */
     struct patient_opts patient;
@@ -120,6 +120,7 @@ static void usage_cmd(FILE *fp, size_t ci)
           "      --pseudonymise KEYFILE  replace patient ids by keyed pseudonyms (HMAC-SHA256)\n"
           "                           in visits.csv and patients.csv (ingest and run)\n"
           "      --no-charts          skip the charts\n"
+          "      --timings            print each stage's wall time on stderr at the end\n"
           "  -q, --quiet              no terminal summary\n"
           "  -h, --help               this help\n", fp);
 }
@@ -143,7 +144,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"decimal-comma", no_argument, 0, 'D'}, {"benchmarks", required_argument, 0, 'b'},
         {"pseudonymise", required_argument, 0, 'P'},
         {"config", required_argument, 0, 'F'}, {"wide", required_argument, 0, 'W'},
-        {"wide-map", required_argument, 0, 'Y'},
+        {"wide-map", required_argument, 0, 'Y'}, {"timings", no_argument, 0, 'Z'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -156,6 +157,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'S': o->strict = 1; o->ingest.strict = 1; break;
         case 'N': o->no_charts = 1; break;
         case 'q': o->quiet = 1; break;
+        case 'Z': o->timings = 1; break;
         case 'h': usage_cmd(stdout, ci); exit(OUT_OK);
         case 'C': {
             struct out_error ce = {0};
@@ -342,10 +344,39 @@ static int w_audit(const void *a, FILE *fp, struct out_error *e)
  * stages' names, and a last line with the total time. Nothing before the run has taken a
  * second, so quick runs look as they always did. */
 static struct {
-    int on, shown;
+    int on, shown, timings;
     double t0, t_stage, last;
     const char *what;
+    /* --timings: when each stage began (the first is "ingest" or "read") */
+    const char *tname[16];
+    double tstart[16];
+    int nt;
 } prog;
+
+static double now_s(void);
+
+static void timing_mark(const char *name)
+{
+    if (prog.timings && prog.nt < 16) {
+        prog.tname[prog.nt] = name;
+        prog.tstart[prog.nt++] = now_s();
+    }
+}
+
+/* --timings: one line per stage, then the total, on stderr (not stdout: it is for people
+ * and benchmarks, and must not mix with the terminal summary a script may parse). */
+static void timing_print(void)
+{
+    if (!prog.timings || prog.nt == 0)
+        return;
+    double end = now_s();
+    for (int i = 0; i < prog.nt; i++) {
+        double t1 = i + 1 < prog.nt ? prog.tstart[i + 1] : end;
+        fprintf(stderr, "timing: %-12s %8.3f s\n", prog.tname[i], t1 - prog.tstart[i]);
+    }
+    fprintf(stderr, "timing: %-12s %8.3f s\n", "total", end - prog.tstart[0]);
+    prog.nt = 0;
+}
 
 static double now_s(void)
 {
@@ -388,6 +419,7 @@ static void prog_ingest(void *user, const struct ingest_progress *p)
 
 static void prog_start(struct options *o)
 {
+    prog.timings = o->timings;
     if (o->quiet || !isatty(STDERR_FILENO))
         return;
     prog.on = 1;
@@ -398,12 +430,14 @@ static void prog_start(struct options *o)
 /* Before reading input: `what` names it on the progress line. */
 static void prog_reading(const char *what)
 {
+    timing_mark(what);
     prog.what = what;
     prog.t_stage = now_s();
 }
 
 static void prog_stage(const char *name)
 {
+    timing_mark(name);
     if (!prog.on || (!prog.shown && now_s() - prog.t0 < 1.0))
         return;
     char line[64];
@@ -415,6 +449,7 @@ static void prog_stage(const char *name)
  * message; once. */
 static void prog_end(const char *how)
 {
+    timing_print();
     if (prog.on && prog.shown) {
         char line[64];
         snprintf(line, sizeof line, "%s %.1f s", how, now_s() - prog.t0);

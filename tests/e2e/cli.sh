@@ -49,4 +49,10 @@ mkdir "$tmp/emptypath"
 PATH="$tmp/emptypath" expect 4 "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" run -q --out "$tmp/o3" "$tmp/bad.csv" --today 2026-11-23
 grep -q 'gnuplot' "$tmp/err" || fail "gnuplot failure not reported"
 [ -s "$tmp/o3/report.html" ] || fail "report not written when charts failed"
+# --timings: one line per stage on stderr (stdout unchanged), stages in order, and a total.
+expect 0 "$bin" run -q --timings --no-charts --out "$tmp/o4" samples/visits.csv --today 2026-11-23
+[ -s "$tmp/out" ] && fail "--timings wrote to stdout"
+got=$(sed -n 's/^timing: \([a-z]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
+[ "$got" = "ingest patients cohort report total " ] || fail "--timings stages: '$got'"
+grep -qE '^timing: total +[0-9]+\.[0-9]{3} s$' "$tmp/err" || fail "--timings total line"
 echo ok
