@@ -109,17 +109,9 @@ static void on_field(void *data, size_t len, void *ctx)
     r->arena[r->arena_len++] = '\0';
 }
 
-static void on_record(int c, void *ctx)
+/* Hand the record in fieldv/lenv (n_fields of them) and raw to the callback, and reset. */
+static void deliver(struct csvread *r, int c)
 {
-    struct csvread *r = ctx;
-    if (r->status)
-        return;
-    /* Pointers are taken only now: the arena may have moved while the fields arrived. */
-    for (size_t i = 0; i < r->n_fields; i++) {
-        r->fieldv[i] = r->arena + r->off[i];
-        size_t end = i + 1 < r->n_fields ? r->off[i + 1] : r->arena_len;
-        r->lenv[i] = end - r->off[i] - 1;
-    }
     size_t raw_len = r->raw_len;
     if ((c == '\r' || c == '\n') && raw_len)
         raw_len--;   /* the terminator is the line's, not the record's */
@@ -143,6 +135,94 @@ static void on_record(int c, void *ctx)
     r->in_record = 0;
 }
 
+static void on_record(int c, void *ctx)
+{
+    struct csvread *r = ctx;
+    if (r->status)
+        return;
+    /* Pointers are taken only now: the arena may have moved while the fields arrived. */
+    for (size_t i = 0; i < r->n_fields; i++) {
+        r->fieldv[i] = r->arena + r->off[i];
+        size_t end = i + 1 < r->n_fields ? r->off[i + 1] : r->arena_len;
+        r->lenv[i] = end - r->off[i] - 1;
+    }
+    deliver(r, c);
+}
+
+/* Tests set this to send every line through libcsv, to compare the two paths. */
+static int force_libcsv;
+
+void csvread_force_libcsv(int on)
+{
+    force_libcsv = on;
+}
+
+/* A whole physical line at a record start, split here instead of through libcsv's
+ * byte-by-byte callbacks, with the result libcsv gives for it: fields trimmed of the spaces
+ * and tabs around them (a tab delimiter excepted), quoted fields taken verbatim with ""
+ * read as ", an empty last field after a trailing delimiter. s[0..n) is the line without
+ * its terminator `term` (the CR or LF). Returns -1, having done nothing, for a line it does
+ * not handle: a quoted field that goes on past the line, or any quoting libcsv rejects, so
+ * that libcsv parses it and gives its own result or error. Otherwise 0 or r->status. */
+static int split_line(struct csvread *r, const unsigned char *s, size_t n, int term)
+{
+    const unsigned char delim = r->delim;
+    if (grow((void **)&r->arena, &r->arena_cap, 2 * n + 2, 1))
+        return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
+    char *w = r->arena;
+    size_t nf = 0, i = 0;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t') && s[i] != delim)
+            i++;
+        char *start = w;
+        if (i < n && s[i] == '"') {
+            for (i++;;) {
+                const unsigned char *q = memchr(s + i, '"', n - i);
+                if (!q)
+                    return -1;   /* the quoted field spans lines */
+                size_t k = (size_t)(q - s);
+                memcpy(w, s + i, k - i);
+                w += k - i;
+                if (k + 1 < n && s[k + 1] == '"') {
+                    *w++ = '"';
+                    i = k + 2;
+                    continue;
+                }
+                i = k + 1;
+                break;
+            }
+            while (i < n && (s[i] == ' ' || s[i] == '\t') && s[i] != delim)
+                i++;
+            if (i < n && s[i] != delim)
+                return -1;   /* text after the closing quote */
+        } else {
+            const unsigned char *d = memchr(s + i, delim, n - i);
+            size_t end = d ? (size_t)(d - s) : n, e = end;
+            if (memchr(s + i, '"', end - i))
+                return -1;   /* a quote inside an unquoted field */
+            while (e > i && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+                e--;
+            memcpy(w, s + i, e - i);
+            w += e - i;
+            i = end;
+        }
+        *w++ = '\0';
+        if (grow((void **)&r->off, &r->cap_off, nf + 1, sizeof *r->off) ||
+            grow((void **)&r->lenv, &r->cap_len, nf + 1, sizeof *r->lenv) ||
+            grow((void **)&r->fieldv, &r->cap_fv, nf + 1, sizeof *r->fieldv))
+            return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
+        r->fieldv[nf] = start;
+        r->lenv[nf] = (size_t)(w - 1 - start);
+        nf++;
+        if (i >= n)
+            break;
+        i++;   /* the delimiter */
+    }
+    r->n_fields = nf;
+    deliver(r, term);
+    return r->status;
+}
+
 /* Bytes libcsv skips between records; a piece made only of these is not a record start. */
 static int is_blank(const struct csvread *r, unsigned char c)
 {
@@ -154,7 +234,8 @@ static int piece(struct csvread *r, const unsigned char *s, size_t n)
 {
     unsigned char last = s[n - 1];
     int ends_line = last == '\r' || last == '\n';
-    if (!r->in_record) {
+    int fresh = !r->in_record;   /* libcsv is between records */
+    if (fresh) {
         size_t i = 0;
         while (i < n && is_blank(r, s[i]))
             i++;
@@ -171,6 +252,13 @@ static int piece(struct csvread *r, const unsigned char *s, size_t n)
         return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
     memcpy(r->raw + r->raw_len, s, n);
     r->raw_len += n;
+    if (fresh && ends_line && !force_libcsv) {
+        int rc = split_line(r, s, n - 1, last);
+        if (rc > 0)
+            return rc;
+        if (rc == 0)
+            goto count;
+    }
 
     size_t used = csv_parse(&r->p, s, n, on_field, on_record, r);
     if (r->status)

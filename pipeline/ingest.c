@@ -71,6 +71,9 @@ struct ingest {
      * The stored hash bits spare a random read of the visit on most probes. */
     struct dup_entry { uint32_t visit, hash; } *dup;
     size_t dup_cap;
+    size_t last_p;            /* patient of the previous accepted row + 1 (0 = none): rows of
+                                 one patient usually come together, so most rows skip the
+                                 hash lookup and can fetch their duplicate slot early */
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
@@ -1178,6 +1181,17 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         return 0;
     }
 
+    /* The patient, when it is the previous row's: then the duplicate table's slot (a cache
+     * miss in a large table) is fetched while the scores are parsed. */
+    long p = -1;
+    if (g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0) {
+        p = (long)g->last_p - 1;
+#if defined(__GNUC__)
+        if (g->dup_cap)
+            __builtin_prefetch(&g->dup[(size_t)key_hash((uint32_t)p, day, (int32_t)session) &
+                                       (g->dup_cap - 1)]);
+#endif
+    }
     double score[INSTRUMENT_MAX];
     size_t present = 0;
     for (size_t k = 0; k < ds->n_instr; k++)
@@ -1209,7 +1223,8 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         return 0;
     }
 
-    long p = dataset_patient(ds, id);
+    if (p < 0)
+        p = dataset_patient(ds, id);
     if (p < 0 || dup_reserve(g, 1))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     size_t slot = dup_slot(g, (uint32_t)p, day, (int32_t)session);
@@ -1264,6 +1279,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     if (ds->episode)
         ds->episode[vi] = (uint16_t)episode;
     dup_store(g, slot, (size_t)vi);
+    g->last_p = (size_t)p + 1;
     note_accepted(g);
     note_day(f, day);
     return 0;

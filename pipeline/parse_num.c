@@ -2,6 +2,7 @@
  * a string it will consume entirely in the C locale. */
 #include "parse_num.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,6 +33,23 @@ int parse_decimal(const char *s, char dec, double *out)
     if (*p != '\0' || int_digits + frac_digits == 0)
         return -1;
     double v;
+    if (int_digits + frac_digits <= 15) {
+        /* Clinger's fast path: the digits as an integer m < 10^15 < 2^53 and 10^f (f <= 15)
+         * are both exact doubles, so m / 10^f is one correctly rounded operation: the double
+         * nearest the decimal, which is what strtod returns. Scores are short, so almost
+         * every cell takes this path. */
+        static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                         1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        uint64_t m = 0;
+        for (const char *q = s; q < p; q++)
+            if (*q >= '0' && *q <= '9')
+                m = m * 10 + (uint64_t)(*q - '0');
+        v = (double)m / pow10[frac_digits];
+        if (*s == '-')
+            v = -v;
+        *out = v == 0 ? 0.0 : v;
+        return 0;
+    }
     if (sep && dec != '.') {
         char buf[128];
         size_t n = (size_t)(p - s);

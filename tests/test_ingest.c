@@ -133,6 +133,37 @@ static void test_numbers(void)
         CHECK(parse_decimal(bad[i], '.', &v) == -1);
     CHECK(parse_decimal("7,5", ',', &v) == 0 && v == 7.5);
     CHECK(parse_decimal("7.5", ',', &v) == -1);
+    /* Short decimals take a fast path (m / 10^f); it must agree with strtod bit for bit.
+     * Random digit strings of 1-18 digits (so both sides of the 15-digit cut), with a
+     * separator anywhere, signs and leading zeros, in both decimal styles. */
+    unsigned long long x = 0x9E3779B97F4A7C15ULL;
+    int differ = 0;
+    for (int t = 0; t < 2000000; t++) {
+        char str[32], ref[32];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t nd = 1 + (size_t)(x % 18), k = 0, at = (size_t)((x >> 8) % (nd + 2));
+        char dec = (x >> 16) & 1 ? ',' : '.';
+        if ((x >> 17) % 4 == 0)
+            str[k++] = (x >> 19) & 1 ? '-' : '+';
+        for (size_t d = 0; d < nd; d++) {
+            if (d == at)
+                str[k++] = dec;
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            str[k++] = (char)('0' + (x >> 5) % 10);
+        }
+        str[k] = '\0';
+        memcpy(ref, str, k + 1);
+        char *sep = strchr(ref, dec);
+        if (sep)
+            *sep = '.';
+        double got, want = strtod(ref, NULL);
+        want = want == 0 ? 0.0 : want;
+        if (parse_decimal(str, dec, &got) != 0 || memcmp(&got, &want, sizeof got) != 0) {
+            if (differ++ < 3)
+                fprintf(stderr, "parse_decimal(%s) = %.17g, strtod %.17g\n", str, got, want);
+        }
+    }
+    CHECK(differ == 0);
     long n = 0;
     CHECK(parse_count("3", 100, &n) == 0 && n == 3);
     CHECK(parse_count("03", 100, &n) == 0 && n == 3);
@@ -200,6 +231,115 @@ static int read_records(const char *data, size_t len, size_t step, char delim, s
             out_error_format(&e, err, errn);
     }
     return rc;
+}
+
+/* The quote-free fast path of csvread must give exactly libcsv's records, line numbers, raw
+ * bytes and errors. Random inputs over an alphabet rich in the bytes that matter (quotes,
+ * CR, LF, delimiters, blanks, UTF-8), parsed both ways with random chunk sizes. */
+static void test_csvread_fast_path(void)
+{
+    /* Hand-checked results of libcsv's rules on quote-free lines. */
+    struct { const char *in; char delim; const char *want; } cases[] = {
+        {"  a , b\t,\t c \n", ',', "1|  a , b\t,\t c |a|b|c\n"},
+        {"a\t b \t\tc\n", '\t', "1|a\t b \t\tc|a|b||c\n"},
+        {"a,b,\r\n,\n", ',', "1|a,b,|a|b|\n2|,||\n"},
+        {"x;y\r\rz\n", ';', "1|x;y|x|y\n3|z|z\n"},
+        {" \"a, \"\"b\"\"\" ,\"\",c\n", ',', "1| \"a, \"\"b\"\"\" ,\"\",c|a, \"b\"||c\n"},
+        {"\"t\tu\"\t \"\"\n", '\t', "1|\"t\tu\"\t \"\"|t\tu|\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out;
+        read_records(cases[i].in, strlen(cases[i].in), 1000, cases[i].delim, 0, &out, NULL, 0);
+        char *nl = strstr(out, "delim=");
+        if (nl)
+            *nl = '\0';
+        CHECK_STR(out, cases[i].want);
+        free(out);
+    }
+
+    static const char alphabet[] = "aaaaabb1,,,;;\t\t  \"\"\r\n\n\n\xc3\xa9";
+    unsigned long long x = 88172645463325252ULL;
+    int mismatches = 0;
+    for (int t = 0; t < 20000; t++) {
+        char buf[200];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = (size_t)(x % sizeof buf);
+        for (size_t k = 0; k < len; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            buf[k] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        static const char delims[] = {',', ';', '\t', 0};
+        char delim = delims[(x >> 8) % 4];
+        size_t step = 1 + (size_t)((x >> 16) % 80);
+        size_t max = (x >> 24) % 5 == 0 ? 30 : 0;
+        char *a, *b, ea[600], eb[600];
+        csvread_force_libcsv(1);
+        int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
+        csvread_force_libcsv(0);
+        int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
+        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
+            if (mismatches++ < 3)
+                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
+                        delim, step, a, b);
+        }
+        free(a);
+        free(b);
+    }
+    /* Well-formed records too (random fields, some quoted with doubled quotes, blanks
+     * around, now and then a line break inside quotes), which random bytes rarely give. */
+    static const char fieldchars[] = "ab1 \t,;\"\xc3\xa9\n";
+    for (int t = 0; t < 20000; t++) {
+        char buf[400];
+        size_t len = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char delim = ",;\t"[x % 3];
+        size_t nrec = 1 + (size_t)((x >> 4) % 4);
+        for (size_t rr = 0; rr < nrec; rr++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t nfld = 1 + (size_t)(x % 5);
+            for (size_t f = 0; f < nfld; f++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                int quoted = (x & 3) == 0;
+                if (f)
+                    buf[len++] = delim;
+                if ((x >> 2) % 4 == 0)
+                    buf[len++] = ' ';
+                if (quoted)
+                    buf[len++] = '"';
+                size_t fl = (size_t)((x >> 5) % 6);
+                for (size_t k = 0; k < fl; k++) {
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    char ch = fieldchars[x % (sizeof fieldchars - 1)];
+                    if (!quoted && (ch == delim || ch == '"' || ch == '\n'))
+                        ch = 'z';
+                    if (quoted && ch == '\n' && (x >> 9) % 4)
+                        ch = 'y';
+                    buf[len++] = ch;
+                    if (quoted && ch == '"')
+                        buf[len++] = '"';
+                }
+                if (quoted)
+                    buf[len++] = '"';
+                if ((x >> 7) % 4 == 0)
+                    buf[len++] = ' ';
+            }
+            buf[len++] = (x >> 11) % 3 ? '\n' : '\r';
+        }
+        size_t step = 1 + (size_t)((x >> 16) % 200);
+        char *a, *b, ea[600], eb[600];
+        csvread_force_libcsv(1);
+        int ra = read_records(buf, len, step, delim, 0, &a, ea, sizeof ea);
+        csvread_force_libcsv(0);
+        int rb = read_records(buf, len, step, delim, 0, &b, eb, sizeof eb);
+        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
+            if (mismatches++ < 3)
+                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
+                        delim, step, a, b);
+        }
+        free(a);
+        free(b);
+    }
+    CHECK(mismatches == 0);
 }
 
 /* A tiny reader for the csv-spectrum JSON: an array of objects (or one object) whose
@@ -1453,6 +1593,7 @@ int main(void)
     test_numbers();
     test_spectrum();
     test_csvread_lines();
+    test_csvread_fast_path();
     test_reject_fixtures();
     test_file_errors();
     test_dialects();
