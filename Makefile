@@ -18,8 +18,8 @@ WARN      := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prot
              -Wmissing-prototypes -Wvla -Werror
 GSL_CFLAGS = $(shell pkg-config --cflags gsl 2>/dev/null)
 GSL_LIBS   = $(shell pkg-config --libs gsl 2>/dev/null || echo -lgsl -lgslcblas -lm)
-CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -DOUTCOMES_VERSION='"$(VERSION)"'
-LIBS       = $(GSL_LIBS) -lcsv -lm
+CPPFLAGS  += -pthread -D_POSIX_C_SOURCE=200809L -DOUTCOMES_VERSION='"$(VERSION)"'
+LIBS       = $(GSL_LIBS) -lcsv -lm -pthread
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 SRC       := $(sort $(wildcard pipeline/*.c))

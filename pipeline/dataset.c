@@ -283,9 +283,10 @@ static size_t fmt_slow(char *buf, double v)
 }
 
 /* Direct-mapped cache of slow-path results: patient measures repeat a lot (ratios of small
- * integers, the per-instrument reference SD). */
+ * integers, the per-instrument reference SD). One per thread: patients.csv is written on a
+ * second thread while cohort.csv is formatted on the first. */
 enum { NUM_CACHE_BITS = 12 };
-static struct num_cache_entry {
+static _Thread_local struct num_cache_entry {
     uint64_t bits;
     uint8_t len;            /* 0 = empty */
     char s[DATASET_NUM_MAX - 1];

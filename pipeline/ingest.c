@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1293,7 +1294,298 @@ static int on_record(void *ctx, const struct csvread_record *rec, struct out_err
 
 /* ---- files ------------------------------------------------------------------------ */
 
-/* Read one file (fp) or buffer (data, len) through csvread. */
+/* ---- reading: one thread, or two in a pipeline ------------------------------------ */
+
+/* Where the bytes come from: a stream read in chunks, or a buffer handed out in chunks. */
+struct source {
+    FILE *fp;
+    const unsigned char *data;
+    size_t len, pos, csize;
+    unsigned char *chunk;
+    const char *path;
+    struct sha256 sha;
+    size_t total;              /* bytes handed out (and hashed) so far */
+};
+
+/* The next chunk in *buf, *n bytes; *n == 0 at the end. Returns 0 or OUT_EIO. */
+static int source_next(struct source *s, const unsigned char **buf, size_t *n,
+                       struct out_error *e)
+{
+    if (s->fp) {
+        *n = fread(s->chunk, 1, s->csize, s->fp);
+        if (*n < s->csize && ferror(s->fp))
+            return out_err(e, OUT_EIO, s->path, 0, 0, "read error: %s", strerror(errno));
+        *buf = s->chunk;
+    } else {
+        /* Test before forming data + pos: data may be NULL when len is 0. */
+        *n = s->pos >= s->len ? 0 : s->len - s->pos < s->csize ? s->len - s->pos : s->csize;
+        *buf = *n ? s->data + s->pos : NULL;
+        s->pos += *n;
+    }
+    if (*n) {
+        sha256_update(&s->sha, *buf, *n);
+        s->total += *n;
+    }
+    return 0;
+}
+
+static void progress_at(struct ingest *g, unsigned long long read)
+{
+    g->prog_read = read;
+    if (g->o->progress && g->prog_read - g->prog_last >= INGEST_PROGRESS_BYTES) {
+        struct ingest_progress pr = {g->path, g->prog_read, g->prog_total, g->ds->rows_read, 0};
+        g->prog_last = g->prog_read;
+        g->o->progress(g->o->progress_user, &pr);
+    }
+}
+
+/* The plain loop: read, hash and parse on this thread, judging each record as it comes. */
+static int read_serial(struct ingest *g, struct csvread *r, struct source *src,
+                       struct out_error *e)
+{
+    unsigned long long base = g->prog_read;
+    for (;;) {
+        const unsigned char *buf;
+        size_t n;
+        int rc = source_next(src, &buf, &n, e);
+        if (rc)
+            return rc;
+        if (!n)
+            break;
+        if ((rc = csvread_feed(r, buf, n, e)))
+            return rc;
+        progress_at(g, base + src->total);
+    }
+    return csvread_finish(r, e);
+}
+
+/* The pipeline: a second thread reads, hashes and splits the input into records (csvread,
+ * about half the work), and hands them over in batches; this thread judges them in order
+ * and alone touches the dataset and the rejects file, so the result is the serial one to
+ * the byte. Records are copied into a batch as
+ *   line, raw_len, n_fields (each a long/size_t), raw bytes + NUL, n_fields lengths,
+ *   each field + NUL
+ * (read back with memcpy, so nothing needs aligning). A ring of PIPE_SLOTS batches bounds
+ * the memory to a few MiB whatever the input. Errors keep their byte order: the reader's
+ * (read error, bad UTF-8, a broken quote) travels behind the records before it, and a
+ * judging error (out of memory, a bad header) stops the reader. */
+enum { PIPE_SLOTS = 4, BATCH_BYTES = 256 << 10 };
+
+struct batch {
+    char *buf;
+    size_t len, cap, n_rec;
+    unsigned long long fed;    /* input bytes read when the batch was handed over */
+    int full;                  /* 1: ready for the judge; 0: free for the reader */
+    int last;                  /* the reader's final batch: rc, e and line below apply */
+};
+
+struct pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct batch slot[PIPE_SLOTS];
+    size_t fill;               /* the slot the reader is filling */
+    int stop;                  /* set by the judge: stop reading */
+    struct csvread *r;
+    struct source *src;
+    int rc;                    /* the reader's result, valid once the last batch is full */
+    struct out_error e;
+};
+
+static int batch_put(struct batch *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t ncap = b->cap ? b->cap : BATCH_BYTES + 4096;
+        while (ncap < b->len + n)
+            ncap *= 2;
+        char *nb = realloc(b->buf, ncap);
+        if (!nb)
+            return -1;
+        b->buf = nb;
+        b->cap = ncap;
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Hand the slot being filled to the judge and wait for the next one to be free. Returns
+ * 1 when the judge has asked to stop. */
+static int pipe_handover(struct pipeline *pl, int last)
+{
+    pthread_mutex_lock(&pl->mu);
+    struct batch *b = &pl->slot[pl->fill];
+    b->fed = pl->src->total;
+    b->last = last;
+    b->full = 1;
+    pthread_cond_broadcast(&pl->cv);
+    if (!last) {
+        pl->fill = (pl->fill + 1) % PIPE_SLOTS;
+        while (pl->slot[pl->fill].full && !pl->stop)
+            pthread_cond_wait(&pl->cv, &pl->mu);
+    }
+    int stop = pl->stop;
+    pthread_mutex_unlock(&pl->mu);
+    return stop;
+}
+
+/* csvread's callback on the reader's side: copy the record into the current batch. */
+static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_error *e)
+{
+    struct pipeline *pl = ctx;
+    struct batch *b = &pl->slot[pl->fill];   /* only the reader changes fill */
+    long line = rec->line;
+    size_t raw_len = rec->raw_len, nf = rec->n;
+    int bad = batch_put(b, &line, sizeof line) || batch_put(b, &raw_len, sizeof raw_len) ||
+              batch_put(b, &nf, sizeof nf) || batch_put(b, rec->raw, raw_len + 1) ||
+              batch_put(b, rec->len, nf * sizeof *rec->len);
+    for (size_t i = 0; !bad && i < nf; i++)
+        bad = batch_put(b, rec->field[i], rec->len[i] + 1);
+    if (bad)
+        return out_err(e, OUT_EINTERNAL, pl->src->path, line, 0, "out of memory");
+    b->n_rec++;
+    if (b->len >= BATCH_BYTES && pipe_handover(pl, 0))
+        return OUT_EINTERNAL;   /* stopped by the judge, whose own error is what counts */
+    return 0;
+}
+
+static void *pipe_reader(void *arg)
+{
+    struct pipeline *pl = arg;
+    int rc = 0;
+    for (;;) {
+        const unsigned char *buf;
+        size_t n;
+        pthread_mutex_lock(&pl->mu);
+        int stop = pl->stop;
+        pthread_mutex_unlock(&pl->mu);
+        if (stop)
+            return NULL;   /* the judge no longer reads batches; it joins us */
+        if ((rc = source_next(pl->src, &buf, &n, &pl->e)) || !n)
+            break;
+        if ((rc = csvread_feed(pl->r, buf, n, &pl->e)))
+            break;
+    }
+    if (!rc)
+        rc = csvread_finish(pl->r, &pl->e);
+    pl->rc = rc;
+    pipe_handover(pl, 1);
+    return NULL;
+}
+
+/* Judge every record of a full batch. Returns 0 or the first error (*e set). */
+static int judge_batch(struct ingest *g, struct batch *b, struct csvread_record *rec,
+                       char ***fieldv, size_t **lenv, size_t *cap, struct out_error *e)
+{
+    char *p = b->buf;   /* the batch is ours to modify, as csvread's fields are */
+    for (size_t k = 0; k < b->n_rec; k++) {
+        long line;
+        size_t raw_len, nf;
+        memcpy(&line, p, sizeof line);
+        p += sizeof line;
+        memcpy(&raw_len, p, sizeof raw_len);
+        p += sizeof raw_len;
+        memcpy(&nf, p, sizeof nf);
+        p += sizeof nf;
+        if (nf > *cap) {
+            char **nfv = realloc(*fieldv, nf * sizeof *nfv);
+            if (nfv)
+                *fieldv = nfv;
+            size_t *nlv = realloc(*lenv, nf * sizeof *nlv);
+            if (nlv)
+                *lenv = nlv;
+            if (!nfv || !nlv)
+                return out_err(e, OUT_EINTERNAL, g->path, line, 0, "out of memory");
+            *cap = nf;
+        }
+        rec->line = line;
+        rec->raw = p;
+        rec->raw_len = raw_len;
+        p += raw_len + 1;
+        memcpy(*lenv, p, nf * sizeof **lenv);
+        p += nf * sizeof **lenv;
+        for (size_t i = 0; i < nf; i++) {
+            (*fieldv)[i] = p;
+            p += (*lenv)[i] + 1;
+        }
+        rec->n = nf;
+        rec->field = *fieldv;
+        rec->len = *lenv;
+        int rc = on_record(g, rec, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Run the pipeline. Returns 1 when no thread could be started (nothing was read: the caller
+ * reads serially), else 0 or an error code as read_serial. */
+static int read_pipelined(struct ingest *g, struct csvread *r, struct source *src,
+                          struct out_error *e)
+{
+    struct pipeline pl;
+    memset(&pl, 0, sizeof pl);
+    pl.r = r;
+    pl.src = src;
+    r->fn = pipe_enqueue;
+    r->ctx = &pl;
+    if (pthread_mutex_init(&pl.mu, NULL))
+        return 1;
+    if (pthread_cond_init(&pl.cv, NULL)) {
+        pthread_mutex_destroy(&pl.mu);
+        return 1;
+    }
+    pthread_t th;
+    if (pthread_create(&th, NULL, pipe_reader, &pl)) {
+        pthread_cond_destroy(&pl.cv);
+        pthread_mutex_destroy(&pl.mu);
+        r->fn = on_record;
+        r->ctx = g;
+        return 1;
+    }
+    unsigned long long base = g->prog_read;
+    struct csvread_record rec;
+    char **fieldv = NULL;
+    size_t *lenv = NULL, cap = 0, next = 0;
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&pl.mu);
+        while (!pl.slot[next].full)
+            pthread_cond_wait(&pl.cv, &pl.mu);
+        pthread_mutex_unlock(&pl.mu);
+        struct batch *b = &pl.slot[next];
+        rc = judge_batch(g, b, &rec, &fieldv, &lenv, &cap, e);
+        progress_at(g, base + b->fed);
+        int last = b->last;
+        b->len = b->n_rec = 0;
+        pthread_mutex_lock(&pl.mu);
+        b->full = 0;
+        if (rc)
+            pl.stop = 1;   /* the reader stops at its next batch or chunk */
+        pthread_cond_broadcast(&pl.cv);
+        pthread_mutex_unlock(&pl.mu);
+        if (last || rc)
+            break;
+        next = (next + 1) % PIPE_SLOTS;
+    }
+    pthread_join(th, NULL);
+    if (!rc && pl.rc) {
+        rc = pl.rc;
+        if (e)
+            *e = pl.e;
+    }
+    for (size_t i = 0; i < PIPE_SLOTS; i++)
+        free(pl.slot[i].buf);
+    free(fieldv);
+    free(lenv);
+    pthread_cond_destroy(&pl.cv);
+    pthread_mutex_destroy(&pl.mu);
+    r->fn = on_record;
+    r->ctx = g;
+    return rc;
+}
+
+/* Read one file (fp) or buffer (data, len) through csvread: serially, or in the pipeline
+ * when o->threads allows it and the input is large or of unknown size (a pipe). */
 static int read_one(struct ingest *g, const char *name, FILE *fp, const unsigned char *data,
                     size_t len, unsigned char *chunk, struct out_error *e)
 {
@@ -1313,53 +1605,27 @@ static int read_one(struct ingest *g, const char *name, FILE *fp, const unsigned
     if (rc)
         return rc;
     struct stat st;
-    if (fp && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-        dup_presize(g, (size_t)st.st_size);
+    long long size = -1;   /* unknown */
+    if (fp && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+        size = (long long)st.st_size;
     else if (!fp)
-        dup_presize(g, len);
-    struct sha256 sha;
-    sha256_init(&sha);
-    size_t csize = g->o->chunk_size ? g->o->chunk_size : DEFAULT_CHUNK;
-    size_t total = 0, pos = 0;
-    for (;;) {
-        const unsigned char *buf;
-        size_t n;
-        if (fp) {
-            n = fread(chunk, 1, csize, fp);
-            if (n < csize && ferror(fp)) {
-                rc = out_err(e, OUT_EIO, g->path, 0, 0, "read error: %s", strerror(errno));
-                break;
-            }
-            buf = chunk;
-        } else {
-            if (pos >= len)
-                break;   /* before forming data + pos: data may be NULL when len is 0 */
-            n = len - pos < csize ? len - pos : csize;
-            buf = data + pos;
-            pos += n;
-        }
-        if (!n)
-            break;
-        sha256_update(&sha, buf, n);
-        total += n;
-        if ((rc = csvread_feed(&r, buf, n, e)))
-            break;
-        g->prog_read += n;
-        if (g->o->progress && g->prog_read - g->prog_last >= INGEST_PROGRESS_BYTES) {
-            struct ingest_progress pr = {g->path, g->prog_read, g->prog_total,
-                                         g->ds->rows_read, 0};
-            g->prog_last = g->prog_read;
-            g->o->progress(g->o->progress_user, &pr);
-        }
-    }
-    if (!rc)
-        rc = csvread_finish(&r, e);
+        size = (long long)len;
+    if (size > 0)
+        dup_presize(g, (size_t)size);
+    struct source src = {.fp = fp, .data = data, .len = len, .chunk = chunk, .path = g->path,
+                         .csize = g->o->chunk_size ? g->o->chunk_size : DEFAULT_CHUNK};
+    sha256_init(&src.sha);
+    int pipelined = g->o->threads == 2 ||
+                    (g->o->threads == 0 && (size < 0 || size >= INGEST_PIPELINE_MIN));
+    rc = pipelined ? read_pipelined(g, &r, &src, e) : 1;
+    if (rc == 1)
+        rc = read_serial(g, &r, &src, e);
     if (!rc && !g->header_done)
-        rc = total ? out_err(e, OUT_EINPUT, g->path, csvread_line(&r), 0,
-                             "no header line (the file holds only blank lines)")
-                   : out_err(e, OUT_EINPUT, g->path, 0, 0, "the file is empty");
+        rc = src.total ? out_err(e, OUT_EINPUT, g->path, csvread_line(&r), 0,
+                                 "no header line (the file holds only blank lines)")
+                       : out_err(e, OUT_EINPUT, g->path, 0, 0, "the file is empty");
     csvread_free(&r);
-    sha256_final_hex(&sha, g->ds->file[fi].sha256);
+    sha256_final_hex(&src.sha, g->ds->file[fi].sha256);
     return rc;
 }
 

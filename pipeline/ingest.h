@@ -105,7 +105,7 @@ struct ingest_wide_col {
     char when[16];                      /* the offset as written ("3m"), for messages */
 };
 
-enum { INGEST_PROGRESS_BYTES = 8 << 20 };
+enum { INGEST_PROGRESS_BYTES = 8 << 20, INGEST_PIPELINE_MIN = 1 << 20 };
 
 struct ingest_progress {
     const char *path;                 /* the file being read */
@@ -140,6 +140,12 @@ struct ingest_opts {
     char wide_date[INGEST_NAME_MAX];
     size_t max_field;          /* bytes in one record (so in any field); 0 = 1 MiB */
     size_t chunk_size;         /* read size; 0 = 1 MiB (tests vary it) */
+    /* 0 (default): read an input of INGEST_PIPELINE_MIN bytes or more, or of unknown size,
+     * on two threads: one reads, hashes and splits it into records while the calling
+     * thread judges them in order, which alone touches the dataset and rejects (same
+     * result to the byte; memory for a few batches of records). 1: one thread. 2: two
+     * threads whatever the size (tests). */
+    int threads;
     /* Progress: when set, called with progress_user after about every INGEST_PROGRESS_BYTES
      * read and once when the last file is finished (done = 1). bytes_total is the sum of
      * the regular input files' sizes (0 when unknown); rows counts data records so far.

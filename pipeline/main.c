@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,51 @@ static int write_with(const char *dir, const char *name,
     return outfile_commit(&of, e);
 }
 
+/* An output written on a second thread while later stages compute: patients.csv is the
+ * largest output (about 120 bytes per visit) and only reads what the cohort, audit and
+ * charts also only read. bg_wait() must run before those inputs are freed or changed. */
+struct bg_write {
+    const char *dir, *name;
+    int (*fn)(const void *, FILE *, struct out_error *);
+    const void *arg;
+    struct out_error e;
+    int rc, started;
+    pthread_t thread;
+};
+
+static void *bg_main(void *p)
+{
+    struct bg_write *b = p;
+    b->rc = write_with(b->dir, b->name, b->fn, b->arg, &b->e);
+    return NULL;
+}
+
+/* Start the write; when no thread can be made, write here and now instead. */
+static int bg_start(struct bg_write *b)
+{
+    b->rc = 0;
+    if (pthread_create(&b->thread, NULL, bg_main, b) == 0) {
+        b->started = 1;
+        return 0;
+    }
+    b->rc = write_with(b->dir, b->name, b->fn, b->arg, &b->e);
+    return b->rc;
+}
+
+/* Wait for the write; returns its status, with *e set on failure. Harmless when none. */
+static int bg_wait(struct bg_write *b, struct out_error *e)
+{
+    if (b->started) {
+        pthread_join(b->thread, NULL);
+        b->started = 0;
+    }
+    if (b->rc && e)
+        *e = b->e;
+    int rc = b->rc;
+    b->rc = 0;
+    return rc;
+}
+
 /* Adapters so every output goes through write_with (atomic). */
 static int w_visits(const void *a, FILE *fp, struct out_error *e)
 {
@@ -545,6 +591,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     struct patient_table pt;
     struct bench_set bs = {0};
     struct chart_list cl = {0};
+    struct bg_write bgp = {0};
     int rc = 0, have_audit = 0;
     dataset_init(&ds);
     claim_set_init(&cs);
@@ -616,12 +663,17 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     prog_stage("patients");
     if ((rc = patient_compute(&ds, &o->patient, &ps, &e)))
         goto fail;
-    if (st == ST_PATIENTS || st == ST_RUN) {
-        const void *args[2] = {&ds, &ps};
-        if ((rc = write_with(o->out, "patients.csv", w_patients, args, &e)))
+    const void *pargs[2] = {&ds, &ps};
+    if (st == ST_PATIENTS) {
+        if ((rc = write_with(o->out, "patients.csv", w_patients, pargs, &e)))
             goto fail;
-        if (st == ST_PATIENTS)
-            goto done;
+        goto done;
+    }
+    if (st == ST_RUN) {
+        bgp = (struct bg_write){.dir = o->out, .name = "patients.csv", .fn = w_patients,
+                                .arg = pargs};
+        if ((rc = bg_start(&bgp)))
+            goto fail;
     }
 
     if (o->month) {
@@ -696,6 +748,15 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         goto done;
 
     char gpv[128], gen[32];
+    /* patients.csv must be in place (or its failure known) before the report says so. */
+    if (bgp.started) {
+        prog_stage("patients.csv");
+        int rcw = bg_wait(&bgp, &e);
+        if (rcw) {
+            rc = rcw;
+            goto fail;
+        }
+    }
     prog_stage("report");
     now_iso(gen, sizeof gen);
     struct report_input ri = {
@@ -730,6 +791,15 @@ fail:
     prog_end("stopped after");
     report_error(&e, rc);
 out:
+    /* Before anything the writer reads is freed; its failure fails the run. */
+    if (bgp.started) {
+        struct out_error be = {0};
+        if (bg_wait(&bgp, &be)) {
+            report_error(&be, be.code);
+            if (!rc)
+                rc = be.code;
+        }
+    }
     prog_end("done in");
     chart_list_free(&cl);
     bench_set_free(&bs);

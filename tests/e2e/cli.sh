@@ -52,7 +52,14 @@ grep -q 'gnuplot' "$tmp/err" || fail "gnuplot failure not reported"
 # --timings: one line per stage on stderr (stdout unchanged), stages in order, and a total.
 expect 0 "$bin" run -q --timings --no-charts --out "$tmp/o4" samples/visits.csv --today 2026-11-23
 [ -s "$tmp/out" ] && fail "--timings wrote to stdout"
-got=$(sed -n 's/^timing: \([a-z]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
-[ "$got" = "ingest patients cohort report total " ] || fail "--timings stages: '$got'"
+got=$(sed -n 's/^timing: \([a-z.]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
+[ "$got" = "ingest patients cohort patients.csv report total " ] || fail "--timings stages: '$got'"
+[ "$(grep -c '^timing:' "$tmp/err")" = 6 ] || fail "--timings: a line not matched"
 grep -qE '^timing: total +[0-9]+\.[0-9]{3} s$' "$tmp/err" || fail "--timings total line"
+# patients.csv is written on a second thread: its failure still fails the run (exit 4),
+# names the file, and leaves no report claiming success.
+mkdir -p "$tmp/o5/patients.csv"
+expect 4 "$bin" run -q --no-charts --out "$tmp/o5" samples/visits.csv --today 2026-11-23
+grep -q 'patients.csv' "$tmp/err" || { cat "$tmp/err"; fail "patients.csv failure not named"; }
+[ -e "$tmp/o5/report.html" ] && fail "report written although patients.csv failed"
 echo ok
