@@ -1141,10 +1141,21 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     struct input_file *f = &ds->file[g->file];
     char buf[64];
     size_t i;
-    for (i = 0; i < rec->n; i++)
-        if (rec->len[i] && *trim_blanks(rec->field[i]))
-            break;
-    if (i == rec->n)
+    /* Trim every field once (quoted fields keep their blanks through csvread), with the
+     * lengths csvread gives; cells are used only when the count matches the header. */
+    int blank = 1;
+    for (i = 0; i < rec->n; i++) {
+        char *c = rec->field[i];
+        size_t n = rec->len[i];
+        while (n && (c[n - 1] == ' ' || c[n - 1] == '\t'))
+            c[--n] = '\0';
+        while (*c == ' ' || *c == '\t')
+            c++;
+        blank &= *c == '\0';
+        if (i < g->n_col)
+            g->cell[i] = c;
+    }
+    if (blank)
         return 0;   /* ",,,," padding carries nothing: a blank line, not a row */
     ds->rows_read++;
     f->rows_read++;
@@ -1153,8 +1164,6 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
                g->n_col, rec->n);
         return 0;
     }
-    for (i = 0; i < rec->n; i++)
-        g->cell[i] = trim_blanks(rec->field[i]);
 
     const char *id = NULL;
     int rc = row_id(g, rec, &id, e);

@@ -89,8 +89,10 @@ int parse_flag(const char *s, int *out)
         {"1", 1}, {"0", 0}, {"yes", 1}, {"no", 0}, {"y", 1}, {"n", 0},
         {"true", 1}, {"false", 0},
     };
+    /* Only a word with the same first letter can match: one strcasecmp, not eight. */
+    char c0 = s[0] >= 'A' && s[0] <= 'Z' ? (char)(s[0] - 'A' + 'a') : s[0];
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strcasecmp(s, words[i].word) == 0) {
+        if (words[i].word[0] == c0 && strcasecmp(s, words[i].word) == 0) {
             *out = words[i].value;
             return 0;
         }
