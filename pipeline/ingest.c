@@ -818,10 +818,12 @@ static int take_covariates(struct ingest *g, uint32_t p, int32_t day)
     }
     for (size_t i = 0; i < g->n_col; i++) {
         const struct column *c = &g->col[i];
-        if (c->role != ROLE_COV || parse_is_missing(g->cell[i]))
+        if (c->role != ROLE_COV)
             continue;
+        /* Most rows are a known patient's later visits: nothing to take. */
         size_t k = (size_t)p * ds->n_cov + (size_t)c->idx;
-        if (ds->cov_value[k] != UINT32_MAX && day >= g->cov_day[k])
+        if ((ds->cov_value[k] != UINT32_MAX && day >= g->cov_day[k]) ||
+            parse_is_missing(g->cell[i]))
             continue;
         long s = dataset_cov_intern(ds, g->cell[i]);
         if (s < 0)

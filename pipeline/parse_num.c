@@ -7,11 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-int parse_is_missing(const char *s)
+int parse_is_missing_token(const char *s)
 {
-    /* First-byte test first: this runs on every cell. */
-    if (s[0] != '\0' && s[0] != 'n' && s[0] != 'N' && s[0] != '.')
-        return 0;
     return s[0] == '\0' || strcasecmp(s, "NA") == 0 || strcasecmp(s, "N/A") == 0 ||
            strcmp(s, ".") == 0;
 }
