@@ -40,9 +40,10 @@ struct gp_job {
 
 /* A pool runs queued jobs, at most max_running gnuplot children at once, each with its own
  * deadline. The pool only makes progress inside gp_pool_add and gp_pool_wait (no threads, no
- * signal handlers). done() callbacks run in the order the jobs were added, whatever order the
- * children finish in, so a caller acting on results (renaming files, keeping the first
- * error) behaves exactly as if the jobs had run one after another. */
+ * signal handlers), so a queued job starts, and a deadline is enforced, at the next of those
+ * calls. done() callbacks run in the order the jobs were added, whatever order the children
+ * finish in, so a caller acting on results (renaming files, keeping the first error) behaves
+ * exactly as if the jobs had run one after another. done() must not call into the pool. */
 struct gp_pool;
 
 /* Online CPUs, at least 1 and at most GP_PARALLEL_MAX. */
