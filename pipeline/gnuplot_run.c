@@ -436,11 +436,12 @@ void gp_pool_free(struct gp_pool *p)
         struct child *c = &p->s[i].c;
         if (p->s[i].state != S_RUNNING)
             continue;
-        kill(-c->pid, SIGKILL);
-        kill(c->pid, SIGKILL);
-        if (!c->reaped)
+        if (!c->reaped) {   /* once reaped, its pid may belong to someone else */
+            kill(-c->pid, SIGKILL);
+            kill(c->pid, SIGKILL);
             while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
                 ;
+        }
         if (c->errfd >= 0)
             close(c->errfd);
         free(c->buf);
