@@ -153,6 +153,7 @@ static const char *const f_ext[F__COUNT] = { ".gp", ".dat", ".svg", ".png" };
 struct job {
     const struct chart_out *o;
     char stage[4096];
+    char script[200], what[200];   /* "NAME.gp" and "chart NAME", once sealed */
     FILE *gp, *dat;
     int height;
     int stage_made;
@@ -299,12 +300,10 @@ static int sync_path(const char *p)
     return rc;
 }
 
-/* Finish the script (PNG pass), render, and move the four files into place. The job is
- * cleaned up whatever happens. */
-static int job_finish(struct job *j, struct out_error *e)
+/* Finish the script with the PNG pass and make the script and data durable. */
+static int job_seal(struct job *j, struct out_error *e)
 {
     const char *nm = j->o->name;
-    int rc = 0;
     fprintf(j->gp,
             "# PNG: pngcairo draws smoother text; plain png where gnuplot lacks cairo\n"
             "if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
@@ -318,17 +317,19 @@ static int job_finish(struct job *j, struct out_error *e)
             CHART_W, j->height, CHART_W, j->height, nm);
     int bad_gp = close_synced(j->gp), bad_dat = close_synced(j->dat);
     j->gp = j->dat = NULL;
-    if (bad_gp || bad_dat) {
-        rc = out_err(e, OUT_EIO, j->o->dir, 0, 0, "chart %s: cannot write its script or data",
-                     nm);
-        goto out;
-    }
-    char script[200], what[200];
-    snprintf(script, sizeof script, "%s.gp", nm);
-    snprintf(what, sizeof what, "chart %s", nm);
-    rc = gp_run(j->o->gnuplot, j->stage, script, j->o->timeout_s, what, e);
-    if (rc)
-        goto out;
+    if (bad_gp || bad_dat)
+        return out_err(e, OUT_EIO, j->o->dir, 0, 0, "chart %s: cannot write its script or data",
+                       nm);
+    snprintf(j->script, sizeof j->script, "%s.gp", nm);
+    snprintf(j->what, sizeof j->what, "chart %s", nm);
+    return 0;
+}
+
+/* After gnuplot succeeded: check both pictures were written, make them durable, and move
+ * the four files into place. */
+static int job_commit(struct job *j, struct out_error *e)
+{
+    const char *nm = j->o->name;
     char src[4200], dst[4200];
     for (int f = F_SVG; f <= F_PNG; f++) {
         FILE *fp;
@@ -339,23 +340,30 @@ static int job_finish(struct job *j, struct out_error *e)
                 size = ftell(fp);
             fclose(fp);
         }
-        if (size <= 0 || sync_path(src) != 0) {
-            rc = out_err(e, OUT_EIO, "", 0, 0, "chart %s: gnuplot exited cleanly but wrote "
-                         "no %s%s", nm, nm, f_ext[f]);
-            goto out;
-        }
+        if (size <= 0 || sync_path(src) != 0)
+            return out_err(e, OUT_EIO, "", 0, 0, "chart %s: gnuplot exited cleanly but wrote "
+                           "no %s%s", nm, nm, f_ext[f]);
     }
     /* The pictures last: whoever sees a new SVG finds the script and data that drew it. */
     static const int order[F__COUNT] = { F_DAT, F_GP, F_PNG, F_SVG };
     for (int i = 0; i < F__COUNT; i++) {
         job_path(j, src, sizeof src, j->stage, order[i]);
-        if (job_path(j, dst, sizeof dst, j->o->dir, order[i]) != 0 || rename(src, dst) != 0) {
-            rc = out_err(e, OUT_EIO, "", 0, 0, "chart %s: cannot move %s%s into %s: %s", nm,
-                         nm, f_ext[order[i]], j->o->dir, strerror(errno));
-            goto out;
-        }
+        if (job_path(j, dst, sizeof dst, j->o->dir, order[i]) != 0 || rename(src, dst) != 0)
+            return out_err(e, OUT_EIO, "", 0, 0, "chart %s: cannot move %s%s into %s: %s", nm,
+                           nm, f_ext[order[i]], j->o->dir, strerror(errno));
     }
-out:
+    return 0;
+}
+
+/* Seal the script, render, and move the four files into place. The job is cleaned up
+ * whatever happens. */
+static int job_finish(struct job *j, struct out_error *e)
+{
+    int rc = job_seal(j, e);
+    if (rc == 0)
+        rc = gp_run(j->o->gnuplot, j->stage, j->script, j->o->timeout_s, j->what, e);
+    if (rc == 0)
+        rc = job_commit(j, e);
     job_cleanup(j);
     return rc;
 }

@@ -1,9 +1,11 @@
-/* gnuplot_run.h — run gnuplot on one script as a child process, with a time limit.
+/* gnuplot_run.h — run gnuplot on scripts as child processes, with a time limit, one at a time
+ * or several at once.
  *
  * gnuplot is a helper program we do not control: it may be missing, fail on a script, or
  * hang (a `pause` in a hand-edited script, a wedged font server). The caller gets a value,
- * never a hung pipeline: gnuplot runs via fork/exec (no shell, so nothing in a path is
- * interpreted), its stderr is captured, and its process group is killed at the deadline.
+ * never a hung pipeline: gnuplot is started with posix_spawn (no shell, so nothing in a path
+ * is interpreted; no copy of our page tables, which a fork of a large process would make),
+ * its stderr is captured, and its process group is killed at the deadline.
  */
 #ifndef OUTCOMES_GNUPLOT_RUN_H
 #define OUTCOMES_GNUPLOT_RUN_H
@@ -11,16 +13,60 @@
 #include "error.h"
 
 #define GP_TIMEOUT_DEFAULT 30u   /* seconds */
+#define GP_PARALLEL_MAX 8u       /* most gnuplot children a pool runs at once */
 
 /* Run `gnuplot SCRIPT` with working directory DIR.
- *  gnuplot    program to run: a path containing '/', or a name looked up on PATH;
- *             NULL means "gnuplot".
+ *  gnuplot    program to run: a path containing '/', or a name looked up on PATH (empty
+ *             entries skipped); NULL means "gnuplot".
  *  timeout_s  seconds before the child's process group is killed; 0 means the default.
  *  what       names the job in messages (e.g. "chart waterfall").
  * Returns 0 when gnuplot exited with status 0. Otherwise returns OUT_EIO with e->msg
- * "WHAT: ..." saying gnuplot was not found, timed out, was killed, or failed, quoting the
- * first error line of its stderr. Nothing is printed; stdout is discarded. */
+ * "WHAT: ..." saying gnuplot was not found, could not be started, timed out, was killed, or
+ * failed, quoting the first error line of its stderr. Nothing is printed; stdout is
+ * discarded. */
 int gp_run(const char *gnuplot, const char *dir, const char *script, unsigned timeout_s,
            const char *what, struct out_error *e);
+
+/* One gnuplot run for a pool. The caller fills the first six fields and keeps the job, and
+ * the strings it points to, alive until done() has been called for it (or the pool freed). */
+struct gp_job {
+    const char *gnuplot, *dir, *script, *what;   /* as for gp_run */
+    unsigned timeout_s;                          /* as for gp_run; counted from the job's start */
+    void (*done)(struct gp_job *j);              /* NULL, or called once with rc and e set */
+    void *arg;                                   /* the caller's, untouched */
+    int rc;                                      /* set by the pool: what gp_run would return */
+    struct out_error e;                          /* set by the pool when rc != 0 */
+};
+
+/* A pool runs queued jobs, at most max_running gnuplot children at once, each with its own
+ * deadline. The pool only makes progress inside gp_pool_add and gp_pool_wait (no threads, no
+ * signal handlers), so a queued job starts, and a deadline is enforced, at the next of those
+ * calls. done() callbacks run in the order the jobs were added, whatever order the children
+ * finish in, so a caller acting on results (renaming files, keeping the first error) behaves
+ * exactly as if the jobs had run one after another. done() must not call into the pool. */
+struct gp_pool;
+
+/* Online CPUs, at least 1 and at most GP_PARALLEL_MAX. */
+unsigned gp_parallelism(void);
+
+/* A new empty pool; max_running 0 means gp_parallelism(). NULL when out of memory. */
+struct gp_pool *gp_pool_new(unsigned max_running);
+
+/* Queue j and start it at once if a slot is free; reaps finished children without blocking
+ * (which may call done() for this and earlier jobs). Returns 0, or OUT_EINTERNAL with *e set
+ * when out of memory (j is then not queued and its done() is not called). */
+int gp_pool_add(struct gp_pool *p, struct gp_job *j, struct out_error *e);
+
+/* Block until every queued job has finished and its done() has been called. Returns 0, or
+ * the rc of the first failing job in the order added, with *e copied from it (e may be NULL).
+ * The pool can take more jobs afterwards. */
+int gp_pool_wait(struct gp_pool *p, struct out_error *e);
+
+/* Free the pool; jobs still running are killed (their done() is not called). NULL is fine. */
+void gp_pool_free(struct gp_pool *p);
+
+/* Convenience: run jobs[0..n) through a pool of max_running (0: gp_parallelism()) and
+ * return what gp_pool_wait returns; each job's rc and e are set. */
+int gp_run_all(struct gp_job *jobs, size_t n, unsigned max_running, struct out_error *e);
 
 #endif

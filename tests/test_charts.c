@@ -1,7 +1,9 @@
 /* test_charts.c — every chart renders with real gnuplot (SVG and PNG); hostile text neither
  * breaks a script nor runs anything and prints literally; a missing, failing or hanging
  * gnuplot is an OUT_EIO that leaves the last good chart byte-identical; empty data says
- * "No data"; a million patients stay quick and small.
+ * "No data"; a million patients stay quick and small. Several gnuplot children at once
+ * (gnuplot_run.h's pool) report the first failure in job order, keep their own deadlines,
+ * really run side by side and draw the same bytes as one at a time.
  * Set TEST_CHARTS_KEEP=1 to keep the output directory for inspection. */
 #include "harness.h"
 
@@ -598,6 +600,242 @@ static void test_million(const char *dir)
     free(ch);
 }
 
+/* ---- several gnuplot children at once (gnuplot_run.h's pool) ------------------------------ */
+
+/* done() callbacks record their order. */
+static int done_order[16], n_done;
+static void record_done(struct gp_job *j)
+{
+    if (n_done < 16)
+        done_order[n_done++] = (int)(intptr_t)j->arg;
+}
+
+static void pool_job(struct gp_job *j, const char *gnuplot, const char *dir, const char *script,
+                     const char *what, int idx)
+{
+    *j = (struct gp_job){ .gnuplot = gnuplot, .dir = dir, .script = script, .what = what,
+                          .done = record_done, .arg = (void *)(intptr_t)idx };
+}
+
+/* Two jobs fail, the later one first: the pool reports the first in job order, each job
+ * keeps its own message, done() runs in job order, and the good jobs' outputs are there. */
+static void test_pool_first_error(const char *dir)
+{
+    char bin[300], fake[400];
+    snprintf(bin, sizeof bin, "%s/poolbin", dir);
+    mkdir(bin, 0755);
+    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
+    write_exec(fake, "#!/bin/sh\n"
+                     "case \"$1\" in\n"
+                     "slow_fail.gp) sleep 0.6\n"
+                     "    echo \"\\\"$1\\\" line 3: slow failure\" >&2; exit 1;;\n"
+                     "fast_fail.gp) echo \"\\\"$1\\\" line 7: fast failure\" >&2; exit 2;;\n"
+                     "*) sleep 0.2; echo drawn > \"${1%.gp}.out\";;\n"
+                     "esac\n");
+    static const char *const scripts[] = { "ok_a.gp", "slow_fail.gp", "ok_b.gp", "fast_fail.gp",
+                                           "ok_c.gp" };
+    static const char *const whats[] = { "job 0", "job 1", "job 2", "job 3", "job 4" };
+    struct gp_job jobs[5];
+    for (int i = 0; i < 5; i++)
+        pool_job(&jobs[i], fake, bin, scripts[i], whats[i], i);
+    struct out_error e = { 0 };
+    n_done = 0;
+    CHECK(gp_run_all(jobs, 5, 4, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "job 1: gnuplot failed (exit 1)");
+    CHECK_CONTAINS(e.msg, "slow failure");
+    CHECK(jobs[0].rc == 0 && jobs[2].rc == 0 && jobs[4].rc == 0);
+    CHECK(jobs[1].rc == OUT_EIO && jobs[3].rc == OUT_EIO);
+    CHECK_CONTAINS(jobs[3].e.msg, "job 3: gnuplot failed (exit 2)");
+    CHECK_CONTAINS(jobs[3].e.msg, "fast failure");
+    CHECK(n_done == 5);
+    for (int i = 0; i < 5 && i < n_done; i++)
+        CHECK(done_order[i] == i);
+    char p[512];
+    CHECK(access(path_of(p, sizeof p, bin, "ok_a", ".out"), F_OK) == 0);
+    CHECK(access(path_of(p, sizeof p, bin, "ok_b", ".out"), F_OK) == 0);
+    CHECK(access(path_of(p, sizeof p, bin, "ok_c", ".out"), F_OK) == 0);
+
+    /* A job that cannot even start (not found) is reported in its place in the order too. */
+    struct gp_job two[2];
+    pool_job(&two[0], fake, bin, "slow_fail.gp", "first", 0);
+    pool_job(&two[1], "/nonexistent/gnuplot", bin, "x.gp", "second", 1);
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run_all(two, 2, 2, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "first: gnuplot failed");
+    CHECK_CONTAINS(two[1].e.msg, "second: cannot run gnuplot: '/nonexistent/gnuplot' not found");
+
+    CHECK(gp_parallelism() >= 1 && gp_parallelism() <= GP_PARALLEL_MAX);
+}
+
+/* State of process pid from /proc: 0 when it is gone or a zombie (killed, not yet reaped by
+ * whoever inherited it), 1 while it still runs. */
+static int process_alive(long pid)
+{
+    char p[64], buf[512];
+    snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+    FILE *fp = fopen(p, "r");
+    if (!fp)
+        return 0;
+    size_t k = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[k] = '\0';
+    const char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
+}
+
+/* Each job keeps its own deadline, counted from its own start: a hanging job is killed with
+ * its process group at 2 s while a job beside it runs on, and jobs queued behind them (2 s)
+ * are not charged for the wait (2 s + 2 s of their own would pass their 3 s). */
+static void test_pool_timeouts(const char *dir)
+{
+    char bin[300], fake[400];
+    snprintf(bin, sizeof bin, "%s/poolbin_t", dir);
+    mkdir(bin, 0755);
+    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
+    write_exec(fake, "#!/bin/sh\n"
+                     "case \"$1\" in\n"
+                     "hang.gp) sleep 30 & echo $! > hang.pid; echo 'stuck' >&2; wait;;\n"
+                     "*) sleep 2; echo drawn > \"${1%.gp}.out\";;\n"
+                     "esac\n");
+    struct gp_job jobs[4];
+    pool_job(&jobs[0], fake, bin, "slow_a.gp", "slow a", 0);
+    pool_job(&jobs[1], fake, bin, "hang.gp", "hang", 1);
+    pool_job(&jobs[2], fake, bin, "slow_b.gp", "slow b", 2);
+    pool_job(&jobs[3], fake, bin, "slow_c.gp", "slow c", 3);
+    jobs[0].timeout_s = 0;   /* the default, 30 s */
+    jobs[1].timeout_s = 2;
+    jobs[2].timeout_s = 3;   /* starts only when a slot frees, after 2 s */
+    jobs[3].timeout_s = 3;
+    struct out_error e = { 0 };
+    n_done = 0;
+    double t0 = now_s();
+    CHECK(gp_run_all(jobs, 4, 2, &e) == OUT_EIO);
+    double took = now_s() - t0;
+    CHECK(took < 8);
+    CHECK_CONTAINS(e.msg, "hang: gnuplot timed out after 2 s and was killed");
+    CHECK(jobs[0].rc == 0);
+    CHECK(jobs[2].rc == 0);
+    CHECK(jobs[3].rc == 0);
+    if (jobs[2].rc || jobs[3].rc)
+        fprintf(stderr, "queued jobs: %s | %s\n", jobs[2].e.msg, jobs[3].e.msg);
+    CHECK(n_done == 4);
+    char p[512];
+    char *pid = slurp(path_of(p, sizeof p, bin, "hang", ".pid"), NULL);
+    CHECK(pid != NULL);
+    if (pid) {
+        long gpid = strtol(pid, NULL, 10);
+        CHECK(gpid > 0);
+        for (int i = 0; i < 100 && gpid > 0 && process_alive(gpid); i++) {
+            struct timespec ts = { 0, 10000000 };
+            nanosleep(&ts, NULL);
+        }
+        CHECK(gpid > 0 && !process_alive(gpid));   /* the group went, not only the shell */
+        free(pid);
+    }
+}
+
+/* Jobs in a pool really run side by side (each waits until all have started; one at a time
+ * they would give up), and real gnuplot drawing several charts at once writes the same bytes
+ * as drawing them one by one. */
+static void test_pool_concurrent(const char *dir)
+{
+    char bin[300], fake[400];
+    snprintf(bin, sizeof bin, "%s/poolbin_c", dir);
+    mkdir(bin, 0755);
+    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
+    write_exec(fake, "#!/bin/sh\n"
+                     ": > \"$1.started\"\n"
+                     "i=0\n"
+                     "while [ \"$(ls *.started | wc -l)\" -lt 3 ]; do\n"
+                     "    i=$((i + 1)); [ $i -gt 100 ] && { echo 'ran alone' >&2; exit 1; }\n"
+                     "    sleep 0.05\n"
+                     "done\n"
+                     "echo drawn > \"${1%.gp}.out\"\n");
+    static const char *const scripts[] = { "c0.gp", "c1.gp", "c2.gp" };
+    struct gp_job jobs[3];
+    for (int i = 0; i < 3; i++)
+        pool_job(&jobs[i], fake, bin, scripts[i], scripts[i], i);
+    struct out_error e = { 0 };
+    CHECK(gp_run_all(jobs, 3, 3, &e) == 0);
+    if (e.code)
+        fprintf(stderr, "pool: %s\n", e.msg);
+    char p[512];
+    for (int i = 0; i < 3; i++) {
+        char stem[16];
+        snprintf(stem, sizeof stem, "c%d", i);
+        CHECK(access(path_of(p, sizeof p, bin, stem, ".out"), F_OK) == 0);
+    }
+
+    /* Real gnuplot: redraw test_every_chart's scripts, all at once, in a copy of the
+     * directory, and compare with what the charts drew one at a time. */
+    static const char *const names[] = { "waterfall", "km", "forest", "pchart", "trajectory",
+                                         "scatter", "change_hist", "arms" };
+    enum { NN = sizeof names / sizeof names[0] };
+    char copy[300];
+    snprintf(copy, sizeof copy, "%s/redraw", dir);
+    mkdir(copy, 0755);
+    for (int i = 0; i < NN; i++)
+        for (int f = 0; f < 2; f++) {
+            size_t len = 0;
+            char *text = slurp(path_of(p, sizeof p, dir, names[i], f ? ".dat" : ".gp"), &len);
+            FILE *fp = fopen(path_of(p, sizeof p, copy, names[i], f ? ".dat" : ".gp"), "wb");
+            CHECK(text != NULL && fp != NULL);
+            if (text && fp)
+                fwrite(text, 1, len, fp);
+            if (fp)
+                fclose(fp);
+            free(text);
+        }
+    char script[NN][64];
+    struct gp_job gj[NN];
+    for (int i = 0; i < NN; i++) {
+        snprintf(script[i], sizeof script[i], "%s.gp", names[i]);
+        pool_job(&gj[i], NULL, copy, script[i], names[i], i);
+    }
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run_all(gj, NN, 4, &e) == 0);
+    if (e.code)
+        fprintf(stderr, "pool: %s\n", e.msg);
+    for (int i = 0; i < NN; i++)
+        for (int f = 0; f < 2; f++) {
+            const char *ext = f ? ".png" : ".svg";
+            size_t la = 0, lb = 0;
+            char *a = slurp(path_of(p, sizeof p, dir, names[i], ext), &la);
+            char *b = slurp(path_of(p, sizeof p, copy, names[i], ext), &lb);
+            CHECK(a && b && la == lb && memcmp(a, b, la) == 0);
+            free(a);
+            free(b);
+        }
+}
+
+/* posix_spawn reports only an errno: the message still says which step failed. */
+static void test_spawn_failures(const char *dir)
+{
+    struct out_error e = { 0 };
+    char sub[300], bad[400];
+    CHECK(gp_run(NULL, "/nonexistent/dir", "x.gp", 0, "in nowhere", &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "in nowhere: cannot run gnuplot '");
+    CHECK_CONTAINS(e.msg, "cannot enter the output directory: No such file or directory");
+
+    snprintf(sub, sizeof sub, "%s/spawnbin", dir);
+    mkdir(sub, 0755);
+    snprintf(bad, sizeof bad, "%s/not_a_program", sub);
+    write_exec(bad, "\x7f" "ELF garbage, not a program\n");
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run(bad, sub, "x.gp", 0, "garbage", &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "garbage: cannot run gnuplot '");
+    CHECK_CONTAINS(e.msg, "exec failed: Exec format error");
+
+    /* stdout goes nowhere, stdin reads nothing, stderr is ours, argv is "gnuplot SCRIPT" */
+    char fake[400];
+    snprintf(fake, sizeof fake, "%s/echo_gnuplot", sub);
+    write_exec(fake, "#!/bin/sh\necho to-stdout\nread line && echo \"stdin: $line\" >&2\n"
+                     "echo \"args: $# $1\" >&2\nexit 3\n");
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run(fake, sub, "s p a c e.gp", 0, "echo", &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "echo: gnuplot failed (exit 3): args: 1 s p a c e.gp");
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -630,6 +868,10 @@ int main(void)
     test_empty(g_dir);
     test_hostile(g_dir);
     test_failures(g_dir);
+    test_pool_first_error(g_dir);
+    test_pool_timeouts(g_dir);
+    test_pool_concurrent(g_dir);
+    test_spawn_failures(g_dir);
     test_million(g_dir);
     const char *keep = getenv("TEST_CHARTS_KEEP");
     if (keep && *keep == '1')
