@@ -355,23 +355,150 @@ static int job_commit(struct job *j, struct out_error *e)
     return 0;
 }
 
-/* Seal the script, render, and move the four files into place. The job is cleaned up
- * whatever happens. */
+static int oom(const struct chart_out *o, struct out_error *e)
+{
+    return out_err(e, OUT_EINTERNAL, "", 0, 0, "chart %s: out of memory",
+                   o && o->name ? o->name : "?");
+}
+
+/* ---- a batch: renders queued on a gnuplot pool, committed in the order queued -------- */
+
+struct queued {
+    struct job j;           /* sealed; j.o points at o below */
+    struct chart_out o;     /* the caller's, with dir, name and gnuplot copied */
+    char *dir, *gnuplot, name[128];
+    struct gp_job g;
+    int finished, rc;
+    struct out_error e;
+};
+
+struct chart_batch {
+    struct gp_pool *pool;
+    struct queued **q;
+    size_t n, cap;
+};
+
+struct chart_batch *chart_batch_new(unsigned max_running)
+{
+    struct chart_batch *b = calloc(1, sizeof *b);
+    if (b && !(b->pool = gp_pool_new(max_running))) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
+
+/* The pool calls this in the order queued, so commits (renames) happen in that order. */
+static void queued_done(struct gp_job *g)
+{
+    struct queued *q = g->arg;
+    q->rc = g->rc;
+    if (q->rc)
+        q->e = g->e;
+    else
+        q->rc = job_commit(&q->j, &q->e);
+    job_cleanup(&q->j);
+    q->finished = 1;
+}
+
+static void queued_free(struct queued *q)
+{
+    if (!q)
+        return;
+    job_cleanup(&q->j);
+    free(q->dir);
+    free(q->gnuplot);
+    free(q);
+}
+
+/* Take over a sealed job: it no longer needs the caller's chart_out, and its staging
+ * directory is the batch's to remove. */
+static int job_queue(struct job *j, struct out_error *e)
+{
+    struct chart_batch *b = j->o->batch;
+    struct queued *q = calloc(1, sizeof *q);
+    if (q && b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 16;
+        struct queued **nq = realloc(b->q, ncap * sizeof *nq);
+        if (nq) {
+            b->q = nq;
+            b->cap = ncap;
+        }
+    }
+    if (q) {
+        q->dir = strdup(j->o->dir);
+        q->gnuplot = j->o->gnuplot ? strdup(j->o->gnuplot) : NULL;
+        snprintf(q->name, sizeof q->name, "%s", j->o->name);
+    }
+    if (!q || b->n == b->cap || !q->dir || (j->o->gnuplot && !q->gnuplot)) {
+        int rc = oom(j->o, e);
+        job_cleanup(j);
+        queued_free(q);
+        return rc;
+    }
+    q->o = (struct chart_out){ .dir = q->dir, .name = q->name, .gnuplot = q->gnuplot,
+                               .timeout_s = j->o->timeout_s };
+    q->j = *j;
+    q->j.o = &q->o;
+    j->stage_made = 0;   /* q owns the staging directory now */
+    q->g = (struct gp_job){ .gnuplot = q->gnuplot, .dir = q->j.stage, .script = q->j.script,
+                            .what = q->j.what, .timeout_s = q->o.timeout_s,
+                            .done = queued_done, .arg = q };
+    b->q[b->n++] = q;
+    int rc = gp_pool_add(b->pool, &q->g, e);
+    if (rc)
+        queued_free(b->q[--b->n]);
+    return rc;
+}
+
+int chart_batch_finish(struct chart_batch *b, struct out_error *e)
+{
+    gp_pool_wait(b->pool, NULL);
+    for (size_t i = 0; i < b->n; i++)
+        if (b->q[i]->rc) {
+            *e = b->q[i]->e;
+            return b->q[i]->rc;
+        }
+    return 0;
+}
+
+int chart_batch_result(const struct chart_batch *b, const char *name, struct out_error *e)
+{
+    for (size_t i = b->n; i-- > 0;)
+        if (strcmp(b->q[i]->name, name) == 0) {
+            if (!b->q[i]->finished)
+                break;
+            if (b->q[i]->rc)
+                *e = b->q[i]->e;
+            return b->q[i]->rc;
+        }
+    return out_err(e, OUT_EINTERNAL, "", 0, 0, "chart %s: not rendered in this batch", name);
+}
+
+void chart_batch_free(struct chart_batch *b)
+{
+    if (!b)
+        return;
+    gp_pool_free(b->pool);   /* kills what still runs; their staging goes below */
+    for (size_t i = 0; i < b->n; i++)
+        queued_free(b->q[i]);
+    free(b->q);
+    free(b);
+}
+
+/* Seal the script, render (or queue the render), and move the four files into place. The
+ * job is cleaned up whatever happens (a queued one by its batch). */
 static int job_finish(struct job *j, struct out_error *e)
 {
     int rc = job_seal(j, e);
+    if (rc == 0 && j->o->batch)
+        return job_queue(j, e);
     if (rc == 0)
         rc = gp_run(j->o->gnuplot, j->stage, j->script, j->o->timeout_s, j->what, e);
     if (rc == 0)
         rc = job_commit(j, e);
     job_cleanup(j);
     return rc;
-}
-
-static int oom(const struct chart_out *o, struct out_error *e)
-{
-    return out_err(e, OUT_EINTERNAL, "", 0, 0, "chart %s: out of memory",
-                   o && o->name ? o->name : "?");
 }
 
 /* ---- waterfall ------------------------------------------------------------------------- */

@@ -26,6 +26,8 @@
 
 #include "error.h"
 
+struct chart_batch;
+
 /* Where and how to draw; designated initialisers leave the optional fields 0/NULL. */
 struct chart_out {
     const char *dir;        /* existing output directory */
@@ -35,7 +37,24 @@ struct chart_out {
                                shortened to fit one line */
     const char *gnuplot;    /* NULL: "gnuplot" found on PATH; or a path to the program */
     unsigned timeout_s;     /* 0: 30 seconds, after which gnuplot is killed */
+    struct chart_batch *batch;   /* NULL: render before returning; else queue (see below) */
 };
+
+/* Drawing several charts at once. A chart call whose o->batch is set writes its script and
+ * data, queues the render (started at once while fewer than the batch's limit of gnuplot
+ * children run) and returns 0, or the error that kept it from being queued; nothing of *o
+ * is kept. chart_batch_finish() waits for every queued chart and moves each one that
+ * rendered into place, in the order queued, so the files are those the same calls without a
+ * batch would leave. */
+struct chart_batch *chart_batch_new(unsigned max_running);   /* 0: online CPUs, at most 8;
+                                                                NULL when out of memory */
+/* Returns 0, or the first failure in the order the charts were queued, with *e set. */
+int chart_batch_finish(struct chart_batch *b, struct out_error *e);
+/* After chart_batch_finish: what the call for chart NAME would have returned without a batch
+ * (0, or its error with *e set); OUT_EINTERNAL when no chart NAME was queued. */
+int chart_batch_result(const struct chart_batch *b, const char *name, struct out_error *e);
+/* Frees b (NULL is fine); renders still running are killed and their staging removed. */
+void chart_batch_free(struct chart_batch *b);
 
 /* Waterfall: each patient's percent improvement (positive = better), sorted descending, as
  * bars coloured by band (>=50, 30-50, 0-30, worse), with lines at 30% and 50%. Non-finite

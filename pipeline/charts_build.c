@@ -10,15 +10,25 @@
 #include "charts.h"
 #include "stats.h"
 
+/* A chart queued on the batch, listed once its render is known to have succeeded. */
+struct pending {
+    int rc;                     /* the chart call's own failure, before any render */
+    struct out_error e;
+    char *name, *title, *caption;
+};
+
 struct ctx {
     const char *dir;
     struct chart_list *list;
     int rc;                     /* first failure */
     struct out_error *e;
+    struct chart_batch *batch;  /* NULL: each chart renders before its call returns */
+    struct pending *pend;
+    size_t n_pend, cap_pend;
 };
 
-static void add(struct ctx *c, int rc, struct out_error *ce, const char *name, const char *title,
-                const char *caption)
+static void list_add(struct ctx *c, int rc, struct out_error *ce, const char *name,
+                     const char *title, const char *caption)
 {
     if (rc) {
         if (!c->rc) {
@@ -47,6 +57,56 @@ static void add(struct ctx *c, int rc, struct out_error *ce, const char *name, c
         return;
     }
     l->n++;
+}
+
+/* With a batch the outcome is known only after chart_batch_finish: keep the call's result
+ * and texts in call order, and list them then (resolve), as list_add would have. */
+static void add(struct ctx *c, int rc, struct out_error *ce, const char *name, const char *title,
+                const char *caption)
+{
+    if (!c->batch) {
+        list_add(c, rc, ce, name, title, caption);
+        return;
+    }
+    if (c->n_pend == c->cap_pend) {
+        size_t ncap = c->cap_pend ? c->cap_pend * 2 : 32;
+        struct pending *np = realloc(c->pend, ncap * sizeof *np);
+        if (!np)
+            return;
+        c->pend = np;
+        c->cap_pend = ncap;
+    }
+    struct pending *p = &c->pend[c->n_pend];
+    p->rc = rc;
+    p->e = *ce;
+    p->name = strdup(name);
+    p->title = strdup(title);
+    p->caption = strdup(caption ? caption : "");
+    if (!p->name || !p->title || !p->caption) {
+        free(p->name);
+        free(p->title);
+        free(p->caption);
+        return;
+    }
+    c->n_pend++;
+}
+
+static void resolve(struct ctx *c)
+{
+    if (!c->batch)
+        return;
+    struct out_error ce = {0};
+    chart_batch_finish(c->batch, &ce);   /* its error is the first pending one's, seen below */
+    for (size_t i = 0; i < c->n_pend; i++) {
+        struct pending *p = &c->pend[i];
+        int rc = p->rc ? p->rc : chart_batch_result(c->batch, p->name, &p->e);
+        list_add(c, rc, &p->e, p->name, p->title, p->caption);
+        free(p->name);
+        free(p->title);
+        free(p->caption);
+    }
+    free(c->pend);
+    chart_batch_free(c->batch);
 }
 
 static int instr_index(const struct dataset *ds, const char *name)
@@ -88,7 +148,7 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
 
     snprintf(name, sizeof name, "waterfall_%s", in->name);
     snprintf(title, sizeof title, "Each patient's percent improvement: %s", in->label);
-    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
     rc = chart_waterfall(&o, pct, np, nz, &ce);
     snprintf(cap, sizeof cap,
              "%zu patients with a follow-up score, sorted by improvement; lines at 30%% and 50%%. "
@@ -245,7 +305,7 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess,
     snprintf(name, sizeof name, "trajectory_%s", in->name);
     snprintf(title, sizeof title, "Mean score by session: %s", in->label);
     snprintf(yl, sizeof yl, "Mean %s", in->label);
-    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
     struct out_error ce = {0};
     int rc = chart_trajectory(&o, "Session", yl, pts, np, &ce);
     add(c, rc, &ce, name, title,
@@ -271,7 +331,7 @@ static void pchart(struct ctx *c, const struct cohort *co, const char *instr)
     char name[64], title[160];
     snprintf(name, sizeof name, "pchart_%s", instr);
     snprintf(title, sizeof title, "Monthly share of patients improved >= 30%% (%s)", instr);
-    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
     struct out_error ce = {0};
     int rc = chart_pchart(&o, p, n, &ce);
     add(c, rc, &ce, name, title,
@@ -301,7 +361,7 @@ static void arms(struct ctx *c, const struct cohort *co, const char *instr)
     snprintf(name, sizeof name, "arms_%s", instr);
     snprintf(title, sizeof title, "Mean improvement by arm (%s)", instr);
     snprintf(xl, sizeof xl, "Mean improvement in %s (points, positive = better)", instr);
-    struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+    struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
     struct out_error ce = {0};
     int rc = chart_arms(&o, xl, g, n, &ce);
     add(c, rc, &ce, name, title, "Mean improvement with its 95% t interval in each arm.");
@@ -353,7 +413,7 @@ static void forest_unit(struct ctx *c, const struct audit_result *a, const struc
         n++;
     }
     if (nclaims) {
-        struct chart_out o = {.dir = c->dir, .name = name, .title = title};
+        struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
         struct out_error ce = {0};
         int rc = chart_forest(&o, xlabel, rows, n, &ce);
         add(c, rc, &ce, name, title,
@@ -383,7 +443,9 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
                  const struct cohort *co, const struct audit_result *audit,
                  const struct bench_set *bench, struct chart_list *out, struct out_error *e)
 {
-    struct ctx c = {dir, out, 0, e};
+    /* The charts render side by side (a gnuplot child per CPU) while the next ones are
+     * computed; without memory for a batch they render one at a time. */
+    struct ctx c = {.dir = dir, .list = out, .e = e, .batch = chart_batch_new(0)};
     memset(out, 0, sizeof *out);
     forest(&c, audit, bench);
     int *sess = visit_sessions(ds);
@@ -399,6 +461,7 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
         pchart(&c, co, main_instr);
         arms(&c, co, main_instr);
     }
+    resolve(&c);
     return c.rc;
 }
 
