@@ -114,7 +114,7 @@ static int is_plain_number(const char *s)
  * rows, each instrument's name, direction and sd_pre, recent dates. All of it lives in a
  * struct writer on the caller's stack and heap, nothing static, so writers on two threads
  * do not meet (dataset_fmt_num keeps its cache per thread). */
-enum { WBUF_CAP = 1 << 16, DATE_SLOTS = 1024 };
+enum { WBUF_CAP = 1 << 15, DATE_SLOTS = 256 };
 
 struct strbuf {
     char *s;

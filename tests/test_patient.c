@@ -590,6 +590,58 @@ static void test_windows(void)
 
 /* ---- patients.csv ---- */
 
+/* Cases the faster paths of patient_compute must not change: a month-12 visit late in its
+ * window after the end of course and before a visit beyond every window; more than 16
+ * visits arriving in reverse date order (the qsort path, not insertion sort or the
+ * already-sorted check); and the within-session effect, which is pain's only even when the
+ * other instruments share the visit. */
+static void test_single_pass(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    CHECK(dataset_enable_pain_post(&ds) == 0);
+    /* late: 10 (d0), 6 (d300), 5 (d400), 2 (d410). Month 12 is 323..407: d400 -> 5, pct 50.
+     * End of course = last visit before d323 = d300: 6, pct 40. Final = d410: 2. */
+    addv(&ds, "late", 0, 0, 10, NA, NA, 0);
+    addv(&ds, "late", 300, 0, 6, NA, NA, 0);
+    addv(&ds, "late", 400, 0, 5, NA, NA, 0);
+    addv(&ds, "late", 410, 0, 2, NA, NA, 0);
+    /* rev: 20 weekly visits given newest first; score 10 - i/4 at day 7i. */
+    for (int i = 19; i >= 0; i--)
+        addv(&ds, "rev", 7 * i, 0, 10 - i / 4.0, NA, NA, 0);
+    /* both: pain 6 -> 5 with pain_post 4 and 4: immediate (2 + 1) / 2 = 1.5 over 2; sleep
+     * scored at the same visits has no immediate effect. */
+    addv(&ds, "both", 0, 0, 6, 4, 4, 0);
+    addv(&ds, "both", 7, 0, 5, 5, 4, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const struct pmeasure *m = get(&ps, &ds, "late", "pain", 1);
+    CHECK_NEAR(m->fu[FU_MONTH12], 5, 0);
+    CHECK(m->fu_day[FU_MONTH12] == 400);
+    CHECK_NEAR(m->fu_pct[FU_MONTH12], 50, 1e-12);
+    CHECK(m->end_day == D0 + 300);
+    CHECK_NEAR(m->end_pct, 40, 1e-12);
+    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    CHECK_NEAR(m->final, 2, 0);
+    CHECK(m->last_day == D0 + 410);
+    m = get(&ps, &ds, "rev", "pain", 1);
+    CHECK(m->n_visits == 20 && m->first_day == D0 && m->last_day == D0 + 133);
+    CHECK(m->first_session == 1 && m->last_session == 20);
+    CHECK_NEAR(m->baseline, 10, 0);
+    CHECK_NEAR(m->final, 5.25, 0);
+    CHECK_NEAR(m->fu[FU_WEEK8], 8, 0);   /* day 56 = i 8: 10 - 2 */
+    m = get(&ps, &ds, "both", "pain", 1);
+    CHECK_NEAR(m->immediate, 1.5, 1e-12);
+    CHECK(m->n_immediate == 2);
+    m = get(&ps, &ds, "both", "sleep", 1);
+    CHECK(isnan(m->immediate) && m->n_immediate == 0);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 static int same_double(double a, double b)
 {
     return (isnan(a) && isnan(b)) || a == b;
@@ -795,8 +847,8 @@ static void test_csv_roundtrip(void)
  * rules; the two must agree byte for byte on measures no computation would produce: every
  * kind of double (NaN, inf, -0, whole numbers on both sides of 2^53, 16-17 digits), negative
  * and extreme integers, dates far apart that share a slot of the date cache, ids and
- * covariates full of quotes, commas, newlines and formula triggers, fields over the 64 KiB
- * block, and a patient whose rows are not together. */
+ * covariates full of quotes, commas, newlines and formula triggers, fields larger than the
+ * writer's buffer, and a patient whose rows are not together. */
 
 static uint64_t rng(uint64_t *s)
 {
@@ -1444,6 +1496,7 @@ int main(void)
     test_episodes();
     test_threshold_tolerance();
     test_windows();
+    test_single_pass();
     test_csv_roundtrip();
     test_csv_errors();
     test_writer_reference();
