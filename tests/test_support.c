@@ -330,19 +330,21 @@ static void test_fmt_num(void)
 }
 
 /* Two threads formatting at once (patients.csv is written beside the cohort statistics).
- * Values of 16-17 digits go through dataset_fmt_num's cache. The pairs below share a slot of
- * that cache as dataset.c indexes it today (2^12 slots, top bits of bits * 0x9E37...); one
- * thread formats the first of each pair, the other the second. With a cache per thread each
- * thread only ever finds its own values; with one cache shared by both, the threads evict
- * each other's entries all the time and now and then one copies the other's digits half
- * written. (Should dataset.c index its cache differently, this still checks every result,
- * only less sharply.) printf's texts are worked out first so the loops do little else. */
-enum { RACE_PAIRS = 8 };
+ * Values of 16-17 digits go through dataset_fmt_num's cache. The values below come in
+ * groups of six that fall in one set of that cache as dataset.c indexes it today (2^10
+ * sets of 4 ways, top bits of bits * 0x9E37...); one thread formats three of each group, the
+ * other thread the other three. With a cache per thread each thread's three fit in its
+ * set and are always found; with one cache shared by both, six values fight over four ways,
+ * the threads evict each other's entries all the time, and now and then one copies digits
+ * the other is writing. (Should dataset.c index its cache differently, this still checks
+ * every result, only less sharply.) printf's texts are worked out first so the loops do
+ * little but format. */
+enum { RACE_SETS = 8, RACE_PER_SET = 3, RACE_N = RACE_SETS * RACE_PER_SET };
 
 struct pool_job {
     uint64_t seed;
     long n;
-    const double *val;          /* RACE_PAIRS values */
+    const double *val;          /* RACE_N values */
     const char (*want)[DATASET_NUM_MAX];
     long bad;
 };
@@ -353,7 +355,7 @@ static void *pool_run(void *arg)
     uint64_t s = j->seed;
     j->bad = 0;
     for (long i = 0; i < j->n; i++) {
-        size_t k = rng(&s) % RACE_PAIRS;
+        size_t k = rng(&s) % RACE_N;
         char got[DATASET_NUM_MAX];
         dataset_fmt_num(got, j->val[k]);
         j->bad += strcmp(got, j->want[k]) != 0;
@@ -363,27 +365,35 @@ static void *pool_run(void *arg)
 
 static void test_fmt_num_threads(void)
 {
-    double val[2][RACE_PAIRS];
-    char want[2][RACE_PAIRS][DATASET_NUM_MAX];
-    static double first[1u << 12];   /* 0 = no value seen in this slot yet */
+    enum { SETS = 1u << 10, GROUP = 2 * RACE_PER_SET };
+    static double seen[SETS][GROUP];
+    static size_t nseen[SETS];
+    double val[2][RACE_N];
+    char want[2][RACE_N][DATASET_NUM_MAX];
     uint64_t seed = 100;
-    for (size_t found = 0; found < RACE_PAIRS;) {
+    for (size_t found = 0; found < RACE_SETS;) {
         double v = (double)(1 + rng(&seed) % 100000) / (double)(3 + rng(&seed) % 997);
         uint64_t bits;
         memcpy(&bits, &v, sizeof bits);
-        size_t slot = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> (64 - 12));
-        if (first[slot] == 0) {
-            first[slot] = v;
-        } else if (first[slot] > 0 && first[slot] != v) {
-            val[0][found] = first[slot];
-            val[1][found] = v;
-            first[slot] = -1;   /* one pair per slot */
+        size_t set = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> (64 - 10));
+        size_t n = nseen[set];
+        int dup = 0;
+        for (size_t i = 0; i < n && n < GROUP; i++)
+            dup |= seen[set][i] == v;
+        if (dup || n >= GROUP)
+            continue;
+        seen[set][nseen[set]++] = v;
+        if (nseen[set] == GROUP) {
+            for (size_t i = 0; i < RACE_PER_SET; i++) {
+                val[0][found * RACE_PER_SET + i] = seen[set][i];
+                val[1][found * RACE_PER_SET + i] = seen[set][RACE_PER_SET + i];
+            }
             found++;
         }
     }
     struct pool_job j[2];
     for (int t = 0; t < 2; t++) {
-        for (size_t k = 0; k < RACE_PAIRS; k++)
+        for (size_t k = 0; k < RACE_N; k++)
             ref_num(want[t][k], val[t][k]);
         j[t] = (struct pool_job){(uint64_t)t + 1, 8000000, val[t],
                                  (const char (*)[DATASET_NUM_MAX])want[t], 0};
