@@ -114,9 +114,15 @@ static int vkey_cmp(const void *pa, const void *pb)
 }
 
 /* Insertion sort for the usual handful of visits; qsort beyond that keeps the worst case
- * O(n log n). */
+ * O(n log n). Input sorted by patient and date (the usual export) needs no sort: one pass
+ * checks that. */
 static void sort_visits(struct vkey *k, size_t n)
 {
+    size_t run = 1;
+    while (run < n && vkey_cmp(&k[run - 1], &k[run]) <= 0)
+        run++;
+    if (run >= n)
+        return;
     if (n > 16) {
         qsort(k, n, sizeof *k, vkey_cmp);
         return;
@@ -132,18 +138,21 @@ static void sort_visits(struct vkey *k, size_t n)
     }
 }
 
-static int append(struct patient_set *ps, const struct pmeasure *m)
+/* A zeroed record at the end of ps, filled in place (no copy of the record); NULL when
+ * memory runs out. */
+static struct pmeasure *new_record(struct patient_set *ps)
 {
     if (ps->n == ps->cap) {
         size_t ncap = ps->cap ? ps->cap * 2 : 256;
         struct pmeasure *nm = realloc(ps->m, ncap * sizeof *nm);
         if (!nm)
-            return -1;
+            return NULL;
         ps->m = nm;
         ps->cap = ncap;
     }
-    ps->m[ps->n++] = *m;
-    return 0;
+    struct pmeasure *m = &ps->m[ps->n++];
+    memset(m, 0, sizeof *m);
+    return m;
 }
 
 static double pct_of(const struct instrument *in, double base, double to)
@@ -178,6 +187,7 @@ struct series {
     const double *post;         /* per episode visit */
     const size_t *pos;          /* positions (into vk) of scored visits, from the baseline on */
     size_t n;
+    int immediate;              /* this instrument is "pain" and pain_post exists */
 };
 
 /* Fill everything but the RCI (needs SD_pre, known only after all records). */
@@ -218,7 +228,7 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
     /* Within-session effect is defined even for a single visit. */
     m->immediate = NAN;
     m->n_immediate = 0;
-    if (ds->pain_post && strcasecmp(in->name, "pain") == 0) {
+    if (s->immediate) {
         double sum = 0;
         int cnt = 0;
         for (size_t i = 0; i < n; i++) {
@@ -260,26 +270,39 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
         m->days_to_response = DAY(i) - d0;
     }
 
-    for (int w = 0; w < FU__COUNT; w++) {
-        long best = -1, bestdist = 0;
-        for (size_t i = 1; i < n; i++) {
-            long dist = labs((long)(DAY(i) - d0) - fu_defs[w].target_day);
-            if (dist <= fu_defs[w].half_width && (best < 0 || dist < bestdist)) {
-                best = (long)i;
-                bestdist = dist;
+    /* One pass for the follow-up windows and the end of course. Visits are in date order,
+     * so the pass stops after the last window closes; the strict < keeps the earlier visit
+     * on a tie in distance. */
+    long open = fu_defs[FU_MONTH12].target_day - fu_defs[FU_MONTH12].half_width;
+    long last = 0;
+    for (int w = 0; w < FU__COUNT; w++)
+        if (fu_defs[w].target_day + fu_defs[w].half_width > last)
+            last = fu_defs[w].target_day + fu_defs[w].half_width;
+    long best[FU__COUNT], bestdist[FU__COUNT];
+    for (int w = 0; w < FU__COUNT; w++)
+        best[w] = -1, bestdist[w] = 0;
+    size_t e = 0;
+    for (size_t i = 1; i < n; i++) {
+        long rel = (long)DAY(i) - d0;
+        if (rel > last)
+            break;
+        if (rel < open)
+            e = i;
+        for (int w = 0; w < FU__COUNT; w++) {
+            long dist = labs(rel - fu_defs[w].target_day);
+            if (dist <= fu_defs[w].half_width && (best[w] < 0 || dist < bestdist[w])) {
+                best[w] = (long)i;
+                bestdist[w] = dist;
             }
         }
-        if (best >= 0) {
-            m->fu[w] = SCORE(best);
-            m->fu_day[w] = DAY(best) - d0;
+    }
+    for (int w = 0; w < FU__COUNT; w++) {
+        if (best[w] >= 0) {
+            m->fu[w] = SCORE(best[w]);
+            m->fu_day[w] = DAY(best[w]) - d0;
             m->fu_pct[w] = pct_of(in, x0, m->fu[w]);
         }
     }
-
-    int32_t open = fu_defs[FU_MONTH12].target_day - fu_defs[FU_MONTH12].half_width;
-    size_t e = 0;
-    for (size_t i = 1; i < n && DAY(i) - d0 < open; i++)
-        e = i;
     if (e > 0) {
         m->end_day = DAY(e);
         m->end_pct = pct_of(in, x0, SCORE(e));
@@ -293,11 +316,23 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
 #undef SESS
 }
 
+/* What stays the same from patient to patient, and the baseline totals the RCI needs,
+ * gathered as records are made (in record order, so the sums are the same as a later pass
+ * over the records would give) instead of in another pass over every record. */
+struct run {
+    const struct dataset *ds;
+    const struct patient_opts *o;
+    int immediate[INSTRUMENT_MAX];     /* the instrument is "pain" and pain_post exists */
+    double base_sum[INSTRUMENT_MAX];   /* sum of baselines of the records so far */
+    size_t base_cnt[INSTRUMENT_MAX];
+};
+
 /* Split one patient's sorted visits into episodes and emit their records. */
-static int do_patient(const struct dataset *ds, const struct patient_opts *o, uint32_t p,
-                      const struct vkey *vk, size_t nv, struct scratch *w,
-                      struct patient_set *out, struct out_error *e)
+static int do_patient(struct run *r, uint32_t p, const struct vkey *vk, size_t nv,
+                      struct scratch *w, struct patient_set *out, struct out_error *e)
 {
+    const struct dataset *ds = r->ds;
+    const struct patient_opts *o = r->o;
     size_t nk = ds->n_instr;
     for (size_t i = 0; i < nv; i++) {
         size_t idx = vk[i].idx;
@@ -359,19 +394,21 @@ static int do_patient(const struct dataset *ds, const struct patient_opts *o, ui
             }
             if (ns == 0)
                 continue;
-            struct series s = {ds, ev, session, esc, w->post + a, w->pos + base, ns - base};
-            struct pmeasure m;
-            memset(&m, 0, sizeof m);
-            m.patient = p;
-            m.instr = (uint16_t)k;
-            m.episode = (uint16_t)episode;
-            m.n_attended = (int)en;
-            measure(&s, k, o, &m);
-            if (append(out, &m) != 0)
+            struct series s = {ds, ev, session, esc, w->post + a, w->pos + base, ns - base,
+                               r->immediate[k]};
+            struct pmeasure *m = new_record(out);
+            if (!m)
                 return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
-            if (m.n_visits == 1)
+            m->patient = p;
+            m->instr = (uint16_t)k;
+            m->episode = (uint16_t)episode;
+            m->n_attended = (int)en;
+            measure(&s, k, o, m);
+            r->base_sum[k] += m->baseline;
+            r->base_cnt[k]++;
+            if (m->n_visits == 1)
                 out->n_single_visit++;
-            if (m.zero_baseline)
+            if (m->zero_baseline)
                 out->n_zero_baseline++;
             emitted++;
         }
@@ -382,19 +419,20 @@ static int do_patient(const struct dataset *ds, const struct patient_opts *o, ui
     return 0;
 }
 
-/* Second pass: SD of baselines per instrument (two-pass, for accuracy), then RCI. */
-static void reliable_change(const struct dataset *ds, struct patient_set *ps)
+/* Second pass: SD of baselines per instrument (two-pass, for accuracy: the sums came with
+ * the records), then RCI. */
+static void reliable_change(const struct run *run, struct patient_set *ps)
 {
+    const struct dataset *ds = run->ds;
     size_t nk = ds->n_instr;
-    double sum[INSTRUMENT_MAX] = {0}, ss[INSTRUMENT_MAX] = {0};
-    size_t cnt[INSTRUMENT_MAX] = {0};
-    for (size_t i = 0; i < ps->n; i++) {
-        sum[ps->m[i].instr] += ps->m[i].baseline;
-        cnt[ps->m[i].instr]++;
-    }
+    const double *sum = run->base_sum;
+    const size_t *cnt = run->base_cnt;
+    double ss[INSTRUMENT_MAX] = {0}, mean[INSTRUMENT_MAX];
+    for (size_t k = 0; k < nk; k++)
+        mean[k] = cnt[k] ? sum[k] / (double)cnt[k] : 0;
     for (size_t i = 0; i < ps->n; i++) {
         size_t k = ps->m[i].instr;
-        double d = ps->m[i].baseline - sum[k] / (double)cnt[k];
+        double d = ps->m[i].baseline - mean[k];
         ss[k] += d * d;
     }
     double sdiff[INSTRUMENT_MAX];
@@ -495,16 +533,19 @@ int patient_compute(const struct dataset *ds, const struct patient_opts *o,
     if (!w.session || !w.pos || !w.score || !w.post || !w.flag)
         goto oom;
 
+    struct run run = {ds, o, {0}, {0}, {0}};
+    for (size_t k = 0; k < ds->n_instr; k++)
+        run.immediate[k] = ds->pain_post && strcasecmp(ds->instr[k]->name, "pain") == 0;
     for (size_t p = 0; p < np; p++) {
         size_t n = start[p + 1] - start[p];
         if (n == 0)
             continue;
         sort_visits(vk + start[p], n);
-        rc = do_patient(ds, o, (uint32_t)p, vk + start[p], n, &w, out, e);
+        rc = do_patient(&run, (uint32_t)p, vk + start[p], n, &w, out, e);
         if (rc)
             goto fail;
     }
-    reliable_change(ds, out);
+    reliable_change(&run, out);
     free(start);
     free(vk);
     scratch_free(&w);

@@ -20,7 +20,6 @@
 #include <strings.h>
 
 #include "civil_date.h"
-#include "escape.h"
 #include "outfile.h"
 
 enum col_kind {
@@ -94,146 +93,387 @@ static const struct column cols[] = {
 #undef PM
 enum { NCOLS = sizeof cols / sizeof cols[0] };
 
+/* Same test as escape.c uses to leave "-3.5" unprefixed (writer and reader). */
+static int is_plain_number(const char *s)
+{
+    char *end;
+    if (!*s)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!strchr("0123456789+-.eE", *p))
+            return 0;
+    strtod(s, &end);
+    return *end == '\0';
+}
+
 /* ---- writing ---- */
 
-/* printf is most of the cost of writing a million rows; integers are most of the cells. */
-static void put_long(FILE *fp, long v)
+/* Rows are built in a private buffer and handed to stdio in blocks of about WBUF_CAP bytes:
+ * per-cell fputc/fputs/strlen used to be most of the cost of writing a million rows. What
+ * repeats is formatted once: a patient's id and covariate cells for all of the patient's
+ * rows, each instrument's name, direction and sd_pre, recent dates. All of it lives in a
+ * struct writer on the caller's stack and heap, nothing static, so writers on two threads
+ * do not meet (dataset_fmt_num keeps its cache per thread). */
+enum { WBUF_CAP = 1 << 15, DATE_SLOTS = 256 };
+
+struct strbuf {
+    char *s;
+    size_t len, cap;
+};
+
+struct instr_text {
+    char name[2 * sizeof ((struct instrument *)0)->name + 3];   /* escaped */
+    size_t name_len;
+    const char *dir;
+    size_t dir_len;
+    char sd[DATASET_NUM_MAX];   /* sd_pre, or "" when undefined */
+    size_t sd_len;
+};
+
+struct writer {
+    FILE *fp;
+    char *buf;                  /* WBUF_CAP bytes */
+    size_t len;
+    int err;
+    size_t row_max;             /* most bytes a row's cells other than K_ID can take */
+    int have_patient;
+    uint32_t patient;           /* whose id and tail are below */
+    struct strbuf id;           /* escaped patient id */
+    struct strbuf tail;         /* ",cov1,cov2,...\n", escaped */
+    struct instr_text instr[INSTRUMENT_MAX];
+    struct date_slot {
+        int32_t day;
+        char s[10];
+    } date[DATE_SLOTS];
+};
+
+static int sb_reserve(struct strbuf *b, size_t more)
 {
-    char buf[24];
-    char *q = buf + sizeof buf;
+    if (more <= b->cap - b->len)
+        return 0;
+    size_t ncap = b->cap ? b->cap : 64;
+    while (ncap - b->len < more) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    char *ns = realloc(b->s, ncap);
+    if (!ns)
+        return -1;
+    b->s = ns;
+    b->cap = ncap;
+    return 0;
+}
+
+/* Append esc_csv(s) (escape.c) to b: the same rule, byte for byte, into memory instead of a
+ * stream. Returns 0 or -1 (out of memory). */
+static int sb_put_csv(struct strbuf *b, const char *s)
+{
+    int trig = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+               s[0] == '\r';
+    int quoted_trig = s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]);
+    int inject = (trig && !is_plain_number(s)) || quoted_trig;
+    size_t len = 0, quotes = 0;
+    int special = 0;
+    for (const char *p = s; *p; p++, len++) {
+        special |= *p == ',' || *p == '"' || *p == '\r' || *p == '\n';
+        quotes += *p == '"';
+    }
+    int quote = inject || special || (len && (s[0] == ' ' || s[len - 1] == ' '));
+    if (sb_reserve(b, len + quotes + 3) != 0)
+        return -1;
+    char *q = b->s + b->len;
+    if (!quote) {
+        memcpy(q, s, len);
+        b->len += len;
+        return 0;
+    }
+    *q++ = '"';
+    if (inject)
+        *q++ = '\'';
+    if (!quotes) {
+        memcpy(q, s, len);
+        q += len;
+    } else {
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                *q++ = '"';
+            *q++ = *p;
+        }
+    }
+    *q++ = '"';
+    b->len = (size_t)(q - b->s);
+    return 0;
+}
+
+static int sb_putc(struct strbuf *b, char c)
+{
+    if (sb_reserve(b, 1) != 0)
+        return -1;
+    b->s[b->len++] = c;
+    return 0;
+}
+
+static void w_flush(struct writer *w)
+{
+    if (w->len && !w->err && fwrite(w->buf, 1, w->len, w->fp) != w->len)
+        w->err = 1;
+    w->len = 0;
+}
+
+/* Room for n more bytes (n <= WBUF_CAP); returns where they go. */
+static char *w_reserve(struct writer *w, size_t n)
+{
+    if (n > WBUF_CAP - w->len)
+        w_flush(w);
+    return w->buf + w->len;
+}
+
+static void w_put(struct writer *w, const char *s, size_t n)
+{
+    if (n > WBUF_CAP - w->len) {
+        w_flush(w);
+        if (n > WBUF_CAP) {   /* a huge id or covariate: straight through */
+            if (!w->err && fwrite(s, 1, n, w->fp) != n)
+                w->err = 1;
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+/* Digits of v; printf is most of the cost of writing a million rows and integers are most
+ * of the cells. */
+static char *put_long(char *q, long v)
+{
     unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    *--q = '\0';
+    if (v < 0)
+        *q++ = '-';
+    if (u < 10) {
+        *q++ = (char)('0' + u);
+        return q;
+    }
+    if (u < 100) {
+        q[0] = (char)('0' + u / 10);
+        q[1] = (char)('0' + u % 10);
+        return q + 2;
+    }
+    char tmp[24];
+    char *t = tmp + sizeof tmp;
     do {
-        *--q = (char)('0' + u % 10);
+        *--t = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0)
-        *--q = '-';
-    fputs(q, fp);
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(q, t, n);
+    return q + n;
 }
 
 /* Shortest of %.15g / %.17g that reads back to the same double; -0 is written as 0.
- * Whole numbers below 2^53 are exact as integers and take the fast path. */
-static void put_double(FILE *fp, double x)
+ * Whole numbers below 2^53 are exact as integers and take the fast path. Writes at most
+ * DATASET_NUM_MAX bytes at q (a NUL included, not counted). */
+static char *put_double(char *q, double x)
 {
-    char buf[DATASET_NUM_MAX];
     if (x == 0) {
-        fputc('0', fp);
-        return;
+        *q++ = '0';
+        return q;
     }
-    if (fabs(x) < 9007199254740992.0 && x == trunc(x)) {
-        put_long(fp, (long)x);
-        return;
-    }
-    size_t n = dataset_fmt_num(buf, x);
-    fwrite(buf, 1, n, fp);
+    if (fabs(x) < 9007199254740992.0 && x == trunc(x))
+        return put_long(q, (long)x);
+    return q + dataset_fmt_num(q, x);
 }
 
-static void put_cell(FILE *fp, const struct dataset *ds, const struct patient_set *ps,
-                     const struct pmeasure *m, const struct column *c)
+static char *put_date(struct writer *w, char *q, int32_t day)
+{
+    struct date_slot *s = &w->date[(uint32_t)day & (DATE_SLOTS - 1)];
+    if (s->day != day) {
+        char buf[11];
+        civil_format(day, buf);
+        memcpy(s->s, buf, sizeof s->s);
+        s->day = day;
+    }
+    memcpy(q, s->s, sizeof s->s);
+    return q + sizeof s->s;
+}
+
+/* Escape the patient's id and covariate cells once, for all of the patient's rows. */
+static int set_patient(struct writer *w, const struct dataset *ds, uint32_t p)
+{
+    w->id.len = w->tail.len = 0;
+    if (sb_put_csv(&w->id, ds->patient_id[p]) != 0)
+        return -1;
+    for (size_t c = 0; c < ds->n_cov; c++) {
+        const char *v = dataset_cov(ds, p, (int)c);
+        if (sb_putc(&w->tail, ',') != 0 || (v && sb_put_csv(&w->tail, v) != 0))
+            return -1;
+    }
+    if (sb_putc(&w->tail, '\n') != 0)
+        return -1;
+    w->patient = p;
+    w->have_patient = 1;
+    return 0;
+}
+
+/* Per instrument: name, direction and sd_pre as text; and the longest row that gives. */
+static void set_instruments(struct writer *w, const struct dataset *ds,
+                            const struct patient_set *ps)
+{
+    size_t longest = 0;
+    for (size_t k = 0; k < ds->n_instr && k < INSTRUMENT_MAX; k++) {
+        struct instr_text *t = &w->instr[k];
+        struct strbuf b = {t->name, 0, sizeof t->name};   /* large enough: never grows */
+        sb_put_csv(&b, ds->instr[k]->name);
+        t->name_len = b.len;
+        t->dir = ds->instr[k]->higher_better ? "higher" : "lower";
+        t->dir_len = strlen(t->dir);
+        t->sd_len = 0;
+        if (k < ps->n_instr && isfinite(ps->sd_pre[k]))
+            t->sd_len = (size_t)(put_double(t->sd, ps->sd_pre[k]) - t->sd);
+        if (t->name_len > longest)
+            longest = t->name_len;
+    }
+    /* Every cell but the id and the instrument name fits in DATASET_NUM_MAX bytes (the
+     * longest number, date or category name), plus its comma. */
+    w->row_max = NCOLS * (DATASET_NUM_MAX + 1) + longest;
+}
+
+/* One row's cells, the id and the covariate tail included. */
+static void put_row(struct writer *w, const struct pmeasure *m)
 {
     const char *base = (const char *)m;
-    switch (c->kind) {
-    case K_ID:
-        esc_csv(fp, ds->patient_id[m->patient]);
-        break;
-    case K_INSTR:
-        esc_csv(fp, ds->instr[m->instr]->name);
-        break;
-    case K_DIR:
-        fputs(ds->instr[m->instr]->higher_better ? "higher" : "lower", fp);
-        break;
-    case K_U16: {
-        uint16_t v;
-        memcpy(&v, base + c->off, sizeof v);
-        put_long(fp, (long)v);
-        break;
+    const struct instr_text *it = &w->instr[m->instr];
+    char *q = w_reserve(w, w->row_max);
+    for (size_t c = 0; c < NCOLS; c++) {
+        const struct column *col = &cols[c];
+        if (c)
+            *q++ = ',';
+        switch (col->kind) {
+        case K_ID:
+            w->len = (size_t)(q - w->buf);
+            w_put(w, w->id.s, w->id.len);
+            q = w_reserve(w, w->row_max);
+            break;
+        case K_INSTR:
+            memcpy(q, it->name, it->name_len);
+            q += it->name_len;
+            break;
+        case K_DIR:
+            memcpy(q, it->dir, it->dir_len);
+            q += it->dir_len;
+            break;
+        case K_U16: {
+            uint16_t v;
+            memcpy(&v, base + col->off, sizeof v);
+            q = put_long(q, (long)v);
+            break;
+        }
+        case K_INT: {
+            int v;
+            memcpy(&v, base + col->off, sizeof v);
+            q = put_long(q, v);
+            break;
+        }
+        case K_INT_OPT: {
+            int v;
+            memcpy(&v, base + col->off, sizeof v);
+            if (v >= 0)
+                q = put_long(q, v);
+            break;
+        }
+        case K_I32_OPT: {
+            int32_t v;
+            memcpy(&v, base + col->off, sizeof v);
+            if (v >= 0)
+                q = put_long(q, (long)v);
+            break;
+        }
+        case K_FLAG: {
+            int8_t v;
+            memcpy(&v, base + col->off, sizeof v);
+            if (v >= 0)
+                q = put_long(q, (long)v);
+            break;
+        }
+        case K_DATE: {
+            int32_t v;
+            memcpy(&v, base + col->off, sizeof v);
+            q = put_date(w, q, v);
+            break;
+        }
+        case K_DBL:
+        case K_DBL_REQ: {
+            double v;
+            memcpy(&v, base + col->off, sizeof v);
+            if (isfinite(v))
+                q = put_double(q, v);
+            break;
+        }
+        case K_RC: {
+            int v;
+            memcpy(&v, base + col->off, sizeof v);
+            const char *name = rc_category_name(v);
+            size_t n = strlen(name);
+            memcpy(q, name, n);
+            q += n;
+            break;
+        }
+        case K_SDPRE:
+            memcpy(q, it->sd, it->sd_len);
+            q += it->sd_len;
+            break;
+        }
     }
-    case K_INT: {
-        int v;
-        memcpy(&v, base + c->off, sizeof v);
-        put_long(fp, v);
-        break;
-    }
-    case K_INT_OPT: {
-        int v;
-        memcpy(&v, base + c->off, sizeof v);
-        if (v >= 0)
-            put_long(fp, v);
-        break;
-    }
-    case K_I32_OPT: {
-        int32_t v;
-        memcpy(&v, base + c->off, sizeof v);
-        if (v >= 0)
-            put_long(fp, (long)v);
-        break;
-    }
-    case K_FLAG: {
-        int8_t v;
-        memcpy(&v, base + c->off, sizeof v);
-        if (v >= 0)
-            put_long(fp, (long)v);
-        break;
-    }
-    case K_DATE: {
-        int32_t v;
-        char buf[11];
-        memcpy(&v, base + c->off, sizeof v);
-        civil_format(v, buf);
-        fputs(buf, fp);
-        break;
-    }
-    case K_DBL:
-    case K_DBL_REQ: {
-        double v;
-        memcpy(&v, base + c->off, sizeof v);
-        if (isfinite(v))
-            put_double(fp, v);
-        break;
-    }
-    case K_RC: {
-        int v;
-        memcpy(&v, base + c->off, sizeof v);
-        fputs(rc_category_name(v), fp);
-        break;
-    }
-    case K_SDPRE:
-        if (m->instr < ps->n_instr && isfinite(ps->sd_pre[m->instr]))
-            put_double(fp, ps->sd_pre[m->instr]);
-        break;
-    }
+    w->len = (size_t)(q - w->buf);
+    w_put(w, w->tail.s, w->tail.len);
 }
 
 int patients_csv_write_fp(FILE *fp, const struct dataset *ds, const struct patient_set *ps)
 {
+    struct writer *w = calloc(1, sizeof *w);
+    int rc = -1;
+    if (!w || !(w->buf = malloc(WBUF_CAP)))
+        goto out;
+    w->fp = fp;
+    for (size_t j = 0; j < DATE_SLOTS; j++) {
+        char buf[11];
+        w->date[j].day = (int32_t)j;   /* a valid entry in every slot: no "empty" to test */
+        civil_format((int32_t)j, buf);
+        memcpy(w->date[j].s, buf, sizeof w->date[j].s);
+    }
+    set_instruments(w, ds, ps);
+
+    /* The header, through the tail buffer (no patient is cached yet). */
     for (size_t c = 0; c < NCOLS; c++) {
         if (c)
-            fputc(',', fp);
-        fputs(cols[c].name, fp);
+            w_put(w, ",", 1);
+        w_put(w, cols[c].name, strlen(cols[c].name));
     }
     for (size_t c = 0; c < ds->n_cov; c++) {
-        fputc(',', fp);
-        esc_csv(fp, ds->cov_name[c]);
+        w->tail.len = 0;
+        if (sb_putc(&w->tail, ',') != 0 || sb_put_csv(&w->tail, ds->cov_name[c]) != 0)
+            goto out;
+        w_put(w, w->tail.s, w->tail.len);
     }
-    fputc('\n', fp);
-    for (size_t i = 0; i < ps->n; i++) {
+    w_put(w, "\n", 1);
+
+    for (size_t i = 0; i < ps->n && !w->err; i++) {
         const struct pmeasure *m = &ps->m[i];
-        for (size_t c = 0; c < NCOLS; c++) {
-            if (c)
-                fputc(',', fp);
-            put_cell(fp, ds, ps, m, &cols[c]);
-        }
-        for (size_t c = 0; c < ds->n_cov; c++) {
-            const char *v = dataset_cov(ds, m->patient, (int)c);
-            fputc(',', fp);
-            if (v)
-                esc_csv(fp, v);
-        }
-        if (fputc('\n', fp) == EOF)
-            return -1;
+        if ((!w->have_patient || m->patient != w->patient) &&
+            set_patient(w, ds, m->patient) != 0)
+            goto out;
+        put_row(w, m);
     }
-    return ferror(fp) ? -1 : 0;
+    w_flush(w);
+    rc = w->err || ferror(fp) ? -1 : 0;
+out:
+    if (w) {
+        free(w->buf);
+        free(w->id.s);
+        free(w->tail.s);
+        free(w);
+    }
+    return rc;
 }
 
 int patients_csv_write(const char *path, const struct dataset *ds,
@@ -267,19 +507,6 @@ void patient_table_free(struct patient_table *pt)
     patient_set_free(&pt->set);
     dataset_free(&pt->ds);
     patient_table_init(pt);
-}
-
-/* Same test as escape.c uses to leave "-3.5" unprefixed. */
-static int is_plain_number(const char *s)
-{
-    char *end;
-    if (!*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!strchr("0123456789+-.eE", *p))
-            return 0;
-    strtod(s, &end);
-    return *end == '\0';
 }
 
 /* Undo esc_csv's formula-injection prefix in place. */

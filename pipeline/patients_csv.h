@@ -37,7 +37,10 @@ void patient_table_free(struct patient_table *pt);
  * Returns 0 or OUT_EIO with *e set; on failure the previous file is left in place. */
 int patients_csv_write(const char *path, const struct dataset *ds,
                        const struct patient_set *ps, struct out_error *e);
-/* The same to an open stream. Returns 0, or -1 when the stream reports an error. */
+/* The same to an open stream, in blocks of about 32 KiB (fwrite). Returns 0, or -1 when
+ * the stream reports an error or memory runs out (the stream then holds part of the file).
+ * Thread-safe: reads ds/ps only and keeps its state on the stack and heap of the call, so it
+ * may run on one thread while others read the same ds and ps (the cohort statistics). */
 int patients_csv_write_fp(FILE *fp, const struct dataset *ds, const struct patient_set *ps);
 
 /* Read patients.csv into *pt (initialised here). Instruments are looked up in tab (NULL:

@@ -4,13 +4,18 @@
  * beside it, never copied from the program's output. Day 0 is D0 = 2024-01-01 = day 19723
  * since 1970 (2000-01-01 is day 10957; 24 years with 6 leap days = 8766 days later).
  */
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "civil_date.h"
 #include "dataset.h"
+#include "escape.h"
 #include "harness.h"
 #include "instrument.h"
 #include "ingest.h"
@@ -585,6 +590,58 @@ static void test_windows(void)
 
 /* ---- patients.csv ---- */
 
+/* Cases the faster paths of patient_compute must not change: a month-12 visit late in its
+ * window after the end of course and before a visit beyond every window; more than 16
+ * visits arriving in reverse date order (the qsort path, not insertion sort or the
+ * already-sorted check); and the within-session effect, which is pain's only even when the
+ * other instruments share the visit. */
+static void test_single_pass(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    CHECK(dataset_enable_pain_post(&ds) == 0);
+    /* late: 10 (d0), 6 (d300), 5 (d400), 2 (d410). Month 12 is 323..407: d400 -> 5, pct 50.
+     * End of course = last visit before d323 = d300: 6, pct 40. Final = d410: 2. */
+    addv(&ds, "late", 0, 0, 10, NA, NA, 0);
+    addv(&ds, "late", 300, 0, 6, NA, NA, 0);
+    addv(&ds, "late", 400, 0, 5, NA, NA, 0);
+    addv(&ds, "late", 410, 0, 2, NA, NA, 0);
+    /* rev: 20 weekly visits given newest first; score 10 - i/4 at day 7i. */
+    for (int i = 19; i >= 0; i--)
+        addv(&ds, "rev", 7 * i, 0, 10 - i / 4.0, NA, NA, 0);
+    /* both: pain 6 -> 5 with pain_post 4 and 4: immediate (2 + 1) / 2 = 1.5 over 2; sleep
+     * scored at the same visits has no immediate effect. */
+    addv(&ds, "both", 0, 0, 6, 4, 4, 0);
+    addv(&ds, "both", 7, 0, 5, 5, 4, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const struct pmeasure *m = get(&ps, &ds, "late", "pain", 1);
+    CHECK_NEAR(m->fu[FU_MONTH12], 5, 0);
+    CHECK(m->fu_day[FU_MONTH12] == 400);
+    CHECK_NEAR(m->fu_pct[FU_MONTH12], 50, 1e-12);
+    CHECK(m->end_day == D0 + 300);
+    CHECK_NEAR(m->end_pct, 40, 1e-12);
+    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    CHECK_NEAR(m->final, 2, 0);
+    CHECK(m->last_day == D0 + 410);
+    m = get(&ps, &ds, "rev", "pain", 1);
+    CHECK(m->n_visits == 20 && m->first_day == D0 && m->last_day == D0 + 133);
+    CHECK(m->first_session == 1 && m->last_session == 20);
+    CHECK_NEAR(m->baseline, 10, 0);
+    CHECK_NEAR(m->final, 5.25, 0);
+    CHECK_NEAR(m->fu[FU_WEEK8], 8, 0);   /* day 56 = i 8: 10 - 2 */
+    m = get(&ps, &ds, "both", "pain", 1);
+    CHECK_NEAR(m->immediate, 1.5, 1e-12);
+    CHECK(m->n_immediate == 2);
+    m = get(&ps, &ds, "both", "sleep", 1);
+    CHECK(isnan(m->immediate) && m->n_immediate == 0);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 static int same_double(double a, double b)
 {
     return (isnan(a) && isnan(b)) || a == b;
@@ -779,6 +836,413 @@ static void test_csv_roundtrip(void)
     unlink(path1);
     unlink(path2);
     rmdir(dir);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* ---- the writer against a reference written from docs/patients-csv.md -------------------
+ * patients_csv_write_fp builds rows in its own buffer, caches each patient's escaped id and
+ * covariates, each instrument's text and recent dates. The reference below writes the same
+ * file the plain way, cell by cell through stdio and esc_csv, straight from the format's
+ * rules; the two must agree byte for byte on measures no computation would produce: every
+ * kind of double (NaN, inf, -0, whole numbers on both sides of 2^53, 16-17 digits), negative
+ * and extreme integers, dates far apart that share a slot of the date cache, ids and
+ * covariates full of quotes, commas, newlines and formula triggers, fields larger than the
+ * writer's buffer, and a patient whose rows are not together. */
+
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static void ref_double(FILE *fp, double x)
+{
+    char b[DATASET_NUM_MAX];
+    if (!isfinite(x))
+        return;   /* missing: an empty cell */
+    if (x == 0) {
+        fputc('0', fp);   /* -0 too */
+        return;
+    }
+    if (fabs(x) < 9007199254740992.0 && x == trunc(x)) {   /* exact as an integer */
+        fprintf(fp, "%lld", (long long)x);
+        return;
+    }
+    snprintf(b, sizeof b, "%.15g", x);
+    if (strtod(b, NULL) != x)
+        snprintf(b, sizeof b, "%.17g", x);
+    fputs(b, fp);
+}
+
+static void ref_opt(FILE *fp, long v)
+{
+    if (v >= 0)
+        fprintf(fp, "%ld", v);
+}
+
+static void ref_date(FILE *fp, int32_t day)
+{
+    char b[11];
+    civil_format(day, b);
+    fputs(b, fp);
+}
+
+static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_set *ps)
+{
+    fputs("patient_id,episode,instrument,direction,n_visits,n_attended,first_date,last_date,"
+          "first_session,last_session,baseline,final,change,pct,zero_baseline,resp30,resp50,"
+          "resp_mic,sd_pre,rci,rc_category,responded,sessions_to_response,days_to_response,"
+          "fu_week8,fu_week8_day,fu_week8_pct,fu_month3,fu_month3_day,fu_month3_pct,"
+          "fu_month12,fu_month12_day,fu_month12_pct,end_date,end_pct,resp_end,resp_m12,"
+          "durable,immediate,n_immediate,weeks,sessions_per_week", fp);
+    for (size_t c = 0; c < ds->n_cov; c++) {
+        fputc(',', fp);
+        esc_csv(fp, ds->cov_name[c]);
+    }
+    fputc('\n', fp);
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        const struct instrument *in = ds->instr[m->instr];
+        esc_csv(fp, ds->patient_id[m->patient]);
+        fprintf(fp, ",%u,", (unsigned)m->episode);
+        esc_csv(fp, in->name);
+        fprintf(fp, ",%s,%d,%d,", in->higher_better ? "higher" : "lower", m->n_visits,
+                m->n_attended);
+        ref_date(fp, m->first_day);
+        fputc(',', fp);
+        ref_date(fp, m->last_day);
+        fprintf(fp, ",%d,%d,", m->first_session, m->last_session);
+        ref_double(fp, m->baseline);
+        fputc(',', fp);
+        ref_double(fp, m->final);
+        fputc(',', fp);
+        ref_double(fp, m->change);
+        fputc(',', fp);
+        ref_double(fp, m->pct);
+        fprintf(fp, ",%d,", m->zero_baseline);
+        ref_opt(fp, m->resp30);
+        fputc(',', fp);
+        ref_opt(fp, m->resp50);
+        fputc(',', fp);
+        ref_opt(fp, m->resp_mic);
+        fputc(',', fp);
+        if (m->instr < ps->n_instr)
+            ref_double(fp, ps->sd_pre[m->instr]);
+        fputc(',', fp);
+        ref_double(fp, m->rci);
+        fprintf(fp, ",%s,%d,", rc_category_name(m->rc_cat), m->responded);
+        ref_opt(fp, m->sessions_to_response);
+        fputc(',', fp);
+        ref_opt(fp, m->days_to_response);
+        for (int w = 0; w < FU__COUNT; w++) {
+            fputc(',', fp);
+            ref_double(fp, m->fu[w]);
+            fputc(',', fp);
+            ref_opt(fp, m->fu_day[w]);
+            fputc(',', fp);
+            ref_double(fp, m->fu_pct[w]);
+        }
+        fputc(',', fp);
+        ref_date(fp, m->end_day);
+        fputc(',', fp);
+        ref_double(fp, m->end_pct);
+        fputc(',', fp);
+        ref_opt(fp, m->resp_end);
+        fputc(',', fp);
+        ref_opt(fp, m->resp_m12);
+        fputc(',', fp);
+        ref_opt(fp, m->durable);
+        fputc(',', fp);
+        ref_double(fp, m->immediate);
+        fprintf(fp, ",%d,", m->n_immediate);
+        ref_double(fp, m->weeks);
+        fputc(',', fp);
+        ref_double(fp, m->sessions_per_week);
+        for (size_t c = 0; c < ds->n_cov; c++) {
+            const char *v = dataset_cov(ds, m->patient, (int)c);
+            fputc(',', fp);
+            if (v)
+                esc_csv(fp, v);
+        }
+        fputc('\n', fp);
+    }
+}
+
+static double rnd_double(uint64_t *s)
+{
+    static const double tens[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    double sign = rng(s) & 1 ? -1 : 1;
+    switch (rng(s) % 10) {
+    case 0: return NAN;
+    case 1: return sign * INFINITY;
+    case 2: return sign * 0.0;
+    case 3: return (double)(rng(s) % 140) - 20;
+    case 4: return sign * (9007199254740992.0 + (double)(rng(s) % 5) - 2);   /* 2^53 +- 2 */
+    case 5: return sign * floor((double)(rng(s) >> 11));                     /* up to 2^53 */
+    case 6: {
+        uint64_t bits = rng(s);
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        return v;
+    }
+    case 7: return 100.0 * (double)(rng(s) % 60) / (double)(1 + rng(s) % 40);
+    case 8: return sign * (double)(rng(s) % 100000000) / tens[rng(s) % 9];
+    default: return nextafter((double)(rng(s) % 1000) / 8.0, sign * HUGE_VAL);
+    }
+}
+
+static int rnd_int(uint64_t *s)
+{
+    switch (rng(s) % 6) {
+    case 0: return -1;
+    case 1: return rng(s) & 1 ? INT_MAX : INT_MIN;
+    case 2: return (int)(int32_t)(uint32_t)rng(s);
+    default: return (int)(rng(s) % 40);
+    }
+}
+
+static int8_t rnd_flag(uint64_t *s)
+{
+    return (int8_t)((int)(rng(s) % 3) - 1);
+}
+
+/* Dates around 2024, and some 1024 days apart (the same slot of the writer's date cache),
+ * and some centuries away (years clamped to 0000-9999). */
+static int32_t rnd_day(uint64_t *s)
+{
+    switch (rng(s) % 4) {
+    case 0: return D0 + 1024 * (int32_t)(rng(s) % 8) - 4096;
+    case 1: return (int32_t)(rng(s) % 5000000) - 1500000;
+    default: return D0 + (int32_t)(rng(s) % 900);
+    }
+}
+
+/* Text that esc_csv treats every way: plain, quoted, doubled quotes, formula prefix, plain
+ * numbers left alone, leading and trailing spaces. */
+static void rnd_text(uint64_t *s, char *buf, size_t n, const char *middle)
+{
+    static const char alpha[] = "=+-@\t\r'\" ,\naZ09.eE";
+    size_t len = rng(s) % 5, k = 0;
+    for (size_t i = 0; i < len && k + 1 < n; i++)
+        buf[k++] = alpha[rng(s) % (sizeof alpha - 1)];
+    for (const char *p = middle; *p && k + 1 < n; p++)
+        buf[k++] = *p;
+    len = rng(s) % 3;
+    for (size_t i = 0; i < len && k + 1 < n; i++)
+        buf[k++] = alpha[rng(s) % (sizeof alpha - 1)];
+    buf[k] = '\0';
+}
+
+static char *big_text(size_t n, char fill)
+{
+    char *t = malloc(n + 1);
+    if (!t)
+        exit(2);
+    for (size_t i = 0; i < n; i++)
+        t[i] = i % 97 == 0 ? '"' : i % 89 == 0 ? ',' : fill;
+    t[n] = '\0';
+    return t;
+}
+
+static void build_writer_case(struct dataset *ds, struct patient_set *ps)
+{
+    struct instrument_table tab = builtin;
+    struct instrument odd = {0};
+    snprintf(odd.name, sizeof odd.name, "%s", "=odd, \"name\"");
+    snprintf(odd.label, sizeof odd.label, "%s", "odd");
+    odd.min = 0;
+    odd.max = 10;
+    odd.higher_better = 1;
+    odd.mic = odd.reliability = odd.cutoff = NAN;
+    static const char *const instr[] = {"pain", "sleep", "=odd, \"name\""};
+    static const char *const covs[] = {"clinic", "=cov,2", " padded "};
+    dataset_init(ds);
+    if (instrument_table_add(&tab, &odd) || dataset_set_instruments(ds, &tab, instr, 3) ||
+        dataset_set_covariates(ds, covs, 3))
+        exit(2);
+    uint64_t s = 2026;
+    enum { NP = 3000 };
+    char id[64], val[64];
+    for (size_t p = 0; p < NP; p++) {
+        char mid[16];
+        snprintf(mid, sizeof mid, "%zu", p);
+        rnd_text(&s, id, sizeof id, mid);
+        char *big = p == 7 ? big_text(100000, 'x') : NULL;
+        long ip = dataset_patient(ds, big ? big : id);
+        free(big);
+        if (ip < 0 || (size_t)ip != p)
+            exit(2);
+        for (size_t c = 0; c < 3; c++) {
+            if (rng(&s) % 5 == 0)
+                continue;   /* missing */
+            rnd_text(&s, val, sizeof val, rng(&s) & 1 ? "North" : "");
+            char *bigv = p == 11 && c == 1 ? big_text(70000, 'y') : NULL;
+            long iv = dataset_cov_intern(ds, bigv ? bigv : val);
+            free(bigv);
+            if (iv < 0)
+                exit(2);
+            ds->cov_value[p * 3 + c] = (uint32_t)iv;
+        }
+    }
+    memset(ps, 0, sizeof *ps);
+    ps->cap = NP * 4 + 8;
+    ps->m = calloc(ps->cap, sizeof *ps->m);
+    if (!ps->m)
+        exit(2);
+    for (size_t p = 0; p < NP; p++) {
+        size_t rows = 1 + rng(&s) % 4;
+        for (size_t r = 0; r < rows; r++) {
+            struct pmeasure *m = &ps->m[ps->n++];
+            /* patient 5's last row comes again after patient 6 */
+            m->patient = (uint32_t)(p == 6 && r == 0 ? 5 : p);
+            m->instr = (uint16_t)(rng(&s) % 3);
+            m->episode = (uint16_t)(1 + rng(&s) % 70000);
+            m->n_visits = rnd_int(&s);
+            m->n_attended = rnd_int(&s);
+            m->first_day = rnd_day(&s);
+            m->last_day = rnd_day(&s);
+            m->first_session = rnd_int(&s);
+            m->last_session = rnd_int(&s);
+            m->baseline = rnd_double(&s);
+            m->final = rnd_double(&s);
+            m->change = rnd_double(&s);
+            m->pct = rnd_double(&s);
+            m->zero_baseline = rnd_int(&s);
+            m->resp30 = rnd_flag(&s);
+            m->resp50 = rnd_flag(&s);
+            m->resp_mic = rnd_flag(&s);
+            m->rci = rnd_double(&s);
+            static const int rcs[] = {RC_DETERIORATED, RC_UNCHANGED, RC_IMPROVED,
+                                      RC_RECOVERED, RC_UNKNOWN};
+            m->rc_cat = rcs[rng(&s) % 5];
+            m->responded = rnd_int(&s);
+            m->sessions_to_response = rnd_int(&s);
+            m->days_to_response = rnd_int(&s);
+            for (int w = 0; w < FU__COUNT; w++) {
+                m->fu[w] = rnd_double(&s);
+                m->fu_day[w] = rnd_int(&s);
+                m->fu_pct[w] = rnd_double(&s);
+            }
+            m->end_day = rnd_day(&s);
+            m->end_pct = rnd_double(&s);
+            m->resp_end = rnd_flag(&s);
+            m->resp_m12 = rnd_flag(&s);
+            m->durable = rnd_flag(&s);
+            m->immediate = rnd_double(&s);
+            m->n_immediate = rnd_int(&s);
+            m->weeks = rnd_double(&s);
+            m->sessions_per_week = rnd_double(&s);
+        }
+    }
+    /* sd_pre: a long decimal for pain, -0 (written 0) for sleep; the odd instrument is
+     * beyond n_instr, so its cell is empty. */
+    ps->n_instr = 2;
+    ps->sd_pre[0] = 1.8357415990568116;
+    ps->sd_pre[1] = -0.0;
+    ps->sd_pre[2] = 3;
+}
+
+struct mem_out {
+    char *buf;
+    size_t len;
+    int rc;
+};
+
+static void write_mem(const struct dataset *ds, const struct patient_set *ps, int ref,
+                      struct mem_out *o)
+{
+    o->buf = NULL;
+    o->len = 0;
+    FILE *fp = open_memstream(&o->buf, &o->len);
+    if (!fp)
+        exit(2);
+    o->rc = 0;
+    if (ref)
+        ref_write(fp, ds, ps);
+    else
+        o->rc = patients_csv_write_fp(fp, ds, ps);
+    if (fclose(fp) != 0)
+        o->rc = -1;
+}
+
+static int same_output(const struct mem_out *a, const struct mem_out *b)
+{
+    if (a->len == b->len && memcmp(a->buf, b->buf, a->len) == 0)
+        return 1;
+    size_t i = 0;
+    while (i < a->len && i < b->len && a->buf[i] == b->buf[i])
+        i++;
+    size_t from = i > 60 ? i - 60 : 0;
+    fprintf(stderr, "  outputs differ at byte %zu (lengths %zu, %zu):\n  got  ...%.80s\n"
+            "  want ...%.80s\n", i, a->len, b->len, a->buf + from, b->buf + from);
+    return 0;
+}
+
+static void test_writer_reference(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    build_writer_case(&ds, &ps);
+    struct mem_out got, want;
+    write_mem(&ds, &ps, 0, &got);
+    write_mem(&ds, &ps, 1, &want);
+    CHECK(got.rc == 0);
+    CHECK(got.len > 1000000);   /* many blocks, not one */
+    CHECK(same_output(&got, &want));
+    free(got.buf);
+    free(want.buf);
+
+    /* A full disk is reported, not ignored. */
+    FILE *full = fopen("/dev/full", "w");
+    CHECK(full != NULL);
+    if (full) {
+        CHECK(patients_csv_write_fp(full, &ds, &ps) == -1);
+        fclose(full);
+    }
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* The lead writes patients.csv on a second thread while the cohort statistics run: two
+ * writers at once over the same dataset and patient set give the reference's bytes. */
+struct writer_job {
+    const struct dataset *ds;
+    const struct patient_set *ps;
+    struct mem_out out;
+};
+
+static void *writer_run(void *arg)
+{
+    struct writer_job *j = arg;
+    write_mem(j->ds, j->ps, 0, &j->out);
+    return NULL;
+}
+
+static void test_writer_threads(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    build_writer_case(&ds, &ps);
+    struct mem_out want;
+    write_mem(&ds, &ps, 1, &want);
+    struct writer_job j[2] = {{&ds, &ps, {0}}, {&ds, &ps, {0}}};
+    for (int round = 0; round < 8; round++) {
+        pthread_t th;
+        int started = pthread_create(&th, NULL, writer_run, &j[1]) == 0;
+        CHECK(started);
+        writer_run(&j[0]);
+        if (started)
+            pthread_join(th, NULL);
+        for (int t = 0; t < 2; t++) {
+            CHECK(j[t].out.rc == 0);
+            CHECK(same_output(&j[t].out, &want));
+            free(j[t].out.buf);
+        }
+    }
+    free(want.buf);
     patient_set_free(&ps);
     dataset_free(&ds);
 }
@@ -1032,7 +1496,10 @@ int main(void)
     test_episodes();
     test_threshold_tolerance();
     test_windows();
+    test_single_pass();
     test_csv_roundtrip();
     test_csv_errors();
+    test_writer_reference();
+    test_writer_threads();
     return TEST_END("test_patient");
 }

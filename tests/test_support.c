@@ -1,6 +1,11 @@
 /* Unit tests for the small shared modules: escape (every output format), outfile (atomic
- * replace, abort leaves the old file), quality.csv round trip, and the report's number
- * formatting (never "nan"). Expected strings are written out by hand from each format's rules. */
+ * replace, abort leaves the old file), quality.csv round trip, the report's number
+ * formatting (never "nan"), and dataset_fmt_num against printf on millions of doubles, on
+ * one thread and on two at once. Expected strings are written out by hand from each format's
+ * rules. */
+#include <float.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -163,6 +168,247 @@ static void test_format(void)
     CHECK_STR(trim_blanks(t3), "");
 }
 
+/* ---- dataset_fmt_num: byte for byte what printf gives ------------------------------- */
+
+/* The definition in dataset.h, spelled out with the C library. */
+static void ref_num(char *buf, double v)
+{
+    snprintf(buf, DATASET_NUM_MAX, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, DATASET_NUM_MAX, "%.17g", v);
+}
+
+/* xorshift64*: small, seedable, and private to its caller (so usable on two threads). */
+static uint64_t rng(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng(s) >> 11) * 0x1p-53;
+}
+
+static const double pow10_tab[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+
+/* A decimal m / 10^d: m with up to 17 digits, d up to 9 places (the fast path's and just
+ * beyond it), either sign; the quotient is correctly rounded for m < 2^53. */
+static double gen_decimal(uint64_t *s)
+{
+    int digits = 1 + (int)(rng(s) % 17);
+    double m = floor(rng_unit(s) * pow10_tab[digits]);
+    double v = m / pow10_tab[rng(s) % 10];
+    return rng(s) & 1 ? -v : v;
+}
+
+/* One value of a mix that reaches every path of dataset_fmt_num: any bit pattern (NaN, inf,
+ * subnormals, every exponent); short decimals; their neighbours a few ulps away (which
+ * print with 16-17 digits); ratios of small integers and roots like the measures in
+ * patients.csv; values at the edges of the fast paths (1e-4, 1e9, 1e14, 1e15, 2^53); whole
+ * numbers; and a pool of repeats for the cache, larger than the cache so slots are evicted. */
+static double gen_value(uint64_t *s, const double *pool, size_t npool)
+{
+    static const double edges[] = {1e-4, 1e-5, 1e9, 1e14, 1e15, 9007199254740992.0, 1e16,
+                                   1e-3, 0.1, 1.0, 999999999.999999, 99999999999999.9};
+    switch (rng(s) % 8) {
+    case 0: {
+        uint64_t bits = rng(s);
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        return v;
+    }
+    case 1:
+        return gen_decimal(s);
+    case 2: {
+        double v = gen_decimal(s);
+        int steps = 1 + (int)(rng(s) % 3);
+        for (int i = 0; i < steps; i++)
+            v = nextafter(v, rng(s) & 1 ? HUGE_VAL : -HUGE_VAL);
+        return v;
+    }
+    case 3: {
+        double i = (double)(rng(s) % 201), j = (double)(1 + rng(s) % 200);
+        switch (rng(s) % 4) {
+        case 0: return 100.0 * i / j;                           /* pct */
+        case 1: return (i - j) / 7.0;                           /* weeks, changes */
+        case 2: return i / (sqrt(2.0) * sqrt(j) * sqrt(0.05));  /* rci */
+        default: return sqrt(i + j / 1000.0);
+        }
+    }
+    case 4: {
+        double e = edges[rng(s) % (sizeof edges / sizeof edges[0])];
+        double v = e * (1 + ((double)(rng(s) % 2001) - 1000) * 1e-7);
+        if (rng(s) & 1)
+            v = floor(v * 1e6 + 0.5) / 1e6;
+        int steps = (int)(rng(s) % 3);
+        for (int i = 0; i < steps; i++)
+            v = nextafter(v, rng(s) & 1 ? HUGE_VAL : -HUGE_VAL);
+        return rng(s) & 1 ? -v : v;
+    }
+    case 5: {
+        double v = floor(rng_unit(s) * pow10_tab[1 + rng(s) % 17]);
+        return rng(s) & 1 ? -v : v;
+    }
+    default:
+        return pool[rng(s) % npool];
+    }
+}
+
+/* Values that would print with 16-17 digits: the cache's business. */
+static double *make_pool(uint64_t seed, size_t n)
+{
+    double *pool = malloc(n * sizeof *pool);
+    if (!pool)
+        exit(2);
+    for (size_t i = 0; i < n; i++)
+        pool[i] = (double)(1 + rng(&seed) % 100000) / (double)(3 + rng(&seed) % 997);
+    return pool;
+}
+
+struct fmt_job {
+    uint64_t seed;
+    long n;
+    const double *pool;
+    size_t npool;
+    long bad;                   /* values whose text differs from printf's */
+    double first_bad;
+};
+
+/* Format n values from the mix; count every difference from ref_num, including the
+ * returned length. */
+static void *fmt_run(void *arg)
+{
+    struct fmt_job *j = arg;
+    uint64_t s = j->seed;
+    j->bad = 0;
+    for (long i = 0; i < j->n; i++) {
+        double v = gen_value(&s, j->pool, j->npool);
+        char got[DATASET_NUM_MAX], want[DATASET_NUM_MAX];
+        size_t len = dataset_fmt_num(got, v);
+        ref_num(want, v);
+        if (strcmp(got, want) != 0 || len != strlen(want)) {
+            if (!j->bad++)
+                j->first_bad = v;
+        }
+    }
+    return NULL;
+}
+
+static void test_fmt_num(void)
+{
+    /* By hand: each fast path, the slow path, and the cases %g treats specially. */
+    static const struct {
+        double v;
+        const char *want;
+    } cases[] = {
+        {0.0, "0"}, {-0.0, "-0"}, {7, "7"}, {-12, "-12"}, {999999999999999, "999999999999999"},
+        {1e15, "1e+15"}, {37.5, "37.5"}, {-0.25, "-0.25"}, {0.1, "0.1"}, {0.0001, "0.0001"},
+        {0.00012, "0.00012"}, {1.000001, "1.000001"}, {123456789.123456, "123456789.123456"},
+        {1234567890.5, "1234567890.5"}, {0.00001, "1e-05"}, {1.0 / 3, "0.33333333333333331"},
+        {200.0 / 3, "66.666666666666671"}, {0.3, "0.3"}, {1e300, "1e+300"}, {5e-324, "4.94065645841247e-324"},
+        {DBL_MAX, "1.7976931348623157e+308"}, {0x1.7e43c8800759dp+996, "1.0000000000000002e+300"},
+        {INFINITY, "inf"}, {-INFINITY, "-inf"}, {NAN, "nan"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[DATASET_NUM_MAX];
+        size_t len = dataset_fmt_num(got, cases[i].v);
+        CHECK_STR(got, cases[i].want);
+        CHECK(len == strlen(cases[i].want));
+    }
+    /* Two million from the mix against printf. */
+    double *pool = make_pool(7, 6000);
+    struct fmt_job j = {20260101, 2000000, pool, 6000, 0, 0};
+    fmt_run(&j);
+    CHECK(j.bad == 0);
+    if (j.bad)
+        fprintf(stderr, "  %ld differ from printf, first %.17g\n", j.bad, j.first_bad);
+    free(pool);
+}
+
+/* Two threads formatting at once (patients.csv is written beside the cohort statistics).
+ * Values of 16-17 digits go through dataset_fmt_num's cache. The values below come in
+ * groups of six that fall in one set of that cache as dataset.c indexes it today (2^10
+ * sets of 4 ways, top bits of bits * 0x9E37...); one thread formats three of each group, the
+ * other thread the other three. With a cache per thread each thread's three fit in its
+ * set and are always found; with one cache shared by both, six values fight over four ways,
+ * the threads evict each other's entries all the time, and now and then one copies digits
+ * the other is writing. (Should dataset.c index its cache differently, this still checks
+ * every result, only less sharply.) printf's texts are worked out first so the loops do
+ * little but format. */
+enum { RACE_SETS = 8, RACE_PER_SET = 3, RACE_N = RACE_SETS * RACE_PER_SET };
+
+struct pool_job {
+    uint64_t seed;
+    long n;
+    const double *val;          /* RACE_N values */
+    const char (*want)[DATASET_NUM_MAX];
+    long bad;
+};
+
+static void *pool_run(void *arg)
+{
+    struct pool_job *j = arg;
+    uint64_t s = j->seed;
+    j->bad = 0;
+    for (long i = 0; i < j->n; i++) {
+        size_t k = rng(&s) % RACE_N;
+        char got[DATASET_NUM_MAX];
+        dataset_fmt_num(got, j->val[k]);
+        j->bad += strcmp(got, j->want[k]) != 0;
+    }
+    return NULL;
+}
+
+static void test_fmt_num_threads(void)
+{
+    enum { SETS = 1u << 10, GROUP = 2 * RACE_PER_SET };
+    static double seen[SETS][GROUP];
+    static size_t nseen[SETS];
+    double val[2][RACE_N];
+    char want[2][RACE_N][DATASET_NUM_MAX];
+    uint64_t seed = 100;
+    for (size_t found = 0; found < RACE_SETS;) {
+        double v = (double)(1 + rng(&seed) % 100000) / (double)(3 + rng(&seed) % 997);
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        size_t set = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> (64 - 10));
+        size_t n = nseen[set];
+        int dup = 0;
+        for (size_t i = 0; i < n && n < GROUP; i++)
+            dup |= seen[set][i] == v;
+        if (dup || n >= GROUP)
+            continue;
+        seen[set][nseen[set]++] = v;
+        if (nseen[set] == GROUP) {
+            for (size_t i = 0; i < RACE_PER_SET; i++) {
+                val[0][found * RACE_PER_SET + i] = seen[set][i];
+                val[1][found * RACE_PER_SET + i] = seen[set][RACE_PER_SET + i];
+            }
+            found++;
+        }
+    }
+    struct pool_job j[2];
+    for (int t = 0; t < 2; t++) {
+        for (size_t k = 0; k < RACE_N; k++)
+            ref_num(want[t][k], val[t][k]);
+        j[t] = (struct pool_job){(uint64_t)t + 1, 8000000, val[t],
+                                 (const char (*)[DATASET_NUM_MAX])want[t], 0};
+    }
+    pthread_t th;
+    int started = pthread_create(&th, NULL, pool_run, &j[1]) == 0;
+    CHECK(started);
+    pool_run(&j[0]);
+    if (started)
+        pthread_join(th, NULL);
+    CHECK(j[0].bad == 0 && j[1].bad == 0);
+    if (j[0].bad || j[1].bad)
+        fprintf(stderr, "  %ld + %ld differ from printf\n", j[0].bad, j[1].bad);
+}
+
 /* samples/benchmarks.tsv against evidence.md: GERAC verum 47.6% of n=387; Vickers 2012 vs
  * sham 0.23 SD (0.13-0.33). A malformed row names its line. */
 static void test_benchmarks(void)
@@ -206,5 +452,7 @@ int main(void)
     test_outfile();
     test_quality_roundtrip();
     test_format();
+    test_fmt_num();
+    test_fmt_num_threads();
     return TEST_END("test_support");
 }
