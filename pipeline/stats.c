@@ -91,6 +91,90 @@ static double *dup_array(const double *x, size_t n)
     return c;
 }
 
+/* ------------------------------------------------------------------ sorting */
+
+/* Radix key: the IEEE bits mapped so that unsigned order is numeric order (negatives
+ * flipped whole, positives get the sign bit set); -0 takes +0's key so the two stay equal,
+ * as they are to `<`. */
+static uint64_t sort_key(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    if (u == UINT64_C(0x8000000000000000))
+        u = 0;
+    uint64_t flip = (u >> 63) ? ~UINT64_C(0) : UINT64_C(0x8000000000000000);
+    return u ^ flip;
+}
+
+/* Stable insertion sort: cheaper than the radix passes for a handful of values. */
+static void insertion_sort(double *x, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        double v = x[i];
+        size_t j = i;
+        while (j > 0 && x[j - 1] > v) {
+            x[j] = x[j - 1];
+            j--;
+        }
+        x[j] = v;
+    }
+}
+
+enum { SORT_INSERTION_MAX = 32 };
+
+/* LSD radix sort, one byte per pass. One pass counts all eight bytes; a byte that every
+ * key shares (the low mantissa bytes of small integers, say) needs no pass at all. Each
+ * pass is stable, so the whole sort is. */
+static void radix_sort(double *x, size_t n, double *tmp)
+{
+    size_t (*cnt)[256] = calloc(8, sizeof *cnt);
+    if (!cnt) {
+        insertion_sort(x, n);   /* unreachable in practice: 16 KiB */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = sort_key(x[i]);
+        for (int b = 0; b < 8; b++)
+            cnt[b][(k >> (8 * b)) & 0xff]++;
+    }
+    uint64_t k0 = sort_key(x[0]);
+    double *src = x, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        if (cnt[b][(k0 >> (8 * b)) & 0xff] == n)
+            continue;
+        size_t pos[256], sum = 0;
+        for (int d = 0; d < 256; d++) {
+            pos[d] = sum;
+            sum += cnt[b][d];
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(sort_key(src[i]) >> (8 * b)) & 0xff]++] = src[i];
+        double *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != x)
+        memcpy(x, src, n * sizeof *x);
+    free(cnt);
+}
+
+int stats_sort(double *x, size_t n, double *tmp)
+{
+    if (n <= SORT_INSERTION_MAX) {
+        insertion_sort(x, n);
+        return 0;
+    }
+    double *own = NULL;
+    if (!tmp) {
+        own = tmp = malloc(n * sizeof *tmp);
+        if (!own)
+            return -1;
+    }
+    radix_sort(x, n, tmp);
+    free(own);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ descriptives */
 
 int stats_describe(const double *x, size_t n, struct desc *out)
@@ -100,9 +184,10 @@ int stats_describe(const double *x, size_t n, struct desc *out)
     if (n == 0 || !x)
         return -1;
     double *s = dup_array(x, n);
-    if (!s)
+    if (!s || stats_sort(s, n, NULL)) {
+        free(s);
         return -1;
-    gsl_sort(s, 1, n);
+    }
     out->mean = accurate_mean(x, n);
     out->sd = accurate_sd(x, n, out->mean);
     out->median = gsl_stats_median_from_sorted_data(s, 1, n);
@@ -255,38 +340,38 @@ int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,
 /* ------------------------------------------------------------------ Wilcoxon */
 
 /* Sum of the ranks of |v| over positive v (average ranks for ties), and the tie term
- * sum(t^3 - t) over groups of equal |v|. v holds no zeros. */
-static int signed_rank(const double *v, size_t m, double *vstat, double *tie_term)
+ * sum(t^3 - t) over groups of equal |v|. v is sorted ascending and holds no zeros, so |v|
+ * in ascending order is the negatives read backwards merged with the positives: no sort.
+ * The sums are taken group by group in ascending |v|, one addition per positive value, as
+ * a rank sort would take them. */
+static void signed_rank(const double *v, size_t m, double *vstat, double *tie_term)
 {
     *vstat = 0.0;
     *tie_term = 0.0;
-    if (m == 0)
-        return 0;
-    double *a = malloc(m * sizeof *a);
-    size_t *idx = malloc(m * sizeof *idx);
-    if (!a || !idx) {
-        free(a);
-        free(idx);
-        return -1;
-    }
-    for (size_t i = 0; i < m; i++)
-        a[i] = fabs(v[i]);
-    gsl_sort_index(idx, a, 1, m);
-    for (size_t i = 0; i < m;) {
-        size_t j = i + 1;
-        while (j < m && a[idx[j]] == a[idx[i]])
-            j++;
+    size_t neg = 0;
+    while (neg < m && v[neg] < 0)
+        neg++;
+    size_t a = neg, b = neg, done = 0;   /* next negative is v[a - 1], next positive v[b] */
+    while (done < m) {
+        double cur = (a > 0 && (b == m || fabs(v[a - 1]) <= v[b])) ? fabs(v[a - 1]) : v[b];
+        size_t tp = 0, t_all = 0;
+        while (a > 0 && fabs(v[a - 1]) == cur) {
+            a--;
+            t_all++;
+        }
+        while (b < m && v[b] == cur) {
+            b++;
+            tp++;
+        }
+        t_all += tp;
+        size_t i = done, j = done + t_all;
         double t = (double)(j - i);
         double avg = ((double)i + 1.0 + (double)j) / 2.0;   /* mean of ranks i+1..j */
-        for (size_t r = i; r < j; r++)
-            if (v[idx[r]] > 0)
-                *vstat += avg;
+        for (size_t r = 0; r < tp; r++)
+            *vstat += avg;
         *tie_term += t * t * t - t;
-        i = j;
+        done = j;
     }
-    free(a);
-    free(idx);
-    return 0;
 }
 
 static double sgn(double v)
@@ -295,7 +380,8 @@ static double sgn(double v)
 }
 
 /* R's normal statistic for shift d, zeros dropped and ties re-counted at d (as R's W(d)).
- * Returns NAN when sigma is 0 (every observation equals d). */
+ * x is sorted ascending, and so is x - d (rounding is monotone). Returns NAN when sigma is
+ * 0 (every observation equals d). */
 static int w_stat_at(const double *x, size_t n, double d, double *w)
 {
     double *xd = malloc((n ? n : 1) * sizeof *xd);
@@ -306,10 +392,8 @@ static int w_stat_at(const double *x, size_t n, double d, double *w)
         if (x[i] - d != 0)
             xd[m++] = x[i] - d;
     double v, ties;
-    int rc = signed_rank(xd, m, &v, &ties);
+    signed_rank(xd, m, &v, &ties);
     free(xd);
-    if (rc)
-        return -1;
     double mm = (double)m;
     double zd = v - mm * (mm + 1) / 4.0;
     double sigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - ties / 48.0);
@@ -351,7 +435,8 @@ static int walsh_kth(const double *xs, size_t n, uint64_t k, double *out)
                     buf[c++] = xs[i] + xs[j];
             if (k <= below || k - below > cand)
                 goto out;   /* cannot happen: the answer is always among the candidates */
-            gsl_sort(buf, 1, c);
+            if (stats_sort(buf, c, NULL))
+                goto out;
             *out = buf[k - below - 1];
             rc = 0;
             goto out;
@@ -401,24 +486,143 @@ out:
     return rc;
 }
 
+/* The Walsh sums xs[i] + xs[j], i <= j, of sorted xs (no zeros), ready for k-th smallest
+ * queries. When xs has few distinct values (scores in whole points: a change on a 0-10
+ * scale takes at most 21) each distinct sum is listed once with its multiplicity and a
+ * query is a binary search; otherwise each query is a selection in xs (walsh_kth). Both
+ * give the k-th smallest of the same multiset of sums, each computed as v_i + v_j. */
+struct walsh {
+    const double *xs;
+    size_t n;
+    size_t nt;                 /* table entries; 0 = no table, select in xs */
+    double *sum;               /* distinct sums, ascending */
+    uint64_t *cum;             /* cum[i] = number of Walsh sums <= sum[i] */
+};
+
+struct wsum {
+    double s;
+    uint64_t w;
+};
+
+static int wsum_cmp(const void *pa, const void *pb)
+{
+    const struct wsum *a = pa, *b = pb;
+    return (a->s > b->s) - (a->s < b->s);
+}
+
+static void walsh_free(struct walsh *w)
+{
+    free(w->sum);
+    free(w->cum);
+    w->sum = NULL;
+    w->cum = NULL;
+    w->nt = 0;
+}
+
+/* The table is built when it has at most 2n entries (d distinct values give d(d+1)/2). */
+static int walsh_init(struct walsh *w, const double *xs, size_t n)
+{
+    w->xs = xs;
+    w->n = n;
+    w->nt = 0;
+    w->sum = NULL;
+    w->cum = NULL;
+    uint64_t limit = 2 * (uint64_t)n;
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || xs[i] != xs[i - 1]) {
+            d++;
+            if ((uint64_t)d * (d + 1) / 2 > limit)
+                return 0;
+        }
+    if (d == 0)
+        return 0;
+    size_t np = d * (d + 1) / 2;
+    double *val = malloc(d * sizeof *val);
+    uint64_t *cnt = malloc(d * sizeof *cnt);
+    struct wsum *p = malloc(np * sizeof *p);
+    int rc = -1;
+    if (!val || !cnt || !p)
+        goto out;
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || xs[i] != xs[i - 1]) {
+            val[nd] = xs[i];
+            cnt[nd++] = 0;
+        }
+        cnt[nd - 1]++;
+    }
+    size_t c = 0;
+    for (size_t a = 0; a < d; a++) {
+        p[c].s = val[a] + val[a];
+        p[c++].w = cnt[a] * (cnt[a] + 1) / 2;
+        for (size_t b = a + 1; b < d; b++) {
+            p[c].s = val[a] + val[b];
+            p[c++].w = cnt[a] * cnt[b];
+        }
+    }
+    qsort(p, np, sizeof *p, wsum_cmp);
+    w->sum = malloc(np * sizeof *w->sum);
+    w->cum = malloc(np * sizeof *w->cum);
+    if (!w->sum || !w->cum) {
+        walsh_free(w);
+        goto out;
+    }
+    uint64_t run = 0;
+    for (size_t i = 0; i < np; i++) {
+        run += p[i].w;
+        if (w->nt > 0 && w->sum[w->nt - 1] == p[i].s) {
+            w->cum[w->nt - 1] = run;   /* two pairs with one sum (1 + 4 = 2 + 3) */
+        } else {
+            w->sum[w->nt] = p[i].s;
+            w->cum[w->nt++] = run;
+        }
+    }
+    rc = 0;
+out:
+    free(val);
+    free(cnt);
+    free(p);
+    return rc;
+}
+
+/* k-th smallest (1-based) Walsh sum. */
+static int walsh_sum_kth(const struct walsh *w, uint64_t k, double *out)
+{
+    if (w->nt == 0)
+        return walsh_kth(w->xs, w->n, k, out);
+    if (k == 0 || k > w->cum[w->nt - 1])
+        return -1;
+    size_t a = 0, b = w->nt - 1;   /* first entry with cum >= k */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (w->cum[mid] >= k)
+            b = mid;
+        else
+            a = mid + 1;
+    }
+    *out = w->sum[a];
+    return 0;
+}
+
 /* k-th smallest Walsh average (x_i + x_j) / 2, as R computes it (sum first, then halve). */
-static int walsh_avg_kth(const double *xs, size_t n, uint64_t k, double *out)
+static int walsh_avg_kth(const struct walsh *w, uint64_t k, double *out)
 {
     double s;
-    if (walsh_kth(xs, n, k, &s))
+    if (walsh_sum_kth(w, k, &s))
         return -1;
     *out = s / 2.0;
     return 0;
 }
 
-static int walsh_median(const double *xs, size_t n, double *out)
+static int walsh_median(const struct walsh *w, double *out)
 {
-    uint64_t nn = (uint64_t)n * (n + 1) / 2;
+    uint64_t nn = (uint64_t)w->n * (w->n + 1) / 2;
     double a, b;
     if (nn % 2) {
-        return walsh_avg_kth(xs, n, (nn + 1) / 2, out);
+        return walsh_avg_kth(w, (nn + 1) / 2, out);
     }
-    if (walsh_avg_kth(xs, n, nn / 2, &a) || walsh_avg_kth(xs, n, nn / 2 + 1, &b))
+    if (walsh_avg_kth(w, nn / 2, &a) || walsh_avg_kth(w, nn / 2 + 1, &b))
         return -1;
     *out = (a + b) / 2.0;
     return 0;
@@ -477,9 +681,11 @@ static void wilcoxon_nan(struct wilcoxon *o)
  * of d that jumps only at Walsh averages, and between them equals the plateau value for
  * V = #{Walsh averages > d}, no zeros and the data's own ties. The root is the Walsh
  * average where the plateau value first drops below zq. */
-static int wilcoxon_root(const double *xs, size_t n, double sigma, double wmin, double wmax,
+static int wilcoxon_root(const struct walsh *ws, double sigma, double wmin, double wmax,
                          double zq, double *root)
 {
+    const double *xs = ws->xs;
+    size_t n = ws->n;
     if (wmin - zq <= 0) {
         *root = xs[0];
         return 0;
@@ -504,7 +710,7 @@ static int wilcoxon_root(const double *xs, size_t n, double sigma, double wmin, 
         *root = xs[n - 1];
         return 0;
     }
-    return walsh_avg_kth(xs, n, a, root);
+    return walsh_avg_kth(ws, a, root);
 }
 
 int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct wilcoxon *out)
@@ -514,6 +720,7 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
         return -1;
     double *xs = malloc((n ? n : 1) * sizeof *xs);
     double *cnt = NULL;
+    struct walsh ws = {0};
     if (!xs)
         return -1;
     size_t m = 0;
@@ -526,13 +733,13 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
     }
     int rc = -1;
     double v, ties;
-    if (m == 0 || signed_rank(xs, m, &v, &ties))
+    if (m == 0 || stats_sort(xs, m, NULL))
         goto fail;
-    gsl_sort(xs, 1, m);
+    signed_rank(xs, m, &v, &ties);
     double mm = (double)m;
     uint64_t nn = (uint64_t)m * (m + 1) / 2;
     double hl;
-    if (walsh_median(xs, m, &hl))
+    if (walsh_init(&ws, xs, m) || walsh_median(&ws, &hl))
         goto fail;
     out->n = m;
     out->v = v;
@@ -549,8 +756,8 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
         size_t qu = qsignrank(cnt, m, alpha / 2.0);
         if (qu == 0)
             qu = 1;
-        if (walsh_avg_kth(xs, m, qu, &out->hl_lo) ||
-            walsh_avg_kth(xs, m, nn - qu + 1, &out->hl_hi))
+        if (walsh_avg_kth(&ws, qu, &out->hl_lo) ||
+            walsh_avg_kth(&ws, nn - qu + 1, &out->hl_hi))
             goto fail;
         out->level = 1.0 - 2.0 * psignrank(cnt, m, (double)qu - 1.0);
     } else {
@@ -588,9 +795,9 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
                 i = j;
             }
             double psigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - pt / 48.0);
-            if (wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Qinv(alpha / 2.0),
+            if (wilcoxon_root(&ws, psigma, wmin, wmax, gsl_cdf_ugaussian_Qinv(alpha / 2.0),
                               &out->hl_lo) ||
-                wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Pinv(alpha / 2.0),
+                wilcoxon_root(&ws, psigma, wmin, wmax, gsl_cdf_ugaussian_Pinv(alpha / 2.0),
                               &out->hl_hi))
                 goto fail;
             out->level = 1.0 - alpha;
@@ -601,6 +808,7 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
 fail:
     wilcoxon_nan(out);
 out:
+    walsh_free(&ws);
     free(xs);
     free(cnt);
     return rc;
@@ -635,12 +843,26 @@ int stats_effect_paired(const double *pre, const double *post, size_t n, struct 
 
 /* ------------------------------------------------------------------ bootstrap */
 
-static double stat_of(double *buf, size_t n, enum boot_stat stat)
+/* Median of sorted data: the middle value, or the mean of the middle pair, exactly as
+ * gsl_stats_median_from_sorted_data computes it. */
+static double median_sorted(const double *s, size_t n)
 {
-    if (stat == BOOT_MEAN)
-        return accurate_mean(buf, n);
-    gsl_sort(buf, 1, n);
-    return gsl_stats_median_from_sorted_data(buf, 1, n);
+    size_t lhs = (n - 1) / 2, rhs = n / 2;
+    return lhs == rhs ? s[lhs] : (s[lhs] + s[rhs]) / 2.0;
+}
+
+/* Median of the resample sorted[u_1], ..., sorted[u_n], given hits[j] = #{i : u_i = j}.
+ * sorted is non-decreasing, so the resample's k-th smallest value is sorted[] at the k-th
+ * smallest drawn position: counting positions (O(n)) replaces sorting the resample. */
+static double resample_median(const double *sorted, const size_t *hits, size_t n)
+{
+    size_t lhs = (n - 1) / 2, rhs = n / 2, acc = 0, j = 0;
+    while (acc + hits[j] <= lhs)
+        acc += hits[j++];
+    size_t jl = j;
+    while (acc + hits[j] <= rhs)
+        acc += hits[j++];
+    return lhs == rhs ? sorted[jl] : (sorted[jl] + sorted[j]) / 2.0;
 }
 
 int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
@@ -652,20 +874,31 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     int rc = -1;
     double *buf = malloc(n * sizeof *buf), *th = malloc(reps * sizeof *th);
     double *jk = malloc(n * sizeof *jk), *sorted = dup_array(x, n);
+    size_t *hits = stat == BOOT_MEDIAN ? malloc(n * sizeof *hits) : NULL;
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!buf || !th || !jk || !sorted || !r)
+    if (!buf || !th || !jk || !sorted || !r || (stat == BOOT_MEDIAN && !hits))
         goto out;
+    /* gsl_sort here and for the replicates below, not stats_sort: one sort per call is
+     * cheap next to the n * reps draws, and heapsort's placement of -0 among +0 is what
+     * earlier releases printed. */
     gsl_sort(sorted, 1, n);
-    memcpy(buf, x, n * sizeof *buf);
-    double est = stat_of(buf, n, stat);
+    double est = stat == BOOT_MEAN ? accurate_mean(x, n) : median_sorted(sorted, n);
 
     /* Resample from the sorted copy, so the interval depends on the values and the seed only,
-     * not on the order the rows arrived in (a shuffled export gives the same report). */
+     * not on the order the rows arrived in (a shuffled export gives the same report). The
+     * draws are the same n per replicate, in the same order, whichever the statistic. */
     gsl_rng_set(r, (unsigned long)seed);
     for (size_t b = 0; b < reps; b++) {
-        for (size_t i = 0; i < n; i++)
-            buf[i] = sorted[gsl_rng_uniform_int(r, n)];
-        th[b] = stat_of(buf, n, stat);
+        if (stat == BOOT_MEAN) {
+            for (size_t i = 0; i < n; i++)
+                buf[i] = sorted[gsl_rng_uniform_int(r, n)];
+            th[b] = accurate_mean(buf, n);   /* in draw order: the compensated sum is too */
+        } else {
+            memset(hits, 0, n * sizeof *hits);
+            for (size_t i = 0; i < n; i++)
+                hits[gsl_rng_uniform_int(r, n)]++;
+            th[b] = resample_median(sorted, hits, n);
+        }
     }
     gsl_sort(th, 1, reps);
 
@@ -722,6 +955,7 @@ out:
     free(th);
     free(jk);
     free(sorted);
+    free(hits);
     gsl_rng_free(r);
     return rc;
 }
@@ -738,19 +972,6 @@ int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t r
 }
 
 /* ------------------------------------------------------------------ Kaplan–Meier */
-
-struct tev {
-    double t;
-    int ev;
-};
-
-static int tev_cmp(const void *pa, const void *pb)
-{
-    const struct tev *a = pa, *b = pb;
-    if (a->t != b->t)
-        return a->t < b->t ? -1 : 1;
-    return (b->ev > a->ev) - (b->ev < a->ev);   /* events before censorings at a tie */
-}
 
 /* One quantile of a step curve, as R survival's findq: x[0] = 0 and y[0] = 0 (y is
  * 1 - S, non-decreasing), NAN y values are skipped, repeated y values keep their first
@@ -807,44 +1028,50 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     for (size_t i = 0; i < n; i++)
         if (!(time[i] >= 0) || !isfinite(time[i]) || (event[i] != 0 && event[i] != 1))
             return -1;
-    struct tev *d = malloc(n * sizeof *d);
+    /* Event times and censoring times apart, each sorted (stably): walking both at once
+     * visits the times in order with events before censorings at a tie, as one sort by
+     * (time, event first) would. */
+    size_t nev = 0;
+    for (size_t i = 0; i < n; i++)
+        nev += (size_t)event[i];
+    size_t ncen = n - nev;
+    double *et = malloc((nev ? nev : 1) * sizeof *et), *ct = malloc((ncen ? ncen : 1) * sizeof *ct);
     double *cx = NULL, *cy = NULL, *cl = NULL, *ch = NULL;
     struct km_step *st = NULL;
     int rc = -1;
-    if (!d)
+    if (!et || !ct)
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        d[i].t = time[i];
-        d[i].ev = event[i];
+    for (size_t i = 0, ie = 0, ic = 0; i < n; i++) {
+        if (event[i])
+            et[ie++] = time[i];
+        else
+            ct[ic++] = time[i];
     }
-    qsort(d, n, sizeof *d, tev_cmp);
-    size_t nev = 0;
-    for (size_t i = 0; i < n; i++)
-        nev += (size_t)d[i].ev;
+    if (stats_sort(et, nev, NULL) || stats_sort(ct, ncen, NULL))
+        goto out;
     st = calloc(nev ? nev : 1, sizeof *st);
     if (!st)
         goto out;
     double z = z_crit(level), s = 1.0, g = 0.0;
     size_t ns = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
+    for (size_t ie = 0, ic = 0; ie + ic < n;) {
+        size_t i = ie + ic;   /* times before this one */
+        double t = ie < nev && (ic == ncen || et[ie] <= ct[ic]) ? et[ie] : ct[ic];
         long de = 0, dc = 0;
-        while (j < n && d[j].t == d[i].t) {
-            de += d[j].ev;
-            dc += !d[j].ev;
-            j++;
-        }
+        for (; ie < nev && et[ie] == t; ie++)
+            de++;
+        for (; ic < ncen && ct[ic] == t; ic++)
+            dc++;
         if (de == 0) {
             /* censorings at a time without events belong to the previous step's interval
              * (those before the first event belong to no step) */
             if (ns)
                 st[ns - 1].n_censor += dc;
-            i = j;
             continue;
         }
         long nr = (long)(n - i);
         struct km_step *k = &st[ns++];
-        k->t = d[i].t;
+        k->t = t;
         k->n_risk = nr;
         k->n_event = de;
         k->n_censor = dc;
@@ -863,7 +1090,6 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
             k->se = k->lo = k->hi = NAN;
             g = INFINITY;
         }
-        i = j;
     }
     out->n_events = nev;
     out->n_steps = ns;
@@ -887,7 +1113,8 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
         cl[i + 1] = 1.0 - out->step[i].lo;   /* lower band of S reaches 1-q first */
         ch[i + 1] = 1.0 - out->step[i].hi;
     }
-    double xmax = d[n - 1].t;
+    /* the last time in (time, event first) order: a censoring wins a tie */
+    double xmax = ncen && (nev == 0 || ct[ncen - 1] >= et[nev - 1]) ? ct[ncen - 1] : et[nev - 1];
     static const double probs[3] = {0.25, 0.5, 0.75};
     for (int qi = 0; qi < 3; qi++) {
         out->q[qi] = find_quantile(cx, cy, ns + 1, probs[qi], xmax);
@@ -896,7 +1123,8 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     }
     rc = 0;
 out:
-    free(d);
+    free(et);
+    free(ct);
     free(st);
     free(cx);
     free(cy);

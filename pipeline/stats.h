@@ -15,6 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Sort x[0..n) ascending in place, stably: values that compare equal keep their input
+ * order, -0 and +0 included (they are equal to `<`), so the result is the same array a
+ * stable comparison sort on (x > y) - (x < y) gives. LSD radix sort on the IEEE bits: a pass
+ * per byte that differs between values (two or three for scores in whole points), so O(n).
+ * tmp: n doubles of scratch, or NULL to allocate them here. NAN must not occur (they would
+ * land at an end by their sign bit). Returns 0, or -1 when out of memory (x unchanged).
+ * (Added.) */
+int stats_sort(double *x, size_t n, double *tmp);
+
 /* Descriptives: two-pass compensated mean/SD (accurate on NIST StRD), quartiles by R type 7
  * (gsl_stats_quantile_from_sorted_data), median the average of the middle pair for even n.
  * n = 0 returns -1 (all NAN, never gsl's "mean 0"); n = 1 returns 0 with sd NAN. */
