@@ -16,7 +16,6 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_multifit.h>
-#include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -54,16 +53,22 @@ static double ksum_get(const struct ksum *k)
 }
 
 /* Mean refined by a second pass (the correction term absorbs the rounding of the first). */
+/* The second pass, given the compensated sum s of x. */
+static double accurate_mean_from(const double *x, size_t n, const struct ksum *s)
+{
+    double m = ksum_get(s) / (double)n;
+    struct ksum d = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        ksum_add(&d, x[i] - m);
+    return m + ksum_get(&d) / (double)n;
+}
+
 static double accurate_mean(const double *x, size_t n)
 {
     struct ksum s = {0, 0};
     for (size_t i = 0; i < n; i++)
         ksum_add(&s, x[i]);
-    double m = ksum_get(&s) / (double)n;
-    struct ksum d = {0, 0};
-    for (size_t i = 0; i < n; i++)
-        ksum_add(&d, x[i] - m);
-    return m + ksum_get(&d) / (double)n;
+    return accurate_mean_from(x, n, &s);
 }
 
 /* Sample SD (n-1) about m, with the corrected two-pass formula
@@ -158,12 +163,96 @@ static void radix_sort(double *x, size_t n, double *tmp)
     free(cnt);
 }
 
+/* Few distinct values (scores, and percentages of them, take a few hundred at most): count
+ * each distinct bit pattern in a small hash table, sort the distinct values, write each out
+ * as often as it occurred. Equal doubles have equal bits, -0 and +0 apart, so this is the
+ * stable sort's array unless both zeros occur: then it gives up, as it does past
+ * FEW_MAX distinct values. Returns 1 when x is sorted, 0 when it gave up (x unchanged) or
+ * ran out of memory. */
+enum { FEW_MAX = 1024 };
+
+struct few_slot {
+    uint64_t bits;
+    size_t count;              /* 0 = empty */
+};
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+static int few_distinct_sort(double *x, size_t n)
+{
+    size_t want = n < FEW_MAX ? n : FEW_MAX, slots = 64;
+    int shift = 64 - 6;
+    while (slots < 4 * want) {   /* load factor at most 1/4 */
+        slots *= 2;
+        shift--;
+    }
+    struct few_slot *tab = calloc(slots, sizeof *tab);
+    double *val = malloc(want * sizeof *val);
+    int rc = 0;
+    if (!tab || !val)
+        goto out;
+    size_t nd = 0;
+    int zero_signs = 0;        /* bit 1: +0 seen, bit 2: -0 seen */
+    uint64_t prev = 0;
+    size_t prev_slot = slots;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &x[i], sizeof u);
+        if (prev_slot < slots && u == prev) {   /* runs are common: skip the hash */
+            tab[prev_slot].count++;
+            continue;
+        }
+        size_t h = (size_t)((u * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
+        while (tab[h].count && tab[h].bits != u)
+            h = (h + 1) & (slots - 1);
+        if (!tab[h].count) {
+            if (++nd > want)
+                goto out;
+            if ((u << 1) == 0) {
+                zero_signs |= u ? 2 : 1;
+                if (zero_signs == 3)
+                    goto out;
+            }
+            tab[h].bits = u;
+        }
+        tab[h].count++;
+        prev = u;
+        prev_slot = h;
+    }
+    size_t m = 0;
+    for (size_t h = 0; h < slots; h++)
+        if (tab[h].count)
+            memcpy(&val[m++], &tab[h].bits, sizeof *val);
+    qsort(val, m, sizeof *val, cmp_double);   /* distinct: any sort gives this order */
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t u;
+        memcpy(&u, &val[i], sizeof u);
+        size_t h = (size_t)((u * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
+        while (tab[h].bits != u || !tab[h].count)
+            h = (h + 1) & (slots - 1);
+        for (size_t c = 0; c < tab[h].count; c++)
+            x[o++] = val[i];
+    }
+    rc = 1;
+out:
+    free(tab);
+    free(val);
+    return rc;
+}
+
 int stats_sort(double *x, size_t n, double *tmp)
 {
     if (n <= SORT_INSERTION_MAX) {
         insertion_sort(x, n);
         return 0;
     }
+    if (few_distinct_sort(x, n))
+        return 0;
     double *own = NULL;
     if (!tmp) {
         own = tmp = malloc(n * sizeof *tmp);
@@ -175,6 +264,18 @@ int stats_sort(double *x, size_t n, double *tmp)
     return 0;
 }
 
+/* 1 when x holds both -0 and +0. Where they meet, which zero a sort puts first depends on
+ * the algorithm; for such input the descriptives and the bootstrap keep the heapsort
+ * (gsl_sort) they always used, so even the sign of a zero result stays put. */
+static int mixed_zeros(const double *x, size_t n)
+{
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] == 0)
+            seen |= signbit(x[i]) ? 2 : 1;
+    return seen == 3;
+}
+
 /* ------------------------------------------------------------------ descriptives */
 
 int stats_describe(const double *x, size_t n, struct desc *out)
@@ -184,7 +285,11 @@ int stats_describe(const double *x, size_t n, struct desc *out)
     if (n == 0 || !x)
         return -1;
     double *s = dup_array(x, n);
-    if (!s || stats_sort(s, n, NULL)) {
+    if (!s)
+        return -1;
+    if (mixed_zeros(x, n)) {
+        gsl_sort(s, 1, n);
+    } else if (stats_sort(s, n, NULL)) {
         free(s);
         return -1;
     }
@@ -816,6 +921,21 @@ out:
 
 /* ------------------------------------------------------------------ effect sizes */
 
+int stats_effect_paired_from(size_t n, double mean_diff, double sd_diff, double sd_pre,
+                              double sd_post, struct effect *out)
+{
+    out->d_z = out->d_av = out->g_av = NAN;
+    if (n < 3 || !(sd_diff > 0) || !(sd_pre + sd_post > 0))
+        return -1;
+    double df = (double)(n - 1);
+    /* J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), via log-gamma to avoid overflow */
+    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
+    out->d_z = mean_diff / sd_diff;
+    out->d_av = mean_diff / ((sd_pre + sd_post) / 2.0);
+    out->g_av = out->d_av * j;
+    return 0;
+}
+
 int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out)
 {
     out->d_z = out->d_av = out->g_av = NAN;
@@ -830,18 +950,78 @@ int stats_effect_paired(const double *pre, const double *post, size_t n, struct 
     free(d);
     double sa = accurate_sd(pre, n, accurate_mean(pre, n));
     double sb = accurate_sd(post, n, accurate_mean(post, n));
-    if (!(sdd > 0) || !(sa + sb > 0))
-        return -1;
-    double df = (double)(n - 1);
-    /* J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), via log-gamma to avoid overflow */
-    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
-    out->d_z = md / sdd;
-    out->d_av = md / ((sa + sb) / 2.0);
-    out->g_av = out->d_av * j;
-    return 0;
+    return stats_effect_paired_from(n, md, sdd, sa, sb, out);
 }
 
 /* ------------------------------------------------------------------ bootstrap */
+
+/* MT19937 (Matsumoto & Nishimura 1998) with the 2002 seeding, which is what
+ * gsl_rng_mt19937 is: the same 32-bit numbers for the same seed. Inline here because the
+ * bootstrap draws n * reps of them, and through gsl_rng's function pointers that was most
+ * of a monthly report's time. test_stats checks the stream against GSL's. */
+enum { MT_N = 624, MT_M = 397 };
+
+static uint32_t mt_twist(uint32_t a, uint32_t b, uint32_t c)
+{
+    uint32_t y = (a & UINT32_C(0x80000000)) | (b & UINT32_C(0x7fffffff));
+    return c ^ (y >> 1) ^ (UINT32_C(0x9908b0df) & (0u - (y & 1u)));
+}
+
+void stats_mt_seed(struct stats_mt *m, unsigned long seed)
+{
+    if (seed == 0)
+        seed = 4357;   /* gsl_rng_set's default seed */
+    m->s[0] = (uint32_t)(seed & 0xffffffffUL);
+    for (uint32_t i = 1; i < MT_N; i++)
+        m->s[i] = UINT32_C(1812433253) * (m->s[i - 1] ^ (m->s[i - 1] >> 30)) + i;
+    m->i = MT_N;
+}
+
+static void mt_refill(struct stats_mt *m)
+{
+    uint32_t *s = m->s;
+    int k;
+    for (k = 0; k < MT_N - MT_M; k++)
+        s[k] = mt_twist(s[k], s[k + 1], s[k + MT_M]);
+    for (; k < MT_N - 1; k++)
+        s[k] = mt_twist(s[k], s[k + 1], s[k + MT_M - MT_N]);
+    s[MT_N - 1] = mt_twist(s[MT_N - 1], s[0], s[MT_M - 1]);
+    m->i = 0;
+}
+
+static inline uint32_t mt_next(struct stats_mt *m)
+{
+    if (m->i >= MT_N)
+        mt_refill(m);
+    uint32_t y = m->s[m->i++];
+    y ^= y >> 11;
+    y ^= (y << 7) & UINT32_C(0x9d2c5680);
+    y ^= (y << 15) & UINT32_C(0xefc60000);
+    y ^= y >> 18;
+    return y;
+}
+
+uint32_t stats_mt_get(struct stats_mt *m)
+{
+    return mt_next(m);
+}
+
+/* gsl_rng_uniform_int's rule: scale = (2^32 - 1) / n, draw until get / scale < n. */
+static inline size_t mt_uniform(struct stats_mt *m, uint32_t n, uint32_t scale)
+{
+    uint32_t k;
+    do
+        k = mt_next(m) / scale;
+    while (k >= n);
+    return k;
+}
+
+unsigned long stats_mt_uniform_int(struct stats_mt *m, unsigned long n)
+{
+    if (n == 0 || n > 0xffffffffUL)
+        return 0;   /* gsl_rng_uniform_int's error value */
+    return mt_uniform(m, (uint32_t)n, UINT32_C(0xffffffff) / (uint32_t)n);
+}
 
 /* Median of sorted data: the middle value, or the mean of the middle pair, exactly as
  * gsl_stats_median_from_sorted_data computes it. */
@@ -865,41 +1045,48 @@ static double resample_median(const double *sorted, const size_t *hits, size_t n
     return lhs == rhs ? sorted[jl] : (sorted[jl] + sorted[j]) / 2.0;
 }
 
-int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
-                               uint64_t seed, double level, struct bca *out)
+/* Replicates of the mean (into thm) and of the median (into thd) of n draws from sorted,
+ * reps times; either array may be NULL. The two share one draw stream, so each gets the
+ * very draws a bootstrap of it alone would: n per replicate, in order. buf: n doubles,
+ * hits: n counters (for the median). */
+static void bootstrap_draws(const double *sorted, size_t n, size_t reps, uint64_t seed,
+                            struct stats_mt *r, double *buf, size_t *hits, double *thm,
+                            double *thd)
 {
-    out->est = out->lo = out->hi = out->z0 = out->a = NAN;
-    if (!x || n < 2 || reps < 2 || !level_ok(level) || (stat != BOOT_MEAN && stat != BOOT_MEDIAN))
-        return -1;
-    int rc = -1;
-    double *buf = malloc(n * sizeof *buf), *th = malloc(reps * sizeof *th);
-    double *jk = malloc(n * sizeof *jk), *sorted = dup_array(x, n);
-    size_t *hits = stat == BOOT_MEDIAN ? malloc(n * sizeof *hits) : NULL;
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!buf || !th || !jk || !sorted || !r || (stat == BOOT_MEDIAN && !hits))
-        goto out;
-    /* gsl_sort here and for the replicates below, not stats_sort: one sort per call is
-     * cheap next to the n * reps draws, and heapsort's placement of -0 among +0 is what
-     * earlier releases printed. */
-    gsl_sort(sorted, 1, n);
-    double est = stat == BOOT_MEAN ? accurate_mean(x, n) : median_sorted(sorted, n);
-
-    /* Resample from the sorted copy, so the interval depends on the values and the seed only,
-     * not on the order the rows arrived in (a shuffled export gives the same report). The
-     * draws are the same n per replicate, in the same order, whichever the statistic. */
-    gsl_rng_set(r, (unsigned long)seed);
+    /* With -0 and +0 both in the data, which of them a resample's median is depends on
+     * how its copy is sorted: then sort every resample, as always. */
+    int sort_each = thd && mixed_zeros(sorted, n);
+    stats_mt_seed(r, (unsigned long)seed);
+    uint32_t n32 = (uint32_t)n, scale = UINT32_C(0xffffffff) / n32;
     for (size_t b = 0; b < reps; b++) {
-        if (stat == BOOT_MEAN) {
-            for (size_t i = 0; i < n; i++)
-                buf[i] = sorted[gsl_rng_uniform_int(r, n)];
-            th[b] = accurate_mean(buf, n);   /* in draw order: the compensated sum is too */
-        } else {
+        if (thd)
             memset(hits, 0, n * sizeof *hits);
-            for (size_t i = 0; i < n; i++)
-                hits[gsl_rng_uniform_int(r, n)]++;
-            th[b] = resample_median(sorted, hits, n);
+        /* accurate_mean(buf), its first pass summing as the values are drawn */
+        struct ksum sum = {0, 0};
+        for (size_t i = 0; i < n; i++) {
+            size_t u = mt_uniform(r, n32, scale);
+            if (thd)
+                hits[u]++;
+            buf[i] = sorted[u];
+            if (thm)
+                ksum_add(&sum, buf[i]);
+        }
+        if (thm)
+            thm[b] = accurate_mean_from(buf, n, &sum);
+        if (thd && sort_each) {
+            gsl_sort(buf, 1, n);
+            thd[b] = median_sorted(buf, n);
+        } else if (thd) {
+            thd[b] = resample_median(sorted, hits, n);
         }
     }
+}
+
+/* The BCa interval of one statistic from its replicates th (sorted here). jk: n doubles. */
+static int bca_finish(const double *x, const double *sorted, size_t n, enum boot_stat stat,
+                      double *th, size_t reps, double level, double *jk, struct bca *out)
+{
+    double est = stat == BOOT_MEAN ? accurate_mean(x, n) : median_sorted(sorted, n);
     gsl_sort(th, 1, reps);
 
     /* Bias correction from the share of replicates below est; ties (common for the
@@ -913,7 +1100,7 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     }
     double prop = (less + equal / 2.0) / (double)reps;
     if (prop <= 0.0 || prop >= 1.0)
-        goto out;
+        return -1;
     double z0 = gsl_cdf_ugaussian_Pinv(prop);
 
     /* Acceleration from the jackknife; the leave-one-out statistic is O(1) per point. */
@@ -943,21 +1130,74 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     double al = gsl_cdf_ugaussian_P(z0 + (z0 + zl) / (1.0 - a * (z0 + zl)));
     double ah = gsl_cdf_ugaussian_P(z0 + (z0 + zh) / (1.0 - a * (z0 + zh)));
     if (!isfinite(al) || !isfinite(ah))
-        goto out;
+        return -1;
     out->est = est;
     out->lo = gsl_stats_quantile_from_sorted_data(th, 1, reps, al);
     out->hi = gsl_stats_quantile_from_sorted_data(th, 1, reps, ah);
     out->z0 = z0;
     out->a = a;
-    rc = 0;
+    return 0;
+}
+
+/* The bootstrap of the mean (mean != NULL) and/or the median (median != NULL) of x;
+ * rc[0] for the mean, rc[1] for the median, each 0 or -1 as stats_bootstrap_bca_detail. */
+static void bootstrap(const double *x, size_t n, size_t reps, uint64_t seed, double level,
+                      struct bca *mean, struct bca *median, int rc[2])
+{
+    struct bca *out[2] = {mean, median};
+    for (int k = 0; k < 2; k++) {
+        rc[k] = -1;
+        if (out[k])
+            out[k]->est = out[k]->lo = out[k]->hi = out[k]->z0 = out[k]->a = NAN;
+    }
+    if (!x || n < 2 || reps < 2 || !level_ok(level) || n > 0xffffffffUL)
+        return;
+    double *buf = malloc(n * sizeof *buf), *jk = malloc(n * sizeof *jk);
+    double *sorted = dup_array(x, n);
+    double *thm = mean ? malloc(reps * sizeof *thm) : NULL;
+    double *thd = median ? malloc(reps * sizeof *thd) : NULL;
+    size_t *hits = median ? malloc(n * sizeof *hits) : NULL;
+    struct stats_mt *r = malloc(sizeof *r);
+    if (!buf || !jk || !sorted || !r || (mean && !thm) || (median && (!thd || !hits)))
+        goto out;
+    /* gsl_sort here and for the replicates, not stats_sort: one sort per call is cheap next
+     * to the n * reps draws, and so a -0 among +0 lands exactly where it always did. */
+    gsl_sort(sorted, 1, n);
+    /* Resample from the sorted copy, so the interval depends on the values and the seed only,
+     * not on the order the rows arrived in (a shuffled export gives the same report). */
+    bootstrap_draws(sorted, n, reps, seed, r, buf, hits, thm, thd);
+    if (mean)
+        rc[0] = bca_finish(x, sorted, n, BOOT_MEAN, thm, reps, level, jk, mean);
+    if (median)
+        rc[1] = bca_finish(x, sorted, n, BOOT_MEDIAN, thd, reps, level, jk, median);
 out:
     free(buf);
-    free(th);
     free(jk);
     free(sorted);
+    free(thm);
+    free(thd);
     free(hits);
-    gsl_rng_free(r);
-    return rc;
+    free(r);
+}
+
+int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                               uint64_t seed, double level, struct bca *out)
+{
+    int rc[2];
+    if (stat != BOOT_MEAN && stat != BOOT_MEDIAN) {
+        out->est = out->lo = out->hi = out->z0 = out->a = NAN;
+        return -1;
+    }
+    bootstrap(x, n, reps, seed, level, stat == BOOT_MEAN ? out : NULL,
+              stat == BOOT_MEDIAN ? out : NULL, rc);
+    return rc[stat == BOOT_MEAN ? 0 : 1];
+}
+
+int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t seed,
+                             double level, struct bca *mean, struct bca *median, int rc[2])
+{
+    bootstrap(x, n, reps, seed, level, mean, median, rc);
+    return rc[0] || rc[1] ? -1 : 0;
 }
 
 int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t reps,

@@ -91,6 +91,12 @@ struct effect {
     double d_z, d_av, g_av;
 };
 int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out);
+/* The same from summaries a caller already has: the mean and SD of post - pre and the SDs of
+ * pre and post, each as stats_describe computes them (two-pass compensated mean, SD about
+ * it) over the same arrays in the same order; then the result is stats_effect_paired's to
+ * the last bit, without its four passes over the data. -1 (all NAN) as there. (Added.) */
+int stats_effect_paired_from(size_t n, double mean_diff, double sd_diff, double sd_pre,
+                             double sd_post, struct effect *out);
 
 /* Bootstrap BCa interval for a statistic of one sample (mean or median), `reps` resamples,
  * deterministic from `seed` (gsl_rng_mt19937, which uses the seed's low 32 bits; seed 0
@@ -109,6 +115,12 @@ struct bca {
 };
 int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
                                uint64_t seed, double level, struct bca *out);
+/* The mean's and the median's at once, from one stream of draws: each result is what
+ * stats_bootstrap_bca_detail gives for it with the same seed (both draw the same numbers),
+ * at about the cost of one. rc[0] is the mean's return value, rc[1] the median's; returns
+ * 0 when both are 0, else -1. (Added.) */
+int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t seed,
+                             double level, struct bca *mean, struct bca *median, int rc[2]);
 
 /* Kaplan–Meier for the time to an event (here: sessions to response).
  * time[i] >= 0 and finite, event[i] 1 = event, 0 = censored at time[i]; else -1.
@@ -145,5 +157,17 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
  * group is empty, the design is rank-deficient, or the residuals are all 0. */
 int stats_ancova_group(const double *baseline, const double *final, const int *group,
                        size_t n, double level, double *b, double *lo, double *hi, double *p);
+
+/* MT19937 exactly as gsl_rng_mt19937 (gsl_rng_set's seeding: seed 0 means 4357, otherwise
+ * its low 32 bits are used), without gsl_rng's function pointers: the bootstrap's
+ * generator. stats_mt_get is gsl_rng_get, stats_mt_uniform_int gsl_rng_uniform_int
+ * (0 for n = 0 or n > 2^32 - 1, GSL's error value). (Added.) */
+struct stats_mt {
+    uint32_t s[624];
+    int i;
+};
+void stats_mt_seed(struct stats_mt *m, unsigned long seed);
+uint32_t stats_mt_get(struct stats_mt *m);
+unsigned long stats_mt_uniform_int(struct stats_mt *m, unsigned long n);
 
 #endif
