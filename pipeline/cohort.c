@@ -86,37 +86,59 @@ static void est_from_t(const double *x, size_t n, double level, struct est *out)
 
 /* Student t over x (one-sample against 0), keeping the mean and SD when the interval is
  * undefined (one value, or every value equal): a cohort whose patients all improved by 2
- * points has a mean improvement of 2, not a blank. CI, t and p stay NAN then. */
-static void t_keep_mean(const double *x, size_t n, double level, struct tres *out)
+ * points has a mean improvement of 2, not a blank. CI, t and p stay NAN then.
+ * Returns 0 when out->mean and out->sd are stats_describe's (t or not), -1 when not. */
+static int t_keep_mean(const double *x, size_t n, double level, struct tres *out)
 {
     if (stats_t_one_sample(x, n, 0, level, out) == 0)
-        return;
+        return 0;
     struct desc d;
-    if (stats_describe(x, n, &d) == 0) {
-        out->mean = d.mean;
-        out->sd = d.sd;    /* NAN for one value, 0 when all are equal */
-    }
+    if (stats_describe(x, n, &d) != 0)
+        return -1;
+    out->mean = d.mean;
+    out->sd = d.sd;    /* NAN for one value, 0 when all are equal */
+    return 0;
 }
 
-static void est_pct(const double *x, size_t n, enum boot_stat stat, const struct cohort_opts *o,
-                    struct est *out)
+/* 1 when post[i] - pre[i] is chg[i], bit for bit, for every i. */
+static int is_difference(const double *pre, const double *post, const double *chg, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = post[i] - pre[i];
+        if (memcmp(&d, &chg[i], sizeof d) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Mean and median percent improvement with their intervals: bootstrap BCa up to
+ * boot_max_n (both from one stream of draws, the same each would get alone), else the t
+ * interval and the order-statistic one. */
+static void est_pct(const double *x, size_t n, const struct cohort_opts *o, struct est *mean,
+                    struct est *median)
 {
     if (n > o->boot_max_n) {
-        if (stat == BOOT_MEAN)
-            est_from_t(x, n, o->level, out);
-        else
-            median_order_ci(x, n, o->level, out);
+        est_from_t(x, n, o->level, mean);
+        median_order_ci(x, n, o->level, median);
         return;
     }
-    out->n = n;
-    out->method = "bootstrap BCa";
-    if (stats_bootstrap_bca(x, n, stat, o->boot_reps, o->seed, o->level, &out->est, &out->lo,
-                            &out->hi) != 0) {
-        out->est = out->lo = out->hi = NAN;
-        if (n >= 1) {   /* the point estimate is still defined when the interval is not */
-            struct desc d;
-            if (stats_describe(x, n, &d) == 0)
-                out->est = stat == BOOT_MEAN ? d.mean : d.median;
+    struct bca b[2];
+    int rc[2];
+    stats_bootstrap_bca_both(x, n, o->boot_reps, o->seed, o->level, &b[0], &b[1], rc);
+    struct est *out[2] = {mean, median};
+    for (int k = 0; k < 2; k++) {
+        out[k]->n = n;
+        out[k]->method = "bootstrap BCa";
+        out[k]->est = b[k].est;
+        out[k]->lo = b[k].lo;
+        out[k]->hi = b[k].hi;
+        if (rc[k] != 0) {
+            out[k]->est = out[k]->lo = out[k]->hi = NAN;
+            if (n >= 1) {   /* the point estimate is still defined when the interval is not */
+                struct desc d;
+                if (stats_describe(x, n, &d) == 0)
+                    out[k]->est = k == 0 ? d.mean : d.median;
+            }
         }
     }
 }
@@ -387,14 +409,24 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
             b[i] = in->higher_better ? pre[i] : post[i];
             fi[i] = in->higher_better ? post[i] : pre[i];
         }
-        stats_describe(b, nc, &g->baseline);
-        stats_describe(fi, nc, &g->final);
+        int have_b = stats_describe(b, nc, &g->baseline) == 0;
+        int have_f = stats_describe(fi, nc, &g->final) == 0;
+        int have_c = t_keep_mean(chg, nc, o->level, &g->change) == 0;
+        /* Effect sizes need the mean and SD of post - pre and the SDs of pre and post: the
+         * change's and the descriptives' just computed (same arrays, same arithmetic), when
+         * post - pre is the change bit for bit, as patient.c computes it. Measures read
+         * back from patients.csv carry a rounded change: then from the data. */
+        if (have_b && have_f && have_c && is_difference(pre, post, chg, nc)) {
+            double sd_b = g->baseline.sd, sd_f = g->final.sd;
+            stats_effect_paired_from(nc, g->change.mean, g->change.sd,
+                                     in->higher_better ? sd_b : sd_f,
+                                     in->higher_better ? sd_f : sd_b, &g->effect);
+        } else {
+            stats_effect_paired(pre, post, nc, &g->effect);
+        }
     }
-    t_keep_mean(chg, nc, o->level, &g->change);
     stats_wilcoxon_signed_rank(chg, nc, o->level, &g->wilcoxon);
-    stats_effect_paired(pre, post, nc, &g->effect);
-    est_pct(pct, np, BOOT_MEAN, o, &g->pct_mean);
-    est_pct(pct, np, BOOT_MEDIAN, o, &g->pct_median);
+    est_pct(pct, np, o, &g->pct_mean, &g->pct_median);
     prop_fill(&g->resp30, r30, (long)np, o->level);
     prop_fill(&g->resp50, r50, (long)np, o->level);
     prop_fill(&g->resp_mic, rmic, nmic, o->level);
