@@ -419,10 +419,7 @@ static void set_binomial(const struct ctx *x, struct audit_row *r, long k, long 
 static int median_order_ci(const double *sorted, size_t n, double level, double *lo,
                            double *hi, double *coverage)
 {
-    double half = (1 - level) / 2;
-    size_t j = 0;
-    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
-        j++;
+    size_t j = stats_median_rank(n, level);
     if (j == 0)
         return -1;
     *lo = sorted[j - 1];

@@ -56,6 +56,11 @@ int stats_prop_jeffreys(long k, long n, double level, double *lo, double *hi);
 /* Exact one-sided binomial p: P(X >= k | n, p0) when upper, else P(X <= k).
  * NAN for k outside 0..n, n > UINT_MAX or p0 outside [0, 1]. */
 double stats_binom_p_one_sided(long k, long n, double p0, int upper);
+/* Rank of the distribution-free CI for a median, order statistics x(j) and x(n+1-j): the
+ * j that walking j = 0, 1, ... while j + 1 <= n/2 and P(Bin(n, 1/2) <= j) <= (1-level)/2
+ * ends on (0: no such interval). The same j in O(log n + sqrt n) CDF evaluations, not n/2.
+ * (Added.) */
+size_t stats_median_rank(size_t n, double level);
 /* Newcombe hybrid score CI (method 10, Wilson limits without continuity correction)
  * for p1 - p2 = k1/n1 - k2/n2. -1 when either proportion is invalid (n = 0 included). */
 int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,

@@ -1509,6 +1509,35 @@ static void test_describe_paths(void)
         }
 }
 
+static size_t walk_rank(size_t n, double level)
+{
+    double half = (1 - level) / 2;
+    size_t j = 0;
+    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
+        j++;
+    return j;
+}
+
+/* stats_median_rank against the walk it shortens: every n to 700, every 37th to 6000, some
+ * large n, six levels. */
+static void test_median_rank(void)
+{
+    static const double levels[] = {0.5, 0.8, 0.9, 0.95, 0.99, 0.999};
+    long bad = 0;
+    for (size_t li = 0; li < NELEM(levels); li++)
+        for (size_t n = 0; n <= 6000; n += n < 700 ? 1 : 37)
+            bad += stats_median_rank(n, levels[li]) != walk_rank(n, levels[li]);
+    static const size_t big[] = {20001, 65536, 127000, 250001};
+    for (size_t bi = 0; bi < NELEM(big); bi++)
+        bad += stats_median_rank(big[bi], 0.95) != walk_rank(big[bi], 0.95);
+    if (bad)
+        fprintf(stderr, "stats_median_rank: %ld answers differ from the walk\n", bad);
+    CHECK(bad == 0);
+    /* n = 1: no interval; n = 9 at 95%: P(X <= 1) = 10/512 <= .025 < P(X <= 2) = 46/512 */
+    CHECK(stats_median_rank(1, 0.95) == 0);
+    CHECK(stats_median_rank(9, 0.95) == 2);
+}
+
 static void test_effect_from(void)
 {
     for (int rep = 0; rep < 200; rep++) {
@@ -1590,6 +1619,7 @@ int main(void)
     test_km_paths();
     test_km_last_time();
     test_describe_paths();
+    test_median_rank();
     test_effect_from();
     test_wilcoxon_paths();
     return TEST_END("test_stats");
