@@ -168,10 +168,37 @@ long audit_n_to_settle(double phat, double p0, double level)
 
 /* ---- helpers ---- */
 
+/* One instrument's measures, in patient-set order, with the fields the kernels read. The
+ * patient set's records are large and interleave the instruments, and every claim used to
+ * scan all of them; audit_run builds these once. */
+struct arec {
+    double baseline, pct, immediate;
+    uint32_t patient;
+    int zero_baseline, responded, sessions_to_response, days_to_response, n_immediate;
+    int8_t durable;
+};
+
+/* Answers that depend only on a covariate's string, worked out once per string index
+ * (value -1: not yet known). */
+struct memo {
+    size_t n;                  /* = dataset.n_cov_str */
+    int8_t *sub;               /* patient_in's string test, for the current claim */
+    int8_t *arm;               /* arm_of + 1, for the current claim */
+    int sub_ready, arm_ready;  /* 0: sub / arm hold another claim's answers: reset first */
+    int8_t *sex;               /* sex_of + 1 */
+    int8_t *age_ok;            /* 1 parse_age succeeded (value in age), 0 it failed */
+    double *age;
+    signed char *adverse;      /* per patient: -1 unknown, 0 none, 1 any (adverse_ready) */
+    int adverse_ready, adverse_any;
+};
+
 struct ctx {
     const struct dataset *ds;
     const struct patient_set *ps;
     const struct audit_opts *o;
+    struct arec **rec;         /* rec[k][0..n_rec[k]) for instrument k */
+    size_t *n_rec;
+    struct memo *memo;
 };
 
 static void note_add(struct audit_row *r, const char *fmt, ...)
@@ -270,19 +297,32 @@ static int resolve(const struct ctx *x, const struct claim *c, struct audit_row 
     return 0;
 }
 
+/* Index of patient p's value of covariate cov in dataset.cov_str, or UINT32_MAX. */
+static uint32_t cov_index(const struct dataset *ds, size_t p, int cov)
+{
+    return ds->cov_value[p * ds->n_cov + (size_t)cov];
+}
+
 static int patient_in(const struct ctx *x, const struct claim *c, int cov, size_t patient)
 {
     if (c->sub.kind != SUB_COV_EQ)
         return 1;
-    const char *v = dataset_cov(x->ds, patient, cov);
-    return v && strcasecmp(v, c->sub.value) == 0;
+    uint32_t v = cov_index(x->ds, patient, cov);
+    if (v == UINT32_MAX)
+        return 0;
+    if (!x->memo->sub_ready) {
+        memset(x->memo->sub, -1, x->memo->n);
+        x->memo->sub_ready = 1;
+    }
+    int8_t *m = &x->memo->sub[v];
+    if (*m < 0)
+        *m = (int8_t)(strcasecmp(x->ds->cov_str[v], c->sub.value) == 0);
+    return *m;
 }
 
-static int measure_in(const struct ctx *x, const struct claim *c, int instr, int cov,
-                      const struct pmeasure *m)
+/* m is one of the claim's instrument's records. */
+static int measure_in(const struct ctx *x, const struct claim *c, int cov, const struct arec *m)
 {
-    if (m->instr != instr)
-        return 0;
     if (c->sub.kind == SUB_BASELINE_LE && !(m->baseline <= c->sub.x))
         return 0;
     if (c->sub.kind == SUB_BASELINE_GE && !(m->baseline >= c->sub.x))
@@ -374,21 +414,12 @@ static void set_binomial(const struct ctx *x, struct audit_row *r, long k, long 
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Distribution-free CI for a median: order statistics x(j), x(n+1-j) with j the largest
  * rank such that P(Bin(n, 1/2) <= j-1) <= alpha/2; coverage >= level. sorted ascending. */
 static int median_order_ci(const double *sorted, size_t n, double level, double *lo,
                            double *hi, double *coverage)
 {
-    double half = (1 - level) / 2;
-    size_t j = 0;
-    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
-        j++;
+    size_t j = stats_median_rank(n, level);
     if (j == 0)
         return -1;
     *lo = sorted[j - 1];
@@ -404,7 +435,8 @@ static int median_row(const struct ctx *x, struct audit_row *r, double *v, size_
     r->n = n;
     if (n == 0)
         return 0;
-    qsort(v, n, sizeof *v, cmp_double);
+    if (stats_sort(v, n, NULL))   /* stable, as qsort's merge sort: the same array */
+        return -1;
     r->est = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     int done = 0;
     if (n < x->o->large_n && n >= 2) {
@@ -484,13 +516,15 @@ static int pct_values(const struct ctx *x, const struct claim *c, struct audit_r
     *n = 0;
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
-    double *v = malloc((x->ps->n ? x->ps->n : 1) * sizeof *v);
+    size_t nr = x->n_rec[instr];
+    const struct arec *rec = x->rec[instr];
+    double *v = malloc((nr ? nr : 1) * sizeof *v);
     if (!v)
         return -1;
     size_t single = 0, zero = 0;
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m))
+    for (size_t i = 0; i < nr; i++) {
+        const struct arec *m = &rec[i];
+        if (!measure_in(x, c, cov, m))
             continue;
         if (!isnan(m->pct))
             v[(*n)++] = m->pct;
@@ -527,10 +561,9 @@ static int k_median_pct(const struct ctx *x, const struct claim *c, struct audit
     size_t n;
     if (pct_values(x, c, r, &v, &n))
         return -1;
-    if (r->verdict != V_NOT_AUDITABLE)
-        median_row(x, r, v, n);
+    int rc = r->verdict != V_NOT_AUDITABLE ? median_row(x, r, v, n) : 0;
     free(v);
-    return 0;
+    return rc;
 }
 
 static int k_mean_pct(const struct ctx *x, const struct claim *c, struct audit_row *r)
@@ -556,7 +589,7 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
     *open = 0;
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
-    size_t cap = x->ps->n ? x->ps->n : 1, n = 0, excluded = 0;
+    size_t nr = x->n_rec[instr], cap = nr ? nr : 1, n = 0, excluded = 0;
     double *t = malloc(cap * sizeof *t);
     int *ev = malloc(cap * sizeof *ev);
     if (!t || !ev) {
@@ -564,9 +597,9 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
         free(ev);
         return -1;
     }
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m))
+    for (size_t i = 0; i < nr; i++) {
+        const struct arec *m = &x->rec[instr][i];
+        if (!measure_in(x, c, cov, m))
             continue;
         if (m->sessions_to_response < 0) {
             excluded++;
@@ -661,9 +694,9 @@ static int k_durable(const struct ctx *x, const struct claim *c, struct audit_ro
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0, unknown = 0;
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m))
+    for (size_t i = 0; i < x->n_rec[instr]; i++) {
+        const struct arec *m = &x->rec[instr][i];
+        if (!measure_in(x, c, cov, m))
             continue;
         if (m->durable < 0) {
             unknown++;
@@ -692,9 +725,9 @@ static int k_immediate(const struct ctx *x, const struct claim *c, struct audit_
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m) || m->n_immediate <= 0 || isnan(m->immediate))
+    for (size_t i = 0; i < x->n_rec[instr]; i++) {
+        const struct arec *m = &x->rec[instr][i];
+        if (!measure_in(x, c, cov, m) || m->n_immediate <= 0 || isnan(m->immediate))
             continue;
         n++;
         k += m->immediate >= c->param - PCT_EPS;
@@ -711,9 +744,9 @@ static int k_first_session(const struct ctx *x, const struct claim *c, struct au
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m) || m->sessions_to_response < 0)
+    for (size_t i = 0; i < x->n_rec[instr]; i++) {
+        const struct arec *m = &x->rec[instr][i];
+        if (!measure_in(x, c, cov, m) || m->sessions_to_response < 0)
             continue;
         if (m->responded && m->sessions_to_response <= 1) {
             k++;
@@ -734,23 +767,24 @@ static int k_adverse(const struct ctx *x, const struct claim *c, struct audit_ro
     if (resolve(x, c, r, 0, &instr, &cov))
         return 0;
     size_t np = x->ds->n_patients;
-    signed char *st = malloc(np ? np : 1);   /* -1 unknown, 0 none, 1 any adverse */
-    if (!st)
-        return -1;
-    memset(st, -1, np ? np : 1);
-    int any = 0;
-    for (size_t v = 0; v < x->ds->n_visits; v++) {
-        const struct visit *vi = &x->ds->visit[v];
-        if (vi->adverse < 0)
-            continue;
-        any = 1;
-        if (vi->adverse > 0)
-            st[vi->patient] = 1;
-        else if (st[vi->patient] < 0)
-            st[vi->patient] = 0;
+    struct memo *mm = x->memo;
+    if (!mm->adverse_ready) {   /* the same for every adverse claim: once per run */
+        signed char *st = mm->adverse;   /* -1 unknown, 0 none, 1 any adverse */
+        memset(st, -1, np ? np : 1);
+        for (size_t v = 0; v < x->ds->n_visits; v++) {
+            const struct visit *vi = &x->ds->visit[v];
+            if (vi->adverse < 0)
+                continue;
+            mm->adverse_any = 1;
+            if (vi->adverse > 0)
+                st[vi->patient] = 1;
+            else if (st[vi->patient] < 0)
+                st[vi->patient] = 0;
+        }
+        mm->adverse_ready = 1;
     }
-    if (!any) {
-        free(st);
+    const signed char *st = mm->adverse;
+    if (!mm->adverse_any) {
         not_auditable(r, "adverse_event", "no visit records adverse_event");
         return 0;
     }
@@ -761,10 +795,39 @@ static int k_adverse(const struct ctx *x, const struct claim *c, struct audit_ro
         n++;
         k += st[p] == 1;
     }
-    free(st);
     note_add(r, "per patient, any visit flagged adverse_event; severity is not recorded");
     set_binomial(x, r, k, n);
     return 0;
+}
+
+/* parse_age of patient p's age covariate, worked out once per distinct value. */
+static int age_of(const struct ctx *x, size_t p, int age_c, double *age)
+{
+    uint32_t v = cov_index(x->ds, p, age_c);
+    if (v == UINT32_MAX)
+        return parse_age(NULL, age);
+    struct memo *m = x->memo;
+    if (m->age_ok[v] < 0) {
+        double a = NAN;
+        m->age_ok[v] = (int8_t)(parse_age(x->ds->cov_str[v], &a) == 0);
+        m->age[v] = a;
+    }
+    if (!m->age_ok[v])
+        return -1;
+    *age = m->age[v];
+    return 0;
+}
+
+/* sex_of of patient p's sex covariate, worked out once per distinct value. */
+static int sex_memo(const struct ctx *x, size_t p, int sex_c)
+{
+    uint32_t v = cov_index(x->ds, p, sex_c);
+    if (v == UINT32_MAX)
+        return sex_of(NULL);
+    int8_t *m = &x->memo->sex[v];
+    if (*m < 0)
+        *m = (int8_t)(sex_of(x->ds->cov_str[v]) + 1);
+    return *m - 1;
 }
 
 static int k_age(const struct ctx *x, const struct claim *c, struct audit_row *r)
@@ -788,7 +851,7 @@ static int k_age(const struct ctx *x, const struct claim *c, struct audit_row *r
         if (!patient_in(x, c, cov, p))
             continue;
         double age;
-        if (parse_age(dataset_cov(x->ds, p, age_c), &age)) {
+        if (age_of(x, p, age_c, &age)) {
             bad++;
             continue;
         }
@@ -800,7 +863,7 @@ static int k_age(const struct ctx *x, const struct claim *c, struct audit_row *r
         }
         if (!in)
             continue;
-        int s = sex_of(dataset_cov(x->ds, p, sex_c));
+        int s = sex_memo(x, p, sex_c);
         if (s < 0) {
             other++;
             continue;
@@ -823,9 +886,9 @@ static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (!measure_in(x, c, instr, cov, m) || !m->responded || m->days_to_response < 0)
+    for (size_t i = 0; i < x->n_rec[instr]; i++) {
+        const struct arec *m = &x->rec[instr][i];
+        if (!measure_in(x, c, cov, m) || !m->responded || m->days_to_response < 0)
             continue;
         n++;
         k += m->days_to_response > c->param * 7;
@@ -838,16 +901,31 @@ static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *
 
 /* Arm of a patient for a difference row: 1 treatment, 0 control, -1 neither (arm missing,
  * or another arm when the row names its treatment arm). */
-static int arm_of(const struct ctx *x, const struct claim *c, int arm, size_t patient)
+static int arm_of_value(const struct claim *c, const char *v)
 {
-    const char *v = dataset_cov(x->ds, patient, arm);
-    if (!v || !*v)
+    if (!*v)
         return -1;
     if (strcasecmp(v, c->sub.control) == 0)
         return 0;
     if (c->sub.kind == SUB_COV_EQ)
         return strcasecmp(v, c->sub.value) == 0 ? 1 : -1;
     return 1;
+}
+
+/* The same, worked out once per distinct arm value of the current claim. */
+static int arm_of(const struct ctx *x, const struct claim *c, int arm, size_t patient)
+{
+    uint32_t v = cov_index(x->ds, patient, arm);
+    if (v == UINT32_MAX)
+        return -1;
+    struct memo *m = x->memo;
+    if (!m->arm_ready) {
+        memset(m->arm, -1, m->n);
+        m->arm_ready = 1;
+    }
+    if (m->arm[v] < 0)
+        m->arm[v] = (int8_t)(arm_of_value(c, x->ds->cov_str[v]) + 1);
+    return m->arm[v] - 1;
 }
 
 struct welch_data {
@@ -897,17 +975,16 @@ static int k_diff(const struct ctx *x, const struct claim *c, struct audit_row *
         not_auditable(r, c->instrument, why);
         return 0;
     }
-    size_t cap = x->ps->n ? x->ps->n : 1, n[2] = {0, 0}, single = 0, zero = 0, no_arm = 0;
+    size_t nr = x->n_rec[instr], cap = nr ? nr : 1;
+    size_t n[2] = {0, 0}, single = 0, zero = 0, no_arm = 0;
     double *v[2] = {malloc(cap * sizeof(double)), malloc(cap * sizeof(double))};
     if (!v[0] || !v[1]) {
         free(v[0]);
         free(v[1]);
         return -1;
     }
-    for (size_t i = 0; i < x->ps->n; i++) {
-        const struct pmeasure *m = &x->ps->m[i];
-        if (m->instr != instr)
-            continue;
+    for (size_t i = 0; i < nr; i++) {
+        const struct arec *m = &x->rec[instr][i];
         int g = arm_of(x, c, arm, m->patient);
         if (g < 0) {
             const char *a = dataset_cov(x->ds, m->patient, arm);
@@ -1120,6 +1197,7 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
     struct claim local = *c;   /* the reach part counts patients reaching X */
     if (strcmp(part, "reach") == 0)
         local.param = c->value;
+    x->memo->sub_ready = x->memo->arm_ready = 0;   /* they hold the last claim's answers */
     if (kernels[stat](x, &local, r))
         return -1;
     if (stat != CS_NOT_AUDITABLE && !c->sub.control && dataset_cov_index(x->ds, "arm") >= 0 &&
@@ -1127,6 +1205,81 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
         note_add(r, "the data have an arm column: this row pools all arms");
     finish_row(x, r);
     return 0;
+}
+
+static void ctx_free(struct ctx *x)
+{
+    if (x->rec)
+        for (size_t k = 0; k < x->ds->n_instr; k++)
+            free(x->rec[k]);
+    free(x->rec);
+    free(x->n_rec);
+    if (x->memo) {
+        struct memo *m = x->memo;
+        free(m->sub);
+        free(m->arm);
+        free(m->sex);
+        free(m->age_ok);
+        free(m->age);
+        free(m->adverse);
+    }
+    x->rec = NULL;
+    x->n_rec = NULL;
+    x->memo = NULL;
+}
+
+/* The per-instrument records and the empty memo, for one audit_run. */
+static int ctx_init(struct ctx *x, struct memo *m)
+{
+    const struct dataset *ds = x->ds;
+    const struct patient_set *ps = x->ps;
+    size_t ni = ds->n_instr ? ds->n_instr : 1;
+    memset(m, 0, sizeof *m);
+    x->memo = m;
+    x->rec = calloc(ni, sizeof *x->rec);
+    x->n_rec = calloc(ni, sizeof *x->n_rec);
+    size_t ns = ds->n_cov_str ? ds->n_cov_str : 1, np = ds->n_patients ? ds->n_patients : 1;
+    m->n = ds->n_cov_str;
+    m->sub = malloc(ns);
+    m->arm = malloc(ns);
+    m->sex = malloc(ns);
+    m->age_ok = malloc(ns);
+    m->age = malloc(ns * sizeof *m->age);
+    m->adverse = malloc(np);
+    if (!x->rec || !x->n_rec || !m->sub || !m->arm || !m->sex || !m->age_ok || !m->age ||
+        !m->adverse)
+        goto oom;
+    memset(m->sex, -1, ns);
+    memset(m->age_ok, -1, ns);
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->m[i].instr < ds->n_instr)
+            x->n_rec[ps->m[i].instr]++;
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        x->rec[k] = malloc((x->n_rec[k] ? x->n_rec[k] : 1) * sizeof *x->rec[k]);
+        if (!x->rec[k])
+            goto oom;
+        x->n_rec[k] = 0;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *pm = &ps->m[i];
+        if (pm->instr >= ds->n_instr)
+            continue;
+        struct arec *a = &x->rec[pm->instr][x->n_rec[pm->instr]++];
+        a->baseline = pm->baseline;
+        a->pct = pm->pct;
+        a->immediate = pm->immediate;
+        a->patient = pm->patient;
+        a->zero_baseline = pm->zero_baseline;
+        a->responded = pm->responded;
+        a->sessions_to_response = pm->sessions_to_response;
+        a->days_to_response = pm->days_to_response;
+        a->n_immediate = pm->n_immediate;
+        a->durable = pm->durable;
+    }
+    return 0;
+oom:
+    ctx_free(x);
+    return -1;
 }
 
 int audit_run(const struct claim_set *cs, const struct dataset *ds,
@@ -1138,8 +1291,11 @@ int audit_run(const struct claim_set *cs, const struct dataset *ds,
         audit_opts_default(&def);
         opts = &def;
     }
-    struct ctx x = {ds, ps, opts};
+    struct ctx x = {ds, ps, opts, NULL, NULL, NULL};
+    struct memo memo;
     audit_result_free(out);
+    if (ctx_init(&x, &memo) != 0)
+        return out_err(e, OUT_EINTERNAL, cs->path, 0, 0, "out of memory");
     for (size_t i = 0; i < cs->n; i++) {
         const struct claim *c = &cs->c[i];
         int rc;
@@ -1151,10 +1307,12 @@ int audit_run(const struct claim_set *cs, const struct dataset *ds,
         else
             rc = run_one(&x, c, out, c->stat, "");
         if (rc) {
+            ctx_free(&x);
             audit_result_free(out);
             return out_err(e, OUT_EINTERNAL, cs->path, c->line, 0, "out of memory");
         }
     }
+    ctx_free(&x);
     double *p = malloc((out->n ? out->n : 1) * sizeof *p);
     if (!p) {
         audit_result_free(out);

@@ -38,12 +38,6 @@ static void prop_fill(struct prop *p, long k, long n, double level)
         p->cp_lo = p->cp_hi = NAN;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Distribution-free CI for the median from order statistics (binomial, normal approx. to
  * the ranks): exact enough for the large n where it is used. */
 static void median_order_ci(const double *x, size_t n, double level, struct est *out)
@@ -57,7 +51,10 @@ static void median_order_ci(const double *x, size_t n, double level, struct est 
         return;
     }
     memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    if (stats_sort(s, n, NULL)) {   /* stable, as qsort's merge sort: the same array */
+        free(s);
+        return;
+    }
     out->est = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     double z = level >= 0.99 ? 2.5758293035489 : 1.959963984540054;
     double half = z * sqrt((double)n) / 2;
@@ -89,37 +86,59 @@ static void est_from_t(const double *x, size_t n, double level, struct est *out)
 
 /* Student t over x (one-sample against 0), keeping the mean and SD when the interval is
  * undefined (one value, or every value equal): a cohort whose patients all improved by 2
- * points has a mean improvement of 2, not a blank. CI, t and p stay NAN then. */
-static void t_keep_mean(const double *x, size_t n, double level, struct tres *out)
+ * points has a mean improvement of 2, not a blank. CI, t and p stay NAN then.
+ * Returns 0 when out->mean and out->sd are stats_describe's (t or not), -1 when not. */
+static int t_keep_mean(const double *x, size_t n, double level, struct tres *out)
 {
     if (stats_t_one_sample(x, n, 0, level, out) == 0)
-        return;
+        return 0;
     struct desc d;
-    if (stats_describe(x, n, &d) == 0) {
-        out->mean = d.mean;
-        out->sd = d.sd;    /* NAN for one value, 0 when all are equal */
-    }
+    if (stats_describe(x, n, &d) != 0)
+        return -1;
+    out->mean = d.mean;
+    out->sd = d.sd;    /* NAN for one value, 0 when all are equal */
+    return 0;
 }
 
-static void est_pct(const double *x, size_t n, enum boot_stat stat, const struct cohort_opts *o,
-                    struct est *out)
+/* 1 when post[i] - pre[i] is chg[i], bit for bit, for every i. */
+static int is_difference(const double *pre, const double *post, const double *chg, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = post[i] - pre[i];
+        if (memcmp(&d, &chg[i], sizeof d) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Mean and median percent improvement with their intervals: bootstrap BCa up to
+ * boot_max_n (both from one stream of draws, the same each would get alone), else the t
+ * interval and the order-statistic one. */
+static void est_pct(const double *x, size_t n, const struct cohort_opts *o, struct est *mean,
+                    struct est *median)
 {
     if (n > o->boot_max_n) {
-        if (stat == BOOT_MEAN)
-            est_from_t(x, n, o->level, out);
-        else
-            median_order_ci(x, n, o->level, out);
+        est_from_t(x, n, o->level, mean);
+        median_order_ci(x, n, o->level, median);
         return;
     }
-    out->n = n;
-    out->method = "bootstrap BCa";
-    if (stats_bootstrap_bca(x, n, stat, o->boot_reps, o->seed, o->level, &out->est, &out->lo,
-                            &out->hi) != 0) {
-        out->est = out->lo = out->hi = NAN;
-        if (n >= 1) {   /* the point estimate is still defined when the interval is not */
-            struct desc d;
-            if (stats_describe(x, n, &d) == 0)
-                out->est = stat == BOOT_MEAN ? d.mean : d.median;
+    struct bca b[2];
+    int rc[2];
+    stats_bootstrap_bca_both(x, n, o->boot_reps, o->seed, o->level, &b[0], &b[1], rc);
+    struct est *out[2] = {mean, median};
+    for (int k = 0; k < 2; k++) {
+        out[k]->n = n;
+        out[k]->method = "bootstrap BCa";
+        out[k]->est = b[k].est;
+        out[k]->lo = b[k].lo;
+        out[k]->hi = b[k].hi;
+        if (rc[k] != 0) {
+            out[k]->est = out[k]->lo = out[k]->hi = NAN;
+            if (n >= 1) {   /* the point estimate is still defined when the interval is not */
+                struct desc d;
+                if (stats_describe(x, n, &d) == 0)
+                    out[k]->est = k == 0 ? d.mean : d.median;
+            }
         }
     }
 }
@@ -187,6 +206,101 @@ static int baseline_band_of(const struct instrument *in, double x)
     return s < c1 ? 0 : s < c2 ? 1 : 2;
 }
 
+/* One instrument's measures with a baseline, in patient-set order, holding only what the
+ * group statistics read. The patient set's records are large and interleave the
+ * instruments, so every group scanning it was most of this stage's time; the views are
+ * built in one pass and every group, subgroup and arm of the instrument reads its own. */
+struct rec {
+    double baseline, final, change, pct, immediate;   /* immediate NAN unless it counts */
+    uint32_t patient;
+    int32_t sessions_to_response;
+    int responded;
+    int8_t zero_baseline, resp30, resp50, resp_mic, durable;
+    int8_t band;               /* baseline band (baseline_band_of) */
+};
+
+struct view {
+    size_t n_instr;
+    struct rec **rec;          /* rec[k][0..n[k]) */
+    size_t *n;
+    /* Scratch for one group at a time, max n[k] each. */
+    size_t cap;
+    double *pre, *post, *chg, *pct, *bocf, *imm, *kt, *b, *fi;
+    int *ke;
+};
+
+static void view_free(struct view *v)
+{
+    if (v->rec)
+        for (size_t k = 0; k < v->n_instr; k++)
+            free(v->rec[k]);
+    free(v->rec);
+    free(v->n);
+    free(v->pre); free(v->post); free(v->chg); free(v->pct); free(v->bocf); free(v->imm);
+    free(v->kt); free(v->b); free(v->fi); free(v->ke);
+    memset(v, 0, sizeof *v);
+}
+
+static int view_init(struct view *v, const struct dataset *ds, const struct patient_set *ps)
+{
+    memset(v, 0, sizeof *v);
+    v->n_instr = ds->n_instr;
+    v->rec = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->rec);
+    v->n = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->n);
+    if (!v->rec || !v->n)
+        goto oom;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->m[i].instr < ds->n_instr && !isnan(ps->m[i].baseline))
+            v->n[ps->m[i].instr]++;
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        v->rec[k] = malloc((v->n[k] ? v->n[k] : 1) * sizeof *v->rec[k]);
+        if (!v->rec[k])
+            goto oom;
+        if (v->n[k] > v->cap)
+            v->cap = v->n[k];
+        v->n[k] = 0;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr >= ds->n_instr || isnan(m->baseline))
+            continue;
+        struct rec *r = &v->rec[m->instr][v->n[m->instr]++];
+        r->baseline = m->baseline;
+        r->final = m->final;
+        r->change = m->change;
+        r->pct = m->pct;
+        /* The within-session effect needs no follow-up: a patient seen once still had it. */
+        r->immediate = m->n_immediate > 0 ? m->immediate : NAN;
+        r->patient = m->patient;
+        r->sessions_to_response = m->sessions_to_response;
+        r->zero_baseline = (int8_t)(m->zero_baseline != 0);
+        r->resp30 = m->resp30;
+        r->resp50 = m->resp50;
+        r->resp_mic = m->resp_mic;
+        r->durable = m->durable;
+        r->responded = m->responded;
+        r->band = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
+    }
+    size_t cap = v->cap ? v->cap : 1;
+    v->pre = malloc(cap * sizeof *v->pre);
+    v->post = malloc(cap * sizeof *v->post);
+    v->chg = malloc(cap * sizeof *v->chg);
+    v->pct = malloc(cap * sizeof *v->pct);
+    v->bocf = malloc(cap * sizeof *v->bocf);
+    v->imm = malloc(cap * sizeof *v->imm);
+    v->kt = malloc(cap * sizeof *v->kt);
+    v->b = malloc(cap * sizeof *v->b);
+    v->fi = malloc(cap * sizeof *v->fi);
+    v->ke = malloc(cap * sizeof *v->ke);
+    if (!v->pre || !v->post || !v->chg || !v->pct || !v->bocf || !v->imm || !v->kt || !v->b ||
+        !v->fi || !v->ke)
+        goto oom;
+    return 0;
+oom:
+    view_free(v);
+    return -1;
+}
+
 /* A filter selects the measures of one group. */
 enum filter_kind { F_ALL, F_COV, F_AGE_BAND, F_BASELINE_BAND };
 struct filter {
@@ -198,26 +312,23 @@ struct filter {
     const int8_t *age_band;    /* F_AGE_BAND: band of each patient, -1 missing */
 };
 
-static int pass(const struct dataset *ds, const struct pmeasure *m, const struct filter *f)
+static int pass(const struct dataset *ds, const struct rec *r, const struct filter *f)
 {
-    if (m->instr != f->instr)
-        return 0;
     switch (f->kind) {
     case F_ALL:
         return 1;
     case F_COV:
-        return ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)f->cov] == f->value;
+        return ds->cov_value[(size_t)r->patient * ds->n_cov + (size_t)f->cov] == f->value;
     case F_AGE_BAND:
-        return f->age_band[m->patient] == f->band;
+        return f->age_band[r->patient] == f->band;
     case F_BASELINE_BAND:
-        return baseline_band_of(ds->instr[m->instr], m->baseline) == f->band;
+        return r->band == f->band;
     }
     return 0;
 }
 
-static int compute_group(const struct dataset *ds, const struct patient_set *ps,
-                         const struct cohort_opts *o, const struct filter *f,
-                         struct cohort_group *g)
+static int compute_group(const struct dataset *ds, struct view *v, const struct cohort_opts *o,
+                         const struct filter *f, struct cohort_group *g)
 {
     const struct instrument *in = ds->instr[f->instr];
     memset(g, 0, sizeof *g);
@@ -241,29 +352,20 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
         break;
     }
 
-    size_t n = 0;
-    for (size_t i = 0; i < ps->n; i++)
-        n += pass(ds, &ps->m[i], f);
-    size_t cap = n ? n : 1;
-    double *pre = malloc(cap * sizeof *pre), *post = malloc(cap * sizeof *post);
-    double *chg = malloc(cap * sizeof *chg), *pct = malloc(cap * sizeof *pct);
-    double *bocf = malloc(cap * sizeof *bocf), *imm = malloc(cap * sizeof *imm);
-    double *kt = malloc(cap * sizeof *kt);
-    int *ke = malloc(cap * sizeof *ke);
-    if (!pre || !post || !chg || !pct || !bocf || !imm || !kt || !ke) {
-        free(pre); free(post); free(chg); free(pct); free(bocf); free(imm); free(kt); free(ke);
-        return -1;
-    }
+    double *pre = v->pre, *post = v->post, *chg = v->chg, *pct = v->pct, *bocf = v->bocf;
+    double *imm = v->imm, *kt = v->kt;
+    int *ke = v->ke;
+    const struct rec *recs = v->rec[f->instr];
+    size_t nrec = v->n[f->instr];
     size_t nc = 0, np = 0, nb = 0, ni = 0, nk = 0;
     long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0;
     long worst[KM_AT_N] = {0};
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        if (!pass(ds, m, f) || isnan(m->baseline))
+    for (size_t i = 0; i < nrec; i++) {
+        const struct rec *m = &recs[i];
+        if (!pass(ds, m, f))
             continue;
         g->n_patients++;
-        /* The within-session effect needs no follow-up: a patient seen once still had it. */
-        if (m->n_immediate > 0 && !isnan(m->immediate))
+        if (!isnan(m->immediate))
             imm[ni++] = m->immediate;
         if (isnan(m->change)) {
             g->n_single++;
@@ -302,23 +404,29 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
 
     /* Baseline and final descriptives in the instrument's own units. */
     {
-        double *b = malloc(cap * sizeof *b), *fi = malloc(cap * sizeof *fi);
-        if (b && fi) {
-            for (size_t i = 0; i < nc; i++) {
-                b[i] = in->higher_better ? pre[i] : post[i];
-                fi[i] = in->higher_better ? post[i] : pre[i];
-            }
-            stats_describe(b, nc, &g->baseline);
-            stats_describe(fi, nc, &g->final);
+        double *b = v->b, *fi = v->fi;
+        for (size_t i = 0; i < nc; i++) {
+            b[i] = in->higher_better ? pre[i] : post[i];
+            fi[i] = in->higher_better ? post[i] : pre[i];
         }
-        free(b);
-        free(fi);
+        int have_b = stats_describe(b, nc, &g->baseline) == 0;
+        int have_f = stats_describe(fi, nc, &g->final) == 0;
+        int have_c = t_keep_mean(chg, nc, o->level, &g->change) == 0;
+        /* Effect sizes need the mean and SD of post - pre and the SDs of pre and post: the
+         * change's and the descriptives' just computed (same arrays, same arithmetic), when
+         * post - pre is the change bit for bit, as patient.c computes it. Measures read
+         * back from patients.csv carry a rounded change: then from the data. */
+        if (have_b && have_f && have_c && is_difference(pre, post, chg, nc)) {
+            double sd_b = g->baseline.sd, sd_f = g->final.sd;
+            stats_effect_paired_from(nc, g->change.mean, g->change.sd,
+                                     in->higher_better ? sd_b : sd_f,
+                                     in->higher_better ? sd_f : sd_b, &g->effect);
+        } else {
+            stats_effect_paired(pre, post, nc, &g->effect);
+        }
     }
-    t_keep_mean(chg, nc, o->level, &g->change);
     stats_wilcoxon_signed_rank(chg, nc, o->level, &g->wilcoxon);
-    stats_effect_paired(pre, post, nc, &g->effect);
-    est_pct(pct, np, BOOT_MEAN, o, &g->pct_mean);
-    est_pct(pct, np, BOOT_MEDIAN, o, &g->pct_median);
+    est_pct(pct, np, o, &g->pct_mean, &g->pct_median);
     prop_fill(&g->resp30, r30, (long)np, o->level);
     prop_fill(&g->resp50, r50, (long)np, o->level);
     prop_fill(&g->resp_mic, rmic, nmic, o->level);
@@ -343,8 +451,6 @@ static int compute_group(const struct dataset *ds, const struct patient_set *ps,
         g->worst_at[a] = g->n_patients ? (double)worst[a] / (double)g->n_patients : NAN;
     g->dropout_share = g->n_patients ? (double)g->n_single / (double)g->n_patients : NAN;
     g->suppressed = f->kind != F_ALL && g->n_patients < o->min_cell;
-
-    free(pre); free(post); free(chg); free(pct); free(bocf); free(imm); free(kt); free(ke);
     return 0;
 }
 
@@ -369,40 +475,11 @@ static void month_of(int32_t day, char out[8])
     out[7] = '\0';
 }
 
-/* Monthly series of the 30% responder rate for instrument k, by month of the course's last
- * visit, with p-chart and Laney p′ limits (evidence.md, "Monthly p-chart"). */
-static int compute_months(const struct dataset *ds, const struct patient_set *ps, size_t k,
-                          const struct cohort_opts *o, struct cohort *c)
+/* Monthly series of the 30% responder rate of one instrument, by month of the course's last
+ * visit, with p-chart and Laney p′ limits (evidence.md, "Monthly p-chart"): the months
+ * c->month[first..], tallied by add_month_tally. */
+static void finish_months(struct cohort *c, size_t first, double level)
 {
-    double level = o->level;
-    const struct instrument *in = ds->instr[k];
-    size_t first = c->n_months;
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        if (m->instr != k || m->resp30 < 0)
-            continue;
-        char mon[8];
-        month_of(m->end_day, mon);   /* course end, not a month-12 follow-up */
-        if ((o->month_from && strcmp(mon, o->month_from) < 0) ||
-            (o->month_to && strcmp(mon, o->month_to) > 0))
-            continue;
-        size_t j;
-        for (j = first; j < c->n_months; j++)
-            if (strcmp(c->month[j].month, mon) == 0)
-                break;
-        if (j == c->n_months) {
-            struct cohort_month *nm = realloc(c->month, (c->n_months + 1) * sizeof *nm);
-            if (!nm)
-                return -1;
-            c->month = nm;
-            memset(&c->month[j], 0, sizeof c->month[j]);
-            snprintf(c->month[j].instrument, sizeof c->month[j].instrument, "%s", in->name);
-            memcpy(c->month[j].month, mon, 8);
-            c->n_months++;
-        }
-        c->month[j].resp30.n++;
-        c->month[j].resp30.k += m->resp30 == 1;
-    }
     /* Months in order (insertion sort: a few dozen at most). */
     for (size_t i = first + 1; i < c->n_months; i++)
         for (size_t j = i; j > first && strcmp(c->month[j - 1].month, c->month[j].month) > 0; j--) {
@@ -448,7 +525,105 @@ static int compute_months(const struct dataset *ds, const struct patient_set *ps
         /* comparisons with NAN are false: no Laney limits, no Laney signal */
         m->laney_out_of_control = m->resp30.p < m->laney_lcl || m->resp30.p > m->laney_ucl;
     }
+}
+
+/* Course-end months of one instrument, tallied per calendar month (year * 12 + month - 1)
+ * in order of first appearance: a record costs a date split and a short integer search
+ * instead of formatting its date and comparing strings with every month so far. */
+struct mtally {
+    int32_t key, day;          /* day: one course end in that month */
+    long n, k;
+};
+
+/* Fold one instrument's tallies into month rows named "YYYY-MM", kept to
+ * [month_from, month_to]; two tallies whose names agree share a row (civil_format clamps
+ * the year), so the rows are what one row per formatted name would give. */
+static int add_month_tally(const struct dataset *ds, size_t k, const struct mtally *t, size_t nt,
+                           const struct cohort_opts *o, struct cohort *c, size_t first)
+{
+    const struct instrument *in = ds->instr[k];
+    for (size_t i = 0; i < nt; i++) {
+        char mon[8];
+        month_of(t[i].day, mon);   /* course end, not a month-12 follow-up */
+        if ((o->month_from && strcmp(mon, o->month_from) < 0) ||
+            (o->month_to && strcmp(mon, o->month_to) > 0))
+            continue;
+        size_t j;
+        for (j = first; j < c->n_months; j++)
+            if (strcmp(c->month[j].month, mon) == 0)
+                break;
+        if (j == c->n_months) {
+            struct cohort_month *nm = realloc(c->month, (c->n_months + 1) * sizeof *nm);
+            if (!nm)
+                return -1;
+            c->month = nm;
+            memset(&c->month[j], 0, sizeof c->month[j]);
+            snprintf(c->month[j].instrument, sizeof c->month[j].instrument, "%s", in->name);
+            memcpy(c->month[j].month, mon, 8);
+            c->n_months++;
+        }
+        c->month[j].resp30.n += t[i].n;
+        c->month[j].resp30.k += t[i].k;
+    }
     return 0;
+}
+
+/* Every instrument's monthly series (in instrument order), in one pass over ps. */
+static int compute_months(const struct dataset *ds, const struct patient_set *ps,
+                          const struct cohort_opts *o, struct cohort *c)
+{
+    size_t ni = ds->n_instr ? ds->n_instr : 1;
+    struct mtally **t = calloc(ni, sizeof *t);
+    size_t *nt = calloc(ni, sizeof *nt), *cap = calloc(ni, sizeof *cap);
+    size_t *last = calloc(ni, sizeof *last);
+    int rc = -1;
+    if (!t || !nt || !cap || !last)
+        goto out;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        size_t k = m->instr;
+        if (k >= ds->n_instr || m->resp30 < 0)
+            continue;
+        int y, mo, d;
+        civil_from_days(m->end_day, &y, &mo, &d);
+        int32_t key = (int32_t)y * 12 + (mo - 1);
+        size_t j = last[k];
+        if (j >= nt[k] || t[k][j].key != key) {
+            for (j = 0; j < nt[k] && t[k][j].key != key; j++)
+                ;
+            if (j == nt[k]) {
+                if (nt[k] == cap[k]) {
+                    size_t nc = cap[k] ? 2 * cap[k] : 32;
+                    struct mtally *g = realloc(t[k], nc * sizeof *g);
+                    if (!g)
+                        goto out;
+                    t[k] = g;
+                    cap[k] = nc;
+                }
+                t[k][j] = (struct mtally){key, m->end_day, 0, 0};
+                nt[k]++;
+            }
+            last[k] = j;
+        }
+        t[k][j].n++;
+        t[k][j].k += m->resp30 == 1;
+    }
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        size_t first = c->n_months;
+        if (add_month_tally(ds, k, t[k], nt[k], o, c, first) != 0)
+            goto out;
+        finish_months(c, first, o->level);
+    }
+    rc = 0;
+out:
+    if (t)
+        for (size_t k = 0; k < ni; k++)
+            free(t[k]);
+    free(t);
+    free(nt);
+    free(cap);
+    free(last);
+    return rc;
 }
 
 /* ---- between arms ---- */
@@ -497,7 +672,7 @@ static void nnt_fill(struct nnt *t, double d, double lo, double hi)
 }
 
 /* One treatment-control comparison for instrument k (see cohort.h). */
-static int compute_arm_pair(const struct dataset *ds, const struct patient_set *ps,
+static int compute_arm_pair(const struct dataset *ds, const struct view *view,
                             const struct cohort_opts *o, size_t k, int cov, uint32_t vt,
                             uint32_t vc, int by_name, struct cohort_arms *a)
 {
@@ -510,9 +685,7 @@ static int compute_arm_pair(const struct dataset *ds, const struct patient_set *
     snprintf(a->control, sizeof a->control, "%s", ds->cov_str[vc]);
     a->control_by_name = by_name;
 
-    size_t n = 0;
-    for (size_t i = 0; i < ps->n; i++)
-        n += ps->m[i].instr == k;
+    size_t n = view->n[k];
     size_t cap = n ? n : 1;
     double *ct = malloc(cap * sizeof *ct), *cc = malloc(cap * sizeof *cc);
     double *base = malloc(cap * sizeof *base), *fin = malloc(cap * sizeof *fin);
@@ -523,10 +696,8 @@ static int compute_arm_pair(const struct dataset *ds, const struct patient_set *
     }
     size_t nt = 0, nc = 0, nb = 0;
     long kt = 0, npt = 0, kc = 0, npc = 0;
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        if (m->instr != k || isnan(m->baseline))
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        const struct rec *m = &view->rec[k][i];
         uint32_t v = ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov];
         int is_t = v == vt;
         if (!is_t && v != vc)
@@ -602,7 +773,7 @@ static struct cohort_arms *new_arms(struct cohort *c)
 }
 
 /* Which arms to compare (cohort.h), then every instrument for each pair. */
-static int compute_arms(const struct dataset *ds, const struct patient_set *ps,
+static int compute_arms(const struct dataset *ds, const struct view *view,
                         const struct cohort_opts *o, struct cohort *c)
 {
     int cov = dataset_cov_index(ds, "arm");
@@ -663,7 +834,7 @@ static int compute_arms(const struct dataset *ds, const struct patient_set *ps,
     for (size_t k = 0; k < ds->n_instr; k++)
         for (size_t q = 0; q < npair; q++) {
             struct cohort_arms *a = new_arms(c);
-            if (!a || compute_arm_pair(ds, ps, o, k, cov, pt[q], pc[q], pnamed[q], a) != 0)
+            if (!a || compute_arm_pair(ds, view, o, k, cov, pt[q], pc[q], pnamed[q], a) != 0)
                 return -1;
         }
     return 0;
@@ -672,8 +843,8 @@ static int compute_arms(const struct dataset *ds, const struct patient_set *ps,
 /* Groups for one --by name: the data's own covariate when it has one by that name, else a
  * derived band (cohort.h). A name the data cannot give is skipped; the report lists what
  * it has. */
-static int by_groups(const struct dataset *ds, const struct patient_set *ps,
-                     const struct cohort_opts *o, const char *name, struct cohort *out)
+static int by_groups(const struct dataset *ds, struct view *view, const struct cohort_opts *o,
+                     const char *name, struct cohort *out)
 {
     int c = dataset_cov_index(ds, name);
     if (c >= 0) {
@@ -695,7 +866,7 @@ static int by_groups(const struct dataset *ds, const struct patient_set *ps,
                 seen[nseen++] = v;
                 struct filter f = {.instr = k, .kind = F_COV, .cov = c, .value = v};
                 struct cohort_group *g = new_group(out);
-                if (!g || compute_group(ds, ps, o, &f, g) != 0)
+                if (!g || compute_group(ds, view, o, &f, g) != 0)
                     return -1;
             }
         }
@@ -720,7 +891,7 @@ static int by_groups(const struct dataset *ds, const struct patient_set *ps,
                     continue;
                 struct filter f = {.instr = k, .kind = F_AGE_BAND, .band = b, .age_band = band};
                 struct cohort_group *g = new_group(out);
-                if (!g || compute_group(ds, ps, o, &f, g) != 0) {
+                if (!g || compute_group(ds, view, o, &f, g) != 0) {
                     free(band);
                     return -1;
                 }
@@ -731,18 +902,15 @@ static int by_groups(const struct dataset *ds, const struct patient_set *ps,
     if (strcmp(name, "baseline_band") == 0) {
         for (size_t k = 0; k < ds->n_instr; k++) {
             int present[N_BASELINE_BANDS] = {0};
-            for (size_t i = 0; i < ps->n; i++) {
-                int b = ps->m[i].instr == k ? baseline_band_of(ds->instr[k], ps->m[i].baseline)
-                                            : -1;
-                if (b >= 0)
-                    present[b] = 1;
-            }
+            for (size_t i = 0; i < view->n[k]; i++)
+                if (view->rec[k][i].band >= 0)
+                    present[view->rec[k][i].band] = 1;
             for (int b = 0; b < N_BASELINE_BANDS; b++) {
                 if (!present[b])
                     continue;
                 struct filter f = {.instr = k, .kind = F_BASELINE_BAND, .band = b};
                 struct cohort_group *g = new_group(out);
-                if (!g || compute_group(ds, ps, o, &f, g) != 0)
+                if (!g || compute_group(ds, view, o, &f, g) != 0)
                     return -1;
             }
         }
@@ -758,11 +926,14 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
     out->boot_reps = o->boot_reps;
     out->min_cell = o->min_cell;
     out->laney_sigma_z = NAN;
+    struct view v;
+    if (view_init(&v, ds, ps) != 0)
+        goto oom;
     for (size_t k = 0; k < ds->n_instr; k++) {
         struct filter f = {.instr = k, .kind = F_ALL};
         struct cohort_group *g = new_group(out);
-        if (!g || compute_group(ds, ps, o, &f, g) != 0)
-            goto oom;
+        if (!g || compute_group(ds, &v, o, &f, g) != 0)
+            goto oom_view;
     }
     for (size_t b = 0; b < o->n_by; b++) {
         size_t prev;
@@ -770,15 +941,17 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
             ;
         if (prev < b)
             continue;   /* --by clinic twice is one breakdown */
-        if (by_groups(ds, ps, o, o->by[b], out) != 0)
-            goto oom;
+        if (by_groups(ds, &v, o, o->by[b], out) != 0)
+            goto oom_view;
     }
-    if (compute_arms(ds, ps, o, out) != 0)
+    if (compute_arms(ds, &v, o, out) != 0)
+        goto oom_view;
+    view_free(&v);
+    if (compute_months(ds, o->series ? o->series : ps, o, out) != 0)
         goto oom;
-    for (size_t k = 0; k < ds->n_instr; k++)
-        if (compute_months(ds, o->series ? o->series : ps, k, o, out) != 0)
-            goto oom;
     return 0;
+oom_view:
+    view_free(&v);
 oom:
     cohort_free(out);
     return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory in cohort statistics");

@@ -16,7 +16,6 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
 #include <gsl/gsl_multifit.h>
-#include <gsl/gsl_rng.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -54,16 +53,22 @@ static double ksum_get(const struct ksum *k)
 }
 
 /* Mean refined by a second pass (the correction term absorbs the rounding of the first). */
+/* The second pass, given the compensated sum s of x. */
+static double accurate_mean_from(const double *x, size_t n, const struct ksum *s)
+{
+    double m = ksum_get(s) / (double)n;
+    struct ksum d = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        ksum_add(&d, x[i] - m);
+    return m + ksum_get(&d) / (double)n;
+}
+
 static double accurate_mean(const double *x, size_t n)
 {
     struct ksum s = {0, 0};
     for (size_t i = 0; i < n; i++)
         ksum_add(&s, x[i]);
-    double m = ksum_get(&s) / (double)n;
-    struct ksum d = {0, 0};
-    for (size_t i = 0; i < n; i++)
-        ksum_add(&d, x[i] - m);
-    return m + ksum_get(&d) / (double)n;
+    return accurate_mean_from(x, n, &s);
 }
 
 /* Sample SD (n-1) about m, with the corrected two-pass formula
@@ -91,6 +96,186 @@ static double *dup_array(const double *x, size_t n)
     return c;
 }
 
+/* ------------------------------------------------------------------ sorting */
+
+/* Radix key: the IEEE bits mapped so that unsigned order is numeric order (negatives
+ * flipped whole, positives get the sign bit set); -0 takes +0's key so the two stay equal,
+ * as they are to `<`. */
+static uint64_t sort_key(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    if (u == UINT64_C(0x8000000000000000))
+        u = 0;
+    uint64_t flip = (u >> 63) ? ~UINT64_C(0) : UINT64_C(0x8000000000000000);
+    return u ^ flip;
+}
+
+/* Stable insertion sort: cheaper than the radix passes for a handful of values. */
+static void insertion_sort(double *x, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        double v = x[i];
+        size_t j = i;
+        while (j > 0 && x[j - 1] > v) {
+            x[j] = x[j - 1];
+            j--;
+        }
+        x[j] = v;
+    }
+}
+
+enum { SORT_INSERTION_MAX = 32 };
+
+/* LSD radix sort, one byte per pass. One pass counts all eight bytes; a byte that every
+ * key shares (the low mantissa bytes of small integers, say) needs no pass at all. Each
+ * pass is stable, so the whole sort is. */
+static void radix_sort(double *x, size_t n, double *tmp)
+{
+    size_t (*cnt)[256] = calloc(8, sizeof *cnt);
+    if (!cnt) {
+        insertion_sort(x, n);   /* unreachable in practice: 16 KiB */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = sort_key(x[i]);
+        for (int b = 0; b < 8; b++)
+            cnt[b][(k >> (8 * b)) & 0xff]++;
+    }
+    uint64_t k0 = sort_key(x[0]);
+    double *src = x, *dst = tmp;
+    for (int b = 0; b < 8; b++) {
+        if (cnt[b][(k0 >> (8 * b)) & 0xff] == n)
+            continue;
+        size_t pos[256], sum = 0;
+        for (int d = 0; d < 256; d++) {
+            pos[d] = sum;
+            sum += cnt[b][d];
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(sort_key(src[i]) >> (8 * b)) & 0xff]++] = src[i];
+        double *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != x)
+        memcpy(x, src, n * sizeof *x);
+    free(cnt);
+}
+
+/* Few distinct values (scores, and percentages of them, take a few hundred at most): count
+ * each distinct bit pattern in a small hash table, sort the distinct values, write each out
+ * as often as it occurred. Equal doubles have equal bits, -0 and +0 apart, so this is the
+ * stable sort's array unless both zeros occur: then it gives up, as it does past
+ * FEW_MAX distinct values. Returns 1 when x is sorted, 0 when it gave up (x unchanged) or
+ * ran out of memory. */
+enum { FEW_MAX = 1024 };
+
+struct few_slot {
+    uint64_t bits;
+    size_t count;              /* 0 = empty */
+};
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+static int few_distinct_sort(double *x, size_t n)
+{
+    size_t want = n < FEW_MAX ? n : FEW_MAX, slots = 64;
+    int shift = 64 - 6;
+    while (slots < 4 * want) {   /* load factor at most 1/4 */
+        slots *= 2;
+        shift--;
+    }
+    struct few_slot *tab = calloc(slots, sizeof *tab);
+    double *val = malloc(want * sizeof *val);
+    int rc = 0;
+    if (!tab || !val)
+        goto out;
+    size_t nd = 0;
+    int zero_signs = 0;        /* bit 1: +0 seen, bit 2: -0 seen */
+    uint64_t prev = 0;
+    size_t prev_slot = slots;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &x[i], sizeof u);
+        if (prev_slot < slots && u == prev) {   /* runs are common: skip the hash */
+            tab[prev_slot].count++;
+            continue;
+        }
+        size_t h = (size_t)((u * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
+        while (tab[h].count && tab[h].bits != u)
+            h = (h + 1) & (slots - 1);
+        if (!tab[h].count) {
+            if (++nd > want)
+                goto out;
+            if ((u << 1) == 0) {
+                zero_signs |= u ? 2 : 1;
+                if (zero_signs == 3)
+                    goto out;
+            }
+            tab[h].bits = u;
+        }
+        tab[h].count++;
+        prev = u;
+        prev_slot = h;
+    }
+    size_t m = 0;
+    for (size_t h = 0; h < slots; h++)
+        if (tab[h].count)
+            memcpy(&val[m++], &tab[h].bits, sizeof *val);
+    qsort(val, m, sizeof *val, cmp_double);   /* distinct: any sort gives this order */
+    size_t o = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t u;
+        memcpy(&u, &val[i], sizeof u);
+        size_t h = (size_t)((u * UINT64_C(0x9E3779B97F4A7C15)) >> shift);
+        while (tab[h].bits != u || !tab[h].count)
+            h = (h + 1) & (slots - 1);
+        for (size_t c = 0; c < tab[h].count; c++)
+            x[o++] = val[i];
+    }
+    rc = 1;
+out:
+    free(tab);
+    free(val);
+    return rc;
+}
+
+int stats_sort(double *x, size_t n, double *tmp)
+{
+    if (n <= SORT_INSERTION_MAX) {
+        insertion_sort(x, n);
+        return 0;
+    }
+    if (few_distinct_sort(x, n))
+        return 0;
+    double *own = NULL;
+    if (!tmp) {
+        own = tmp = malloc(n * sizeof *tmp);
+        if (!own)
+            return -1;
+    }
+    radix_sort(x, n, tmp);
+    free(own);
+    return 0;
+}
+
+/* 1 when x holds both -0 and +0. Where they meet, which zero a sort puts first depends on
+ * the algorithm; for such input the descriptives and the bootstrap keep the heapsort
+ * (gsl_sort) they always used, so even the sign of a zero result stays put. */
+static int mixed_zeros(const double *x, size_t n)
+{
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] == 0)
+            seen |= signbit(x[i]) ? 2 : 1;
+    return seen == 3;
+}
+
 /* ------------------------------------------------------------------ descriptives */
 
 int stats_describe(const double *x, size_t n, struct desc *out)
@@ -102,7 +287,12 @@ int stats_describe(const double *x, size_t n, struct desc *out)
     double *s = dup_array(x, n);
     if (!s)
         return -1;
-    gsl_sort(s, 1, n);
+    if (mixed_zeros(x, n)) {
+        gsl_sort(s, 1, n);
+    } else if (stats_sort(s, n, NULL)) {
+        free(s);
+        return -1;
+    }
     out->mean = accurate_mean(x, n);
     out->sd = accurate_sd(x, n, out->mean);
     out->median = gsl_stats_median_from_sorted_data(s, 1, n);
@@ -226,6 +416,29 @@ int stats_prop_jeffreys(long k, long n, double level, double *lo, double *hi)
     return 0;
 }
 
+size_t stats_median_rank(size_t n, double level)
+{
+    double half = (1 - level) / 2;
+    /* Where the walk may start: a rank whose CDF is at most half / 2, by bisection. The CDF
+     * rises with j and GSL evaluates it to far better than a factor of two, so no rank
+     * below that one has a CDF above half: the walk from 0 would pass them all. From there
+     * it meets the crossing within about 0.14 sqrt(n) steps, where from 0 it took n/2
+     * incomplete-beta evaluations (a second at n = 10^6). */
+    size_t a = 0, b = n / 2;
+    if (b > 0 && gsl_cdf_binomial_P(0, 0.5, (unsigned)n) <= half / 2)
+        while (b - a > 1) {   /* CDF(a) <= half / 2, as evaluated */
+            size_t mid = a + (b - a) / 2;
+            if (gsl_cdf_binomial_P((unsigned)mid, 0.5, (unsigned)n) <= half / 2)
+                a = mid;
+            else
+                b = mid;
+        }
+    size_t j = a;
+    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
+        j++;
+    return j;
+}
+
 double stats_binom_p_one_sided(long k, long n, double p0, int upper)
 {
     if (n < 0 || k < 0 || k > n || (unsigned long)n > UINT_MAX || !(p0 >= 0.0 && p0 <= 1.0))
@@ -255,38 +468,38 @@ int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,
 /* ------------------------------------------------------------------ Wilcoxon */
 
 /* Sum of the ranks of |v| over positive v (average ranks for ties), and the tie term
- * sum(t^3 - t) over groups of equal |v|. v holds no zeros. */
-static int signed_rank(const double *v, size_t m, double *vstat, double *tie_term)
+ * sum(t^3 - t) over groups of equal |v|. v is sorted ascending and holds no zeros, so |v|
+ * in ascending order is the negatives read backwards merged with the positives: no sort.
+ * The sums are taken group by group in ascending |v|, one addition per positive value, as
+ * a rank sort would take them. */
+static void signed_rank(const double *v, size_t m, double *vstat, double *tie_term)
 {
     *vstat = 0.0;
     *tie_term = 0.0;
-    if (m == 0)
-        return 0;
-    double *a = malloc(m * sizeof *a);
-    size_t *idx = malloc(m * sizeof *idx);
-    if (!a || !idx) {
-        free(a);
-        free(idx);
-        return -1;
-    }
-    for (size_t i = 0; i < m; i++)
-        a[i] = fabs(v[i]);
-    gsl_sort_index(idx, a, 1, m);
-    for (size_t i = 0; i < m;) {
-        size_t j = i + 1;
-        while (j < m && a[idx[j]] == a[idx[i]])
-            j++;
+    size_t neg = 0;
+    while (neg < m && v[neg] < 0)
+        neg++;
+    size_t a = neg, b = neg, done = 0;   /* next negative is v[a - 1], next positive v[b] */
+    while (done < m) {
+        double cur = (a > 0 && (b == m || fabs(v[a - 1]) <= v[b])) ? fabs(v[a - 1]) : v[b];
+        size_t tp = 0, t_all = 0;
+        while (a > 0 && fabs(v[a - 1]) == cur) {
+            a--;
+            t_all++;
+        }
+        while (b < m && v[b] == cur) {
+            b++;
+            tp++;
+        }
+        t_all += tp;
+        size_t i = done, j = done + t_all;
         double t = (double)(j - i);
         double avg = ((double)i + 1.0 + (double)j) / 2.0;   /* mean of ranks i+1..j */
-        for (size_t r = i; r < j; r++)
-            if (v[idx[r]] > 0)
-                *vstat += avg;
+        for (size_t r = 0; r < tp; r++)
+            *vstat += avg;
         *tie_term += t * t * t - t;
-        i = j;
+        done = j;
     }
-    free(a);
-    free(idx);
-    return 0;
 }
 
 static double sgn(double v)
@@ -295,7 +508,8 @@ static double sgn(double v)
 }
 
 /* R's normal statistic for shift d, zeros dropped and ties re-counted at d (as R's W(d)).
- * Returns NAN when sigma is 0 (every observation equals d). */
+ * x is sorted ascending, and so is x - d (rounding is monotone). Returns NAN when sigma is
+ * 0 (every observation equals d). */
 static int w_stat_at(const double *x, size_t n, double d, double *w)
 {
     double *xd = malloc((n ? n : 1) * sizeof *xd);
@@ -306,10 +520,8 @@ static int w_stat_at(const double *x, size_t n, double d, double *w)
         if (x[i] - d != 0)
             xd[m++] = x[i] - d;
     double v, ties;
-    int rc = signed_rank(xd, m, &v, &ties);
+    signed_rank(xd, m, &v, &ties);
     free(xd);
-    if (rc)
-        return -1;
     double mm = (double)m;
     double zd = v - mm * (mm + 1) / 4.0;
     double sigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - ties / 48.0);
@@ -351,7 +563,8 @@ static int walsh_kth(const double *xs, size_t n, uint64_t k, double *out)
                     buf[c++] = xs[i] + xs[j];
             if (k <= below || k - below > cand)
                 goto out;   /* cannot happen: the answer is always among the candidates */
-            gsl_sort(buf, 1, c);
+            if (stats_sort(buf, c, NULL))
+                goto out;
             *out = buf[k - below - 1];
             rc = 0;
             goto out;
@@ -401,24 +614,143 @@ out:
     return rc;
 }
 
+/* The Walsh sums xs[i] + xs[j], i <= j, of sorted xs (no zeros), ready for k-th smallest
+ * queries. When xs has few distinct values (scores in whole points: a change on a 0-10
+ * scale takes at most 21) each distinct sum is listed once with its multiplicity and a
+ * query is a binary search; otherwise each query is a selection in xs (walsh_kth). Both
+ * give the k-th smallest of the same multiset of sums, each computed as v_i + v_j. */
+struct walsh {
+    const double *xs;
+    size_t n;
+    size_t nt;                 /* table entries; 0 = no table, select in xs */
+    double *sum;               /* distinct sums, ascending */
+    uint64_t *cum;             /* cum[i] = number of Walsh sums <= sum[i] */
+};
+
+struct wsum {
+    double s;
+    uint64_t w;
+};
+
+static int wsum_cmp(const void *pa, const void *pb)
+{
+    const struct wsum *a = pa, *b = pb;
+    return (a->s > b->s) - (a->s < b->s);
+}
+
+static void walsh_free(struct walsh *w)
+{
+    free(w->sum);
+    free(w->cum);
+    w->sum = NULL;
+    w->cum = NULL;
+    w->nt = 0;
+}
+
+/* The table is built when it has at most 2n entries (d distinct values give d(d+1)/2). */
+static int walsh_init(struct walsh *w, const double *xs, size_t n)
+{
+    w->xs = xs;
+    w->n = n;
+    w->nt = 0;
+    w->sum = NULL;
+    w->cum = NULL;
+    uint64_t limit = 2 * (uint64_t)n;
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || xs[i] != xs[i - 1]) {
+            d++;
+            if ((uint64_t)d * (d + 1) / 2 > limit)
+                return 0;
+        }
+    if (d == 0)
+        return 0;
+    size_t np = d * (d + 1) / 2;
+    double *val = malloc(d * sizeof *val);
+    uint64_t *cnt = malloc(d * sizeof *cnt);
+    struct wsum *p = malloc(np * sizeof *p);
+    int rc = -1;
+    if (!val || !cnt || !p)
+        goto out;
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || xs[i] != xs[i - 1]) {
+            val[nd] = xs[i];
+            cnt[nd++] = 0;
+        }
+        cnt[nd - 1]++;
+    }
+    size_t c = 0;
+    for (size_t a = 0; a < d; a++) {
+        p[c].s = val[a] + val[a];
+        p[c++].w = cnt[a] * (cnt[a] + 1) / 2;
+        for (size_t b = a + 1; b < d; b++) {
+            p[c].s = val[a] + val[b];
+            p[c++].w = cnt[a] * cnt[b];
+        }
+    }
+    qsort(p, np, sizeof *p, wsum_cmp);
+    w->sum = malloc(np * sizeof *w->sum);
+    w->cum = malloc(np * sizeof *w->cum);
+    if (!w->sum || !w->cum) {
+        walsh_free(w);
+        goto out;
+    }
+    uint64_t run = 0;
+    for (size_t i = 0; i < np; i++) {
+        run += p[i].w;
+        if (w->nt > 0 && w->sum[w->nt - 1] == p[i].s) {
+            w->cum[w->nt - 1] = run;   /* two pairs with one sum (1 + 4 = 2 + 3) */
+        } else {
+            w->sum[w->nt] = p[i].s;
+            w->cum[w->nt++] = run;
+        }
+    }
+    rc = 0;
+out:
+    free(val);
+    free(cnt);
+    free(p);
+    return rc;
+}
+
+/* k-th smallest (1-based) Walsh sum. */
+static int walsh_sum_kth(const struct walsh *w, uint64_t k, double *out)
+{
+    if (w->nt == 0)
+        return walsh_kth(w->xs, w->n, k, out);
+    if (k == 0 || k > w->cum[w->nt - 1])
+        return -1;
+    size_t a = 0, b = w->nt - 1;   /* first entry with cum >= k */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (w->cum[mid] >= k)
+            b = mid;
+        else
+            a = mid + 1;
+    }
+    *out = w->sum[a];
+    return 0;
+}
+
 /* k-th smallest Walsh average (x_i + x_j) / 2, as R computes it (sum first, then halve). */
-static int walsh_avg_kth(const double *xs, size_t n, uint64_t k, double *out)
+static int walsh_avg_kth(const struct walsh *w, uint64_t k, double *out)
 {
     double s;
-    if (walsh_kth(xs, n, k, &s))
+    if (walsh_sum_kth(w, k, &s))
         return -1;
     *out = s / 2.0;
     return 0;
 }
 
-static int walsh_median(const double *xs, size_t n, double *out)
+static int walsh_median(const struct walsh *w, double *out)
 {
-    uint64_t nn = (uint64_t)n * (n + 1) / 2;
+    uint64_t nn = (uint64_t)w->n * (w->n + 1) / 2;
     double a, b;
     if (nn % 2) {
-        return walsh_avg_kth(xs, n, (nn + 1) / 2, out);
+        return walsh_avg_kth(w, (nn + 1) / 2, out);
     }
-    if (walsh_avg_kth(xs, n, nn / 2, &a) || walsh_avg_kth(xs, n, nn / 2 + 1, &b))
+    if (walsh_avg_kth(w, nn / 2, &a) || walsh_avg_kth(w, nn / 2 + 1, &b))
         return -1;
     *out = (a + b) / 2.0;
     return 0;
@@ -477,9 +809,11 @@ static void wilcoxon_nan(struct wilcoxon *o)
  * of d that jumps only at Walsh averages, and between them equals the plateau value for
  * V = #{Walsh averages > d}, no zeros and the data's own ties. The root is the Walsh
  * average where the plateau value first drops below zq. */
-static int wilcoxon_root(const double *xs, size_t n, double sigma, double wmin, double wmax,
+static int wilcoxon_root(const struct walsh *ws, double sigma, double wmin, double wmax,
                          double zq, double *root)
 {
+    const double *xs = ws->xs;
+    size_t n = ws->n;
     if (wmin - zq <= 0) {
         *root = xs[0];
         return 0;
@@ -504,7 +838,7 @@ static int wilcoxon_root(const double *xs, size_t n, double sigma, double wmin, 
         *root = xs[n - 1];
         return 0;
     }
-    return walsh_avg_kth(xs, n, a, root);
+    return walsh_avg_kth(ws, a, root);
 }
 
 int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct wilcoxon *out)
@@ -514,6 +848,7 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
         return -1;
     double *xs = malloc((n ? n : 1) * sizeof *xs);
     double *cnt = NULL;
+    struct walsh ws = {0};
     if (!xs)
         return -1;
     size_t m = 0;
@@ -526,13 +861,13 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
     }
     int rc = -1;
     double v, ties;
-    if (m == 0 || signed_rank(xs, m, &v, &ties))
+    if (m == 0 || stats_sort(xs, m, NULL))
         goto fail;
-    gsl_sort(xs, 1, m);
+    signed_rank(xs, m, &v, &ties);
     double mm = (double)m;
     uint64_t nn = (uint64_t)m * (m + 1) / 2;
     double hl;
-    if (walsh_median(xs, m, &hl))
+    if (walsh_init(&ws, xs, m) || walsh_median(&ws, &hl))
         goto fail;
     out->n = m;
     out->v = v;
@@ -549,8 +884,8 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
         size_t qu = qsignrank(cnt, m, alpha / 2.0);
         if (qu == 0)
             qu = 1;
-        if (walsh_avg_kth(xs, m, qu, &out->hl_lo) ||
-            walsh_avg_kth(xs, m, nn - qu + 1, &out->hl_hi))
+        if (walsh_avg_kth(&ws, qu, &out->hl_lo) ||
+            walsh_avg_kth(&ws, nn - qu + 1, &out->hl_hi))
             goto fail;
         out->level = 1.0 - 2.0 * psignrank(cnt, m, (double)qu - 1.0);
     } else {
@@ -588,9 +923,9 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
                 i = j;
             }
             double psigma = sqrt(mm * (mm + 1) * (2 * mm + 1) / 24.0 - pt / 48.0);
-            if (wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Qinv(alpha / 2.0),
+            if (wilcoxon_root(&ws, psigma, wmin, wmax, gsl_cdf_ugaussian_Qinv(alpha / 2.0),
                               &out->hl_lo) ||
-                wilcoxon_root(xs, m, psigma, wmin, wmax, gsl_cdf_ugaussian_Pinv(alpha / 2.0),
+                wilcoxon_root(&ws, psigma, wmin, wmax, gsl_cdf_ugaussian_Pinv(alpha / 2.0),
                               &out->hl_hi))
                 goto fail;
             out->level = 1.0 - alpha;
@@ -601,12 +936,28 @@ int stats_wilcoxon_signed_rank(const double *x, size_t n, double level, struct w
 fail:
     wilcoxon_nan(out);
 out:
+    walsh_free(&ws);
     free(xs);
     free(cnt);
     return rc;
 }
 
 /* ------------------------------------------------------------------ effect sizes */
+
+int stats_effect_paired_from(size_t n, double mean_diff, double sd_diff, double sd_pre,
+                              double sd_post, struct effect *out)
+{
+    out->d_z = out->d_av = out->g_av = NAN;
+    if (n < 3 || !(sd_diff > 0) || !(sd_pre + sd_post > 0))
+        return -1;
+    double df = (double)(n - 1);
+    /* J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), via log-gamma to avoid overflow */
+    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
+    out->d_z = mean_diff / sd_diff;
+    out->d_av = mean_diff / ((sd_pre + sd_post) / 2.0);
+    out->g_av = out->d_av * j;
+    return 0;
+}
 
 int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out)
 {
@@ -622,51 +973,143 @@ int stats_effect_paired(const double *pre, const double *post, size_t n, struct 
     free(d);
     double sa = accurate_sd(pre, n, accurate_mean(pre, n));
     double sb = accurate_sd(post, n, accurate_mean(post, n));
-    if (!(sdd > 0) || !(sa + sb > 0))
-        return -1;
-    double df = (double)(n - 1);
-    /* J(df) = Gamma(df/2) / (sqrt(df/2) Gamma((df-1)/2)), via log-gamma to avoid overflow */
-    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
-    out->d_z = md / sdd;
-    out->d_av = md / ((sa + sb) / 2.0);
-    out->g_av = out->d_av * j;
-    return 0;
+    return stats_effect_paired_from(n, md, sdd, sa, sb, out);
 }
 
 /* ------------------------------------------------------------------ bootstrap */
 
-static double stat_of(double *buf, size_t n, enum boot_stat stat)
+/* MT19937 (Matsumoto & Nishimura 1998) with the 2002 seeding, which is what
+ * gsl_rng_mt19937 is: the same 32-bit numbers for the same seed. Inline here because the
+ * bootstrap draws n * reps of them, and through gsl_rng's function pointers that was most
+ * of a monthly report's time. test_stats checks the stream against GSL's. */
+enum { MT_N = 624, MT_M = 397 };
+
+static uint32_t mt_twist(uint32_t a, uint32_t b, uint32_t c)
 {
-    if (stat == BOOT_MEAN)
-        return accurate_mean(buf, n);
-    gsl_sort(buf, 1, n);
-    return gsl_stats_median_from_sorted_data(buf, 1, n);
+    uint32_t y = (a & UINT32_C(0x80000000)) | (b & UINT32_C(0x7fffffff));
+    return c ^ (y >> 1) ^ (UINT32_C(0x9908b0df) & (0u - (y & 1u)));
 }
 
-int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
-                               uint64_t seed, double level, struct bca *out)
+void stats_mt_seed(struct stats_mt *m, unsigned long seed)
 {
-    out->est = out->lo = out->hi = out->z0 = out->a = NAN;
-    if (!x || n < 2 || reps < 2 || !level_ok(level) || (stat != BOOT_MEAN && stat != BOOT_MEDIAN))
-        return -1;
-    int rc = -1;
-    double *buf = malloc(n * sizeof *buf), *th = malloc(reps * sizeof *th);
-    double *jk = malloc(n * sizeof *jk), *sorted = dup_array(x, n);
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!buf || !th || !jk || !sorted || !r)
-        goto out;
-    gsl_sort(sorted, 1, n);
-    memcpy(buf, x, n * sizeof *buf);
-    double est = stat_of(buf, n, stat);
+    if (seed == 0)
+        seed = 4357;   /* gsl_rng_set's default seed */
+    m->s[0] = (uint32_t)(seed & 0xffffffffUL);
+    for (uint32_t i = 1; i < MT_N; i++)
+        m->s[i] = UINT32_C(1812433253) * (m->s[i - 1] ^ (m->s[i - 1] >> 30)) + i;
+    m->i = MT_N;
+}
 
-    /* Resample from the sorted copy, so the interval depends on the values and the seed only,
-     * not on the order the rows arrived in (a shuffled export gives the same report). */
-    gsl_rng_set(r, (unsigned long)seed);
+static void mt_refill(struct stats_mt *m)
+{
+    uint32_t *s = m->s;
+    int k;
+    for (k = 0; k < MT_N - MT_M; k++)
+        s[k] = mt_twist(s[k], s[k + 1], s[k + MT_M]);
+    for (; k < MT_N - 1; k++)
+        s[k] = mt_twist(s[k], s[k + 1], s[k + MT_M - MT_N]);
+    s[MT_N - 1] = mt_twist(s[MT_N - 1], s[0], s[MT_M - 1]);
+    m->i = 0;
+}
+
+static inline uint32_t mt_next(struct stats_mt *m)
+{
+    if (m->i >= MT_N)
+        mt_refill(m);
+    uint32_t y = m->s[m->i++];
+    y ^= y >> 11;
+    y ^= (y << 7) & UINT32_C(0x9d2c5680);
+    y ^= (y << 15) & UINT32_C(0xefc60000);
+    y ^= y >> 18;
+    return y;
+}
+
+uint32_t stats_mt_get(struct stats_mt *m)
+{
+    return mt_next(m);
+}
+
+/* gsl_rng_uniform_int's rule: scale = (2^32 - 1) / n, draw until get / scale < n. */
+static inline size_t mt_uniform(struct stats_mt *m, uint32_t n, uint32_t scale)
+{
+    uint32_t k;
+    do
+        k = mt_next(m) / scale;
+    while (k >= n);
+    return k;
+}
+
+unsigned long stats_mt_uniform_int(struct stats_mt *m, unsigned long n)
+{
+    if (n == 0 || n > 0xffffffffUL)
+        return 0;   /* gsl_rng_uniform_int's error value */
+    return mt_uniform(m, (uint32_t)n, UINT32_C(0xffffffff) / (uint32_t)n);
+}
+
+/* Median of sorted data: the middle value, or the mean of the middle pair, exactly as
+ * gsl_stats_median_from_sorted_data computes it. */
+static double median_sorted(const double *s, size_t n)
+{
+    size_t lhs = (n - 1) / 2, rhs = n / 2;
+    return lhs == rhs ? s[lhs] : (s[lhs] + s[rhs]) / 2.0;
+}
+
+/* Median of the resample sorted[u_1], ..., sorted[u_n], given hits[j] = #{i : u_i = j}.
+ * sorted is non-decreasing, so the resample's k-th smallest value is sorted[] at the k-th
+ * smallest drawn position: counting positions (O(n)) replaces sorting the resample. */
+static double resample_median(const double *sorted, const size_t *hits, size_t n)
+{
+    size_t lhs = (n - 1) / 2, rhs = n / 2, acc = 0, j = 0;
+    while (acc + hits[j] <= lhs)
+        acc += hits[j++];
+    size_t jl = j;
+    while (acc + hits[j] <= rhs)
+        acc += hits[j++];
+    return lhs == rhs ? sorted[jl] : (sorted[jl] + sorted[j]) / 2.0;
+}
+
+/* Replicates of the mean (into thm) and of the median (into thd) of n draws from sorted,
+ * reps times; either array may be NULL. The two share one draw stream, so each gets the
+ * very draws a bootstrap of it alone would: n per replicate, in order. buf: n doubles,
+ * hits: n counters (for the median). */
+static void bootstrap_draws(const double *sorted, size_t n, size_t reps, uint64_t seed,
+                            struct stats_mt *r, double *buf, size_t *hits, double *thm,
+                            double *thd)
+{
+    /* With -0 and +0 both in the data, which of them a resample's median is depends on
+     * how its copy is sorted: then sort every resample, as always. */
+    int sort_each = thd && mixed_zeros(sorted, n);
+    stats_mt_seed(r, (unsigned long)seed);
+    uint32_t n32 = (uint32_t)n, scale = UINT32_C(0xffffffff) / n32;
     for (size_t b = 0; b < reps; b++) {
-        for (size_t i = 0; i < n; i++)
-            buf[i] = sorted[gsl_rng_uniform_int(r, n)];
-        th[b] = stat_of(buf, n, stat);
+        if (thd)
+            memset(hits, 0, n * sizeof *hits);
+        /* accurate_mean(buf), its first pass summing as the values are drawn */
+        struct ksum sum = {0, 0};
+        for (size_t i = 0; i < n; i++) {
+            size_t u = mt_uniform(r, n32, scale);
+            if (thd)
+                hits[u]++;
+            buf[i] = sorted[u];
+            if (thm)
+                ksum_add(&sum, buf[i]);
+        }
+        if (thm)
+            thm[b] = accurate_mean_from(buf, n, &sum);
+        if (thd && sort_each) {
+            gsl_sort(buf, 1, n);
+            thd[b] = median_sorted(buf, n);
+        } else if (thd) {
+            thd[b] = resample_median(sorted, hits, n);
+        }
     }
+}
+
+/* The BCa interval of one statistic from its replicates th (sorted here). jk: n doubles. */
+static int bca_finish(const double *x, const double *sorted, size_t n, enum boot_stat stat,
+                      double *th, size_t reps, double level, double *jk, struct bca *out)
+{
+    double est = stat == BOOT_MEAN ? accurate_mean(x, n) : median_sorted(sorted, n);
     gsl_sort(th, 1, reps);
 
     /* Bias correction from the share of replicates below est; ties (common for the
@@ -680,7 +1123,7 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     }
     double prop = (less + equal / 2.0) / (double)reps;
     if (prop <= 0.0 || prop >= 1.0)
-        goto out;
+        return -1;
     double z0 = gsl_cdf_ugaussian_Pinv(prop);
 
     /* Acceleration from the jackknife; the leave-one-out statistic is O(1) per point. */
@@ -710,20 +1153,74 @@ int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, s
     double al = gsl_cdf_ugaussian_P(z0 + (z0 + zl) / (1.0 - a * (z0 + zl)));
     double ah = gsl_cdf_ugaussian_P(z0 + (z0 + zh) / (1.0 - a * (z0 + zh)));
     if (!isfinite(al) || !isfinite(ah))
-        goto out;
+        return -1;
     out->est = est;
     out->lo = gsl_stats_quantile_from_sorted_data(th, 1, reps, al);
     out->hi = gsl_stats_quantile_from_sorted_data(th, 1, reps, ah);
     out->z0 = z0;
     out->a = a;
-    rc = 0;
+    return 0;
+}
+
+/* The bootstrap of the mean (mean != NULL) and/or the median (median != NULL) of x;
+ * rc[0] for the mean, rc[1] for the median, each 0 or -1 as stats_bootstrap_bca_detail. */
+static void bootstrap(const double *x, size_t n, size_t reps, uint64_t seed, double level,
+                      struct bca *mean, struct bca *median, int rc[2])
+{
+    struct bca *out[2] = {mean, median};
+    for (int k = 0; k < 2; k++) {
+        rc[k] = -1;
+        if (out[k])
+            out[k]->est = out[k]->lo = out[k]->hi = out[k]->z0 = out[k]->a = NAN;
+    }
+    if (!x || n < 2 || reps < 2 || !level_ok(level) || n > 0xffffffffUL)
+        return;
+    double *buf = malloc(n * sizeof *buf), *jk = malloc(n * sizeof *jk);
+    double *sorted = dup_array(x, n);
+    double *thm = mean ? malloc(reps * sizeof *thm) : NULL;
+    double *thd = median ? malloc(reps * sizeof *thd) : NULL;
+    size_t *hits = median ? malloc(n * sizeof *hits) : NULL;
+    struct stats_mt *r = malloc(sizeof *r);
+    if (!buf || !jk || !sorted || !r || (mean && !thm) || (median && (!thd || !hits)))
+        goto out;
+    /* gsl_sort here and for the replicates, not stats_sort: one sort per call is cheap next
+     * to the n * reps draws, and so a -0 among +0 lands exactly where it always did. */
+    gsl_sort(sorted, 1, n);
+    /* Resample from the sorted copy, so the interval depends on the values and the seed only,
+     * not on the order the rows arrived in (a shuffled export gives the same report). */
+    bootstrap_draws(sorted, n, reps, seed, r, buf, hits, thm, thd);
+    if (mean)
+        rc[0] = bca_finish(x, sorted, n, BOOT_MEAN, thm, reps, level, jk, mean);
+    if (median)
+        rc[1] = bca_finish(x, sorted, n, BOOT_MEDIAN, thd, reps, level, jk, median);
 out:
     free(buf);
-    free(th);
     free(jk);
     free(sorted);
-    gsl_rng_free(r);
-    return rc;
+    free(thm);
+    free(thd);
+    free(hits);
+    free(r);
+}
+
+int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                               uint64_t seed, double level, struct bca *out)
+{
+    int rc[2];
+    if (stat != BOOT_MEAN && stat != BOOT_MEDIAN) {
+        out->est = out->lo = out->hi = out->z0 = out->a = NAN;
+        return -1;
+    }
+    bootstrap(x, n, reps, seed, level, stat == BOOT_MEAN ? out : NULL,
+              stat == BOOT_MEDIAN ? out : NULL, rc);
+    return rc[stat == BOOT_MEAN ? 0 : 1];
+}
+
+int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t seed,
+                             double level, struct bca *mean, struct bca *median, int rc[2])
+{
+    bootstrap(x, n, reps, seed, level, mean, median, rc);
+    return rc[0] || rc[1] ? -1 : 0;
 }
 
 int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t reps,
@@ -738,19 +1235,6 @@ int stats_bootstrap_bca(const double *x, size_t n, enum boot_stat stat, size_t r
 }
 
 /* ------------------------------------------------------------------ Kaplan–Meier */
-
-struct tev {
-    double t;
-    int ev;
-};
-
-static int tev_cmp(const void *pa, const void *pb)
-{
-    const struct tev *a = pa, *b = pb;
-    if (a->t != b->t)
-        return a->t < b->t ? -1 : 1;
-    return (b->ev > a->ev) - (b->ev < a->ev);   /* events before censorings at a tie */
-}
 
 /* One quantile of a step curve, as R survival's findq: x[0] = 0 and y[0] = 0 (y is
  * 1 - S, non-decreasing), NAN y values are skipped, repeated y values keep their first
@@ -807,44 +1291,50 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     for (size_t i = 0; i < n; i++)
         if (!(time[i] >= 0) || !isfinite(time[i]) || (event[i] != 0 && event[i] != 1))
             return -1;
-    struct tev *d = malloc(n * sizeof *d);
+    /* Event times and censoring times apart, each sorted (stably): walking both at once
+     * visits the times in order with events before censorings at a tie, as one sort by
+     * (time, event first) would. */
+    size_t nev = 0;
+    for (size_t i = 0; i < n; i++)
+        nev += (size_t)event[i];
+    size_t ncen = n - nev;
+    double *et = malloc((nev ? nev : 1) * sizeof *et), *ct = malloc((ncen ? ncen : 1) * sizeof *ct);
     double *cx = NULL, *cy = NULL, *cl = NULL, *ch = NULL;
     struct km_step *st = NULL;
     int rc = -1;
-    if (!d)
+    if (!et || !ct)
         goto out;
-    for (size_t i = 0; i < n; i++) {
-        d[i].t = time[i];
-        d[i].ev = event[i];
+    for (size_t i = 0, ie = 0, ic = 0; i < n; i++) {
+        if (event[i])
+            et[ie++] = time[i];
+        else
+            ct[ic++] = time[i];
     }
-    qsort(d, n, sizeof *d, tev_cmp);
-    size_t nev = 0;
-    for (size_t i = 0; i < n; i++)
-        nev += (size_t)d[i].ev;
+    if (stats_sort(et, nev, NULL) || stats_sort(ct, ncen, NULL))
+        goto out;
     st = calloc(nev ? nev : 1, sizeof *st);
     if (!st)
         goto out;
     double z = z_crit(level), s = 1.0, g = 0.0;
     size_t ns = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
+    for (size_t ie = 0, ic = 0; ie + ic < n;) {
+        size_t i = ie + ic;   /* times before this one */
+        double t = ie < nev && (ic == ncen || et[ie] <= ct[ic]) ? et[ie] : ct[ic];
         long de = 0, dc = 0;
-        while (j < n && d[j].t == d[i].t) {
-            de += d[j].ev;
-            dc += !d[j].ev;
-            j++;
-        }
+        for (; ie < nev && et[ie] == t; ie++)
+            de++;
+        for (; ic < ncen && ct[ic] == t; ic++)
+            dc++;
         if (de == 0) {
             /* censorings at a time without events belong to the previous step's interval
              * (those before the first event belong to no step) */
             if (ns)
                 st[ns - 1].n_censor += dc;
-            i = j;
             continue;
         }
         long nr = (long)(n - i);
         struct km_step *k = &st[ns++];
-        k->t = d[i].t;
+        k->t = t;
         k->n_risk = nr;
         k->n_event = de;
         k->n_censor = dc;
@@ -863,7 +1353,6 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
             k->se = k->lo = k->hi = NAN;
             g = INFINITY;
         }
-        i = j;
     }
     out->n_events = nev;
     out->n_steps = ns;
@@ -887,7 +1376,8 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
         cl[i + 1] = 1.0 - out->step[i].lo;   /* lower band of S reaches 1-q first */
         ch[i + 1] = 1.0 - out->step[i].hi;
     }
-    double xmax = d[n - 1].t;
+    /* the last time in (time, event first) order: a censoring wins a tie */
+    double xmax = ncen && (nev == 0 || ct[ncen - 1] >= et[nev - 1]) ? ct[ncen - 1] : et[nev - 1];
     static const double probs[3] = {0.25, 0.5, 0.75};
     for (int qi = 0; qi < 3; qi++) {
         out->q[qi] = find_quantile(cx, cy, ns + 1, probs[qi], xmax);
@@ -896,7 +1386,8 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     }
     rc = 0;
 out:
-    free(d);
+    free(et);
+    free(ct);
     free(st);
     free(cx);
     free(cy);

@@ -15,6 +15,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Sort x[0..n) ascending in place, stably: values that compare equal keep their input
+ * order, -0 and +0 included (they are equal to `<`), so the result is the same array a
+ * stable comparison sort on (x > y) - (x < y) gives. LSD radix sort on the IEEE bits: a pass
+ * per byte that differs between values (two or three for scores in whole points), so O(n).
+ * tmp: n doubles of scratch, or NULL to allocate them here. NAN must not occur (they would
+ * land at an end by their sign bit). Returns 0, or -1 when out of memory (x unchanged).
+ * (Added.) */
+int stats_sort(double *x, size_t n, double *tmp);
+
 /* Descriptives: two-pass compensated mean/SD (accurate on NIST StRD), quartiles by R type 7
  * (gsl_stats_quantile_from_sorted_data), median the average of the middle pair for even n.
  * n = 0 returns -1 (all NAN, never gsl's "mean 0"); n = 1 returns 0 with sd NAN. */
@@ -47,6 +56,11 @@ int stats_prop_jeffreys(long k, long n, double level, double *lo, double *hi);
 /* Exact one-sided binomial p: P(X >= k | n, p0) when upper, else P(X <= k).
  * NAN for k outside 0..n, n > UINT_MAX or p0 outside [0, 1]. */
 double stats_binom_p_one_sided(long k, long n, double p0, int upper);
+/* Rank of the distribution-free CI for a median, order statistics x(j) and x(n+1-j): the
+ * j that walking j = 0, 1, ... while j + 1 <= n/2 and P(Bin(n, 1/2) <= j) <= (1-level)/2
+ * ends on (0: no such interval). The same j in O(log n + sqrt n) CDF evaluations, not n/2.
+ * (Added.) */
+size_t stats_median_rank(size_t n, double level);
 /* Newcombe hybrid score CI (method 10, Wilson limits without continuity correction)
  * for p1 - p2 = k1/n1 - k2/n2. -1 when either proportion is invalid (n = 0 included). */
 int stats_prop_diff_newcombe(long k1, long n1, long k2, long n2, double level,
@@ -82,6 +96,12 @@ struct effect {
     double d_z, d_av, g_av;
 };
 int stats_effect_paired(const double *pre, const double *post, size_t n, struct effect *out);
+/* The same from summaries a caller already has: the mean and SD of post - pre and the SDs of
+ * pre and post, each as stats_describe computes them (two-pass compensated mean, SD about
+ * it) over the same arrays in the same order; then the result is stats_effect_paired's to
+ * the last bit, without its four passes over the data. -1 (all NAN) as there. (Added.) */
+int stats_effect_paired_from(size_t n, double mean_diff, double sd_diff, double sd_pre,
+                             double sd_post, struct effect *out);
 
 /* Bootstrap BCa interval for a statistic of one sample (mean or median), `reps` resamples,
  * deterministic from `seed` (gsl_rng_mt19937, which uses the seed's low 32 bits; seed 0
@@ -100,6 +120,12 @@ struct bca {
 };
 int stats_bootstrap_bca_detail(const double *x, size_t n, enum boot_stat stat, size_t reps,
                                uint64_t seed, double level, struct bca *out);
+/* The mean's and the median's at once, from one stream of draws: each result is what
+ * stats_bootstrap_bca_detail gives for it with the same seed (both draw the same numbers),
+ * at about the cost of one. rc[0] is the mean's return value, rc[1] the median's; returns
+ * 0 when both are 0, else -1. (Added.) */
+int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t seed,
+                             double level, struct bca *mean, struct bca *median, int rc[2]);
 
 /* Kaplan–Meier for the time to an event (here: sessions to response).
  * time[i] >= 0 and finite, event[i] 1 = event, 0 = censored at time[i]; else -1.
@@ -136,5 +162,17 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
  * group is empty, the design is rank-deficient, or the residuals are all 0. */
 int stats_ancova_group(const double *baseline, const double *final, const int *group,
                        size_t n, double level, double *b, double *lo, double *hi, double *p);
+
+/* MT19937 exactly as gsl_rng_mt19937 (gsl_rng_set's seeding: seed 0 means 4357, otherwise
+ * its low 32 bits are used), without gsl_rng's function pointers: the bootstrap's
+ * generator. stats_mt_get is gsl_rng_get, stats_mt_uniform_int gsl_rng_uniform_int
+ * (0 for n = 0 or n > 2^32 - 1, GSL's error value). (Added.) */
+struct stats_mt {
+    uint32_t s[624];
+    int i;
+};
+void stats_mt_seed(struct stats_mt *m, unsigned long seed);
+uint32_t stats_mt_get(struct stats_mt *m);
+unsigned long stats_mt_uniform_int(struct stats_mt *m, unsigned long n);
 
 #endif

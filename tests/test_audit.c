@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -1076,6 +1077,173 @@ static void test_parse_ok(void)
     CHECK_STR(claim_cmp_name(CMP_NONE), "");
 }
 
+/* ---- each row as if audited alone ----
+ * audit_run works some answers out once per covariate value and reuses them (subgroup and
+ * arm tests per claim, ages and sexes per run) and reads per-instrument copies of the
+ * measures. A row must not depend on the claims audited before it: every row of a mixed
+ * registry must equal the row its claim gets in a registry of its own. Claims alternate
+ * between values of one covariate (clinic North, then south, then NORTH: matching is
+ * case-insensitive) so a stale answer would show. */
+static void build_mixed(struct dataset *ds)
+{
+    static const char *const instr[] = {"pain"};
+    static const char *const covs[] = {"clinic", "sex", "age", "arm"};
+    static const char *const clinic[] = {"North", "south", "East"};
+    static const char *const sex[] = {"F", "female", "M", "x", "m"};
+    static const char *const arm[] = {"verum", "sham", "control"};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1) || dataset_set_covariates(ds, covs, 4) ||
+        dataset_enable_pain_post(ds))
+        die_oom();
+    uint64_t u = 88172645463325252u;
+    for (int i = 0; i < 240; i++) {
+        char id[16], age[16];
+        u ^= u << 13;
+        u ^= u >> 7;
+        u ^= u << 17;
+        snprintf(id, sizeof id, "X%03d", i);
+        double base = (double)(3 + u % 8), fin = (double)((u >> 8) % 11);
+        addv(ds, id, 0, 1, base, base - 1, (int)((u >> 16) % 3) - 1);
+        addv(ds, id, 7 * (int)(1 + (u >> 20) % 6), 2 + (int)((u >> 24) % 5), fin,
+             fin - (double)((u >> 28) % 3), (int)((u >> 30) % 3) - 1);
+        if ((u >> 32) % 9)
+            setcov(ds, id, "clinic", clinic[(u >> 36) % 3]);
+        if ((u >> 40) % 11)
+            setcov(ds, id, "sex", sex[(u >> 42) % 5]);
+        snprintf(age, sizeof age, (u >> 46) % 13 ? "%d" : "x%d", (int)(15 + (u >> 48) % 60));
+        setcov(ds, id, "age", age);
+        if ((u >> 56) % 7)
+            setcov(ds, id, "arm", arm[(u >> 58) % 3]);
+    }
+}
+
+static int same_d(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+static void test_rows_alone(void)
+{
+    static const char *const rows[] = {
+        "C1\ta\ts\tq\tpain\tresponder_share_pct\t30\tclinic=North\tge\t40\t\t\tr\t\n",
+        "C2\ta\ts\tq\tpain\tresponder_share_pct\t30\tclinic=south\tge\t40\t\t\tr\t\n",
+        "C3\ta\ts\tq\tpain\tmedian_pct_improvement\t\tclinic=NORTH\tge\t20\t\t\tr\t\n",
+        "C4\ta\ts\tq\tpain\tmean_pct_improvement\t\tclinic=East\tge\t20\t\t\tr\t\n",
+        "C5\ta\ts\tq\tpain\tmedian_pct_improvement\t\tclinic=south\tupto\t60\t\t\tr\t\n",
+        "C6\ta\ts\tq\t-\tadverse_rate\t\tclinic=East\tle\t30\t\t\tr\t\n",
+        "C7\ta\ts\tq\t-\tadverse_rate\t\t\tle\t30\t\t\tr\t\n",
+        "C8\ta\ts\tq\t-\tshare_age_range\t18-64\tclinic=North\tge\t50\t\t\tr\t\n",
+        "C9\ta\ts\tq\t-\tfemale_share_age_range\t35-55\tclinic=south\tge\t50\t\t\tr\t\n",
+        "C10\ta\ts\tq\t-\tfemale_share_age_range\t20-70\t\tge\t50\t\t\tr\t\n",
+        "C11\ta\ts\tq\tpain\tresponder_share_pct\t30\tarm=verum vs=control\tge\t5\t\t\tr\t\n",
+        "C12\ta\ts\tq\tpain\tresponder_share_pct\t30\tarm=verum vs=sham\tge\t5\t\t\tr\t\n",
+        "C13\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=sham\tge\t5\t\t\tr\t\n",
+        "C14\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=North\trange\t\t2\t6\tr\t\n",
+        "C15\ta\ts\tq\tpain\tcum_response_by_session\t3\tclinic=East\tge\t30\t\t\tr\t\n",
+        "C16\ta\ts\tq\tpain\tdurable_share\t\tclinic=south\tge\t30\t\t\tr\t\n",
+        "C17\ta\ts\tq\tpain\timmediate_share\t1\tclinic=North\tge\t30\t\t\tr\t\n",
+        "C18\ta\ts\tq\tpain\tfirst_session_share\t\tbaseline<=6\tge\t10\t\t\tr\t\n",
+        "C19\ta\ts\tq\tpain\tweeks_no_improvement\t2\tclinic=East\tle\t50\t\t\tr\t\n",
+        "C20\ta\ts\tq\tpain\tresponder_share_pct\t30\tarm=sham vs=control\tge\t5\t\t\tr\t\n",
+    };
+    enum { NR = sizeof rows / sizeof rows[0] };
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    build_mixed(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    size_t len = 1;
+    for (int i = 0; i < NR; i++)
+        len += strlen(rows[i]);
+    char *all = malloc(len);
+    all[0] = '\0';
+    for (int i = 0; i < NR; i++)
+        strcat(all, rows[i]);
+    struct claim_set cs;
+    struct audit_result res;
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    CHECK(parse_rows(all, &cs, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    size_t bad = 0, seen = 0;
+    for (int i = 0; i < NR; i++) {
+        struct claim_set one;
+        struct audit_result alone;
+        claim_set_init(&one);
+        audit_result_init(&alone);
+        if (parse_rows(rows[i], &one, &e) != 0 ||
+            audit_run(&one, &ds, &ps, NULL, &alone, &e) != 0) {
+            bad++;
+            continue;
+        }
+        for (size_t j = 0; j < alone.n; j++) {
+            const struct audit_row *a = &alone.row[j];
+            const struct audit_row *m = row_of(&res, a->claim->id, a->part);
+            seen++;
+            if (!m || m->verdict != a->verdict || m->n != a->n || m->k != a->k ||
+                m->n_arm[0] != a->n_arm[0] || m->n_arm[1] != a->n_arm[1] ||
+                !same_d(m->est, a->est) || !same_d(m->lo, a->lo) || !same_d(m->hi, a->hi) ||
+                !same_d(m->p, a->p) || !same_d(m->posterior, a->posterior) ||
+                strcmp(m->method, a->method) || strcmp(m->test, a->test) ||
+                strcmp(m->note, a->note)) {
+                fprintf(stderr, "row %s/%s differs from the row audited alone\n",
+                        a->claim->id, a->part);
+                bad++;
+            }
+        }
+        audit_result_free(&alone);
+        claim_set_free(&one);
+    }
+    CHECK(bad == 0);
+    CHECK(seen == res.n);
+    /* and three rows by hand: the memo answers are the plain string tests' */
+    {
+        int cl = dataset_cov_index(&ds, "clinic"), ag = dataset_cov_index(&ds, "age"),
+            sx = dataset_cov_index(&ds, "sex");
+        long n1 = 0, k1 = 0, n8 = 0, k8 = 0, n9 = 0, k9 = 0;
+        for (size_t i = 0; i < ps.n; i++) {
+            const struct pmeasure *m = &ps.m[i];
+            const char *c = dataset_cov(&ds, m->patient, cl);
+            if (c && !strcasecmp(c, "north") && !isnan(m->pct)) {
+                n1++;
+                k1 += m->pct >= 30 - 1e-9;
+            }
+        }
+        for (size_t p = 0; p < ds.n_patients; p++) {
+            const char *c = dataset_cov(&ds, p, cl), *a = dataset_cov(&ds, p, ag);
+            const char *x = dataset_cov(&ds, p, sx);
+            if (!a || a[0] == 'x')
+                continue;   /* "x42": no usable age */
+            double age = atof(a);
+            int f = x && (!strcasecmp(x, "f") || !strcasecmp(x, "female"));
+            int mm = x && (!strcasecmp(x, "m") || !strcasecmp(x, "male"));
+            if (c && !strcasecmp(c, "north")) {
+                n8++;
+                k8 += age >= 18 && age <= 64;
+            }
+            if (c && !strcasecmp(c, "south") && age >= 35 && age <= 55 && (f || mm)) {
+                n9++;
+                k9 += f;
+            }
+        }
+        const struct audit_row *r1 = row_of(&res, "C1", ""), *r8 = row_of(&res, "C8", "");
+        const struct audit_row *r9 = row_of(&res, "C9", "");
+        CHECK(r1 && (long)r1->n == n1 && r1->k == k1);
+        CHECK(r8 && (long)r8->n == n8 && r8->k == k8);
+        CHECK(r9 && (long)r9->n == n9 && r9->k == k9);
+    }
+    /* the subgroups are not empty: the comparison means something */
+    const struct audit_row *c1 = row_of(&res, "C1", ""), *c2 = row_of(&res, "C2", "");
+    CHECK(c1 && c2 && c1->n > 20 && c2->n > 20 && c1->n != c2->n);
+    const struct audit_row *c9 = row_of(&res, "C9", ""), *c12 = row_of(&res, "C12", "");
+    CHECK(c9 && c9->n > 0 && c12 && c12->n_arm[0] > 0 && c12->n_arm[1] > 0);
+    free(all);
+    audit_result_free(&res);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -1089,5 +1257,6 @@ int main(void)
     test_cohort_b();
     test_arm_difference();
     test_registry();
+    test_rows_alone();
     return TEST_END("test_audit");
 }

@@ -18,6 +18,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 
+#include "civil_date.h"
 #include "cohort.h"
 #include "dataset.h"
 #include "harness.h"
@@ -1190,6 +1191,376 @@ static void test_bands(void)
     dataset_free(&ds);
 }
 
+/* ---- every group against a recomputation from scratch ----
+ * A random cohort (two instruments interleaved per patient, single visits, zero and missing
+ * baselines, covariates with gaps and junk ages), broken down by clinic, age band and
+ * baseline band. Each group is recomputed here the plain way, as cohort.c first did it:
+ * scan every record, keep the group's, hand fresh arrays to the stats functions one call
+ * per statistic, sort with qsort. Every number must agree to the last bit; this is what
+ * lets cohort.c read per-instrument views, reuse scratch between groups, take effect sizes
+ * from the summaries it has and bootstrap the mean and median from one draw stream. */
+
+static uint64_t rnd_state = 0x9E3779B97F4A7C15u;
+
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static int same(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+static int cmp_dbl(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* cohort.h's bands, written out again */
+static int ref_age_band(const char *s)
+{
+    if (!s || !*s || strspn(s, "0123456789.") != strlen(s) || strchr(s, '.') != strrchr(s, '.') ||
+        strspn(s, ".") == strlen(s))
+        return -1;
+    double a = strtod(s, NULL);
+    if (a > 130)
+        return -1;
+    return a >= 65 ? 4 : a >= 55 ? 3 : a >= 35 ? 2 : a >= 18 ? 1 : 0;
+}
+
+static int ref_baseline_band(int instr, double x)
+{
+    if (isnan(x))
+        return -1;
+    double s = instr == SLEEP ? 10 - x : x, c1 = instr == SLEEP ? 10.0 / 3 : 4,
+           c2 = instr == SLEEP ? 2 * (10.0 / 3) : 7;
+    return s < c1 ? 0 : s < c2 ? 1 : 2;
+}
+
+static void ref_t_keep(const double *x, size_t n, struct tres *t)
+{
+    if (stats_t_one_sample(x, n, 0, 0.95, t) == 0)
+        return;
+    struct desc d;
+    if (stats_describe(x, n, &d) == 0) {
+        t->mean = d.mean;
+        t->sd = d.sd;
+    }
+}
+
+static void ref_est_t(const double *x, size_t n, double *est, double *lo, double *hi)
+{
+    struct tres t;
+    if (stats_t_one_sample(x, n, 0, 0.95, &t) == 0) {
+        *est = t.mean;
+        *lo = t.lo;
+        *hi = t.hi;
+    } else {
+        struct desc d;
+        *est = stats_describe(x, n, &d) == 0 ? d.mean : NAN;
+        *lo = *hi = NAN;
+    }
+}
+
+static void ref_pct(const double *x, size_t n, int median, const struct cohort_opts *o,
+                    double *est, double *lo, double *hi)
+{
+    *est = *lo = *hi = NAN;
+    if (n > o->boot_max_n) {
+        if (!median) {
+            ref_est_t(x, n, est, lo, hi);
+            return;
+        }
+        double *s = malloc(n * sizeof *s);
+        memcpy(s, x, n * sizeof *s);
+        qsort(s, n, sizeof *s, cmp_dbl);
+        *est = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        double half = 1.959963984540054 * sqrt((double)n) / 2;
+        long l = (long)floor((double)n / 2 - half), h = (long)ceil((double)n / 2 + half) + 1;
+        if (l >= 1 && h <= (long)n) {
+            *lo = s[l - 1];
+            *hi = s[h - 1];
+        }
+        free(s);
+        return;
+    }
+    if (stats_bootstrap_bca(x, n, median ? BOOT_MEDIAN : BOOT_MEAN, o->boot_reps, o->seed, 0.95,
+                            est, lo, hi) != 0) {
+        *est = *lo = *hi = NAN;
+        struct desc d;
+        if (n >= 1 && stats_describe(x, n, &d) == 0)
+            *est = median ? d.median : d.mean;
+    }
+}
+
+static int same_desc(const struct desc *a, const struct desc *b)
+{
+    return a->n == b->n && same(a->mean, b->mean) && same(a->sd, b->sd) &&
+           same(a->median, b->median) && same(a->q1, b->q1) && same(a->q3, b->q3) &&
+           same(a->min, b->min) && same(a->max, b->max);
+}
+
+static int same_tres(const struct tres *a, const struct tres *b)
+{
+    return a->n == b->n && same(a->mean, b->mean) && same(a->sd, b->sd) && same(a->se, b->se) &&
+           same(a->lo, b->lo) && same(a->hi, b->hi) && same(a->t, b->t) && same(a->p, b->p);
+}
+
+/* Group g recomputed from every record of ps; 1 when all its numbers agree. */
+static int group_matches(const struct dataset *ds, const struct patient_set *ps,
+                         const struct cohort_opts *o, const struct cohort_group *g,
+                         const int8_t *age_band)
+{
+    int instr = !strcmp(g->instrument, "pain") ? PAIN : SLEEP, hb = instr == SLEEP;
+    static const char *const ages[] = {"under 18", "18-34", "35-54", "55-64", "65+"};
+    static const char *const bands[] = {"mild", "moderate", "severe"};
+    size_t n = ps->n ? ps->n : 1;
+    double *pre = malloc(n * sizeof(double)), *post = malloc(n * sizeof(double));
+    double *chg = malloc(n * sizeof(double)), *pct = malloc(n * sizeof(double));
+    double *bocf = malloc(n * sizeof(double)), *imm = malloc(n * sizeof(double));
+    double *kt = malloc(n * sizeof(double)), *b = malloc(n * sizeof(double));
+    double *fi = malloc(n * sizeof(double));
+    int *ke = malloc(n * sizeof(int));
+    size_t np_ = 0, nsingle = 0, nc = 0, npc = 0, nb = 0, ni = 0, nk = 0, nzero = 0;
+    long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0, worst[KM_AT_N] = {0};
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr != instr || isnan(m->baseline))
+            continue;
+        int in;
+        if (!g->by[0]) {
+            in = 1;
+        } else if (!strcmp(g->by, "clinic")) {
+            const char *v = dataset_cov(ds, m->patient, 0);
+            in = v && !strcmp(v, g->value);
+        } else if (!strcmp(g->by, "age_band")) {
+            in = age_band[m->patient] >= 0 && !strcmp(ages[age_band[m->patient]], g->value);
+        } else {
+            int bb = ref_baseline_band(instr, m->baseline);
+            in = bb >= 0 && !strcmp(bands[bb], g->value);
+        }
+        if (!in)
+            continue;
+        np_++;
+        if (m->n_immediate > 0 && !isnan(m->immediate))
+            imm[ni++] = m->immediate;
+        if (isnan(m->change)) {
+            nsingle++;
+            bocf[nb++] = 0;
+            continue;
+        }
+        bocf[nb++] = m->change;
+        pre[nc] = hb ? m->baseline : m->final;
+        post[nc] = hb ? m->final : m->baseline;
+        b[nc] = m->baseline;
+        fi[nc] = m->final;
+        chg[nc++] = m->change;
+        if (m->zero_baseline)
+            nzero++;
+        else if (!isnan(m->pct)) {
+            pct[npc++] = m->pct;
+            r30 += m->resp30 == 1;
+            r50 += m->resp50 == 1;
+        }
+        if (m->resp_mic >= 0) {
+            nmic++;
+            rmic += m->resp_mic == 1;
+        }
+        if (m->durable >= 0) {
+            ndur++;
+            dur += m->durable == 1;
+        }
+        if (m->sessions_to_response >= 0) {
+            kt[nk] = m->sessions_to_response;
+            ke[nk++] = m->responded;
+            for (int a = 0; a < KM_AT_N; a++)
+                worst[a] += m->responded && m->sessions_to_response <= cohort_km_at[a];
+        }
+    }
+    struct desc db, df;
+    struct tres tc, tb;
+    struct wilcoxon w;
+    struct effect ef;
+    stats_describe(b, nc, &db);
+    stats_describe(fi, nc, &df);
+    ref_t_keep(chg, nc, &tc);
+    stats_wilcoxon_signed_rank(chg, nc, 0.95, &w);
+    stats_effect_paired(pre, post, nc, &ef);
+    ref_t_keep(bocf, nb, &tb);
+    double pm[3], pd[3], im[3];
+    ref_pct(pct, npc, 0, o, &pm[0], &pm[1], &pm[2]);
+    ref_pct(pct, npc, 1, o, &pd[0], &pd[1], &pd[2]);
+    ref_est_t(imm, ni, &im[0], &im[1], &im[2]);
+    struct km k;
+    memset(&k, 0, sizeof k);
+    int km_ok = nk > 0 && stats_km(kt, ke, nk, 0.95, &k) == 0;
+    int ok = g->n_patients == np_ && g->n_single == nsingle && g->n_complete == nc &&
+             g->n_zero_baseline == nzero && same_desc(&g->baseline, &db) &&
+             same_desc(&g->final, &df) && same_tres(&g->change, &tc) &&
+             same_tres(&g->bocf, &tb) && g->wilcoxon.n == w.n && same(g->wilcoxon.v, w.v) &&
+             same(g->wilcoxon.p, w.p) && same(g->wilcoxon.hl, w.hl) &&
+             same(g->wilcoxon.hl_lo, w.hl_lo) && same(g->wilcoxon.hl_hi, w.hl_hi) &&
+             same(g->effect.d_z, ef.d_z) && same(g->effect.d_av, ef.d_av) &&
+             same(g->effect.g_av, ef.g_av) && g->pct_mean.n == npc &&
+             same(g->pct_mean.est, pm[0]) && same(g->pct_mean.lo, pm[1]) &&
+             same(g->pct_mean.hi, pm[2]) && same(g->pct_median.est, pd[0]) &&
+             same(g->pct_median.lo, pd[1]) && same(g->pct_median.hi, pd[2]) &&
+             g->resp30.k == r30 && g->resp30.n == (long)npc && g->resp50.k == r50 &&
+             g->resp_mic.k == rmic && g->resp_mic.n == nmic && g->durable.k == dur &&
+             g->durable.n == ndur && g->immediate.n == ni && same(g->immediate.est, im[0]) &&
+             same(g->immediate.lo, im[1]) && same(g->immediate.hi, im[2]);
+    if (km_ok) {
+        ok = ok && g->km.n == k.n && g->km.n_events == k.n_events && g->km.n_steps == k.n_steps;
+        for (int q = 0; q < 3; q++)
+            ok = ok && same(g->km.q[q], k.q[q]) && same(g->km.q_lo[q], k.q_lo[q]) &&
+                 same(g->km.q_hi[q], k.q_hi[q]);
+        for (int a = 0; a < KM_AT_N; a++) {
+            double s, lo, hi;
+            stats_km_at(&k, cohort_km_at[a], &s, &lo, &hi);
+            ok = ok && same(g->km_at[a], 1 - s) && same(g->km_at_lo[a], 1 - hi) &&
+                 same(g->km_at_hi[a], 1 - lo);
+        }
+    } else {
+        ok = ok && g->km.n_steps == 0 && isnan(g->km_at[0]);
+    }
+    for (int a = 0; a < KM_AT_N; a++)
+        ok = ok && same(g->worst_at[a], np_ ? (double)worst[a] / (double)np_ : NAN);
+    stats_km_free(&k);
+    free(pre); free(post); free(chg); free(pct); free(bocf); free(imm); free(kt); free(b);
+    free(fi); free(ke);
+    return ok;
+}
+
+/* Months by brute force: every record's course-end month formatted and tallied. */
+static int months_match(const struct patient_set *ps, const struct cohort *c, const char *from,
+                        const char *to)
+{
+    static const char *const names[2] = {"pain", "sleep"};
+    size_t j = 0;
+    for (int instr = 0; instr < 2; instr++) {
+        char (*mon)[8] = malloc((ps->n ? ps->n : 1) * sizeof *mon);
+        size_t nm = 0;
+        for (size_t i = 0; i < ps->n; i++) {
+            const struct pmeasure *m = &ps->m[i];
+            if (m->instr != instr || m->resp30 < 0)
+                continue;
+            char buf[11];
+            civil_format(m->end_day, buf);
+            memcpy(mon[nm], buf, 7);
+            mon[nm][7] = '\0';
+            if ((from && strcmp(mon[nm], from) < 0) || (to && strcmp(mon[nm], to) > 0))
+                continue;
+            nm++;
+        }
+        qsort(mon, nm, sizeof *mon, (int (*)(const void *, const void *))strcmp);
+        for (size_t a = 0; a < nm;) {
+            long n = 0, k = 0;
+            size_t e = a;
+            for (; e < nm && !strcmp(mon[e], mon[a]); e++)
+                ;
+            for (size_t i = 0; i < ps->n; i++) {
+                const struct pmeasure *m = &ps->m[i];
+                char buf[11];
+                civil_format(m->end_day, buf);
+                if (m->instr == instr && m->resp30 >= 0 && !strncmp(buf, mon[a], 7)) {
+                    n++;
+                    k += m->resp30 == 1;
+                }
+            }
+            if (j >= c->n_months || strcmp(c->month[j].instrument, names[instr]) ||
+                strcmp(c->month[j].month, mon[a]) || c->month[j].resp30.n != n ||
+                c->month[j].resp30.k != k) {
+                free(mon);
+                return 0;
+            }
+            j++;
+            a = e;
+        }
+        free(mon);
+    }
+    return j == c->n_months;
+}
+
+static void test_groups_recomputed(void)
+{
+    struct dataset ds;
+    struct patient_set ps = {0};
+    ds_make(&ds);
+    static const char *const clinics[] = {"North", "South", "East"};
+    static const char *const junk_age[] = {"abc", "", "-5", "131", "1e2", "12.5.1"};
+    enum { NPAT = 1500 };
+    for (int p = 0; p < NPAT; p++) {
+        char id[16], age[16];
+        snprintf(id, sizeof id, "r%d", p);
+        uint64_t u = rnd();
+        const char *clinic = u % 17 == 0 ? NULL : clinics[u % 3];
+        if (u % 23 == 0)
+            snprintf(age, sizeof age, "%s", junk_age[(u >> 8) % 6]);
+        else
+            snprintf(age, sizeof age, "%d%s", (int)(12 + (u >> 12) % 75), u % 5 ? "" : ".5");
+        uint32_t pi = pat(&ds, id, clinic, NULL, u % 29 == 0 ? NULL : age);
+        for (int instr = 0; instr < 2; instr++) {
+            uint64_t v = rnd();
+            if (v % 41 == 0)
+                continue;   /* no record of this instrument */
+            double base = v % 53 == 0 ? NA : (double)((v >> 4) % 11);
+            double fin = (v >> 10) % 9 == 0 ? NA : (double)((v >> 14) % 11);
+            struct pmeasure *m = rec(&ps, pi, instr, base, fin);
+            m->end_day = JAN15 + (int)((v >> 20) % 700);
+            m->durable = (int8_t)((int)((v >> 30) % 3) - 1);
+            if (!isnan(m->pct)) {
+                m->sessions_to_response = (int)((v >> 33) % 14);
+                m->responded = (int)((v >> 37) % 2);
+            }
+            if (!isnan(m->change) && (v >> 50) % 13 == 0)
+                m->change = nextafter(m->change, INFINITY);   /* as read back, rounded */
+            if (instr == PAIN && (v >> 40) % 4) {
+                m->n_immediate = 1 + (int)((v >> 42) % 3);
+                m->immediate = (double)((long)((v >> 45) % 7) - 2) / 2;
+            }
+        }
+    }
+    int8_t *age_band = malloc(ds.n_patients);
+    for (size_t p = 0; p < ds.n_patients; p++)
+        age_band[p] = (int8_t)ref_age_band(dataset_cov(&ds, p, 2));
+    static const char *const by[] = {"clinic", "age_band", "baseline_band"};
+    struct cohort_opts o;
+    cohort_opts_default(&o);
+    o.boot_reps = 200;
+    o.boot_max_n = 300;   /* the whole cohort large-sample, small cells bootstrapped */
+    o.by = by;
+    o.n_by = 3;
+    struct cohort c;
+    struct out_error e = {0};
+    CHECK(cohort_compute(&ds, &ps, &o, &c, &e) == 0);
+    CHECK(c.n_groups == 2 * (1 + 3 + 5 + 3));
+    size_t bad = 0;
+    for (size_t i = 0; i < c.n_groups; i++)
+        if (!group_matches(&ds, &ps, &o, &c.group[i], age_band)) {
+            fprintf(stderr, "group %s %s=%s differs from its recomputation\n",
+                    c.group[i].instrument, c.group[i].by, c.group[i].value);
+            bad++;
+        }
+    CHECK(bad == 0);
+    CHECK(months_match(&ps, &c, NULL, NULL));
+    cohort_free(&c);
+    /* the monthly series kept to a window */
+    o.month_from = "2026-03";
+    o.month_to = "2026-11";
+    o.n_by = 0;
+    CHECK(cohort_compute(&ds, &ps, &o, &c, &e) == 0);
+    CHECK(months_match(&ps, &c, "2026-03", "2026-11"));
+    cohort_free(&c);
+    free(age_band);
+    ps_free(&ps);
+    dataset_free(&ds);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -1201,5 +1572,6 @@ int main(void)
     test_arms_newcombe();
     test_arms_choice();
     test_bands();
+    test_groups_recomputed();
     return TEST_END("test_cohort");
 }

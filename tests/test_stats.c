@@ -12,7 +12,10 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_math.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sf_gamma.h>
 #include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1044,6 +1047,560 @@ static void test_ancova(void)
     CHECK(isnan(b));
 }
 
+/* ------------------------------------------------------------------ performance paths
+ * Each faster routine against a plain reference of what it replaces: stats_sort against a
+ * stable comparison sort, stats_mt against GSL's mt19937, the counted bootstrap median
+ * against sorting every resample, the merged KM walk against one sort by (time, event
+ * first), effect sizes from summaries against the passes over the data. Every comparison
+ * is bit for bit: the outputs of the pipeline must not move. */
+
+static uint64_t prng = 0x243F6A8885A308D3u;
+
+static uint64_t next_u64(void)
+{
+    prng ^= prng << 13;
+    prng ^= prng >> 7;
+    prng ^= prng << 17;
+    return prng;
+}
+
+static double next_unif(void)
+{
+    return (double)(next_u64() >> 11) / 9007199254740992.0;
+}
+
+static int same_bits(const double *a, const double *b, size_t n)
+{
+    return n == 0 || memcmp(a, b, n * sizeof *a) == 0;
+}
+
+/* a == b, NAN equal to NAN, -0 apart from +0 */
+static int same_num(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+struct vi {
+    double v;
+    size_t i;
+};
+
+/* by value, then by input position: a stable sort on (x > y) - (x < y) */
+static int vi_cmp(const void *pa, const void *pb)
+{
+    const struct vi *a = pa, *b = pb;
+    if (a->v < b->v)
+        return -1;
+    if (a->v > b->v)
+        return 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static void ref_sort(const double *x, size_t n, double *out)
+{
+    struct vi *t = malloc((n ? n : 1) * sizeof *t);
+    for (size_t i = 0; i < n; i++)
+        t[i] = (struct vi){x[i], i};
+    qsort(t, n, sizeof *t, vi_cmp);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[i].v;
+    free(t);
+}
+
+/* kinds of data: 0 scores with ties, 1 continuous, 2 scores with -0 and +0, 3 subnormals
+ * and zeros of both signs, 4 huge and tiny magnitudes and infinities, 5 1500 distinct values
+ * repeated (too many for the counting path), 6 all equal, 7 percentages of scores */
+static double gen_value(int kind)
+{
+    switch (kind) {
+    case 0: return (double)(next_u64() % 21) - 10;
+    case 1: return next_unif() * 20 - 7;
+    case 2: { double v = (double)(next_u64() % 5) - 2; return v == 0 && next_u64() % 2 ? -0.0 : v; }
+    case 3: { long k = (long)(next_u64() % 9) - 4; double v = (double)k * 4.9406564584124654e-324 * (double)(1 + next_u64() % 1000); return k == 0 && next_u64() % 2 ? -0.0 : v; }
+    case 4: { static const double big[] = {1e300, -1e300, 1e-300, -1e-300, INFINITY, -INFINITY, 0, 1.5}; return big[next_u64() % 8] * (double)(1 + next_u64() % 3); }
+    case 5: return (double)(next_u64() % 1500) / 7;
+    case 6: return 3.25;
+    default: { double b = (double)(1 + next_u64() % 10), f = (double)(next_u64() % 11); return 100.0 * (b - f) / b; }
+    }
+}
+
+static void test_sort(void)
+{
+    static const size_t sizes[] = {0, 1, 2, 5, 31, 32, 33, 64, 257, 1000, 1025, 5000, 40000};
+    for (int kind = 0; kind < 8; kind++)
+        for (size_t si = 0; si < NELEM(sizes); si++) {
+            size_t n = sizes[si];
+            double *x = malloc((n ? n : 1) * sizeof *x), *want = malloc((n ? n : 1) * sizeof *want);
+            double *got = malloc((n ? n : 1) * sizeof *got), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+            for (size_t i = 0; i < n; i++)
+                x[i] = gen_value(kind);
+            ref_sort(x, n, want);
+            memcpy(got, x, n * sizeof *x);
+            int ok = stats_sort(got, n, NULL) == 0 && same_bits(got, want, n);
+            memcpy(got, x, n * sizeof *x);
+            ok = ok && stats_sort(got, n, tmp) == 0 && same_bits(got, want, n);
+            if (!ok)
+                fprintf(stderr, "stats_sort: kind %d n %zu differs from a stable sort\n", kind, n);
+            CHECK(ok);
+            free(x);
+            free(want);
+            free(got);
+            free(tmp);
+        }
+    /* -0 before +0 and +0 before -0 both stay as given (stable), through every path */
+    for (size_t n = 4; n <= 4000; n *= 10) {
+        double *x = malloc(n * sizeof *x), *want = malloc(n * sizeof *want);
+        for (size_t i = 0; i < n; i++)
+            x[i] = i % 3 == 0 ? -0.0 : i % 3 == 1 ? 0.0 : (double)(n - i);
+        ref_sort(x, n, want);
+        CHECK(stats_sort(x, n, NULL) == 0 && same_bits(x, want, n));
+        CHECK(signbit(x[0]) && !signbit(x[1]));
+        free(x);
+        free(want);
+    }
+}
+
+static void test_mt(void)
+{
+    static const unsigned long seeds[] = {0, 1, 4357, 20261123, 20260101, 0xffffffffUL,
+                                          0x100000000UL, 0x100000005UL, 0xdeadbeefcafeUL};
+    static const unsigned long ns[] = {0, 1, 2, 3, 7, 1000, 5000, 20000, 0x80000001UL,
+                                       0xfffffffeUL, 0xffffffffUL, 0x100000000UL};
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    struct stats_mt m;
+    for (size_t si = 0; si < NELEM(seeds); si++) {
+        gsl_rng_set(r, seeds[si]);
+        stats_mt_seed(&m, seeds[si]);
+        long bad = 0;
+        for (int i = 0; i < 200000; i++)   /* several refills of the 624-word state */
+            bad += gsl_rng_get(r) != stats_mt_get(&m);
+        for (size_t ni = 0; ni < NELEM(ns); ni++)
+            for (int i = 0; i < 2000; i++)
+                bad += gsl_rng_uniform_int(r, ns[ni]) != stats_mt_uniform_int(&m, ns[ni]);
+        bad += gsl_rng_get(r) != stats_mt_get(&m);   /* still in step */
+        if (bad)
+            fprintf(stderr, "stats_mt: seed %lu: %ld draws differ from GSL's\n", seeds[si], bad);
+        CHECK(bad == 0);
+    }
+    gsl_rng_free(r);
+}
+
+/* The bootstrap as it was written first: GSL's generator through gsl_rng, every resample
+ * copied and sorted for its median, the compensated two-pass mean over it. */
+static double ref_mean(const double *x, size_t n)
+{
+    double s = 0, c = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t = s + x[i];
+        c += fabs(s) >= fabs(x[i]) ? (s - t) + x[i] : (x[i] - t) + s;
+        s = t;
+    }
+    double m = (s + c) / (double)n, ds = 0, dc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i] - m, t = ds + v;
+        dc += fabs(ds) >= fabs(v) ? (ds - t) + v : (v - t) + ds;
+        ds = t;
+    }
+    return m + (ds + dc) / (double)n;
+}
+
+static double ref_stat(double *buf, size_t n, enum boot_stat stat)
+{
+    if (stat == BOOT_MEAN)
+        return ref_mean(buf, n);
+    gsl_sort(buf, 1, n);
+    return gsl_stats_median_from_sorted_data(buf, 1, n);
+}
+
+static int ref_bootstrap(const double *x, size_t n, enum boot_stat stat, size_t reps,
+                         uint64_t seed, double level, struct bca *out)
+{
+    out->est = out->lo = out->hi = out->z0 = out->a = NAN;
+    if (n < 2 || reps < 2)
+        return -1;
+    double *buf = malloc(n * sizeof *buf), *th = malloc(reps * sizeof *th);
+    double *jk = malloc(n * sizeof *jk), *sorted = malloc(n * sizeof *sorted);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    int rc = -1;
+    memcpy(sorted, x, n * sizeof *x);
+    gsl_sort(sorted, 1, n);
+    memcpy(buf, x, n * sizeof *x);
+    double est = ref_stat(buf, n, stat);
+    gsl_rng_set(r, (unsigned long)seed);
+    for (size_t b = 0; b < reps; b++) {
+        for (size_t i = 0; i < n; i++)
+            buf[i] = sorted[gsl_rng_uniform_int(r, n)];
+        th[b] = ref_stat(buf, n, stat);
+    }
+    gsl_sort(th, 1, reps);
+    double less = 0, equal = 0;
+    for (size_t b = 0; b < reps; b++) {
+        if (th[b] < est)
+            less++;
+        else if (th[b] == est)
+            equal++;
+    }
+    double prop = (less + equal / 2.0) / (double)reps;
+    if (prop > 0.0 && prop < 1.0) {
+        double z0 = gsl_cdf_ugaussian_Pinv(prop), total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += sorted[i];
+        for (size_t i = 0; i < n; i++) {
+            size_t m = n - 1, a = (m - 1) / 2, c = m / 2;
+            jk[i] = stat == BOOT_MEAN ? (total - sorted[i]) / (double)(n - 1)
+                                      : (sorted[a < i ? a : a + 1] + sorted[c < i ? c : c + 1]) / 2.0;
+        }
+        double jm = ref_mean(jk, n), s2 = 0, s3 = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = jm - jk[i];
+            s2 += d * d;
+            s3 += d * d * d;
+        }
+        double a = s2 > 0 ? s3 / (6.0 * pow(s2, 1.5)) : 0.0;
+        double zl = gsl_cdf_ugaussian_Pinv((1.0 - level) / 2.0), zh = -zl;
+        double al = gsl_cdf_ugaussian_P(z0 + (z0 + zl) / (1.0 - a * (z0 + zl)));
+        double ah = gsl_cdf_ugaussian_P(z0 + (z0 + zh) / (1.0 - a * (z0 + zh)));
+        if (isfinite(al) && isfinite(ah)) {
+            out->est = est;
+            out->lo = gsl_stats_quantile_from_sorted_data(th, 1, reps, al);
+            out->hi = gsl_stats_quantile_from_sorted_data(th, 1, reps, ah);
+            out->z0 = z0;
+            out->a = a;
+            rc = 0;
+        }
+    }
+    free(buf);
+    free(th);
+    free(jk);
+    free(sorted);
+    gsl_rng_free(r);
+    return rc;
+}
+
+static int same_bca(const struct bca *a, const struct bca *b)
+{
+    return same_num(a->est, b->est) && same_num(a->lo, b->lo) && same_num(a->hi, b->hi) &&
+           same_num(a->z0, b->z0) && same_num(a->a, b->a);
+}
+
+static void test_bootstrap_paths(void)
+{
+    static const size_t ns[] = {2, 3, 4, 7, 10, 33, 101, 400};
+    int kinds[] = {0, 1, 7, 6, 3};
+    for (size_t ki = 0; ki < NELEM(kinds); ki++)
+        for (size_t ni = 0; ni < NELEM(ns); ni++) {
+            size_t n = ns[ni], reps = 200 + (size_t)(next_u64() % 300);
+            uint64_t seed = ni % 3 == 0 ? 0 : next_u64();
+            double *x = malloc(n * sizeof *x);
+            for (size_t i = 0; i < n; i++)
+                x[i] = gen_value(kinds[ki]);
+            struct bca want[2], got[2], both[2];
+            int rw[2], rg[2], rb[2];
+            for (int st = 0; st < 2; st++) {
+                enum boot_stat s = st ? BOOT_MEDIAN : BOOT_MEAN;
+                rw[st] = ref_bootstrap(x, n, s, reps, seed, 0.95, &want[st]);
+                rg[st] = stats_bootstrap_bca_detail(x, n, s, reps, seed, 0.95, &got[st]);
+            }
+            int rboth = stats_bootstrap_bca_both(x, n, reps, seed, 0.95, &both[0], &both[1], rb);
+            int ok = 1;
+            for (int st = 0; st < 2; st++)
+                ok = ok && rw[st] == rg[st] && rg[st] == rb[st] && same_bca(&want[st], &got[st]) &&
+                     same_bca(&got[st], &both[st]);
+            ok = ok && rboth == (rb[0] || rb[1] ? -1 : 0);
+            if (!ok)
+                fprintf(stderr, "bootstrap: kind %d n %zu reps %zu differs from the reference\n",
+                        kinds[ki], n, reps);
+            CHECK(ok);
+            free(x);
+        }
+}
+
+struct tev_ref {
+    double t;
+    int ev;
+};
+
+static int tev_ref_cmp(const void *pa, const void *pb)
+{
+    const struct tev_ref *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return (b->ev > a->ev) - (b->ev < a->ev);
+}
+
+/* KM steps as one sort by (time, events first) and a walk over it give them. */
+static int km_steps_match(const double *time, const int *event, size_t n, const struct km *k)
+{
+    struct tev_ref *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (struct tev_ref){time[i], event[i]};
+    /* stable: merge by insertion, ties in input order as glibc's merge sort keeps them */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && tev_ref_cmp(&d[j - 1], &d[j]) > 0; j--) {
+            struct tev_ref t = d[j];
+            d[j] = d[j - 1];
+            d[j - 1] = t;
+        }
+    double z = gsl_cdf_ugaussian_Pinv(0.975), s = 1.0, g = 0.0;
+    size_t ns = 0;
+    int ok = 1;
+    long pending_censor = 0;
+    for (size_t i = 0; i < n && ok;) {
+        size_t j = i;
+        long de = 0, dc = 0;
+        while (j < n && d[j].t == d[i].t) {
+            de += d[j].ev;
+            dc += !d[j].ev;
+            j++;
+        }
+        if (de == 0) {
+            if (ns)
+                pending_censor += dc;
+            i = j;
+            continue;
+        }
+        if (ns)
+            ok = ok && k->step[ns - 1].n_censor == pending_censor;
+        pending_censor = dc;
+        long nr = (long)(n - i);
+        const struct km_step *st = &k->step[ns++];
+        double surv, lo, hi, se;
+        s *= (double)(nr - de) / (double)nr;
+        if (nr > de) {
+            g += (double)de / ((double)nr * (double)(nr - de));
+            surv = s;
+            se = s * sqrt(g);
+            double theta = z * sqrt(g) / fabs(log(s));
+            lo = pow(s, exp(theta));
+            hi = pow(s, exp(-theta));
+        } else {
+            surv = 0.0;
+            se = lo = hi = NAN;
+            g = INFINITY;
+        }
+        ok = ok && ns <= k->n_steps && same_num(st->t, d[i].t) && st->n_risk == nr &&
+             st->n_event == de && same_num(st->surv, surv) && same_num(st->se, se) &&
+             same_num(st->lo, lo) && same_num(st->hi, hi);
+        i = j;
+    }
+    ok = ok && ns == k->n_steps && (ns == 0 || k->step[ns - 1].n_censor == pending_censor);
+    free(d);
+    return ok;
+}
+
+static void test_km_paths(void)
+{
+    for (int rep = 0; rep < 300; rep++) {
+        size_t n = 1 + (size_t)(next_u64() % (rep < 150 ? 40 : 3000));
+        double *t = malloc(n * sizeof *t);
+        int *e = malloc(n * sizeof *e);
+        unsigned tmax = 1 + (unsigned)(next_u64() % 25);
+        double pe = rep % 10 == 0 ? 0 : rep % 10 == 1 ? 1 : next_unif();
+        for (size_t i = 0; i < n; i++) {
+            t[i] = rep % 3 == 2 ? next_unif() * tmax : (double)(next_u64() % tmax);
+            if (t[i] == 0 && next_u64() % 2)
+                t[i] = -0.0;   /* a zero time of either sign: the same time */
+            e[i] = next_unif() < pe;
+        }
+        struct km k;
+        int rc = stats_km(t, e, n, 0.95, &k);
+        int ok = rc == 0 && km_steps_match(t, e, n, &k);
+        if (!ok)
+            fprintf(stderr, "km: rep %d n %zu: steps differ from one sort by time\n", rep, n);
+        CHECK(ok);
+        stats_km_free(&k);
+        free(t);
+        free(e);
+    }
+}
+
+/* The last time, to which a flat ending exactly at 1 - q reaches, is the last in (time,
+ * event first) order: a censoring at +0 after an event at -0. S(0) = 1/2 and the median is
+ * the midpoint of the flat from -0 to that +0: +0, not -0. */
+static void test_km_last_time(void)
+{
+    const double t[] = {-0.0, 0.0};
+    const int e[] = {1, 0};
+    struct km k;
+    CHECK(stats_km(t, e, 2, 0.95, &k) == 0);
+    CHECK(k.q[1] == 0 && !signbit(k.q[1]));
+    stats_km_free(&k);
+}
+
+static double ref_sd(const double *x, size_t n, double m)
+{
+    if (n < 2)
+        return NAN;
+    double ss = 0, sc = 0, ds = 0, dc = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - m, t = ds + d;
+        dc += fabs(ds) >= fabs(d) ? (ds - t) + d : (d - t) + ds;
+        ds = t;
+        double q = d * d, u = ss + q;
+        sc += fabs(ss) >= fabs(q) ? (ss - u) + q : (q - u) + ss;
+        ss = u;
+    }
+    double s1 = ds + dc, v = ((ss + sc) - s1 * s1 / (double)n) / (double)(n - 1);
+    return v > 0 ? sqrt(v) : 0.0;
+}
+
+/* The effect sizes written out from the data, as stats.h defines them. */
+static int ref_effect(const double *pre, const double *post, size_t n, struct effect *out)
+{
+    out->d_z = out->d_av = out->g_av = NAN;
+    if (n < 3)
+        return -1;
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = post[i] - pre[i];
+    double md = ref_mean(d, n), sdd = ref_sd(d, n, md);
+    double sa = ref_sd(pre, n, ref_mean(pre, n)), sb = ref_sd(post, n, ref_mean(post, n));
+    free(d);
+    if (!(sdd > 0) || !(sa + sb > 0))
+        return -1;
+    double df = (double)(n - 1);
+    double j = exp(gsl_sf_lngamma(df / 2.0) - gsl_sf_lngamma((df - 1.0) / 2.0)) / sqrt(df / 2.0);
+    out->d_z = md / sdd;
+    out->d_av = md / ((sa + sb) / 2.0);
+    out->g_av = out->d_av * j;
+    return 0;
+}
+
+/* The descriptives as first written: heapsort (gsl_sort) and GSL's quantiles. */
+static void ref_describe(const double *x, size_t n, struct desc *o)
+{
+    double *s = malloc((n ? n : 1) * sizeof *s);
+    memcpy(s, x, n * sizeof *s);
+    gsl_sort(s, 1, n);
+    o->n = n;
+    o->mean = ref_mean(x, n);
+    o->sd = ref_sd(x, n, o->mean);
+    o->median = gsl_stats_median_from_sorted_data(s, 1, n);
+    o->q1 = gsl_stats_quantile_from_sorted_data(s, 1, n, 0.25);
+    o->q3 = gsl_stats_quantile_from_sorted_data(s, 1, n, 0.75);
+    o->min = s[0];
+    o->max = s[n - 1];
+    free(s);
+}
+
+static void test_describe_paths(void)
+{
+    static const size_t ns[] = {1, 2, 3, 10, 33, 100, 1001, 5000};
+    for (int kind = 0; kind < 8; kind++)
+        for (size_t ni = 0; ni < NELEM(ns); ni++) {
+            size_t n = ns[ni];
+            double *x = malloc(n * sizeof *x);
+            for (size_t i = 0; i < n; i++)
+                x[i] = gen_value(kind);
+            if (kind == 2 && n >= 2) {   /* a zero median from zeros of both signs */
+                for (size_t i = 0; i < n; i++)
+                    x[i] = i % 2 ? 0.0 : -0.0;
+            }
+            struct desc a, b;
+            ref_describe(x, n, &a);
+            CHECK(stats_describe(x, n, &b) == 0);
+            int ok = a.n == b.n && same_num(a.mean, b.mean) && same_num(a.sd, b.sd) &&
+                     same_num(a.median, b.median) && same_num(a.q1, b.q1) &&
+                     same_num(a.q3, b.q3) && same_num(a.min, b.min) && same_num(a.max, b.max);
+            if (!ok)
+                fprintf(stderr, "describe: kind %d n %zu differs from the heapsort one\n", kind, n);
+            CHECK(ok);
+            free(x);
+        }
+}
+
+static size_t walk_rank(size_t n, double level)
+{
+    double half = (1 - level) / 2;
+    size_t j = 0;
+    while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= half)
+        j++;
+    return j;
+}
+
+/* stats_median_rank against the walk it shortens: every n to 700, every 37th to 6000, some
+ * large n, six levels. */
+static void test_median_rank(void)
+{
+    static const double levels[] = {0.5, 0.8, 0.9, 0.95, 0.99, 0.999};
+    long bad = 0;
+    for (size_t li = 0; li < NELEM(levels); li++)
+        for (size_t n = 0; n <= 6000; n += n < 700 ? 1 : 37)
+            bad += stats_median_rank(n, levels[li]) != walk_rank(n, levels[li]);
+    static const size_t big[] = {20001, 65536, 127000, 250001};
+    for (size_t bi = 0; bi < NELEM(big); bi++)
+        bad += stats_median_rank(big[bi], 0.95) != walk_rank(big[bi], 0.95);
+    if (bad)
+        fprintf(stderr, "stats_median_rank: %ld answers differ from the walk\n", bad);
+    CHECK(bad == 0);
+    /* n = 1: no interval; n = 9 at 95%: P(X <= 1) = 10/512 <= .025 < P(X <= 2) = 46/512 */
+    CHECK(stats_median_rank(1, 0.95) == 0);
+    CHECK(stats_median_rank(9, 0.95) == 2);
+}
+
+static void test_effect_from(void)
+{
+    for (int rep = 0; rep < 200; rep++) {
+        size_t n = (size_t)(next_u64() % 300);
+        double *pre = malloc((n ? n : 1) * sizeof *pre), *post = malloc((n ? n : 1) * sizeof *post);
+        double *d = malloc((n ? n : 1) * sizeof *d);
+        for (size_t i = 0; i < n; i++) {
+            pre[i] = gen_value(rep % 2 ? 0 : 1);
+            post[i] = rep % 7 == 0 ? pre[i] + 1 : gen_value(rep % 2 ? 0 : 1);
+            d[i] = post[i] - pre[i];
+        }
+        struct effect want, got, direct;
+        struct desc a, b, c;
+        int rw = ref_effect(pre, post, n, &want);
+        int rd = stats_effect_paired(pre, post, n, &direct);
+        stats_describe(pre, n, &a);
+        stats_describe(post, n, &b);
+        stats_describe(d, n, &c);
+        int rg = stats_effect_paired_from(n, c.mean, c.sd, a.sd, b.sd, &got);
+        CHECK(rw == rg && same_num(want.d_z, got.d_z) && same_num(want.d_av, got.d_av) &&
+              same_num(want.g_av, got.g_av));
+        CHECK(rw == rd && same_num(want.d_z, direct.d_z) && same_num(want.d_av, direct.d_av) &&
+              same_num(want.g_av, direct.g_av));
+        free(pre);
+        free(post);
+        free(d);
+    }
+}
+
+/* Walsh sums of heavily tied samples (the tabulated path) and of distinct ones (the
+ * selection): estimate and both limits to the last bit against enumeration. */
+static void test_wilcoxon_paths(void)
+{
+    for (int rep = 0; rep < 120; rep++) {
+        size_t n = 2 + (size_t)(next_u64() % (rep % 2 ? 62 : 400));
+        double *x = malloc(n * sizeof *x);
+        for (size_t i = 0; i < n; i++)
+            x[i] = rep % 4 == 0 ? next_unif() * 10 - 3 : rep % 4 == 1 ? (double)(next_u64() % 21) - 8
+                 : rep % 4 == 2 ? ((double)(next_u64() % 9) - 3) / 2 : gen_value(7);
+        struct wilcoxon w;
+        if (stats_wilcoxon_signed_rank(x, n, 0.95, &w) != 0) {
+            free(x);
+            continue;
+        }
+        size_t c;
+        double *all = all_walsh(x, n, &c);
+        int ok = same_num(w.hl, brute_median(all, c)) && same_num(w.v, brute_v(x, n));
+        /* (the brute-force CI scan evaluates W between averages; with percentages of
+         * scores its midpoints round onto ties it should not see, so integer and half
+         * data only) */
+        if (!w.exact && !isnan(w.hl_lo) && n <= 64 && rep % 4 != 3) {
+            double lo, hi, lev;
+            brute_approx_ci(x, n, 0.95, &lo, &hi, &lev);
+            ok = ok && same_num(w.hl_lo, lo) && same_num(w.hl_hi, hi);
+        }
+        if (!ok)
+            fprintf(stderr, "wilcoxon: rep %d n %zu differs from enumeration\n", rep, n);
+        CHECK(ok);
+        free(all);
+        free(x);
+    }
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
@@ -1056,5 +1613,14 @@ int main(void)
     test_bootstrap();
     test_km();
     test_ancova();
+    test_sort();
+    test_mt();
+    test_bootstrap_paths();
+    test_km_paths();
+    test_km_last_time();
+    test_describe_paths();
+    test_median_rank();
+    test_effect_from();
+    test_wilcoxon_paths();
     return TEST_END("test_stats");
 }
