@@ -427,7 +427,7 @@ static void reliable_change(const struct run *run, struct patient_set *ps)
     size_t nk = ds->n_instr;
     const double *sum = run->base_sum;
     const size_t *cnt = run->base_cnt;
-    double ss[INSTRUMENT_MAX] = {0}, mean[INSTRUMENT_MAX];
+    double ss[INSTRUMENT_MAX] = {0}, mean[INSTRUMENT_MAX] = {0};
     for (size_t k = 0; k < nk; k++)
         mean[k] = cnt[k] ? sum[k] / (double)cnt[k] : 0;
     for (size_t i = 0; i < ps->n; i++) {
