@@ -1402,7 +1402,8 @@ struct pipeline {
     struct out_error e;
 };
 
-static int batch_put(struct batch *b, const void *p, size_t n)
+/* Room for n more bytes in b; returns the place to write them, or NULL (out of memory). */
+static char *batch_reserve(struct batch *b, size_t n)
 {
     if (b->len + n > b->cap) {
         size_t ncap = b->cap ? b->cap : BATCH_BYTES + 4096;
@@ -1410,13 +1411,13 @@ static int batch_put(struct batch *b, const void *p, size_t n)
             ncap *= 2;
         char *nb = realloc(b->buf, ncap);
         if (!nb)
-            return -1;
+            return NULL;
         b->buf = nb;
         b->cap = ncap;
     }
-    memcpy(b->buf + b->len, p, n);
+    char *w = b->buf + b->len;
     b->len += n;
-    return 0;
+    return w;
 }
 
 /* Hand the slot being filled to the judge and wait for the next one to be free. Returns
@@ -1445,14 +1446,27 @@ static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_
     struct pipeline *pl = ctx;
     struct batch *b = &pl->slot[pl->fill];   /* only the reader changes fill */
     long line = rec->line;
-    size_t raw_len = rec->raw_len, nf = rec->n;
-    int bad = batch_put(b, &line, sizeof line) || batch_put(b, &raw_len, sizeof raw_len) ||
-              batch_put(b, &nf, sizeof nf) || batch_put(b, rec->raw, raw_len + 1) ||
-              batch_put(b, rec->len, nf * sizeof *rec->len);
-    for (size_t i = 0; !bad && i < nf; i++)
-        bad = batch_put(b, rec->field[i], rec->len[i] + 1);
-    if (bad)
+    size_t raw_len = rec->raw_len, nf = rec->n, need = sizeof line + 2 * sizeof nf + raw_len + 1 +
+                                                      nf * sizeof *rec->len;
+    for (size_t i = 0; i < nf; i++)
+        need += rec->len[i] + 1;
+    char *w = batch_reserve(b, need);   /* one reservation, then plain copies */
+    if (!w)
         return out_err(e, OUT_EINTERNAL, pl->src->path, line, 0, "out of memory");
+    memcpy(w, &line, sizeof line);
+    w += sizeof line;
+    memcpy(w, &raw_len, sizeof raw_len);
+    w += sizeof raw_len;
+    memcpy(w, &nf, sizeof nf);
+    w += sizeof nf;
+    memcpy(w, rec->raw, raw_len + 1);
+    w += raw_len + 1;
+    memcpy(w, rec->len, nf * sizeof *rec->len);
+    w += nf * sizeof *rec->len;
+    for (size_t i = 0; i < nf; i++) {
+        memcpy(w, rec->field[i], rec->len[i] + 1);
+        w += rec->len[i] + 1;
+    }
     b->n_rec++;
     if (b->len >= BATCH_BYTES && pipe_handover(pl, 0))
         return OUT_EINTERNAL;   /* stopped by the judge, whose own error is what counts */

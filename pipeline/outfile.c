@@ -2,10 +2,24 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The process umask, read once: reading it means setting it (umask(0) then back), which two
+ * threads opening files at once (patients.csv is written on a second thread) could leave
+ * at 0 for good. Nothing in the program changes it after start-up. */
+static mode_t proc_umask;
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    proc_umask = umask(0);
+    umask(proc_umask);
+}
 
 int outfile_open(struct outfile *of, const char *path, struct out_error *e)
 {
@@ -16,10 +30,11 @@ int outfile_open(struct outfile *of, const char *path, struct out_error *e)
     int fd = mkstemp(of->tmp);
     if (fd < 0)
         return out_err(e, OUT_EIO, path, 0, 0, "cannot create: %s", strerror(errno));
+    /* Not inherited by gnuplot children started meanwhile by another thread. */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
     /* mkstemp makes 0600; outputs are ordinary files. */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
+    pthread_once(&umask_once, read_umask);
+    fchmod(fd, 0666 & ~proc_umask);
     of->fp = fdopen(fd, "w");
     if (!of->fp) {
         int err = errno;

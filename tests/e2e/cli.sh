@@ -62,4 +62,10 @@ mkdir -p "$tmp/o5/patients.csv"
 expect 4 "$bin" run -q --no-charts --out "$tmp/o5" samples/visits.csv --today 2026-11-23
 grep -q 'patients.csv' "$tmp/err" || { cat "$tmp/err"; fail "patients.csv failure not named"; }
 [ -e "$tmp/o5/report.html" ] && fail "report written although patients.csv failed"
+# Outputs follow the umask, also those written while patients.csv is written on a second
+# thread (reading the umask means setting it: two threads doing so could leave it at 0).
+(umask 027 && "$bin" run -q --out "$tmp/o6" samples/visits.csv --today 2026-11-23 --claims samples/claims.tsv) \
+    >/dev/null 2>&1 || fail "run under umask 027"
+bad=$(find "$tmp/o6" -type f ! -perm 640 | head -3)
+[ -z "$bad" ] || fail "files not 0640 under umask 027: $bad"
 echo ok
