@@ -728,8 +728,9 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
           "set key bottom right\n"
           "set arrow 1 from graph 0, first 50 to graph 1, first 50 nohead dt 3 "
           "lc rgb '#888888'\n", j.gp);
-    /* Patients at risk under the axis, only where a step gives the exact number. */
-    fputs("set label 100 'At risk' at graph 0, graph 0 offset -2.5,-4.4 right font ',9' "
+    /* Patients at risk under the axis, only where a step gives the exact number; the label
+     * stands far enough left that a six-digit count centred on session 0 clears it. */
+    fputs("set label 100 'At risk' at graph 0, graph 0 offset -4.5,-4.4 right font ',9' "
           "tc rgb '#444444'\n", j.gp);
     int lab = 101;
     for (double t = 0; t <= t_end + 1e-9 && lab < 400; t += step) {
