@@ -38,8 +38,9 @@ static void prop_fill(struct prop *p, long k, long n, double level)
         p->cp_lo = p->cp_hi = NAN;
 }
 
-/* Distribution-free CI for the median from order statistics (binomial, normal approx. to
- * the ranks): exact enough for the large n where it is used. */
+/* Distribution-free CI for the median from order statistics x(j), x(n+1-j), j from the
+ * exact binomial (stats_median_rank): the audit's rule, so a median has one interval
+ * wherever it is shown. */
 static void median_order_ci(const double *x, size_t n, double level, struct est *out)
 {
     double *s = malloc(n * sizeof *s);
@@ -56,13 +57,10 @@ static void median_order_ci(const double *x, size_t n, double level, struct est 
         return;
     }
     out->est = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-    double z = level >= 0.99 ? 2.5758293035489 : 1.959963984540054;
-    double half = z * sqrt((double)n) / 2;
-    long lo = (long)floor((double)n / 2 - half);       /* 1-based ranks */
-    long hi = (long)ceil((double)n / 2 + half) + 1;
-    if (lo >= 1 && hi <= (long)n) {
-        out->lo = s[lo - 1];
-        out->hi = s[hi - 1];
+    size_t j = stats_median_rank(n, level);   /* 1-based; 0: n too small for the level */
+    if (j >= 1) {
+        out->lo = s[j - 1];
+        out->hi = s[n - j];
     }
     free(s);
 }

@@ -1280,11 +1280,14 @@ static void ref_pct(const double *x, size_t n, int median, const struct cohort_o
         memcpy(s, x, n * sizeof *s);
         qsort(s, n, sizeof *s, cmp_dbl);
         *est = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-        double half = 1.959963984540054 * sqrt((double)n) / 2;
-        long l = (long)floor((double)n / 2 - half), h = (long)ceil((double)n / 2 + half) + 1;
-        if (l >= 1 && h <= (long)n) {
-            *lo = s[l - 1];
-            *hi = s[h - 1];
+        /* Order statistics x(j), x(n+1-j): the largest j <= n/2 with P(Bin(n, 1/2) <= j-1)
+         * <= 2.5%, found by walking the binomial CDF (the program bisects). */
+        size_t j = 0;
+        while (j + 1 <= n / 2 && gsl_cdf_binomial_P((unsigned)j, 0.5, (unsigned)n) <= 0.025)
+            j++;
+        if (j >= 1) {
+            *lo = s[j - 1];
+            *hi = s[n - j];
         }
         free(s);
         return;
