@@ -6,6 +6,7 @@
  * happens once in finish_row(), so every share is treated the same way.
  */
 #include "audit.h"
+#include "digest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -188,8 +189,9 @@ struct memo {
     int8_t *sex;               /* sex_of + 1 */
     int8_t *age_ok;            /* 1 parse_age succeeded (value in age), 0 it failed */
     double *age;
-    signed char *adverse;      /* per patient: -1 unknown, 0 none, 1 any (adverse_ready) */
-    int adverse_ready, adverse_any;
+    const struct visit_digest *adverse;   /* per patient adverse status (adverse_ready) */
+    struct visit_digest adverse_local;    /* built here when the dataset has no digest */
+    int adverse_ready;
 };
 
 struct ctx {
@@ -769,25 +771,19 @@ static int k_adverse(const struct ctx *x, const struct claim *c, struct audit_ro
     size_t np = x->ds->n_patients;
     struct memo *mm = x->memo;
     if (!mm->adverse_ready) {   /* the same for every adverse claim: once per run */
-        signed char *st = mm->adverse;   /* -1 unknown, 0 none, 1 any adverse */
-        memset(st, -1, np ? np : 1);
-        for (size_t v = 0; v < x->ds->n_visits; v++) {
-            const struct visit *vi = &x->ds->visit[v];
-            if (vi->adverse < 0)
-                continue;
-            mm->adverse_any = 1;
-            if (vi->adverse > 0)
-                st[vi->patient] = 1;
-            else if (st[vi->patient] < 0)
-                st[vi->patient] = 0;
-        }
+        mm->adverse = digest_of(x->ds, &mm->adverse_local);
+        if (!mm->adverse)
+            return -1;
         mm->adverse_ready = 1;
     }
-    const signed char *st = mm->adverse;
-    if (!mm->adverse_any) {
+    const struct visit_digest *dg = mm->adverse;
+    const int8_t *st = dg->adverse;
+    if (!dg->adverse_any) {
         not_auditable(r, "adverse_event", "no visit records adverse_event");
         return 0;
     }
+    if (dg->n_patients < np)
+        np = dg->n_patients;
     long k = 0, n = 0;
     for (size_t p = 0; p < np; p++) {
         if (st[p] < 0 || !patient_in(x, c, cov, p))
@@ -1221,7 +1217,7 @@ static void ctx_free(struct ctx *x)
         free(m->sex);
         free(m->age_ok);
         free(m->age);
-        free(m->adverse);
+        digest_free(&m->adverse_local);
     }
     x->rec = NULL;
     x->n_rec = NULL;
@@ -1238,16 +1234,14 @@ static int ctx_init(struct ctx *x, struct memo *m)
     x->memo = m;
     x->rec = calloc(ni, sizeof *x->rec);
     x->n_rec = calloc(ni, sizeof *x->n_rec);
-    size_t ns = ds->n_cov_str ? ds->n_cov_str : 1, np = ds->n_patients ? ds->n_patients : 1;
+    size_t ns = ds->n_cov_str ? ds->n_cov_str : 1;
     m->n = ds->n_cov_str;
     m->sub = malloc(ns);
     m->arm = malloc(ns);
     m->sex = malloc(ns);
     m->age_ok = malloc(ns);
     m->age = malloc(ns * sizeof *m->age);
-    m->adverse = malloc(np);
-    if (!x->rec || !x->n_rec || !m->sub || !m->arm || !m->sex || !m->age_ok || !m->age ||
-        !m->adverse)
+    if (!x->rec || !x->n_rec || !m->sub || !m->arm || !m->sex || !m->age_ok || !m->age)
         goto oom;
     memset(m->sex, -1, ns);
     memset(m->age_ok, -1, ns);

@@ -1,5 +1,6 @@
 /* charts_build.c — see charts_build.h. */
 #include "charts_build.h"
+#include "digest.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -204,98 +205,29 @@ out:
     free(ch);
 }
 
-struct dayidx {
-    int32_t day;
-    uint32_t v;
-};
-
-static int cmp_dayidx(const void *a, const void *b)
-{
-    const struct dayidx *x = a, *y = b;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return (x->v > y->v) - (x->v < y->v);
-}
-
-/* Session number of each visit: from the file, else its rank by date within the patient
- * (counting sort by patient, then a sort of each patient's few visits). NULL on OOM. */
-static int *visit_sessions(const struct dataset *ds)
-{
-    size_t nv = ds->n_visits, np = ds->n_patients;
-    int *sess = malloc((nv ? nv : 1) * sizeof *sess);
-    size_t *start = calloc(np + 1, sizeof *start);
-    struct dayidx *o = malloc((nv ? nv : 1) * sizeof *o);
-    if (!sess || !start || !o)
-        goto fail;
-    for (size_t v = 0; v < nv; v++)
-        start[ds->visit[v].patient + 1]++;
-    for (size_t p = 0; p < np; p++)
-        start[p + 1] += start[p];
-    size_t *fill = malloc((np ? np : 1) * sizeof *fill);
-    if (!fill)
-        goto fail;
-    memcpy(fill, start, np * sizeof *fill);
-    for (size_t v = 0; v < nv; v++) {
-        size_t j = fill[ds->visit[v].patient]++;
-        o[j].day = ds->visit[v].day;
-        o[j].v = (uint32_t)v;
-    }
-    free(fill);
-    for (size_t p = 0; p < np; p++) {
-        size_t a = start[p], b = start[p + 1];
-        qsort(o + a, b - a, sizeof *o, cmp_dayidx);
-        for (size_t j = a; j < b; j++) {
-            int fs = ds->visit[o[j].v].session;
-            sess[o[j].v] = fs > 0 ? fs : (int)(j - a + 1);
-        }
-    }
-    free(start);
-    free(o);
-    return sess;
-fail:
-    free(sess);
-    free(start);
-    free(o);
-    return NULL;
-}
-
-/* Mean score by session with a 95% t interval (two-pass SD). */
-static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess, size_t k)
+/* Mean score by session with a 95% t interval, from the visit digest (digest.h). */
+static void trajectory(struct ctx *c, const struct dataset *ds, const struct visit_digest *dg,
+                       size_t k)
 {
     const struct instrument *in = ds->instr[k];
-    enum { MAXS = 30 };
-    double sum[MAXS + 1] = {0}, ss[MAXS + 1] = {0};
-    size_t cnt[MAXS + 1] = {0};
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t v = 0; v < ds->n_visits; v++) {
-            double x = ds->score[v * ds->n_instr + k];
-            int s = sess[v];
-            if (isnan(x) || s < 1 || s > MAXS)
-                continue;
-            if (pass == 0) {
-                sum[s] += x;
-                cnt[s]++;
-            } else {
-                double d = x - sum[s] / (double)cnt[s];
-                ss[s] += d * d;
-            }
-        }
+    enum { MAXS = DIGEST_MAX_SESSION };
     struct chart_point pts[MAXS];
     size_t np = 0;
     /* Below 5 patients a session's mean and t interval say more about who stayed than about
      * the treatment (the interval can span the whole scale); those sessions are left out. */
     enum { MIN_N = 5 };
     for (int s = 1; s <= MAXS; s++) {
-        if (cnt[s] < MIN_N)
+        const struct digest_cell *cell = &dg->traj[k][s];
+        if (cell->n < MIN_N)
             continue;
         struct chart_point *p = &pts[np++];
         p->x = s;
-        p->n = (long)cnt[s];
-        p->mean = sum[s] / (double)cnt[s];
+        p->n = cell->n;
+        p->mean = cell->sum / (double)cell->n;
         p->lo = p->hi = NAN;
-        if (cnt[s] >= 2) {
-            double se = sqrt(ss[s] / (double)(cnt[s] - 1) / (double)cnt[s]);
-            double t = gsl_cdf_tdist_Pinv(0.975, (double)(cnt[s] - 1));
+        if (cell->n >= 2) {
+            double se = sqrt(cell->m2 / (double)(cell->n - 1) / (double)cell->n);
+            double t = gsl_cdf_tdist_Pinv(0.975, (double)(cell->n - 1));
             /* A score cannot leave its scale, so neither can its band. */
             p->lo = fmax(in->min, p->mean - t * se);
             p->hi = fmin(in->max, p->mean + t * se);
@@ -448,13 +380,14 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
     struct ctx c = {.dir = dir, .list = out, .e = e, .batch = chart_batch_new(0)};
     memset(out, 0, sizeof *out);
     forest(&c, audit, bench);
-    int *sess = visit_sessions(ds);
+    struct visit_digest local;
+    const struct visit_digest *dg = digest_of(ds, &local);
     for (size_t k = 0; k < ds->n_instr; k++) {
         per_instrument(&c, ds, ps, co, k);
-        if (sess)
-            trajectory(&c, ds, sess, k);
+        if (dg)
+            trajectory(&c, ds, dg, k);
     }
-    free(sess);
+    digest_free(&local);
     int pk = instr_index(ds, "pain");
     const char *main_instr = pk >= 0 ? "pain" : ds->n_instr ? ds->instr[0]->name : NULL;
     if (main_instr) {

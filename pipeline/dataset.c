@@ -2,6 +2,7 @@
  * Ids are interned through an open-addressing hash (FNV-1a, linear probing, load <= 1/2)
  * so a million patients cost one lookup per row, not a scan. */
 #include "dataset.h"
+#include "digest.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +61,15 @@ void dataset_free(struct dataset *ds)
     for (size_t i = 0; i < ds->n_files; i++)
         free(ds->file[i].path);
     free(ds->file);
+    digest_free(ds->digest);
+    free(ds->digest);
     dataset_init(ds);
+}
+
+void dataset_drop_visits(struct dataset *ds)
+{
+    ds->visits_streamed += (long)ds->n_visits;
+    ds->n_visits = 0;
 }
 
 int dataset_set_instruments(struct dataset *ds, const struct instrument_table *tab,

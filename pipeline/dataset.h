@@ -89,7 +89,15 @@ struct dataset {
 
     long rows_read, rows_accepted, rows_rejected;
     long rejected_by[REJ__COUNT];
+
+    /* Visit-level facts for the audit and charts (digest.h), filled by ingest; owned. When
+     * sorted input is streamed, the visit arrays above hold only the patient being read and
+     * are empty after ingest: this is then all that is left of the visits. */
+    struct visit_digest *digest;
+    long visits_streamed;   /* visits accepted and already passed on (streaming), else 0 */
 };
+
+struct visit_digest;
 
 void dataset_init(struct dataset *ds);
 void dataset_free(struct dataset *ds);
@@ -114,6 +122,9 @@ long dataset_cov_intern(struct dataset *ds, const char *value);
 /* Append a visit; scores has n_instr values (NAN = missing). Returns its index or -1. */
 long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *scores,
                        double pain_post);
+/* Forget every visit (the patients, covariates and counts stay): the streaming ingest calls
+ * it once a patient is complete and passed on. Capacity is kept for the next patient. */
+void dataset_drop_visits(struct dataset *ds);
 /* Add an input file record (path copied); returns its index or -1. */
 long dataset_add_file(struct dataset *ds, const char *path);
 

@@ -2,6 +2,7 @@
  * gives the header's columns their roles and judges each row: accepted into the dataset,
  * or written to rejects with the reason. Nothing here prints or exits. */
 #include "ingest.h"
+#include "digest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -766,7 +767,7 @@ static int dup_reserve(struct ingest *g, size_t extra)
 {
     if ((g->ds->n_visits + extra) * 2 < g->dup_cap)
         return 0;
-    size_t ncap = g->dup_cap ? g->dup_cap * 2 : 4096;
+    size_t ncap = g->dup_cap ? g->dup_cap * 2 : 64;   /* streaming: one patient, in cache */
     while ((g->ds->n_visits + extra) * 2 >= ncap)
         ncap *= 2;
     struct dup_entry *nd = malloc(ncap * sizeof *nd);
@@ -1028,6 +1029,54 @@ static void reject_conflict(struct ingest *g, const struct csvread_record *rec,
 }
 
 /* One wide row (cells trimmed, id known): up to n_tp visits, all or none. */
+/* ---- streaming (o->patient_done) --------------------------------------------------- */
+
+/* Every visit in ds is of a complete patient: digest them, pass them on, drop them, and
+ * empty the duplicate table, which indexes only them. */
+static int stream_flush(struct ingest *g, struct out_error *e)
+{
+    struct dataset *ds = g->ds;
+    if (!ds->n_visits)
+        return 0;
+    if (digest_add(ds->digest, ds, 0, ds->n_visits))
+        return out_err(e, OUT_EINTERNAL, g->path, 0, 0, "out of memory");
+    int rc = g->o->patient_done(g->o->patient_done_ctx, ds, e);
+    if (rc)
+        return rc;
+    /* Latest first: under linear probing, removing keys in reverse order of insertion never
+     * cuts the probe chain of a key still in the table (the rehash re-inserts in order). */
+    for (size_t v = ds->n_visits; v-- > 0;) {
+        const struct visit *w = &ds->visit[v];
+        g->dup[dup_slot(g, w->patient, w->day, w->session)].visit = UINT32_MAX;
+    }
+    dataset_drop_visits(ds);
+    g->last_p = 0;
+    return 0;
+}
+
+/* The patient of a row about to be accepted, interned; when streaming, a new patient first
+ * completes the ones before it, and a complete one coming back stops the stream. Returns 0,
+ * or an error code (*e filled). */
+static int row_patient(struct ingest *g, const struct csvread_record *rec, const char *id,
+                       long *pp, struct out_error *e)
+{
+    struct dataset *ds = g->ds;
+    size_t known = ds->n_patients;
+    long p = dataset_patient(ds, id);
+    if (p < 0)
+        return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+    *pp = p;
+    if (!g->o->patient_done)
+        return 0;
+    if ((size_t)p >= known)
+        return stream_flush(g, e);
+    if (ds->n_visits && ds->visit[ds->n_visits - 1].patient == (uint32_t)p)
+        return 0;
+    return out_err(e, INGEST_UNGROUPED, g->path, rec->line, 0,
+                   "patient '%s' comes back after other patients: the input is not grouped "
+                   "by patient", id);
+}
+
 static int row_wide(struct ingest *g, const struct csvread_record *rec, const char *id,
                     struct out_error *e)
 {
@@ -1076,8 +1125,11 @@ static int row_wide(struct ingest *g, const struct csvread_record *rec, const ch
         return 0;
     }
 
-    long p = dataset_patient(ds, id);
-    if (p < 0 || dup_reserve(g, ntp))
+    long p;
+    int rc = row_patient(g, rec, id, &p, e);
+    if (rc)
+        return rc;
+    if (dup_reserve(g, ntp))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     uint32_t there[INGEST_WIDE_MAX];   /* earlier visit at each time point, or UINT32_MAX */
     long hit = -1;
@@ -1235,9 +1287,9 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         return 0;
     }
 
-    if (p < 0)
-        p = dataset_patient(ds, id);
-    if (p < 0 || dup_reserve(g, 1))
+    if (p < 0 && (rc = row_patient(g, rec, id, &p, e)))
+        return rc;
+    if (dup_reserve(g, 1))
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     size_t slot = dup_slot(g, (uint32_t)p, day, (int32_t)session);
     if (g->dup[slot].visit != UINT32_MAX) {
@@ -1635,7 +1687,7 @@ static int read_one(struct ingest *g, const char *name, FILE *fp, const unsigned
         size = (long long)st.st_size;
     else if (!fp)
         size = (long long)len;
-    if (size > 0)
+    if (size > 0 && !g->o->patient_done)   /* streaming: the table holds one patient */
         dup_presize(g, (size_t)size);
     struct source src = {.fp = fp, .data = data, .len = len, .chunk = chunk, .path = g->path,
                          .csize = g->o->chunk_size ? g->o->chunk_size : DEFAULT_CHUNK};
@@ -1734,6 +1786,11 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
     int rc = o->n_wide ? wide_plan(&g, e) : 0;
     if (rc)
         return rc;
+    if (o->patient_done && !ds->digest) {
+        if (!(ds->digest = malloc(sizeof *ds->digest)))
+            return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+        digest_init(ds->digest);
+    }
     if (rejects)
         fputs("file,line,column,reason,message,raw\n", rejects);
     if (o->progress) {
@@ -1763,6 +1820,8 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
         fclose(fp);
     }
     free(chunk);
+    if (!rc && o->patient_done)
+        rc = stream_flush(&g, e);
     ingest_free(&g);
     if (o->progress) {
         struct ingest_progress pr = {g.path, g.prog_read, g.prog_total, ds->rows_read, 1};

@@ -152,7 +152,21 @@ struct ingest_opts {
      * NULL (the default) = no calls. */
     void (*progress)(void *user, const struct ingest_progress *p);
     void *progress_user;
+    /* Streaming, for input grouped by patient (every patient's rows together, as in a file
+     * sorted by patient): when set, a row that starts a new patient first completes the
+     * patients before it: their visits are added to ds->digest, passed to patient_done (ds
+     * then holds exactly those visits) and dropped from ds (dataset_drop_visits); the last
+     * patient the same way at the end of the input. Memory then grows with patients, not
+     * visits. Duplicates are still found (a repeat comes among its patient's rows, or
+     * breaks the grouping). An accepted row of a patient who is already complete makes
+     * ingest stop with INGEST_UNGROUPED: discard ds and the rejects, and read the input
+     * again without patient_done. A non-zero return from patient_done stops ingest with it. */
+    int (*patient_done)(void *ctx, const struct dataset *ds, struct out_error *e);
+    void *patient_done_ctx;
 };
+
+/* Returned by ingest when o->patient_done is set and the input is not grouped by patient. */
+enum { INGEST_UNGROUPED = 64 };
 
 /* Defaults: detect delimiter, '.' decimals, not strict, today = the local date,
  * built-in instruments, no renames, 1 MiB limits. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_errno.h>
 
@@ -25,6 +26,7 @@
 #include "cohort.h"
 #include "config.h"
 #include "dataset.h"
+#include "digest.h"
 #include "error.h"
 #include "ingest.h"
 #include "outfile.h"
@@ -66,7 +68,7 @@ struct options {
     const char *benchmarks;
     const char *key_file;
     const char *month;
-    int strict, quiet, no_charts, timings;
+    int strict, quiet, no_charts, timings, no_stream;
     struct ingest_opts ingest;
     struct instrument_table instr;   /* built-ins plus any declared in --config */
     struct patient_opts patient;
@@ -121,6 +123,8 @@ static void usage_cmd(FILE *fp, size_t ci)
           "      --pseudonymise KEYFILE  replace patient ids by keyed pseudonyms (HMAC-SHA256)\n"
           "                           in visits.csv and patients.csv (ingest and run)\n"
           "      --no-charts          skip the charts\n"
+          "      --no-stream          keep every visit in memory (run): skips the first,\n"
+          "                           streaming read of input not grouped by patient\n"
           "      --timings            print each stage's wall time on stderr at the end\n"
           "  -q, --quiet              no terminal summary\n"
           "  -h, --help               this help\n", fp);
@@ -146,6 +150,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"pseudonymise", required_argument, 0, 'P'},
         {"config", required_argument, 0, 'F'}, {"wide", required_argument, 0, 'W'},
         {"wide-map", required_argument, 0, 'Y'}, {"timings", no_argument, 0, 'Z'},
+        {"no-stream", no_argument, 0, 'G'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -159,6 +164,7 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'N': o->no_charts = 1; break;
         case 'q': o->quiet = 1; break;
         case 'Z': o->timings = 1; break;
+        case 'G': o->no_stream = 1; break;
         case 'h': usage_cmd(stdout, ci); exit(OUT_OK);
         case 'C': {
             struct out_error ce = {0};
@@ -505,17 +511,68 @@ static void prog_end(const char *how)
     prog.on = 0;
 }
 
-/* Ingest input files; rejects.csv is written atomically beside the other outputs. */
+static int on_patient_done(void *ctx, const struct dataset *ds, struct out_error *e)
+{
+    return patient_stream_add(ctx, ds, e);
+}
+
+/* Streaming pays only when the input can be read again should it turn out not to be grouped
+ * by patient: regular files, not pipes. */
+static int can_stream(char **files, int nfiles)
+{
+    for (int i = 0; i < nfiles; i++) {
+        struct stat st;
+        if (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return 0;
+    }
+    return nfiles > 0;
+}
+
+/* Ingest input files; rejects.csv is written atomically beside the other outputs. With ps
+ * (the `run` command) and input grouped by patient, the per-patient records are made while
+ * reading (ingest.h, patient_done) and *streamed is set: the visit table is not kept. Input
+ * found not to be grouped is read again the plain way. */
 static int stage_ingest(struct options *o, char **files, int nfiles, struct dataset *ds,
-                        struct out_error *e)
+                        struct patient_set *ps, int *streamed, struct out_error *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/rejects.csv", o->out);
     struct outfile rej;
-    int rc = outfile_open(&rej, path, e);
-    if (rc)
+    struct patient_stream *pst = NULL;
+    int rc;
+    *streamed = 0;
+    if (ps && !o->no_stream && can_stream(files, nfiles)) {
+        struct ingest_opts io = o->ingest;
+        if ((rc = patient_stream_begin(&pst, &o->patient, ps, e)) ||
+            (rc = outfile_open(&rej, path, e))) {
+            patient_stream_free(pst);
+            return rc;
+        }
+        io.patient_done = on_patient_done;
+        io.patient_done_ctx = pst;
+        rc = ingest_files((const char *const *)files, (size_t)nfiles, &io, ds, rej.fp, e);
+        if (rc == 0 || rc == OUT_EINPUT) {
+            *streamed = 1;
+            if (rc == 0)
+                patient_stream_end(pst, ds);
+            else
+                patient_stream_free(pst);
+            goto commit;
+        }
+        patient_stream_free(pst);
+        patient_set_free(ps);
+        outfile_abort(&rej);
+        if (rc != INGEST_UNGROUPED)
+            return rc;
+        dataset_free(ds);
+        dataset_init(ds);
+        *e = (struct out_error){0};
+        prog_reading("ingest again");
+    }
+    if ((rc = outfile_open(&rej, path, e)))
         return rc;
     rc = ingest_files((const char *const *)files, (size_t)nfiles, &o->ingest, ds, rej.fp, e);
+commit:
     if (rc && rc != OUT_EINPUT) {
         outfile_abort(&rej);
         return rc;
@@ -629,9 +686,10 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         goto done;
     }
 
+    int streamed = 0;
     if (st == ST_RUN || st == ST_INGEST) {
         prog_reading("ingest");
-        rc = stage_ingest(o, files, nfiles, &ds, &e);
+        rc = stage_ingest(o, files, nfiles, &ds, st == ST_RUN ? &ps : NULL, &streamed, &e);
     } else {
         prog_reading("visits.csv");
         rc = load_visits(o, &ds, &e);
@@ -661,8 +719,14 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
 
     prog_stage("patients");
-    if ((rc = patient_compute(&ds, &o->patient, &ps, &e)))
+    if (!streamed && (rc = patient_compute(&ds, &o->patient, &ps, &e)))
         goto fail;
+    /* The audit and the charts read a few visit-level facts; made once, here, unless the
+     * streaming ingest made them as it went. */
+    if (st != ST_PATIENTS && !ds.digest && digest_attach(&ds)) {
+        rc = out_err(&e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
     const void *pargs[2] = {&ds, &ps};
     if (st == ST_PATIENTS) {
         if ((rc = write_with(o->out, "patients.csv", w_patients, pargs, &e)))

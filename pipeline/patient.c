@@ -474,91 +474,175 @@ static void scratch_free(struct scratch *w)
     free(w->flag);
 }
 
-int patient_compute(const struct dataset *ds, const struct patient_opts *o,
-                    struct patient_set *out, struct out_error *e)
+/* The state between patient_stream_begin and _end: options, RCI sums, scratch. */
+struct patient_stream {
+    struct run run;
+    struct patient_opts opts;
+    struct patient_set *out;
+    struct scratch w;
+    size_t w_cap, w_instr;     /* visits and instruments the scratch is sized for */
+    size_t *start;             /* counting sort of a range by patient */
+    size_t start_cap;
+    struct vkey *vk;
+    size_t vk_cap;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+/* Scratch for a patient of n visits and ni instruments. */
+static int scratch_reserve(struct patient_stream *s, size_t n, size_t ni)
+{
+    ni = ni ? ni : 1;
+    if (n <= s->w_cap && ni <= s->w_instr)
+        return 0;
+    n = n > s->w_cap ? n : s->w_cap;
+    ni = ni > s->w_instr ? ni : s->w_instr;
+    scratch_free(&s->w);
+    memset(&s->w, 0, sizeof s->w);
+    s->w_cap = s->w_instr = 0;
+    s->w.session = malloc(n * sizeof *s->w.session);
+    s->w.pos = malloc(n * sizeof *s->w.pos);
+    s->w.score = malloc(n * ni * sizeof *s->w.score);
+    s->w.post = malloc(n * sizeof *s->w.post);
+    s->w.flag = malloc(n * sizeof *s->w.flag);
+    if (!s->w.session || !s->w.pos || !s->w.score || !s->w.post || !s->w.flag)
+        return -1;
+    s->w_cap = n;
+    s->w_instr = ni;
+    return 0;
+}
+
+int patient_stream_begin(struct patient_stream **sp, const struct patient_opts *o,
+                         struct patient_set *out, struct out_error *e)
+{
+    *sp = NULL;
+    memset(out, 0, sizeof *out);
+    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+        out->sd_pre[k] = NAN;
     struct patient_opts def;
     if (!o) {
         patient_opts_default(&def);
         o = &def;
     }
-    memset(out, 0, sizeof *out);
-    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-        out->sd_pre[k] = NAN;
     if (o->new_episode_after < 0 || !isfinite(o->pct_threshold) || o->pct_threshold <= 0)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0,
                        "invalid options: episode gap must be >= 0 days and the response "
                        "threshold a positive percentage");
+    struct patient_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    s->opts = *o;
+    s->run.o = &s->opts;
+    s->out = out;
+    *sp = s;
+    return 0;
+}
 
-    int rc = OUT_EINTERNAL;
-    size_t np = ds->n_patients, nv = ds->n_visits;
-    size_t *start = calloc(np + 1, sizeof *start);
-    struct vkey *vk = malloc((nv ? nv : 1) * sizeof *vk);
-    struct scratch w = {0};
-    if (!start || !vk)
-        goto oom;
+int patient_stream_add(struct patient_stream *s, const struct dataset *ds, struct out_error *e)
+{
+    size_t nv = ds->n_visits;
+    if (nv == 0)
+        return 0;
+    s->run.ds = ds;
+    for (size_t k = 0; k < ds->n_instr; k++)
+        s->run.immediate[k] = ds->pain_post && strcasecmp(ds->instr[k]->name, "pain") == 0;
 
-    /* Counting sort by patient; input order within a patient is kept for the tie-break. */
+    /* Counting sort by patient over the patients present (one, when streaming); input order
+     * within a patient is kept for the tie-break. */
+    uint32_t pmin = UINT32_MAX, pmax = 0;
     for (size_t i = 0; i < nv; i++) {
-        if (ds->visit[i].patient >= np) {
-            rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "visit %zu: patient index out of range",
-                         i);
-            goto fail;
-        }
-        start[ds->visit[i].patient + 1]++;
+        uint32_t p = ds->visit[i].patient;
+        if (p >= ds->n_patients)
+            return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "visit %zu: patient index out of range",
+                           i);
+        pmin = p < pmin ? p : pmin;
+        pmax = p > pmax ? p : pmax;
     }
+    size_t span = (size_t)(pmax - pmin) + 1;
+    if (grow((void **)&s->start, &s->start_cap, span + 1, sizeof *s->start) ||
+        grow((void **)&s->vk, &s->vk_cap, nv, sizeof *s->vk))
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    size_t *start = s->start;
+    struct vkey *vk = s->vk;
+    memset(start, 0, (span + 1) * sizeof *start);
+    for (size_t i = 0; i < nv; i++)
+        start[ds->visit[i].patient - pmin + 1]++;
     size_t maxrun = 1;
-    for (size_t p = 0; p < np; p++) {
+    for (size_t p = 0; p < span; p++) {
         if (start[p + 1] > maxrun)
             maxrun = start[p + 1];
         start[p + 1] += start[p];
     }
     for (size_t i = 0; i < nv; i++) {
         const struct visit *v = &ds->visit[i];
-        struct vkey *k = &vk[start[v->patient]++];
+        struct vkey *k = &vk[start[v->patient - pmin]++];
         k->day = v->day;
         k->session = v->session;
         k->idx = (uint32_t)i;
     }
     /* The fill loop advanced each start to the next patient's; shift back. */
-    for (size_t p = np; p > 0; p--)
+    for (size_t p = span; p > 0; p--)
         start[p] = start[p - 1];
     start[0] = 0;
-
-    w.session = malloc(maxrun * sizeof *w.session);
-    w.pos = malloc(maxrun * sizeof *w.pos);
-    w.score = malloc(maxrun * (ds->n_instr ? ds->n_instr : 1) * sizeof *w.score);
-    w.post = malloc(maxrun * sizeof *w.post);
-    w.flag = malloc(maxrun * sizeof *w.flag);
-    if (!w.session || !w.pos || !w.score || !w.post || !w.flag)
-        goto oom;
-
-    struct run run = {ds, o, {0}, {0}, {0}};
-    for (size_t k = 0; k < ds->n_instr; k++)
-        run.immediate[k] = ds->pain_post && strcasecmp(ds->instr[k]->name, "pain") == 0;
-    for (size_t p = 0; p < np; p++) {
+    if (scratch_reserve(s, maxrun, ds->n_instr))
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    for (size_t p = 0; p < span; p++) {
         size_t n = start[p + 1] - start[p];
         if (n == 0)
             continue;
         sort_visits(vk + start[p], n);
-        rc = do_patient(&run, (uint32_t)p, vk + start[p], n, &w, out, e);
+        int rc = do_patient(&s->run, (uint32_t)(pmin + p), vk + start[p], n, &s->w, s->out, e);
         if (rc)
-            goto fail;
+            return rc;
     }
-    reliable_change(&run, out);
-    free(start);
-    free(vk);
-    scratch_free(&w);
     return 0;
+}
 
-oom:
-    rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
-fail:
-    free(start);
-    free(vk);
-    scratch_free(&w);
-    patient_set_free(out);
-    for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-        out->sd_pre[k] = NAN;
-    return rc;
+void patient_stream_free(struct patient_stream *s)
+{
+    if (!s)
+        return;
+    scratch_free(&s->w);
+    free(s->start);
+    free(s->vk);
+    free(s);
+}
+
+int patient_stream_end(struct patient_stream *s, const struct dataset *ds)
+{
+    s->run.ds = ds;
+    reliable_change(&s->run, s->out);
+    patient_stream_free(s);
+    return 0;
+}
+
+int patient_compute(const struct dataset *ds, const struct patient_opts *o,
+                    struct patient_set *out, struct out_error *e)
+{
+    struct patient_stream *s;
+    int rc = patient_stream_begin(&s, o, out, e);
+    if (rc)
+        return rc;
+    rc = patient_stream_add(s, ds, e);
+    if (rc) {
+        patient_stream_free(s);
+        patient_set_free(out);
+        for (size_t k = 0; k < INSTRUMENT_MAX; k++)
+            out->sd_pre[k] = NAN;
+        return rc;
+    }
+    return patient_stream_end(s, ds);
 }

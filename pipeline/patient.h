@@ -126,6 +126,20 @@ void patient_opts_default(struct patient_opts *o);
  * 65535 episodes; OUT_EINTERNAL on out of memory. On error *out is left empty. */
 int patient_compute(const struct dataset *ds, const struct patient_opts *o,
                     struct patient_set *out, struct out_error *e);
+/* The same computation fed in pieces, for input streamed patient by patient (ingest.h,
+ * patient_done): begin, then add each time ds holds only complete patients (every visit of
+ * each patient with a visit in ds is there; visits already added are gone), then end.
+ * Records come out in the order patient_compute gives when the patients were added in
+ * index order. begin: 0, OUT_EUSAGE (options) or OUT_EINTERNAL, *s NULL on error. add: 0,
+ * or patient_compute's errors (*out then holds a partial set: free the stream and the set).
+ * end computes the RCI, frees s and returns 0. free releases s (NULL is harmless). */
+struct patient_stream;
+int patient_stream_begin(struct patient_stream **s, const struct patient_opts *o,
+                         struct patient_set *out, struct out_error *e);
+int patient_stream_add(struct patient_stream *s, const struct dataset *ds, struct out_error *e);
+int patient_stream_end(struct patient_stream *s, const struct dataset *ds);
+void patient_stream_free(struct patient_stream *s);
+
 /* Release what ps owns and leave it empty; NULL is harmless. */
 void patient_set_free(struct patient_set *ps);
 
