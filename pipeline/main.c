@@ -402,14 +402,34 @@ static struct {
     /* --timings: when each stage began (the first is "ingest" or "read") */
     const char *tname[16];
     double tstart[16];
+    long tpeak[16];   /* peak resident memory (KiB) when the stage ended, -1 unknown */
     int nt;
 } prog;
 
 static double now_s(void);
 
+/* Peak resident set so far (VmHWM, KiB), -1 where /proc does not tell. */
+static long peak_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kib;
+}
+
 static void timing_mark(const char *name)
 {
     if (prog.timings && prog.nt < 16) {
+        if (prog.nt > 0)
+            prog.tpeak[prog.nt - 1] = peak_kib();
         prog.tname[prog.nt] = name;
         prog.tstart[prog.nt++] = now_s();
     }
@@ -422,9 +442,14 @@ static void timing_print(void)
     if (!prog.timings || prog.nt == 0)
         return;
     double end = now_s();
+    prog.tpeak[prog.nt - 1] = peak_kib();
     for (int i = 0; i < prog.nt; i++) {
         double t1 = i + 1 < prog.nt ? prog.tstart[i + 1] : end;
-        fprintf(stderr, "timing: %-12s %8.3f s\n", prog.tname[i], t1 - prog.tstart[i]);
+        fprintf(stderr, "timing: %-12s %8.3f s", prog.tname[i], t1 - prog.tstart[i]);
+        /* The high-water mark only rises: a stage that raised it shows where memory went. */
+        if (prog.tpeak[i] >= 0)
+            fprintf(stderr, "   peak %6.0f MiB", (double)prog.tpeak[i] / 1024.0);
+        fputc('\n', stderr);
     }
     fprintf(stderr, "timing: %-12s %8.3f s\n", "total", end - prog.tstart[0]);
     prog.nt = 0;
@@ -567,7 +592,7 @@ static int stage_ingest(struct options *o, char **files, int nfiles, struct data
         dataset_free(ds);
         dataset_init(ds);
         *e = (struct out_error){0};
-        prog_reading("ingest again");
+        prog_reading("reingest");
     }
     if ((rc = outfile_open(&rej, path, e)))
         return rc;

@@ -28,9 +28,9 @@ for input in sorted shuffled; do
     same_outputs "$tmp/$input-s" "$tmp/$input-n"
     # The sorted file streams in one read; the shuffled one is found out and read again.
     if [ $input = sorted ]; then
-        ! grep -q "ingest again" "$tmp/t"
+        ! grep -q "reingest" "$tmp/t"
     else
-        grep -q "ingest again" "$tmp/t"
+        grep -q "reingest" "$tmp/t"
     fi
 done
 
@@ -39,7 +39,7 @@ done
 { cat "$tmp/sorted.csv"; sed -n 2p "$tmp/sorted.csv"; } > "$tmp/late.csv"
 "$bin" run -q --timings --no-charts --today 2026-11-23 --out "$tmp/late-s" "$tmp/late.csv" \
     2>"$tmp/t"
-grep -q "ingest again" "$tmp/t"
+grep -q "reingest" "$tmp/t"
 "$bin" run -q --no-charts --no-stream --today 2026-11-23 --out "$tmp/late-n" "$tmp/late.csv"
 same_outputs "$tmp/late-s" "$tmp/late-n"
 grep -q "duplicate_exact" "$tmp/late-s/rejects.csv"
