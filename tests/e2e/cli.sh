@@ -56,6 +56,10 @@ got=$(sed -n 's/^timing: \([a-z.]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
 [ "$got" = "ingest patients cohort patients.csv report total " ] || fail "--timings stages: '$got'"
 [ "$(grep -c '^timing:' "$tmp/err")" = 6 ] || fail "--timings: a line not matched"
 grep -qE '^timing: total +[0-9]+\.[0-9]{3} s$' "$tmp/err" || fail "--timings total line"
+# Each stage's line ends with the peak memory so far, which never falls from stage to stage.
+peaks=$(sed -nE 's/^timing: [a-z.]+ +[0-9.]+ s +peak +([0-9]+) MiB$/\1/p' "$tmp/err")
+[ "$(wc -l <<<"$peaks")" = 5 ] || fail "--timings: peak memory missing on a stage line"
+sort -n -c <<<"$peaks" || fail "--timings: peak memory fell between stages"
 # patients.csv is written on a second thread: its failure still fails the run (exit 4),
 # names the file, and leaves no report claiming success.
 mkdir -p "$tmp/o5/patients.csv"
