@@ -122,7 +122,7 @@ struct sim_params sim_params_default(void)
     struct sim_params p = {
         .patients = 1000, .seed = 1, .start = "2025-01-01", .months = 12, .clinics = 3,
         .effect = 0.55, .control = 0.0, .followup = 0.3, .dropout = 1.0,
-        .dirty = 0.0, .tricky = 0.0, .order = SIM_SORTED, .buckets = 0,
+        .dirty = 0.0, .tricky = 0.0, .order = SIM_SORTED, .buckets = 0, .columns = NULL,
     };
     return p;
 }
@@ -209,6 +209,115 @@ static const char *const col_names[C__COUNT] = {
 
 enum { FIELD_CAP = 48, LINE_CAP = C__COUNT * (2 * FIELD_CAP + 3) + 16 };
 
+/* Named column sets for --columns; a preset's list obeys the same rules as a user's. */
+static const struct col_preset {
+    const char *name;
+    const char *list;   /* NULL: every column (arm only with a control arm) */
+} col_presets[] = {
+    {"all", NULL},
+    {"core", "patient_id,visit_date,session,pain,sleep"},   /* the benchmark's shape (#9) */
+};
+enum { N_COL_PRESETS = sizeof col_presets / sizeof col_presets[0] };
+
+static unsigned col_bit(enum col c)
+{
+    return 1u << c;
+}
+
+static int col_index(const char *name, size_t len)
+{
+    for (int c = 0; c < C__COUNT; c++)
+        if (strlen(col_names[c]) == len && memcmp(col_names[c], name, len) == 0)
+            return c;
+    return -1;
+}
+
+/* "a,b,c" of every column name, for messages and --help. */
+static void col_list(char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < C__COUNT && k < n; c++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", c ? "," : "", col_names[c]);
+}
+
+/* "a, b" of the preset names, for messages. */
+static void preset_list(char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_COL_PRESETS && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", col_presets[i].name);
+}
+
+/* The rules simulate.h states for a column set, checked on the finished mask. */
+static int columns_required(unsigned m, const struct sim_params *p, struct out_error *e)
+{
+    static const enum col required[] = {C_ID, C_DATE};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!(m & col_bit(required[i])))
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0, "columns: %s is required",
+                           col_names[required[i]]);
+    /* psqi and stress are asked every 28 days: with neither pain nor sleep most rows would
+     * have no score at all and ingest would reject them as no_scores. */
+    if (!(m & (col_bit(C_PAIN) | col_bit(C_SLEEP))))
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "columns: pain or sleep is required (psqi and stress are asked only "
+                       "every %d days, so most rows would have no score)",
+                       M.questionnaire_days);
+    if ((m & col_bit(C_ARM)) && !(p->control > 0))
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "columns: arm is written only with a control arm (--control > 0)");
+    return 0;
+}
+
+/* The columns to write, as bits (col_bit), from p->columns: a preset name or a comma-separated
+ * list in the full header's order. Returns 0, or OUT_EUSAGE with *e naming the culprit. */
+static int columns_mask(const struct sim_params *p, unsigned *mask, struct out_error *e)
+{
+    const char *spec = p->columns;
+    for (size_t i = 0; spec && i < N_COL_PRESETS; i++)
+        if (strcmp(spec, col_presets[i].name) == 0)
+            spec = col_presets[i].list;
+    if (!spec) {
+        unsigned all = (1u << C__COUNT) - 1;
+        *mask = p->control > 0 ? all : all & ~col_bit(C_ARM);
+        return 0;
+    }
+    char known[256], presets[64];
+    col_list(known, sizeof known);
+    preset_list(presets, sizeof presets);
+    unsigned m = 0;
+    int prev = -1;
+    for (const char *s = spec;;) {
+        int len = (int)strcspn(s, ",");
+        int c = col_index(s, (size_t)len);
+        if (len == 0)
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0, "columns: empty name in '%s'", spec);
+        if (c < 0)
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                           "columns: unknown column '%.*s' (columns: %s; presets: %s)", len,
+                           s, known, presets);
+        if (m & col_bit((enum col)c))
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0, "columns: %s is named twice",
+                           col_names[c]);
+        /* One order only, so the header is what was asked for, column for column. */
+        if (c < prev)
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                           "columns: %s must come before %s (the order is %s)", col_names[c],
+                           col_names[prev], known);
+        m |= col_bit((enum col)c);
+        prev = c;
+        if (!s[len])
+            break;
+        s += len + 1;
+    }
+    int rc = columns_required(m, p, e);
+    if (rc == 0)
+        *mask = m;
+    return rc;
+}
+
 struct row {
     char f[C__COUNT][FIELD_CAP];
 };
@@ -224,7 +333,8 @@ struct sim {
     gsl_rng *shuf;    /* bucket choice and in-bucket shuffle */
     double knot[NC_KNOTS];
     long first_day, last_day;
-    int has_arm;
+    int has_arm;      /* a control arm exists (patients get an arm) */
+    unsigned cols;    /* columns written, col_bit() of each */
     long next_dirty;  /* visit index of the next dirty row, -1 for none */
     long block;
     int perm[SIM_D__COUNT], perm_pos;
@@ -258,21 +368,32 @@ static size_t put_field(char *buf, size_t n, const char *s, int quote)
     return n;
 }
 
+static int has_col(const struct sim *S, enum col c)
+{
+    return (S->cols & col_bit(c)) != 0;
+}
+
 /* One CSV line with its newline into buf (LINE_CAP bytes, always enough: fields are at
- * most FIELD_CAP - 1 bytes and quoting at most doubles them). */
+ * most FIELD_CAP - 1 bytes and quoting at most doubles them). Only the columns written;
+ * SHAPE_SHORT loses the last two of them. */
 static void row_format(const struct sim *S, const struct row *r, int quote_all, enum shape sh,
                        char *buf)
 {
     size_t n = 0;
-    int last = C__COUNT - (sh == SHAPE_SHORT ? 2 : 0);
+    int keep = 0;
+    for (int c = 0; c < C__COUNT; c++)
+        keep += has_col(S, (enum col)c);
+    if (sh == SHAPE_SHORT)
+        keep -= 2;   /* >= 1: at least three columns are required */
     int first = 1;
-    for (int c = 0; c < last; c++) {
-        if (c == C_ARM && !S->has_arm)
+    for (int c = 0; c < C__COUNT && keep > 0; c++) {
+        if (!has_col(S, (enum col)c))
             continue;
         if (!first)
             buf[n++] = ',';
         first = 0;
         n = put_field(buf, n, r->f[c], quote_all);
+        keep--;
     }
     if (sh == SHAPE_EXTRA) {
         /* A note typed after the last column: one field too many. */
@@ -340,70 +461,118 @@ static void dirty_date(struct row *r, long day, int future)
     snprintf(r->f[C_DATE], FIELD_CAP, "%04d-%02d-%02d", y, m, d);
 }
 
+/* The 0-10 score the typing defects (non_numeric_score, out_of_range, duplicate_conflict)
+ * go into: pain, or sleep when pain is not written (columns_required keeps one of them). */
+static enum col typo_col(const struct sim *S)
+{
+    return has_col(S, C_PAIN) ? C_PAIN : C_SLEEP;
+}
+
+/* A score cell of a clean row: the simulator wrote it as a whole number. */
+static int cell_int(const struct row *r, enum col c)
+{
+    return (int)strtol(r->f[c], NULL, 10);
+}
+
+/* Put defect k into r (a duplicate's first copy goes out here). Every random draw of the
+ * full output is made whatever the columns, so the dirt and shuffle streams stay in step
+ * and the rows stay the full output's rows. Returns 1 when the defect shows in a written
+ * column, 0 when its only cell is not written (the row then goes out clean, uncounted). */
+static int apply_dirty(struct sim *S, enum sim_dirty k, struct row *r, long day, int pain,
+                       enum shape *sh)
+{
+    char line[LINE_CAP];
+    enum col tc = typo_col(S);
+    int v = cell_int(r, tc);
+    switch (k) {
+    case SIM_D_FIELD_COUNT:
+        *sh = gsl_rng_uniform(S->dirt) < 0.5 ? SHAPE_SHORT : SHAPE_EXTRA;
+        return 1;
+    case SIM_D_MISSING_ID: field_set(r, C_ID, ""); return 1;
+    case SIM_D_MISSING_DATE: field_set(r, C_DATE, ""); return 1;
+    case SIM_D_BAD_DATE: dirty_date(r, day, 0); return 1;
+    case SIM_D_FUTURE_DATE: dirty_date(r, day, 1); return 1;
+    case SIM_D_BAD_SESSION:
+        field_set(r, C_SESSION, gsl_rng_uniform(S->dirt) < 0.5 ? "0" : "x");
+        return has_col(S, C_SESSION);
+    case SIM_D_NONNUMERIC: field_set(r, tc, number_words[v]); return 1;
+    case SIM_D_RANGE: field_int(r, tc, v > 0 ? 11L * v : -1L); return 1;
+    case SIM_D_NO_SCORES:
+        for (int c = C_PAIN; c <= C_STRESS; c++)
+            field_set(r, (enum col)c, "");
+        return 1;
+    case SIM_D_DUP_EXACT:
+    case SIM_D_DUP_CONFLICT:
+        row_format(S, r, 0, SHAPE_OK, line);
+        emit(S, line);
+        if (k == SIM_D_DUP_CONFLICT) {
+            /* The direction is drawn from pain as in the full output, then applied to the
+             * typo column, turned back at the ends of 0..10. */
+            int dir = pain == 10 ? -1 : pain == 0 ? 1
+                    : gsl_rng_uniform(S->dirt) < 0.5 ? -1 : 1;
+            field_int(r, tc, v + dir >= 0 && v + dir <= 10 ? v + dir : v - dir);
+        }
+        return 1;
+    case SIM_D_BAD_FLAG:
+        field_set(r, C_AE, "bruising");
+        return has_col(S, C_AE);
+    case SIM_D__COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* Put tricky form t into r (*quote_all for SIM_T_QUOTED). Returns 1 when it shows in a
+ * written column, 0 when it does not: the row is then plain and not counted. That is the
+ * full output's row projected onto these columns, except for na_sleep without pain, where
+ * the projection would leave no score (ingest's no_scores), not a valid row. */
+static int apply_tricky(const struct sim *S, enum sim_tricky t, struct row *r, int *quote_all)
+{
+    int shown = 0;
+    switch (t) {
+    case SIM_T_QUOTED:
+        *quote_all = 1;
+        return 1;
+    case SIM_T_NA_POST:
+        field_set(r, C_POST, "NA");
+        return has_col(S, C_POST);
+    case SIM_T_NA_SLEEP:
+        if (!has_col(S, C_PAIN))
+            return 0;
+        for (int c = C_SLEEP; c <= C_STRESS; c++)
+            if (r->f[c][0]) {
+                field_set(r, (enum col)c, "NA");
+                shown |= has_col(S, (enum col)c);
+            }
+        return shown;
+    case SIM_T__COUNT:
+        break;
+    }
+    return 0;
+}
+
 /* Write one visit row, or on its turn a dirty or tricky version of it. */
 static void emit_visit(struct sim *S, const struct row *clean, long day, int pain)
 {
     char line[LINE_CAP];
     long idx = S->st.visits++;
     struct row r = *clean;
+    enum shape sh = SHAPE_OK;
+    int quote_all = 0;
 
     if (idx == S->next_dirty) {
         enum sim_dirty k = next_dirty_kind(S);
-        enum shape sh = SHAPE_OK;
         plan_next_dirty(S);
-        S->st.dirty[k]++;
-        switch (k) {
-        case SIM_D_FIELD_COUNT:
-            sh = gsl_rng_uniform(S->dirt) < 0.5 ? SHAPE_SHORT : SHAPE_EXTRA;
-            break;
-        case SIM_D_MISSING_ID: field_set(&r, C_ID, ""); break;
-        case SIM_D_MISSING_DATE: field_set(&r, C_DATE, ""); break;
-        case SIM_D_BAD_DATE: dirty_date(&r, day, 0); break;
-        case SIM_D_FUTURE_DATE: dirty_date(&r, day, 1); break;
-        case SIM_D_BAD_SESSION:
-            field_set(&r, C_SESSION, gsl_rng_uniform(S->dirt) < 0.5 ? "0" : "x");
-            break;
-        case SIM_D_NONNUMERIC: field_set(&r, C_PAIN, number_words[pain]); break;
-        case SIM_D_RANGE: field_int(&r, C_PAIN, pain > 0 ? 11L * pain : -1L); break;
-        case SIM_D_NO_SCORES:
-            for (int c = C_PAIN; c <= C_STRESS; c++)
-                field_set(&r, (enum col)c, "");
-            break;
-        case SIM_D_DUP_EXACT:
-        case SIM_D_DUP_CONFLICT:
-            row_format(S, &r, 0, SHAPE_OK, line);
-            emit(S, line);
-            if (k == SIM_D_DUP_CONFLICT) {
-                int other = pain == 10 ? 9 : pain == 0 ? 1
-                          : pain + (gsl_rng_uniform(S->dirt) < 0.5 ? -1 : 1);
-                field_int(&r, C_PAIN, other);
-            }
-            break;
-        case SIM_D_BAD_FLAG: field_set(&r, C_AE, "bruising"); break;
-        case SIM_D__COUNT:
-            break;
-        }
-        row_format(S, &r, 0, sh, line);
-        emit(S, line);
-        return;
-    }
-
-    int quote_all = 0;
-    if (S->p->tricky > 0 && gsl_rng_uniform(S->dirt) < S->p->tricky) {
+        if (apply_dirty(S, k, &r, day, pain, &sh))
+            S->st.dirty[k]++;
+    } else if (S->p->tricky > 0 && gsl_rng_uniform(S->dirt) < S->p->tricky) {
         enum sim_tricky t = (enum sim_tricky)gsl_rng_uniform_int(S->dirt, SIM_T__COUNT);
         if (t == SIM_T_NA_POST && !r.f[C_POST][0])
             t = SIM_T_NA_SLEEP;
-        S->st.tricky[t]++;
-        if (t == SIM_T_QUOTED)
-            quote_all = 1;
-        else if (t == SIM_T_NA_POST)
-            field_set(&r, C_POST, "NA");
-        else
-            for (int c = C_SLEEP; c <= C_STRESS; c++)
-                if (r.f[c][0])
-                    field_set(&r, (enum col)c, "NA");
+        if (apply_tricky(S, t, &r, &quote_all))
+            S->st.tricky[t]++;
     }
-    row_format(S, &r, quote_all, SHAPE_OK, line);
+    row_format(S, &r, quote_all, sh, line);
     emit(S, line);
 }
 
@@ -779,6 +948,8 @@ int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
     memset(&S, 0, sizeof S);
     if ((rc = check_params(p, &S.first_day, &S.last_day, e)) != 0)
         return rc;
+    if ((rc = columns_mask(p, &S.cols, e)) != 0)
+        return rc;
     S.p = p;
     S.out = out;
     S.has_arm = p->control > 0;
@@ -823,7 +994,7 @@ int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
     }
 
     for (int c = 0, first = 1; c < C__COUNT; c++) {
-        if (c == C_ARM && !S.has_arm)
+        if (!has_col(&S, (enum col)c))
             continue;
         fprintf(out, "%s%s", first ? "" : ",", col_names[c]);
         first = 0;
@@ -866,7 +1037,7 @@ int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e)
 enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
-    O_TRICKY, O_ORDER, O_BUCKETS, O_STATS
+    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS
 };
 
 /* One table drives getopt_long and --help. */
@@ -893,6 +1064,8 @@ static const struct cli_opt {
     {"tricky", O_TRICKY, "F", "fraction of rows in a tricky but valid form (default 0)"},
     {"order", O_ORDER, "ORDER", "sorted (by patient, then date) or shuffled (default sorted)"},
     {"buckets", O_BUCKETS, "K", "temporary files for shuffling (default: ~200,000 rows each)"},
+    {"columns", O_COLUMNS, "LIST", "write only these columns, comma-separated in header order, "
+                                   "or a preset (below); default all"},
     {"output", O_OUTPUT, "FILE", "write here (atomically) instead of standard output"},
     {"stats", O_STATS, NULL, "print counts of rows, dropouts and dirty rows to stderr"},
     {"help", O_HELP, NULL, "show this help"},
@@ -913,6 +1086,16 @@ static void cli_help(FILE *fp)
                  cli_opts[i].arg ? " " : "", cli_opts[i].arg ? cli_opts[i].arg : "");
         fprintf(fp, "  %-24s %s\n", left, cli_opts[i].help);
     }
+    char known[256];
+    col_list(known, sizeof known);
+    fprintf(fp, "\nColumns, in the order they are written (arm only with --control):\n  %s\n"
+                "--columns needs patient_id, visit_date, and pain or sleep. Presets:\n", known);
+    for (int i = 0; i < N_COL_PRESETS; i++)
+        fprintf(fp, "  %-6s %s\n", col_presets[i].name,
+                col_presets[i].list ? col_presets[i].list : "every column (the default)");
+    fputs("With --dirty, a defect meant for pain goes into sleep when pain is not written;\n"
+          "a defect or NA (--tricky) whose only cell is not written is left out (the row\n"
+          "stays clean). --stats counts what was written. Details: docs/simulator.md.\n", fp);
     fputs("\nExit status: 0 ok, 2 usage, 4 I/O error, 5 internal error.\n", fp);
 }
 
@@ -1056,6 +1239,9 @@ int simulate_cli(int argc, char **argv)
             else
                 return usage_error("--%s: '%s' is not sorted or shuffled", name, optarg);
             break;
+        case O_COLUMNS:
+            p.columns = optarg;
+            break;
         case O_OUTPUT:
             output = optarg;
             break;
@@ -1071,6 +1257,11 @@ int simulate_cli(int argc, char **argv)
         return usage_error("unexpected argument '%s'", argv[optind]);
 
     struct out_error e = {0};
+    unsigned cols;
+    /* Checked here, after --control is known, so a bad list is a usage message before any
+     * output file is created. */
+    if (columns_mask(&p, &cols, &e) != 0)
+        return usage_error("--%s", e.msg);
     struct sim_stats st;
     struct outfile of;
     int to_file = output && strcmp(output, "-") != 0;

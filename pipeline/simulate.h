@@ -35,6 +35,13 @@
  * Determinism: gsl_rng_mt19937 in three streams seeded from `seed` (the model; the dirty and
  * tricky rows; the shuffle), so the same parameters give byte-identical output, and turning
  * on dirty rows or shuffling does not change any patient's clean data.
+ *
+ * Columns: `columns` (--columns) writes a subset, e.g. the benchmark's patient_id,visit_date,
+ * session,pain,sleep. Every random draw is made whatever the subset, so the rows are the full
+ * output's rows, one for one in the same order (sorted or shuffled), and a clean row is the
+ * full row projected onto those columns. A defect whose cell is not written is left out (the
+ * row stays clean, uncounted), except that pain's typing defects go into sleep when pain is
+ * not written; docs/simulator.md has the table, tricky rows included.
  */
 #ifndef OUTCOMES_SIMULATE_H
 #define OUTCOMES_SIMULATE_H
@@ -91,6 +98,9 @@ struct sim_params {
     double tricky;          /* fraction of the other rows written in a tricky valid form */
     enum sim_order order;
     int buckets;            /* shuffle buckets; 0 = automatic (about 200,000 rows each) */
+    const char *columns;    /* NULL = every column; else a preset ("all", "core") or a
+                               comma-separated list in the order of the full header (rules
+                               below). Not copied: read during the call only. */
 };
 
 enum { SIM_MAX_CLINICS = 50 };
@@ -107,8 +117,14 @@ struct sim_stats {
 };
 
 /* Defaults: 1000 patients, seed 1, start 2025-01-01, 12 months, 3 clinics, effect 0.55,
- * no control arm, follow-up 0.3, dropout 1, no dirty or tricky rows, sorted. */
+ * no control arm, follow-up 0.3, dropout 1, no dirty or tricky rows, sorted, every column. */
 struct sim_params sim_params_default(void);
+
+/* Rules for `columns` (also in --help): patient_id and visit_date are required, and pain or
+ * sleep (psqi and stress are asked only every 28 days, so without pain or sleep most rows
+ * would hold no score); each name once, in the full header's order (one order only, so the
+ * header is exactly the list); arm only with control > 0. A list that breaks a rule is
+ * OUT_EUSAGE from simulate_run, with a message naming the column. */
 
 /* Write the header and every row to out. Returns 0; OUT_EUSAGE for invalid parameters;
  * OUT_EIO when writing (or a temporary bucket file) fails; OUT_EINTERNAL when out of memory.

@@ -3,8 +3,9 @@
 // Only the core aggregation, on the same visit CSV the pipeline reads: per patient the first
 // and last pain score by visit date (patients with at least two pain scores), the percent
 // improvement 100 * (first - last) / first (patients with first = 0 left out), its mean, and
-// the responder rate (>= 30%). DuckDB runs with 2 threads (both cores of the bench machine;
-// override with BENCH_DUCKDB_THREADS).
+// the responder rate (>= 30%). It uses patient_id, visit_date and pain only, so it runs on
+// scripts/bench's core shape and on the wide one alike. DuckDB runs with 2 threads (both
+// cores of the bench machine; override with BENCH_DUCKDB_THREADS).
 //
 //   node scripts/bench-duckdb.mjs FILE
 // Run from build/bench/duckdb (where @duckdb/node-api is installed) or with NODE_PATH set;

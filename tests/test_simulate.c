@@ -1,9 +1,14 @@
 /* test_simulate.c — the simulator's promises: same seed same bytes, the stated number of each
- * dirty-row kind, clean rows in range, the documented natural course, a correct header, and a
- * CLI with the documented exit codes. The output is parsed here with code of its own, not
- * the simulator's, so a shared mistake cannot hide. */
+ * dirty-row kind, clean rows in range, the documented natural course, a correct header, a
+ * column subset (--columns) that is the full output projected, and a CLI with the documented
+ * exit codes. The output is parsed here with code of its own, not the simulator's, so a
+ * shared mistake cannot hide; ingest (a separate module) recounts the rejects. */
 #include "harness.h"
 #include "simulate.h"
+
+#include "civil_date.h"
+#include "dataset.h"
+#include "ingest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -260,8 +265,9 @@ static int line_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted lines of text (modified in place); *n set. */
-static char **sorted_lines(char *text, size_t *n)
+/* Lines of text in order (modified in place: newlines become NULs); *n set. The simulator
+ * writes no blank lines and no newline inside a field. */
+static char **text_lines(char *text, size_t *n)
 {
     size_t cap = 1;
     for (char *c = text; *c; c++)
@@ -270,6 +276,13 @@ static char **sorted_lines(char *text, size_t *n)
     *n = 0;
     for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
         v[(*n)++] = l;
+    return v;
+}
+
+/* Sorted lines of text (modified in place); *n set. */
+static char **sorted_lines(char *text, size_t *n)
+{
+    char **v = text_lines(text, n);
     qsort(v, *n, sizeof *v, line_cmp);
     return v;
 }
@@ -539,6 +552,307 @@ static void test_natural_course(void)
     CHECK(cc.q - ct.q > 0.10 && cc.q - ct.q < 0.25);
 }
 
+/* ---- --columns ---- */
+
+static const char CORE[] = "patient_id,visit_date,session,pain,sleep";
+
+static int rec_find(const struct rec *h, const char *name)
+{
+    for (int i = 0; i < h->nf && i < MAXF; i++)
+        if (strcmp(h->f[i], name) == 0)
+            return i;
+    return -1;
+}
+
+/* A narrow cell that docs/simulator.md says differs from the full row's when pain is not
+ * written: a typing defect goes into sleep instead, and na_sleep is not written (the full
+ * row's NA in sleep, psqi and stress are numbers). `score` is the cell's entry in scores[];
+ * `prev` the same cell of the narrow row before (a conflicting duplicate follows its
+ * original in sorted order). */
+static int stand_in_ok(enum kind k, int score, const char *full, const char *got,
+                       const char *prev)
+{
+    long v, w;
+    int num = int_cell(got, &v);
+    int in_range = num && v >= scores[score].lo && v <= scores[score].hi;
+    int sleep = strcmp(scores[score].name, "sleep") == 0;
+    if (strcmp(full, "NA") == 0)
+        return in_range;
+    switch (k) {
+    case K_NONNUM: return sleep && !num && *got;
+    case K_RANGE: return sleep && num && !in_range;
+    case K_CONFLICT: return sleep && in_range && int_cell(prev, &w) && labs(v - w) == 1;
+    default: return 0;
+    }
+}
+
+/* Index in scores[] of a column name, or -1. */
+static int score_index(const char *name)
+{
+    for (size_t s = 0; s < sizeof scores / sizeof scores[0]; s++)
+        if (strcmp(scores[s].name, name) == 0)
+            return (int)s;
+    return -1;
+}
+
+struct projection { long rows, compared, quoted, dirty, stand_in; };
+
+/* Generate the full output and p's narrow one in memory and compare them row by row: same
+ * number of rows; the header is want_header; every row is the full row's cells under the
+ * narrow header's names (split as CSV: quoted fields occur), quoted alike, except a
+ * wrong_field_count row (wrong in both, the same way) and, without pain, the score cells
+ * stand_in_ok accepts. `last` is the window's last day. */
+static struct projection check_projection(const struct sim_params *p, const char *want_header,
+                                          const char *last)
+{
+    struct projection pr = {0, 0, 0, 0, 0};
+    struct sim_params full = *p;
+    full.columns = NULL;
+    char *a = simulate_string(&full, NULL, NULL), *b = simulate_string(p, NULL, NULL);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return pr;
+    }
+    struct parsed pa;
+    classify(a, last, &pa);
+    size_t nb;
+    char **lb = text_lines(b, &nb);
+    CHECK(nb >= 1 && strcmp(lb[0], want_header) == 0);
+    CHECK(nb == pa.n + 1);
+    static struct rec fh, nh, r, prev;   /* large: kept off the stack */
+    split(pa.has_arm ? HEADER_ARM : HEADER, &fh);
+    split(nb ? lb[0] : "", &nh);
+    memset(&prev, 0, sizeof prev);
+    int map[MAXF], score_of[MAXF], no_pain = rec_find(&nh, "pain") < 0;
+    long bad = 0;
+    for (int j = 0; j < nh.nf && j < MAXF; j++) {
+        score_of[j] = score_index(nh.f[j]);
+        map[j] = rec_find(&fh, nh.f[j]);
+        bad += map[j] < 0;
+    }
+    CHECK(bad == 0);
+    if (bad)
+        goto out;
+    for (size_t i = 0; i + 1 < nb && i < pa.n; i++) {
+        const struct rec *f = &pa.rec[i];
+        enum kind k = pa.kind[i];
+        int ok;
+        split(lb[i + 1], &r);
+        if (k == K_FIELDS) {
+            /* Cut short (the last two columns written lost) or a note after the last, in
+             * both: the same draw decides. */
+            int shrt = f->nf < fh.nf;
+            ok = r.nf == (shrt ? nh.nf - 2 : nh.nf + 1);
+            for (int j = 0; ok && j < r.nf && j < MAXF; j++)
+                ok = j == nh.nf ? strcmp(r.f[j], "see notes") == 0
+                   : map[j] >= f->nf || strcmp(r.f[j], f->f[map[j]]) == 0;
+        } else {
+            ok = r.nf == nh.nf && r.all_quoted == f->all_quoted;
+            int stand_in = 0;
+            for (int j = 0; ok && j < nh.nf; j++) {
+                const char *want = f->f[map[j]];
+                if (no_pain && score_of[j] >= 0 && strcmp(r.f[j], want) != 0) {
+                    ok = stand_in_ok(k, score_of[j], want, r.f[j], prev.f[j]);
+                    stand_in = 1;
+                } else {
+                    ok = strcmp(r.f[j], want) == 0;
+                }
+            }
+            pr.compared += ok && !stand_in;
+            pr.stand_in += ok && stand_in;
+            pr.quoted += ok && f->all_quoted;
+            pr.dirty += ok && k != K_CLEAN;
+        }
+        prev = r;
+        pr.rows++;
+        bad += !ok;
+        if (!ok && bad < 5)
+            fprintf(stderr, "projection: full %s\n            narrow %s\n", pa.line[i],
+                    lb[i + 1]);
+    }
+    CHECK(bad == 0);
+out:
+    free(lb);
+    parsed_free(&pa);
+    free(a);
+    free(b);
+    return pr;
+}
+
+static void test_columns_projection(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 1500;
+    p.control = 0.3;
+    p.clinics = 4;
+    p.dirty = 0.05;
+    p.tricky = 0.05;
+
+    /* "all" is the default, to the byte. */
+    size_t na, nb;
+    char *a = simulate_string(&p, &na, NULL);
+    p.columns = "all";
+    char *b = simulate_string(&p, &nb, NULL);
+    CHECK(a && b && na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+
+    /* The benchmark's shape, sorted and shuffled: only invalid_flag's cell is not written,
+     * so every row but the wrong_field_count ones is the full row projected. */
+    p.columns = "core";
+    struct projection pr = check_projection(&p, CORE, "2025-12-31");
+    CHECK(pr.rows > 10000 && pr.stand_in == 0);
+    CHECK(pr.compared + 1000 > pr.rows && pr.quoted > 100 && pr.dirty > 400);
+    p.order = SIM_SHUFFLED;
+    p.buckets = 5;
+    pr = check_projection(&p, CORE, "2025-12-31");
+    CHECK(pr.rows > 10000 && pr.compared + 1000 > pr.rows && pr.quoted > 100);
+
+    /* Quoted clinic names, the arm, pain_post and adverse_event kept. */
+    static const char wide[] = "patient_id,visit_date,clinic,arm,pain,pain_post,adverse_event";
+    p.columns = wide;
+    pr = check_projection(&p, wide, "2025-12-31");
+    CHECK(pr.rows > 10000 && pr.compared + 1000 > pr.rows && pr.stand_in == 0);
+
+    /* No pain and no session: typing defects in sleep, na_sleep not written. Sorted, so a
+     * conflicting duplicate follows its original. */
+    static const char nopain[] = "patient_id,visit_date,sleep,stress";
+    p.columns = nopain;
+    p.order = SIM_SORTED;
+    pr = check_projection(&p, nopain, "2025-12-31");
+    CHECK(pr.rows > 10000 && pr.compared + 1000 > pr.rows);
+    CHECK(pr.stand_in > 300);   /* ~260 typing defects and ~190 na_sleep rows */
+}
+
+/* Ingest p's output (the module, not the CLI) with `today` as the window's last day. Every
+ * rejected row must be a dirty row --stats counted under the same reason, and
+ * rows = accepted + rejected. Returns the simulator's counts in *st. */
+static void ingest_reconciles(const struct sim_params *p, const char *today,
+                              struct sim_stats *st)
+{
+    size_t n;
+    memset(st, 0, sizeof *st);
+    char *s = simulate_string(p, &n, st);
+    if (!s)
+        return;
+    struct ingest_opts o;
+    ingest_opts_default(&o);
+    int32_t t = 0;
+    CHECK(civil_parse_iso(today, &t) == CIVIL_OK);
+    o.today = t;
+    struct dataset ds;
+    dataset_init(&ds);
+    struct out_error e = {0};
+    CHECK(ingest_buffer("sim.csv", s, n, &o, &ds, NULL, &e) == 0);
+    CHECK(ds.rows_read == st->rows);
+    CHECK(ds.rows_read == ds.rows_accepted + ds.rows_rejected);
+    CHECK(ds.n_visits == (size_t)ds.rows_accepted);
+    long counted = 0, differ = 0;
+    for (int k = 0; k < SIM_D__COUNT; k++) {
+        CHECK_STR(reject_reason_name((enum reject_reason)k), sim_dirty_name((enum sim_dirty)k));
+        if (ds.rejected_by[k] != st->dirty[k]) {
+            fprintf(stderr, "%s: ingest %ld, simulate %ld (columns %s)\n",
+                    sim_dirty_name((enum sim_dirty)k), ds.rejected_by[k], st->dirty[k],
+                    p->columns ? p->columns : "all");
+            differ++;
+        }
+        counted += st->dirty[k];
+    }
+    CHECK(differ == 0);
+    CHECK(ds.rows_rejected == counted);
+    dataset_free(&ds);
+    free(s);
+}
+
+static void test_columns_dirty(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 2000;
+    p.control = 0.3;
+    p.clinics = 4;
+    p.dirty = 0.05;
+    p.tricky = 0.05;
+    struct sim_stats full, st;
+    ingest_reconciles(&p, "2025-12-31", &full);
+    for (int k = 0; k < SIM_D__COUNT; k++)
+        CHECK(full.dirty[k] > 50);
+    for (int k = 0; k < SIM_T__COUNT; k++)
+        CHECK(full.tricky[k] > 50);
+
+    /* core, both orders: every kind as in the full output but invalid_flag (no
+     * adverse_event), which is left out; no pain_post, so no na_pain_post. */
+    for (int order = 0; order < 2; order++) {
+        p.columns = "core";
+        p.order = order ? SIM_SHUFFLED : SIM_SORTED;
+        ingest_reconciles(&p, "2025-12-31", &st);
+        CHECK(st.rows == full.rows && st.visits == full.visits);
+        int same = 1;
+        for (int k = 0; k < SIM_D__COUNT; k++)
+            same &= st.dirty[k] == (k == SIM_D_BAD_FLAG ? 0 : full.dirty[k]);
+        CHECK(same);
+        CHECK(st.tricky[SIM_T_NA_SLEEP] == full.tricky[SIM_T_NA_SLEEP]);
+        CHECK(st.tricky[SIM_T_NA_POST] == 0);
+        CHECK(st.tricky[SIM_T_QUOTED] == full.tricky[SIM_T_QUOTED]);
+    }
+
+    /* No pain, session or adverse_event: the typing defects go into sleep (same counts),
+     * invalid_session and invalid_flag are left out, and so is na_sleep (with pain gone it
+     * would leave the row without a score). */
+    p.columns = "patient_id,visit_date,sleep,stress";
+    p.order = SIM_SORTED;
+    ingest_reconciles(&p, "2025-12-31", &st);
+    int same = 1;
+    for (int k = 0; k < SIM_D__COUNT; k++)
+        same &= st.dirty[k] ==
+                (k == SIM_D_BAD_FLAG || k == SIM_D_BAD_SESSION ? 0 : full.dirty[k]);
+    CHECK(same);
+    CHECK(st.tricky[SIM_T_NA_SLEEP] == 0 && st.tricky[SIM_T_NA_POST] == 0);
+    CHECK(st.tricky[SIM_T_QUOTED] == full.tricky[SIM_T_QUOTED]);
+}
+
+static void test_columns_invalid(void)
+{
+    static const struct { const char *spec; double control; const char *says; } bad[] = {
+        {"pain,patient_id,visit_date", 0, "patient_id must come before pain"},
+        {"patient_id,visit_date,pain,pain", 0, "pain is named twice"},
+        {"patient_id,visit_date,painn", 0, "unknown column 'painn'"},
+        {"patient_id,visit_date,Pain", 0, "unknown column 'Pain'"},
+        {"visit_date,pain", 0, "patient_id is required"},
+        {"patient_id,pain", 0, "visit_date is required"},
+        {"patient_id,visit_date,psqi,stress", 0, "pain or sleep is required"},
+        {"patient_id,visit_date,session,pain_post", 0, "pain or sleep is required"},
+        {"patient_id,visit_date,arm,pain", 0, "arm is written only with a control arm"},
+        {"patient_id,,visit_date,pain", 0, "empty name"},
+        {"patient_id,visit_date,pain,", 0, "empty name"},
+        {"", 0, "empty name"},
+        {"core,clinic", 0, "unknown column 'core'"},
+    };
+    FILE *null = fopen("/dev/null", "w");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct sim_params p = sim_params_default();
+        struct out_error e = {0};
+        p.patients = 3;
+        p.columns = bad[i].spec;
+        p.control = bad[i].control;
+        CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+        CHECK_CONTAINS(e.msg, bad[i].says);
+    }
+    /* The same arm list is fine with a control arm. */
+    struct sim_params p = sim_params_default();
+    struct out_error e = {0};
+    p.patients = 3;
+    p.control = 0.5;
+    p.columns = "patient_id,visit_date,arm,pain";
+    char *s = simulate_string(&p, NULL, NULL);
+    CHECK(s && strncmp(s, "patient_id,visit_date,arm,pain\n", 31) == 0);
+    free(s);
+    p.control = 0;
+    p.columns = "core";
+    CHECK(simulate_write(&p, null, &e) == 0);
+    fclose(null);
+}
+
 static void test_invalid_params(void)
 {
     struct out_error e = {0};
@@ -598,6 +912,23 @@ static void test_cli(void)
     CHECK(cli("--no-such-option", NULL, NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("stray", NULL, NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("-n", "5", "-o", "/nonexistent-dir/x.csv") == OUT_EIO);
+
+    /* --columns: a preset, a list, and usage errors (exit 2) before any output. */
+    CHECK(cli("--columns", "core", "-o", path) == 0);
+    fp = fopen(path, "rb");
+    n = fp ? fread(got, 1, sizeof got - 1, fp) : 0;
+    got[n] = '\0';
+    if (fp)
+        fclose(fp);
+    CHECK(strncmp(got, CORE, strlen(CORE)) == 0 && got[strlen(CORE)] == '\n');
+    unlink(path);
+    CHECK(cli("--columns", "patient_id,visit_date,pain", "-o", path) == 0);
+    unlink(path);
+    CHECK(cli("--columns", "pain,patient_id,visit_date", "-o", path) == OUT_EUSAGE);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(cli("--columns", "patient_id,visit_date,adverse", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--columns", "patient_id,visit_date,arm,pain", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--columns", "patient_id,visit_date,stress", NULL, NULL) == OUT_EUSAGE);
 }
 
 int main(void)
@@ -606,6 +937,9 @@ int main(void)
     test_determinism();
     test_dirty_counts();
     test_natural_course();
+    test_columns_projection();
+    test_columns_dirty();
+    test_columns_invalid();
     test_invalid_params();
     test_cli();
     return TEST_END("test_simulate");
