@@ -1260,15 +1260,15 @@ static int ctx_init(struct ctx *x, struct memo *m)
             continue;
         struct arec *a = &x->rec[pm->instr][x->n_rec[pm->instr]++];
         a->baseline = pm->baseline;
-        a->pct = pm->pct;
+        a->pct = pm_pct(pm);
         a->immediate = pm->immediate;
         a->patient = pm->patient;
-        a->zero_baseline = pm->zero_baseline;
+        a->zero_baseline = pm_zero_baseline(pm);
         a->responded = pm->responded;
         a->sessions_to_response = pm->sessions_to_response;
         a->days_to_response = pm->days_to_response;
         a->n_immediate = pm->n_immediate;
-        a->durable = pm->durable;
+        a->durable = pm_durable(pm);
     }
     return 0;
 oom:

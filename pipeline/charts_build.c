@@ -133,15 +133,17 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
         goto out;
     for (size_t i = 0; i < ps->n; i++) {
         const struct pmeasure *m = &ps->m[i];
-        if (m->instr != k || isnan(m->change))
+        double change = m->instr == k ? pm_change(m) : NAN;
+        if (isnan(change))
             continue;
         b[n] = m->baseline;
         f[n] = m->final;
-        ch[n++] = m->change;
-        if (m->zero_baseline)
+        ch[n++] = change;
+        double p = pm_pct(m);
+        if (pm_zero_baseline(m))
             nz++;
-        else if (!isnan(m->pct))
-            pct[np++] = m->pct;
+        else if (!isnan(p))
+            pct[np++] = p;
     }
     char name[64], title[160], cap[512];
     struct out_error ce = {0};

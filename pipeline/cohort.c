@@ -265,17 +265,17 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
         struct rec *r = &v->rec[m->instr][v->n[m->instr]++];
         r->baseline = m->baseline;
         r->final = m->final;
-        r->change = m->change;
-        r->pct = m->pct;
+        r->change = pm_change(m);
+        r->pct = pm_pct(m);
         /* The within-session effect needs no follow-up: a patient seen once still had it. */
         r->immediate = m->n_immediate > 0 ? m->immediate : NAN;
         r->patient = m->patient;
         r->sessions_to_response = m->sessions_to_response;
-        r->zero_baseline = (int8_t)(m->zero_baseline != 0);
-        r->resp30 = m->resp30;
-        r->resp50 = m->resp50;
+        r->zero_baseline = (int8_t)pm_zero_baseline(m);
+        r->resp30 = (int8_t)pm_resp30(m);
+        r->resp50 = (int8_t)pm_resp50(m);
         r->resp_mic = m->resp_mic;
-        r->durable = m->durable;
+        r->durable = (int8_t)pm_durable(m);
         r->responded = m->responded;
         r->band = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
     }
@@ -580,10 +580,12 @@ static int compute_months(const struct dataset *ds, const struct patient_set *ps
     for (size_t i = 0; i < ps->n; i++) {
         const struct pmeasure *m = &ps->m[i];
         size_t k = m->instr;
-        if (k >= ds->n_instr || m->resp30 < 0)
+        int resp30 = pm_resp30(m);
+        if (k >= ds->n_instr || resp30 < 0)
             continue;
+        int32_t end_day = pm_end_day(m);
         int y, mo, d;
-        civil_from_days(m->end_day, &y, &mo, &d);
+        civil_from_days(end_day, &y, &mo, &d);
         int32_t key = (int32_t)y * 12 + (mo - 1);
         size_t j = last[k];
         if (j >= nt[k] || t[k][j].key != key) {
@@ -598,13 +600,13 @@ static int compute_months(const struct dataset *ds, const struct patient_set *ps
                     t[k] = g;
                     cap[k] = nc;
                 }
-                t[k][j] = (struct mtally){key, m->end_day, 0, 0};
+                t[k][j] = (struct mtally){key, end_day, 0, 0};
                 nt[k]++;
             }
             last[k] = j;
         }
         t[k][j].n++;
-        t[k][j].k += m->resp30 == 1;
+        t[k][j].k += resp30 == 1;
     }
     for (size_t k = 0; k < ds->n_instr; k++) {
         size_t first = c->n_months;

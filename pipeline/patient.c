@@ -20,10 +20,10 @@ const struct fu_def fu_defs[FU__COUNT] = {
     [FU_MONTH12] = {"month12", 365, 42},
 };
 
-/* Binary noise must not decide a response: 7 -> 4.9 is 30% on paper. */
-#define PCT_EPS 1e-9
-/* IMMPACT moderate improvement; durability uses this, not the configurable threshold. */
-#define DURABLE_PCT 30.0
+/* The record is per patient, episode and instrument, so its size is most of this stage's
+ * memory: a member added without thought shows here (see the layout note in patient.h). */
+_Static_assert(sizeof(struct pmeasure) <= 112, "struct pmeasure grew past 112 bytes");
+
 /* Jacobson–Truax: reliable at the two-sided 5% level. */
 #define RCI_CRIT 1.96
 
@@ -83,7 +83,8 @@ int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day
     const struct pmeasure *prev = NULL;
     for (size_t i = 0; i < in->n; i++) {
         const struct pmeasure *m = &in->m[i];
-        if (m->end_day < day_lo || m->end_day > day_hi)
+        int32_t end_day = pm_end_day(m);
+        if (end_day < day_lo || end_day > day_hi)
             continue;
         out->m[out->n++] = *m;
         /* records are sorted by patient and episode, so a new pair starts a new patient */
@@ -91,7 +92,7 @@ int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day
             out->n_patients++;
         prev = m;
         out->n_single_visit += m->n_visits == 1;
-        out->n_zero_baseline += m->zero_baseline == 1;
+        out->n_zero_baseline += pm_zero_baseline(m) == 1;
     }
     return 0;
 }
@@ -155,18 +156,6 @@ static struct pmeasure *new_record(struct patient_set *ps)
     return m;
 }
 
-static double pct_of(const struct instrument *in, double base, double to)
-{
-    if (base == 0)
-        return NAN;
-    return 100.0 * instrument_improvement(in, base, to) / fabs(base);
-}
-
-static int8_t at_least(double pct, double thr)
-{
-    return isnan(pct) ? -1 : (int8_t)(pct >= thr - PCT_EPS);
-}
-
 /* One patient's visits gathered in sorted order, so that the passes over each instrument
  * read a few contiguous lines instead of scattered rows of the whole table. Sized for the
  * patient with the most visits and reused. */
@@ -190,7 +179,8 @@ struct series {
     int immediate;              /* this instrument is "pain" and pain_post exists */
 };
 
-/* Fill everything but the RCI (needs SD_pre, known only after all records). */
+/* Fill everything but the RCI (needs SD_pre, known only after all records); what is not
+ * stored follows from what is, through the accessors in patient.h. */
 static void measure(const struct series *s, size_t k, const struct patient_opts *o,
                     struct pmeasure *m)
 {
@@ -204,24 +194,23 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
     double x0 = SCORE(0);
     int32_t d0 = DAY(0);
 
-    m->n_visits = (int)n;
+    m->higher_better = in->higher_better != 0;
+    m->n_visits = (uint16_t)n;   /* n <= the episode's visits, checked <= UINT16_MAX */
     m->first_day = d0;
     m->last_day = DAY(n - 1);
     m->first_session = SESS(0);
     m->last_session = SESS(n - 1);
     m->baseline = x0;
-    m->final = m->change = m->pct = NAN;
-    m->zero_baseline = 0;
-    m->resp30 = m->resp50 = m->resp_mic = -1;
+    m->final = NAN;
+    m->resp_mic = -1;
     m->rci = NAN;
     m->rc_cat = RC_UNKNOWN;
     m->responded = 0;
     m->sessions_to_response = m->days_to_response = -1;
-    m->durable = m->resp_end = m->resp_m12 = -1;
-    m->end_day = d0;
+    m->end_offset = 0;
     m->end_pct = NAN;
     for (int w = 0; w < FU__COUNT; w++) {
-        m->fu[w] = m->fu_pct[w] = NAN;
+        m->fu[w] = NAN;
         m->fu_day[w] = -1;
     }
 
@@ -238,30 +227,22 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
                 cnt++;
             }
         }
-        m->n_immediate = cnt;
+        m->n_immediate = (uint16_t)cnt;   /* cnt <= n */
         if (cnt)
             m->immediate = sum / cnt;
     }
-
-    m->weeks = (m->last_day - m->first_day) / 7.0;
-    m->sessions_per_week = m->weeks > 0 ? (double)(n - 1) / m->weeks : NAN;
 
     if (n < 2)
         return;
 
     m->final = SCORE(n - 1);
-    m->change = instrument_improvement(in, x0, m->final);
-    m->zero_baseline = x0 == 0;
-    m->pct = pct_of(in, x0, m->final);
-    m->resp30 = at_least(m->pct, 30);
-    m->resp50 = at_least(m->pct, 50);
     if (!isnan(in->mic))
-        m->resp_mic = (int8_t)(m->change >= in->mic - PCT_EPS);
+        m->resp_mic = (int8_t)(pm_change(m) >= in->mic - PM_PCT_EPS);
 
-    if (!m->zero_baseline) {
+    if (!pm_zero_baseline(m)) {
         size_t i;
         for (i = 1; i < n; i++)
-            if (pct_of(in, x0, SCORE(i)) >= o->pct_threshold - PCT_EPS)
+            if (pm_pct_at(m, SCORE(i)) >= o->pct_threshold - PM_PCT_EPS)
                 break;
         m->responded = i < n;
         if (i == n)
@@ -296,21 +277,17 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
             }
         }
     }
+    /* Both day counts lie inside the windows (at most day 407), far inside int16_t. */
     for (int w = 0; w < FU__COUNT; w++) {
         if (best[w] >= 0) {
             m->fu[w] = SCORE(best[w]);
-            m->fu_day[w] = DAY(best[w]) - d0;
-            m->fu_pct[w] = pct_of(in, x0, m->fu[w]);
+            m->fu_day[w] = (int16_t)(DAY(best[w]) - d0);
         }
     }
     if (e > 0) {
-        m->end_day = DAY(e);
-        m->end_pct = pct_of(in, x0, SCORE(e));
-        m->resp_end = at_least(m->end_pct, DURABLE_PCT);
+        m->end_offset = (int16_t)(DAY(e) - d0);
+        m->end_pct = pm_pct_at(m, SCORE(e));
     }
-    m->resp_m12 = at_least(m->fu_pct[FU_MONTH12], DURABLE_PCT);
-    if (m->resp_end >= 0 && m->resp_m12 >= 0)
-        m->durable = (int8_t)(m->resp_end && m->resp_m12);
 #undef DAY
 #undef SCORE
 #undef SESS
@@ -364,6 +341,12 @@ static int do_patient(struct run *r, uint32_t p, const struct vkey *vk, size_t n
                            (unsigned)UINT16_MAX);
         const struct vkey *ev = vk + a;
         size_t en = b - a;
+        /* The record counts visits in 16 bits (patient.h); this many visits in one episode
+         * is not a course of treatment, and must not wrap. */
+        if (en > UINT16_MAX)
+            return out_err(e, OUT_EINPUT, NULL, 0, 0,
+                           "patient '%s' has more than %u visits in one episode",
+                           ds->patient_id[p], (unsigned)UINT16_MAX);
         int *session = w->session + a;
         const double *esc = w->score + a * nk;
         /* File numbers that go backwards in time would give negative treatment counts. */
@@ -400,15 +383,15 @@ static int do_patient(struct run *r, uint32_t p, const struct vkey *vk, size_t n
             if (!m)
                 return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
             m->patient = p;
-            m->instr = (uint16_t)k;
+            m->instr = (uint8_t)k;   /* k < INSTRUMENT_MAX */
             m->episode = (uint16_t)episode;
-            m->n_attended = (int)en;
+            m->n_attended = (uint16_t)en;
             measure(&s, k, o, m);
             r->base_sum[k] += m->baseline;
             r->base_cnt[k]++;
             if (m->n_visits == 1)
                 out->n_single_visit++;
-            if (m->zero_baseline)
+            if (pm_zero_baseline(m))
                 out->n_zero_baseline++;
             emitted++;
         }
@@ -448,9 +431,10 @@ static void reliable_change(const struct run *run, struct patient_set *ps)
     for (size_t i = 0; i < ps->n; i++) {
         struct pmeasure *m = &ps->m[i];
         const struct instrument *in = ds->instr[m->instr];
-        if (isnan(m->change) || isnan(sdiff[m->instr]))
+        double change = pm_change(m);
+        if (isnan(change) || isnan(sdiff[m->instr]))
             continue;
-        m->rci = m->change / sdiff[m->instr];
+        m->rci = change / sdiff[m->instr];
         if (m->rci > RCI_CRIT) {
             m->rc_cat = RC_IMPROVED;
             if (!isnan(in->cutoff) &&

@@ -39,6 +39,7 @@
 #ifndef OUTCOMES_PATIENT_H
 #define OUTCOMES_PATIENT_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -59,48 +60,147 @@ enum rc_category { RC_DETERIORATED = -1, RC_UNCHANGED = 0, RC_IMPROVED = 1, RC_R
 const char *rc_category_name(int rc);
 int rc_category_parse(const char *s, int *rc);
 
+/* One record per patient, episode and instrument. The array of these is most of what the
+ * pipeline keeps per patient, so it holds only what cannot be recomputed: every measure
+ * that is a function of the stored ones (change, pct, the responder flags, the follow-up
+ * and end-of-course percentages, durable, weeks, sessions per week) is an accessor below,
+ * computing the same double, by the same operations in the same order, as storing it did.
+ * What depends on an instrument's MIC, reliability or cut-off (resp_mic, rci, rc_cat) stays
+ * stored: the cohort stage may read patients.csv with an instrument table that lacks them.
+ *
+ * Widths: counts of visits are uint16_t because patient_compute refuses an episode of more
+ * than 65535 visits (OUT_EINPUT); follow-up and end-of-course days are int16_t because they
+ * lie inside the windows (at most day 407); sessions and dates keep 32 bits (the file's
+ * session numbers go to 100000). Largest members first, so there is no padding: 112 bytes. */
 struct pmeasure {
-    uint32_t patient;          /* index into dataset.patient_id */
-    uint16_t instr;            /* index into dataset.instr[] */
-    uint16_t episode;          /* 1-based episode number */
-    int n_visits;              /* scored visits of this instrument in the episode, from the
-                                  baseline on: sessions attended for dose */
-    int32_t first_day, last_day;   /* baseline and final visit dates (days since 1970) */
-    int first_session, last_session;   /* from the file, or derived from date order */
     double baseline, final;    /* scores; final is NAN when only one scored visit */
-    double change;             /* improvement final vs baseline, good direction; NAN if single */
-    double pct;                /* 100*change/|baseline|; NAN when single visit or baseline 0 */
-    int zero_baseline;         /* 1 when pct is undefined because the baseline is 0
-                                  (only set with >= 2 visits; single visits are counted apart) */
-    int8_t resp30, resp50, resp_mic;   /* 1/0, or -1 when undefined (single visit, pct NAN;
-                                          resp_mic: no MIC, or single visit) */
     double rci;                /* Jacobson–Truax change / S_diff; NAN when undefined */
-    int rc_cat;                /* enum rc_category */
-    /* Sessions to response (see time convention above). */
-    int responded;             /* 1 event, 0 censored (or excluded: see sessions_to_response) */
-    int sessions_to_response;  /* event or censoring time, in treatments; -1 when excluded
-                                  from time-to-response (single visit, zero baseline) */
-    int days_to_response;      /* days from baseline to the responding visit, or to the last
-                                  scored visit when censored; -1 when excluded as above */
     double fu[FU__COUNT];      /* score at each follow-up window, NAN when none */
-    int8_t durable;            /* responder at end of course and at month 12: 1/0, -1 unknown */
+    double end_pct;            /* pct at end of course; NAN when undefined */
     double immediate;          /* mean within-session change pain - pain_post (good direction),
                                   NAN when no pain_post pairs; only for instrument "pain" */
-    int n_immediate;
-    double weeks;              /* (last_day - first_day) / 7 */
-    double sessions_per_week;  /* (n_visits - 1) / weeks; NAN when weeks == 0 */
-
-    /* Added after the first contract (additive). */
-    int n_attended;            /* every visit of the episode, whatever it scored */
-    int32_t fu_day[FU__COUNT]; /* days from baseline of the follow-up visit, -1 when none */
-    double fu_pct[FU__COUNT];  /* pct at the follow-up visit; NAN when none or baseline 0 */
-    int32_t end_day;           /* date of the end-of-course visit (baseline date when the
-                                  course has no visit after baseline): use for monthly series
-                                  by month of course end */
-    double end_pct;            /* pct at end of course; NAN when undefined */
-    int8_t resp_end;           /* pct >= 30 at end of course: 1/0, -1 undefined */
-    int8_t resp_m12;           /* pct >= 30 at the month-12 follow-up: 1/0, -1 no visit */
+    uint32_t patient;          /* index into dataset.patient_id */
+    int32_t first_day, last_day;   /* baseline and final visit dates (days since 1970) */
+    int32_t first_session, last_session;   /* from the file, or derived from date order */
+    /* Sessions to response (see time convention above). */
+    int32_t sessions_to_response;  /* event or censoring time, in treatments; -1 when
+                                      excluded from time-to-response (single visit, zero
+                                      baseline) */
+    int32_t days_to_response;  /* days from baseline to the responding visit, or to the last
+                                  scored visit when censored; -1 when excluded as above */
+    uint16_t episode;          /* 1-based episode number */
+    uint16_t n_visits;         /* scored visits of this instrument in the episode, from the
+                                  baseline on: sessions attended for dose */
+    uint16_t n_attended;       /* every visit of the episode, whatever it scored */
+    uint16_t n_immediate;      /* visits in the `immediate` mean */
+    int16_t fu_day[FU__COUNT]; /* days from baseline of the follow-up visit, -1 when none */
+    int16_t end_offset;        /* end-of-course visit, in days from baseline (0 when the course
+                                  has no visit after baseline): see pm_end_day */
+    uint8_t instr;             /* index into dataset.instr[] (< INSTRUMENT_MAX) */
+    int8_t resp_mic;           /* change >= the instrument's MIC: 1/0, -1 when undefined (no
+                                  MIC, or single visit) */
+    int8_t rc_cat;             /* enum rc_category */
+    unsigned higher_better : 1;   /* the instrument's direction, for the accessors */
+    unsigned responded : 1;    /* 1 event, 0 censored (or excluded: see sessions_to_response) */
 };
+
+/* Responder comparisons allow binary noise: 7 -> 4.9 is 30% on paper. */
+#define PM_PCT_EPS 1e-9
+/* IMMPACT moderate improvement; durability uses this, not the configurable threshold. */
+#define PM_DURABLE_PCT 30.0
+
+/* Improvement from `from` to `to` in the record's good direction (instrument_improvement). */
+static inline double pm_improvement(const struct pmeasure *m, double from, double to)
+{
+    return m->higher_better ? to - from : from - to;
+}
+
+/* Percent improvement from the baseline to score x: 100*improvement/|baseline|; NAN when
+ * the baseline is 0 or x is NAN. */
+static inline double pm_pct_at(const struct pmeasure *m, double x)
+{
+    if (m->baseline == 0)
+        return NAN;
+    return 100.0 * pm_improvement(m, m->baseline, x) / fabs(m->baseline);
+}
+
+/* 1 when pct reaches thr (less the tolerance), 0 when not, -1 when pct is NAN. */
+static inline int pm_at_least(double pct, double thr)
+{
+    return isnan(pct) ? -1 : pct >= thr - PM_PCT_EPS;
+}
+
+/* Improvement final vs baseline, good direction; NAN for a single visit (final NAN). */
+static inline double pm_change(const struct pmeasure *m)
+{
+    return pm_improvement(m, m->baseline, m->final);
+}
+
+/* 100*change/|baseline|; NAN for a single visit or a zero baseline. */
+static inline double pm_pct(const struct pmeasure *m)
+{
+    return pm_pct_at(m, m->final);
+}
+
+/* 1 when pct is undefined because the baseline is 0 (only with >= 2 visits: single visits
+ * are counted apart). */
+static inline int pm_zero_baseline(const struct pmeasure *m)
+{
+    return m->n_visits >= 2 && m->baseline == 0;
+}
+
+/* pct >= 30 / >= 50: 1/0, -1 when pct is undefined. */
+static inline int pm_resp30(const struct pmeasure *m)
+{
+    return pm_at_least(pm_pct(m), 30);
+}
+static inline int pm_resp50(const struct pmeasure *m)
+{
+    return pm_at_least(pm_pct(m), 50);
+}
+
+/* pct at follow-up window w; NAN when no visit there or a zero baseline. */
+static inline double pm_fu_pct(const struct pmeasure *m, int w)
+{
+    return pm_pct_at(m, m->fu[w]);
+}
+
+/* Date of the end-of-course visit (the baseline date when the course has no visit after
+ * baseline): use for monthly series by month of course end. */
+static inline int32_t pm_end_day(const struct pmeasure *m)
+{
+    return m->first_day + m->end_offset;
+}
+
+/* Responder (>= 30%) at end of course / at the month-12 follow-up: 1/0, -1 undefined. */
+static inline int pm_resp_end(const struct pmeasure *m)
+{
+    return pm_at_least(m->end_pct, PM_DURABLE_PCT);
+}
+static inline int pm_resp_m12(const struct pmeasure *m)
+{
+    return pm_at_least(pm_fu_pct(m, FU_MONTH12), PM_DURABLE_PCT);
+}
+
+/* Responder at end of course and at month 12: 1/0, -1 unknown (either undefined). */
+static inline int pm_durable(const struct pmeasure *m)
+{
+    int e = pm_resp_end(m), y = pm_resp_m12(m);
+    return e >= 0 && y >= 0 ? e && y : -1;
+}
+
+/* (last_day - first_day) / 7: weeks in treatment, 0 for a single visit. */
+static inline double pm_weeks(const struct pmeasure *m)
+{
+    return (m->last_day - m->first_day) / 7.0;
+}
+
+/* (n_visits - 1) / weeks; NAN when weeks == 0. */
+static inline double pm_sessions_per_week(const struct pmeasure *m)
+{
+    double weeks = pm_weeks(m);
+    return weeks > 0 ? (double)(m->n_visits - 1) / weeks : NAN;
+}
 
 struct patient_set {
     size_t n, cap;
@@ -109,7 +209,7 @@ struct patient_set {
     size_t n_single_visit;     /* patient-episode-instruments with one scored visit */
 
     /* Added after the first contract (additive). */
-    size_t n_zero_baseline;    /* records with zero_baseline == 1 */
+    size_t n_zero_baseline;    /* records with pm_zero_baseline() == 1 */
     size_t n_instr;            /* entries valid in sd_pre */
     double sd_pre[INSTRUMENT_MAX];   /* SD of baselines used for the RCI, NAN when undefined */
 };
@@ -123,7 +223,8 @@ void patient_opts_default(struct patient_opts *o);
 /* Compute measures for every patient and instrument in ds; o may be NULL (defaults).
  * *out is initialised here (any previous content is not freed). O(V log V) time.
  * Returns 0; OUT_EUSAGE for invalid options; OUT_EINPUT when a patient has more than
- * 65535 episodes; OUT_EINTERNAL on out of memory. On error *out is left empty. */
+ * 65535 episodes or an episode more than 65535 visits; OUT_EINTERNAL on out of memory.
+ * On error *out is left empty. */
 int patient_compute(const struct dataset *ds, const struct patient_opts *o,
                     struct patient_set *out, struct out_error *e);
 /* The same computation fed in pieces, for input streamed patient by patient (ingest.h,
@@ -143,7 +244,7 @@ void patient_stream_free(struct patient_stream *s);
 /* Release what ps owns and leave it empty; NULL is harmless. */
 void patient_set_free(struct patient_set *ps);
 
-/* Copy into *out the records whose end-of-course visit (end_day) lies in [day_lo, day_hi],
+/* Copy into *out the records whose end-of-course visit (pm_end_day) lies in [day_lo, day_hi],
  * with the counts recomputed for the selection (sd_pre is kept: the RCI's reference SD stays
  * the whole cohort's). For the monthly report. Returns 0 or OUT_EINTERNAL. */
 int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day_hi,

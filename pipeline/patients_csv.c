@@ -1,11 +1,14 @@
 /* patients_csv.c — write and read patients.csv (see patients_csv.h, docs/patients-csv.md).
  *
- * The columns are one table: name, how the value is stored in struct pmeasure, and where.
- * Writer, reader and header check all walk that table, so a column cannot be written one
- * way and read another. The reader is strict because the cohort stage trusts this file
- * completely: libcsv in strict mode, numbers through strtod with whole-field, finiteness
- * and character checks, and a physical line number on every error (the input is fed to
- * libcsv one line at a time so the line is always known).
+ * The columns are one table: name, the cell's form, and where the value comes from: a
+ * member of struct pmeasure, or, for a measure the record does not store, the accessor of
+ * patient.h that computes it. Writer, reader and header check all walk that table, so a
+ * column cannot be written one way and read another. The reader is strict because the
+ * cohort stage trusts this file completely: libcsv in strict mode, numbers through strtod
+ * with whole-field, finiteness and character checks, a physical line number on every error
+ * (the input is fed to libcsv one line at a time so the line is always known), and every
+ * computed cell must say what its accessor gives for the row's stored cells, so a file
+ * edited by hand is refused rather than half believed.
  */
 #include "patients_csv.h"
 
@@ -25,72 +28,102 @@
 enum col_kind {
     K_ID,        /* patient id (esc_csv) */
     K_INSTR,     /* instrument name */
-    K_DIR,       /* "lower" / "higher": which way is better */
+    K_DIR,       /* "lower" / "higher": which way is better (the higher_better bit) */
     K_U16,       /* uint16_t >= min */
-    K_INT,       /* int >= min, always present */
-    K_INT_OPT,   /* int >= 0, or -1 <-> empty */
+    K_I32,       /* int32_t >= min, always present */
     K_I32_OPT,   /* int32_t >= 0, or -1 <-> empty */
+    K_I16_OPT,   /* int16_t >= 0, or -1 <-> empty */
     K_FLAG,      /* int8_t 0/1, or -1 <-> empty */
     K_DATE,      /* int32_t days since 1970-01-01 <-> YYYY-MM-DD */
     K_DBL,       /* double, NAN <-> empty */
     K_DBL_REQ,   /* double, never missing */
-    K_RC,        /* enum rc_category by name, RC_UNKNOWN <-> empty */
-    K_SDPRE      /* patient_set.sd_pre[instr] */
+    K_RC,        /* int8_t enum rc_category by name, RC_UNKNOWN <-> empty */
+    K_SDPRE,     /* patient_set.sd_pre[instr] */
+    K_RESPONDED, /* the responded bit, 0/1 */
+    K_END_DATE,  /* end-of-course date, stored as end_offset from first_day */
+    /* Computed by `num` (K_INT_FN, K_FLAG_FN) or `dbl` (K_DBL_FN): not stored. */
+    K_INT_FN,    /* int >= 0, always present */
+    K_FLAG_FN,   /* 0/1, or -1 <-> empty */
+    K_DBL_FN     /* double, NAN <-> empty */
 };
 
 struct column {
     const char *name;
     enum col_kind kind;
-    size_t off;
+    size_t off;                                /* a stored value's place in the record */
     long min;
+    int (*num)(const struct pmeasure *m);      /* K_INT_FN, K_FLAG_FN */
+    double (*dbl)(const struct pmeasure *m);   /* K_DBL_FN */
 };
 
-#define PM(f) offsetof(struct pmeasure, f)
+/* The follow-up percentages as one-argument accessors, for the table. */
+static double fu_pct_week8(const struct pmeasure *m)
+{
+    return pm_fu_pct(m, FU_WEEK8);
+}
+static double fu_pct_month3(const struct pmeasure *m)
+{
+    return pm_fu_pct(m, FU_MONTH3);
+}
+static double fu_pct_month12(const struct pmeasure *m)
+{
+    return pm_fu_pct(m, FU_MONTH12);
+}
+
+/* Where a column's value is: a member of the record (and the least value an integer cell
+ * may take), an accessor, or neither (the kind says). */
+#define AT(f, min) offsetof(struct pmeasure, f), min, NULL, NULL
+#define NOWHERE 0, 0, NULL, NULL
+#define NUM(f) 0, 0, f, NULL
+#define DBL(f) 0, 0, NULL, f
 static const struct column cols[] = {
-    {"patient_id", K_ID, 0, 0},
-    {"episode", K_U16, PM(episode), 1},
-    {"instrument", K_INSTR, 0, 0},
-    {"direction", K_DIR, 0, 0},
-    {"n_visits", K_INT, PM(n_visits), 1},
-    {"n_attended", K_INT, PM(n_attended), 1},
-    {"first_date", K_DATE, PM(first_day), 0},
-    {"last_date", K_DATE, PM(last_day), 0},
-    {"first_session", K_INT, PM(first_session), 1},
-    {"last_session", K_INT, PM(last_session), 1},
-    {"baseline", K_DBL_REQ, PM(baseline), 0},
-    {"final", K_DBL, PM(final), 0},
-    {"change", K_DBL, PM(change), 0},
-    {"pct", K_DBL, PM(pct), 0},
-    {"zero_baseline", K_INT, PM(zero_baseline), 0},
-    {"resp30", K_FLAG, PM(resp30), 0},
-    {"resp50", K_FLAG, PM(resp50), 0},
-    {"resp_mic", K_FLAG, PM(resp_mic), 0},
-    {"sd_pre", K_SDPRE, 0, 0},
-    {"rci", K_DBL, PM(rci), 0},
-    {"rc_category", K_RC, PM(rc_cat), 0},
-    {"responded", K_INT, PM(responded), 0},
-    {"sessions_to_response", K_INT_OPT, PM(sessions_to_response), 0},
-    {"days_to_response", K_INT_OPT, PM(days_to_response), 0},
-    {"fu_week8", K_DBL, PM(fu[FU_WEEK8]), 0},
-    {"fu_week8_day", K_I32_OPT, PM(fu_day[FU_WEEK8]), 0},
-    {"fu_week8_pct", K_DBL, PM(fu_pct[FU_WEEK8]), 0},
-    {"fu_month3", K_DBL, PM(fu[FU_MONTH3]), 0},
-    {"fu_month3_day", K_I32_OPT, PM(fu_day[FU_MONTH3]), 0},
-    {"fu_month3_pct", K_DBL, PM(fu_pct[FU_MONTH3]), 0},
-    {"fu_month12", K_DBL, PM(fu[FU_MONTH12]), 0},
-    {"fu_month12_day", K_I32_OPT, PM(fu_day[FU_MONTH12]), 0},
-    {"fu_month12_pct", K_DBL, PM(fu_pct[FU_MONTH12]), 0},
-    {"end_date", K_DATE, PM(end_day), 0},
-    {"end_pct", K_DBL, PM(end_pct), 0},
-    {"resp_end", K_FLAG, PM(resp_end), 0},
-    {"resp_m12", K_FLAG, PM(resp_m12), 0},
-    {"durable", K_FLAG, PM(durable), 0},
-    {"immediate", K_DBL, PM(immediate), 0},
-    {"n_immediate", K_INT, PM(n_immediate), 0},
-    {"weeks", K_DBL_REQ, PM(weeks), 0},
-    {"sessions_per_week", K_DBL, PM(sessions_per_week), 0},
+    {"patient_id", K_ID, NOWHERE},
+    {"episode", K_U16, AT(episode, 1)},
+    {"instrument", K_INSTR, NOWHERE},
+    {"direction", K_DIR, NOWHERE},
+    {"n_visits", K_U16, AT(n_visits, 1)},
+    {"n_attended", K_U16, AT(n_attended, 1)},
+    {"first_date", K_DATE, AT(first_day, 0)},
+    {"last_date", K_DATE, AT(last_day, 0)},
+    {"first_session", K_I32, AT(first_session, 1)},
+    {"last_session", K_I32, AT(last_session, 1)},
+    {"baseline", K_DBL_REQ, AT(baseline, 0)},
+    {"final", K_DBL, AT(final, 0)},
+    {"change", K_DBL_FN, DBL(pm_change)},
+    {"pct", K_DBL_FN, DBL(pm_pct)},
+    {"zero_baseline", K_INT_FN, NUM(pm_zero_baseline)},
+    {"resp30", K_FLAG_FN, NUM(pm_resp30)},
+    {"resp50", K_FLAG_FN, NUM(pm_resp50)},
+    {"resp_mic", K_FLAG, AT(resp_mic, 0)},
+    {"sd_pre", K_SDPRE, NOWHERE},
+    {"rci", K_DBL, AT(rci, 0)},
+    {"rc_category", K_RC, AT(rc_cat, 0)},
+    {"responded", K_RESPONDED, NOWHERE},
+    {"sessions_to_response", K_I32_OPT, AT(sessions_to_response, 0)},
+    {"days_to_response", K_I32_OPT, AT(days_to_response, 0)},
+    {"fu_week8", K_DBL, AT(fu[FU_WEEK8], 0)},
+    {"fu_week8_day", K_I16_OPT, AT(fu_day[FU_WEEK8], 0)},
+    {"fu_week8_pct", K_DBL_FN, DBL(fu_pct_week8)},
+    {"fu_month3", K_DBL, AT(fu[FU_MONTH3], 0)},
+    {"fu_month3_day", K_I16_OPT, AT(fu_day[FU_MONTH3], 0)},
+    {"fu_month3_pct", K_DBL_FN, DBL(fu_pct_month3)},
+    {"fu_month12", K_DBL, AT(fu[FU_MONTH12], 0)},
+    {"fu_month12_day", K_I16_OPT, AT(fu_day[FU_MONTH12], 0)},
+    {"fu_month12_pct", K_DBL_FN, DBL(fu_pct_month12)},
+    {"end_date", K_END_DATE, NOWHERE},
+    {"end_pct", K_DBL, AT(end_pct, 0)},
+    {"resp_end", K_FLAG_FN, NUM(pm_resp_end)},
+    {"resp_m12", K_FLAG_FN, NUM(pm_resp_m12)},
+    {"durable", K_FLAG_FN, NUM(pm_durable)},
+    {"immediate", K_DBL, AT(immediate, 0)},
+    {"n_immediate", K_U16, AT(n_immediate, 0)},
+    {"weeks", K_DBL_FN, DBL(pm_weeks)},
+    {"sessions_per_week", K_DBL_FN, DBL(pm_sessions_per_week)},
 };
-#undef PM
+#undef AT
+#undef NOWHERE
+#undef NUM
+#undef DBL
 enum { NCOLS = sizeof cols / sizeof cols[0] };
 
 /* Same test as escape.c uses to leave "-3.5" unprefixed (writer and reader). */
@@ -368,21 +401,21 @@ static void put_row(struct writer *w, const struct pmeasure *m)
             q = put_long(q, (long)v);
             break;
         }
-        case K_INT: {
-            int v;
+        case K_I32: {
+            int32_t v;
             memcpy(&v, base + col->off, sizeof v);
-            q = put_long(q, v);
-            break;
-        }
-        case K_INT_OPT: {
-            int v;
-            memcpy(&v, base + col->off, sizeof v);
-            if (v >= 0)
-                q = put_long(q, v);
+            q = put_long(q, (long)v);
             break;
         }
         case K_I32_OPT: {
             int32_t v;
+            memcpy(&v, base + col->off, sizeof v);
+            if (v >= 0)
+                q = put_long(q, (long)v);
+            break;
+        }
+        case K_I16_OPT: {
+            int16_t v;
             memcpy(&v, base + col->off, sizeof v);
             if (v >= 0)
                 q = put_long(q, (long)v);
@@ -410,7 +443,7 @@ static void put_row(struct writer *w, const struct pmeasure *m)
             break;
         }
         case K_RC: {
-            int v;
+            int8_t v;
             memcpy(&v, base + col->off, sizeof v);
             const char *name = rc_category_name(v);
             size_t n = strlen(name);
@@ -422,6 +455,27 @@ static void put_row(struct writer *w, const struct pmeasure *m)
             memcpy(q, it->sd, it->sd_len);
             q += it->sd_len;
             break;
+        case K_RESPONDED:
+            *q++ = m->responded ? '1' : '0';
+            break;
+        case K_END_DATE:
+            q = put_date(w, q, pm_end_day(m));
+            break;
+        case K_INT_FN:
+            q = put_long(q, col->num(m));
+            break;
+        case K_FLAG_FN: {
+            int v = col->num(m);
+            if (v >= 0)
+                q = put_long(q, v);
+            break;
+        }
+        case K_DBL_FN: {
+            double v = col->dbl(m);
+            if (isfinite(v))
+                q = put_double(q, v);
+            break;
+        }
         }
     }
     w->len = (size_t)(q - w->buf);
@@ -557,6 +611,8 @@ struct reader {
     size_t n_cov_names;
     /* the record being read */
     struct pmeasure m;
+    double got[NCOLS];          /* computed columns' cells (-1 or NAN when empty), checked
+                                   against the accessors when the row is complete */
     long pid;
     int pid_new;
     uint32_t *cov;              /* n_cov interned values (UINT32_MAX missing) */
@@ -650,7 +706,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         int k = find_instr(r, s);
         if (k < 0)
             return -1;
-        r->m.instr = (uint16_t)k;
+        r->m.instr = (uint8_t)k;   /* k < INSTRUMENT_MAX */
         return 0;
     }
     case K_DIR: {
@@ -660,6 +716,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         if (r->instr_hb[r->m.instr] >= 0 && r->instr_hb[r->m.instr] != hb)
             return -1;
         r->instr_hb[r->m.instr] = hb;
+        r->m.higher_better = hb == 1;
         return 0;
     }
     case K_U16: {
@@ -669,16 +726,10 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         memcpy(base + c->off, &u, sizeof u);
         return 0;
     }
-    case K_INT:
-    case K_INT_OPT: {
-        int i = -1;
-        if (c->kind == K_INT_OPT && !*s) {
-            memcpy(base + c->off, &i, sizeof i);
-            return 0;
-        }
-        if (parse_long(s, &v) || v < c->min || v > INT_MAX)
+    case K_I32: {
+        if (parse_long(s, &v) || v < c->min || v > INT32_MAX)
             return -1;
-        i = (int)v;
+        int32_t i = (int32_t)v;
         memcpy(base + c->off, &i, sizeof i);
         return 0;
     }
@@ -688,6 +739,15 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
             return -1;
         if (*s)
             i = (int32_t)v;
+        memcpy(base + c->off, &i, sizeof i);
+        return 0;
+    }
+    case K_I16_OPT: {
+        int16_t i = -1;
+        if (*s && (parse_long(s, &v) || v < 0 || v > INT16_MAX))
+            return -1;
+        if (*s)
+            i = (int16_t)v;
         memcpy(base + c->off, &i, sizeof i);
         return 0;
     }
@@ -719,21 +779,70 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         int rc;
         if (rc_category_parse(s, &rc))
             return -1;
-        memcpy(base + c->off, &rc, sizeof rc);
+        int8_t i = (int8_t)rc;   /* -1 .. 9 */
+        memcpy(base + c->off, &i, sizeof i);
         return 0;
     }
     case K_SDPRE:
         r->sd_pre = NAN;
         return *s && parse_double(s, &r->sd_pre) ? -1 : 0;
+    case K_RESPONDED:
+        if (parse_long(s, &v) || v < 0 || v > 1)
+            return -1;
+        r->m.responded = v == 1;
+        return 0;
+    case K_END_DATE: {
+        /* Stored as days after first_date, which every row has already given (the header
+         * fixes the order); the end of course is never before it (patient.h). */
+        int32_t d;
+        if (civil_parse_iso(s, &d) != CIVIL_OK)
+            return -1;
+        long off = (long)d - r->m.first_day;
+        if (off < 0 || off > INT16_MAX)
+            return -1;
+        r->m.end_offset = (int16_t)off;
+        return 0;
+    }
+    case K_INT_FN:
+        if (parse_long(s, &v) || v < 0 || v > INT_MAX)
+            return -1;
+        r->got[c - cols] = (double)v;
+        return 0;
+    case K_FLAG_FN:
+        if (*s && (parse_long(s, &v) || v < 0 || v > 1))
+            return -1;
+        r->got[c - cols] = *s ? (double)v : -1;
+        return 0;
+    case K_DBL_FN:
+        r->got[c - cols] = NAN;
+        return *s && parse_double(s, &r->got[c - cols]) ? -1 : 0;
     }
     return -1;
 }
 
-/* Only the flags take these ranges; anything else means the file was edited or damaged. */
-static int check_flags(const struct pmeasure *m)
+/* Once the row is complete: every computed cell must be what its accessor gives for the
+ * stored ones, compared as written (every non-finite value is the same empty cell).
+ * Returns 0, or -1 with the error reported. */
+static int check_computed(struct reader *r)
 {
-    return (m->zero_baseline == 0 || m->zero_baseline == 1) &&
-           (m->responded == 0 || m->responded == 1);
+    for (size_t c = 0; c < NCOLS; c++) {
+        const struct column *col = &cols[c];
+        double want;
+        if (col->kind == K_DBL_FN)
+            want = col->dbl(&r->m);
+        else if (col->kind == K_INT_FN || col->kind == K_FLAG_FN)
+            want = col->num(&r->m);
+        else
+            continue;
+        double got = r->got[c];
+        if (!(got == want || (!isfinite(got) && !isfinite(want)))) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%s: not what the row's stored cells give", col->name);
+            rd_fail(r, OUT_EINPUT, (long)c + 1, msg, NULL);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static void on_field(void *s, size_t len, void *data)
@@ -809,10 +918,8 @@ static void end_record(struct reader *r)
         rd_fail(r, OUT_EINPUT, 0, msg, NULL);
         return;
     }
-    if (!check_flags(&r->m)) {
-        rd_fail(r, OUT_EINPUT, 0, "zero_baseline and responded must be 0 or 1", NULL);
+    if (check_computed(r) != 0)
         return;
-    }
     size_t p = (size_t)r->pid;
     for (size_t c = 0; c < ds->n_cov; c++) {
         uint32_t *slot = &ds->cov_value[p * ds->n_cov + c];
@@ -951,7 +1058,7 @@ static int finish(struct reader *r, const struct instrument_table *tab)
         if (i == 0 || m->patient != ps->m[i - 1].patient || m->episode != ps->m[i - 1].episode)
             ps->n_patients++;
         ps->n_single_visit += m->n_visits == 1;
-        ps->n_zero_baseline += m->zero_baseline == 1;
+        ps->n_zero_baseline += pm_zero_baseline(m) == 1;
     }
     return 0;
 }

@@ -1204,9 +1204,9 @@ static void test_rows_alone(void)
         for (size_t i = 0; i < ps.n; i++) {
             const struct pmeasure *m = &ps.m[i];
             const char *c = dataset_cov(&ds, m->patient, cl);
-            if (c && !strcasecmp(c, "north") && !isnan(m->pct)) {
+            if (c && !strcasecmp(c, "north") && !isnan(pm_pct(m))) {
                 n1++;
-                k1 += m->pct >= 30 - 1e-9;
+                k1 += pm_pct(m) >= 30 - 1e-9;
             }
         }
         for (size_t p = 0; p < ds.n_patients; p++) {

@@ -70,9 +70,10 @@ static uint32_t pat(struct dataset *ds, const char *id, const char *clinic, cons
     return (uint32_t)p;
 }
 
-/* A record with the derived fields as patient.h defines them: change in the good direction,
- * pct = 100 change / |baseline|, responders at 30/50 % and MIC 2 points. Everything else is
- * "unknown" until a test sets it. fin = NA makes a single visit. */
+/* A record whose computed measures (patient.h accessors) come out as defined: change in the
+ * good direction, pct = 100 change / |baseline|, responders at 30/50 %; resp_mic is set for
+ * an MIC of 2 points. Everything else is "unknown" until a test sets it: no follow-up, the
+ * course ends on its first day, JAN15, at pct. fin = NA makes a single visit. */
 static struct pmeasure *rec(struct patient_set *ps, uint32_t p, int instr, double base,
                             double fin)
 {
@@ -86,32 +87,41 @@ static struct pmeasure *rec(struct patient_set *ps, uint32_t p, int instr, doubl
     }
     struct pmeasure *m = &ps->m[ps->n++];
     memset(m, 0, sizeof *m);
-    int hb = instr == SLEEP;
     m->patient = p;
-    m->instr = (uint16_t)instr;
+    m->instr = (uint8_t)instr;
+    m->higher_better = instr == SLEEP;
     m->episode = 1;
     m->baseline = base;
     m->final = fin;
     m->n_visits = m->n_attended = isnan(fin) ? 1 : 2;
-    m->change = isnan(fin) ? NA : hb ? fin - base : base - fin;
-    m->zero_baseline = !isnan(fin) && base == 0;
-    m->pct = isnan(fin) || base == 0 ? NA : 100 * m->change / fabs(base);
-    m->resp30 = (int8_t)(isnan(m->pct) ? -1 : m->pct >= 30 - 1e-9);
-    m->resp50 = (int8_t)(isnan(m->pct) ? -1 : m->pct >= 50 - 1e-9);
-    m->resp_mic = (int8_t)(isnan(fin) ? -1 : m->change >= 2);
+    m->first_day = m->last_day = JAN15;
+    m->resp_mic = (int8_t)(isnan(fin) ? -1 : pm_change(m) >= 2);
     m->rci = NA;
     m->rc_cat = RC_UNKNOWN;
     m->sessions_to_response = m->days_to_response = -1;
     for (int w = 0; w < FU__COUNT; w++) {
-        m->fu[w] = m->fu_pct[w] = NA;
+        m->fu[w] = NA;
         m->fu_day[w] = -1;
     }
-    m->durable = m->resp_end = m->resp_m12 = -1;
     m->immediate = NA;
-    m->end_day = JAN15;
-    m->end_pct = m->pct;
-    m->weeks = m->sessions_per_week = NA;
+    m->end_pct = pm_pct(m);
     return m;
+}
+
+/* Course end on day (on or after the record's first day). */
+static void set_end_day(struct pmeasure *m, int32_t day)
+{
+    m->end_offset = (int16_t)(day - m->first_day);
+}
+
+/* `durable` is computed from the end-of-course pct and the month-12 score: set those so it
+ * comes out d (1, 0, -1). 1 needs pct >= 30 at the final visit, taken as the month-12 one;
+ * 0 keeps the baseline score at month 12 (pct 0; unknown when the baseline is 0). */
+static void set_durable(struct pmeasure *m, int d)
+{
+    m->end_pct = d < 0 ? NA : 50;
+    m->fu[FU_MONTH12] = d == 1 ? m->final : m->baseline;
+    m->fu_day[FU_MONTH12] = 365;
 }
 
 static void ps_free(struct patient_set *ps)
@@ -283,11 +293,13 @@ static void build_main(struct dataset *ds, struct patient_set *ps)
     }
     struct pmeasure *m;
     m = rec(ps, p[0], PAIN, 8, 4);
-    m->sessions_to_response = 2, m->responded = 1, m->durable = 1;
+    m->sessions_to_response = 2, m->responded = 1;
+    set_durable(m, 1);   /* 8 -> 4: 50% */
     m->immediate = 1.5, m->n_immediate = 3;
     m = rec(ps, p[0], SLEEP, 3, 7);
     m = rec(ps, p[1], PAIN, 6, 3);
-    m->sessions_to_response = 6, m->responded = 1, m->durable = 0;
+    m->sessions_to_response = 6, m->responded = 1;
+    set_durable(m, 0);
     m->immediate = 0.5, m->n_immediate = 2;
     m = rec(ps, p[1], SLEEP, 5, 6);
     m = rec(ps, p[2], PAIN, 5, 4);
@@ -666,7 +678,7 @@ static void month_records(struct dataset *ds, struct patient_set *ps)
                 mon[j].instr == PAIN
                     ? rec(ps, pat(ds, s, NULL, NULL, NULL), PAIN, 10, resp ? 5 : 9)
                     : rec(ps, pat(ds, s, NULL, NULL, NULL), SLEEP, 5, resp ? 8 : 5);
-            m->end_day = mon[j].day;
+            set_end_day(m, mon[j].day);
         }
 }
 
@@ -1352,31 +1364,31 @@ static int group_matches(const struct dataset *ds, const struct patient_set *ps,
         np_++;
         if (m->n_immediate > 0 && !isnan(m->immediate))
             imm[ni++] = m->immediate;
-        if (isnan(m->change)) {
+        if (isnan(pm_change(m))) {
             nsingle++;
             bocf[nb++] = 0;
             continue;
         }
-        bocf[nb++] = m->change;
+        bocf[nb++] = pm_change(m);
         pre[nc] = hb ? m->baseline : m->final;
         post[nc] = hb ? m->final : m->baseline;
         b[nc] = m->baseline;
         fi[nc] = m->final;
-        chg[nc++] = m->change;
-        if (m->zero_baseline)
+        chg[nc++] = pm_change(m);
+        if (pm_zero_baseline(m))
             nzero++;
-        else if (!isnan(m->pct)) {
-            pct[npc++] = m->pct;
-            r30 += m->resp30 == 1;
-            r50 += m->resp50 == 1;
+        else if (!isnan(pm_pct(m))) {
+            pct[npc++] = pm_pct(m);
+            r30 += pm_resp30(m) == 1;
+            r50 += pm_resp50(m) == 1;
         }
         if (m->resp_mic >= 0) {
             nmic++;
             rmic += m->resp_mic == 1;
         }
-        if (m->durable >= 0) {
+        if (pm_durable(m) >= 0) {
             ndur++;
-            dur += m->durable == 1;
+            dur += pm_durable(m) == 1;
         }
         if (m->sessions_to_response >= 0) {
             kt[nk] = m->sessions_to_response;
@@ -1450,10 +1462,10 @@ static int months_match(const struct patient_set *ps, const struct cohort *c, co
         size_t nm = 0;
         for (size_t i = 0; i < ps->n; i++) {
             const struct pmeasure *m = &ps->m[i];
-            if (m->instr != instr || m->resp30 < 0)
+            if (m->instr != instr || pm_resp30(m) < 0)
                 continue;
             char buf[11];
-            civil_format(m->end_day, buf);
+            civil_format(pm_end_day(m), buf);
             memcpy(mon[nm], buf, 7);
             mon[nm][7] = '\0';
             if ((from && strcmp(mon[nm], from) < 0) || (to && strcmp(mon[nm], to) > 0))
@@ -1469,10 +1481,10 @@ static int months_match(const struct patient_set *ps, const struct cohort *c, co
             for (size_t i = 0; i < ps->n; i++) {
                 const struct pmeasure *m = &ps->m[i];
                 char buf[11];
-                civil_format(m->end_day, buf);
-                if (m->instr == instr && m->resp30 >= 0 && !strncmp(buf, mon[a], 7)) {
+                civil_format(pm_end_day(m), buf);
+                if (m->instr == instr && pm_resp30(m) >= 0 && !strncmp(buf, mon[a], 7)) {
                     n++;
-                    k += m->resp30 == 1;
+                    k += pm_resp30(m) == 1;
                 }
             }
             if (j >= c->n_months || strcmp(c->month[j].instrument, names[instr]) ||
@@ -1514,14 +1526,14 @@ static void test_groups_recomputed(void)
             double base = v % 53 == 0 ? NA : (double)((v >> 4) % 11);
             double fin = (v >> 10) % 9 == 0 ? NA : (double)((v >> 14) % 11);
             struct pmeasure *m = rec(&ps, pi, instr, base, fin);
-            m->end_day = JAN15 + (int)((v >> 20) % 700);
-            m->durable = (int8_t)((int)((v >> 30) % 3) - 1);
-            if (!isnan(m->pct)) {
+            set_end_day(m, JAN15 + (int)((v >> 20) % 700));
+            set_durable(m, (int)((v >> 30) % 3) - 1);
+            if (!isnan(pm_pct(m))) {
                 m->sessions_to_response = (int)((v >> 33) % 14);
-                m->responded = (int)((v >> 37) % 2);
+                m->responded = (v >> 37) % 2;
             }
-            if (!isnan(m->change) && (v >> 50) % 13 == 0)
-                m->change = nextafter(m->change, INFINITY);   /* as read back, rounded */
+            if (!isnan(fin) && (v >> 50) % 13 == 0)
+                m->final = nextafter(m->final, INFINITY);   /* a change that is not whole */
             if (instr == PAIN && (v >> 40) % 4) {
                 m->n_immediate = 1 + (int)((v >> 42) % 3);
                 m->immediate = (double)((long)((v >> 45) % 7) - 2) / 2;

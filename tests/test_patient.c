@@ -166,41 +166,41 @@ static void test_basic(void)
     CHECK(m->first_session == 1 && m->last_session == 3);
     CHECK_NEAR(m->baseline, 8, 0);
     CHECK_NEAR(m->final, 4, 0);
-    CHECK_NEAR(m->change, 4, 0);
-    CHECK_NEAR(m->pct, 50, 1e-12);
-    CHECK(m->zero_baseline == 0);
-    CHECK(m->resp30 == 1 && m->resp50 == 1 && m->resp_mic == 1);
+    CHECK_NEAR(pm_change(m), 4, 0);
+    CHECK_NEAR(pm_pct(m), 50, 1e-12);
+    CHECK(pm_zero_baseline(m) == 0);
+    CHECK(pm_resp30(m) == 1 && pm_resp50(m) == 1 && m->resp_mic == 1);
     CHECK(m->responded == 1 && m->sessions_to_response == 2 && m->days_to_response == 14);
-    CHECK_NEAR(m->weeks, 2, 1e-12);
-    CHECK_NEAR(m->sessions_per_week, 1, 1e-12);
+    CHECK_NEAR(pm_weeks(m), 2, 1e-12);
+    CHECK_NEAR(pm_sessions_per_week(m), 1, 1e-12);
     CHECK_NEAR(m->immediate, 1.5, 1e-12);
     CHECK(m->n_immediate == 2);
     /* No visit in any follow-up window (week 8 is days 42..70). */
     for (int w = 0; w < FU__COUNT; w++)
-        CHECK(isnan(m->fu[w]) && m->fu_day[w] == -1 && isnan(m->fu_pct[w]));
+        CHECK(isnan(m->fu[w]) && m->fu_day[w] == -1 && isnan(pm_fu_pct(m, w)));
     /* End of course is day 14 (before day 323): pct 50 -> resp_end 1; no month 12 -> -1. */
-    CHECK(m->end_day == D0 + 14);
+    CHECK(pm_end_day(m) == D0 + 14);
     CHECK_NEAR(m->end_pct, 50, 1e-12);
-    CHECK(m->resp_end == 1 && m->resp_m12 == -1 && m->durable == -1);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == -1 && pm_durable(m) == -1);
 
     /* inc: 4 -> 6, worse by 2: change -2, pct 100*(-2)/4 = -50; not a responder, below MIC.
      * Censored at the last scored visit: session 2 -> 1 treatment, 7 days. */
     m = get(&ps, &ds, "inc", "pain", 1);
-    CHECK_NEAR(m->change, -2, 0);
-    CHECK_NEAR(m->pct, -50, 1e-12);
-    CHECK(m->resp30 == 0 && m->resp50 == 0 && m->resp_mic == 0);
+    CHECK_NEAR(pm_change(m), -2, 0);
+    CHECK_NEAR(pm_pct(m), -50, 1e-12);
+    CHECK(pm_resp30(m) == 0 && pm_resp50(m) == 0 && m->resp_mic == 0);
     CHECK(m->responded == 0 && m->sessions_to_response == 1 && m->days_to_response == 7);
     CHECK(isnan(m->immediate) && m->n_immediate == 0);
 
     /* zero: 0 -> 2. change -2 (points are defined), pct undefined: flagged and excluded
      * from the 30%/50% rules and from time to response; MIC rule still applies: -2 < 2. */
     m = get(&ps, &ds, "zero", "pain", 1);
-    CHECK(m->zero_baseline == 1);
-    CHECK(isnan(m->pct));
-    CHECK_NEAR(m->change, -2, 0);
-    CHECK(m->resp30 == -1 && m->resp50 == -1 && m->resp_mic == 0);
+    CHECK(pm_zero_baseline(m) == 1);
+    CHECK(isnan(pm_pct(m)));
+    CHECK_NEAR(pm_change(m), -2, 0);
+    CHECK(pm_resp30(m) == -1 && pm_resp50(m) == -1 && m->resp_mic == 0);
     CHECK(m->responded == 0 && m->sessions_to_response == -1 && m->days_to_response == -1);
-    CHECK(m->resp_end == -1 && m->durable == -1);
+    CHECK(pm_resp_end(m) == -1 && pm_durable(m) == -1);
     CHECK(isnan(m->end_pct));
 
     /* single: one visit of 5, post 4. Kept, with every change field empty; the
@@ -208,24 +208,24 @@ static void test_basic(void)
     m = get(&ps, &ds, "single", "pain", 1);
     CHECK(m->n_visits == 1);
     CHECK_NEAR(m->baseline, 5, 0);
-    CHECK(isnan(m->final) && isnan(m->change) && isnan(m->pct) && isnan(m->rci));
-    CHECK(m->zero_baseline == 0);
-    CHECK(m->resp30 == -1 && m->resp50 == -1 && m->resp_mic == -1);
+    CHECK(isnan(m->final) && isnan(pm_change(m)) && isnan(pm_pct(m)) && isnan(m->rci));
+    CHECK(pm_zero_baseline(m) == 0);
+    CHECK(pm_resp30(m) == -1 && pm_resp50(m) == -1 && m->resp_mic == -1);
     CHECK(m->rc_cat == RC_UNKNOWN);
     CHECK(m->responded == 0 && m->sessions_to_response == -1 && m->days_to_response == -1);
     CHECK(m->first_day == D0 && m->last_day == D0 && m->last_session == 1);
-    CHECK_NEAR(m->weeks, 0, 0);
-    CHECK(isnan(m->sessions_per_week));
+    CHECK_NEAR(pm_weeks(m), 0, 0);
+    CHECK(isnan(pm_sessions_per_week(m)));
     CHECK_NEAR(m->immediate, 1, 0);
     CHECK(m->n_immediate == 1);
-    CHECK(m->durable == -1 && m->resp_end == -1 && m->resp_m12 == -1);
+    CHECK(pm_durable(m) == -1 && pm_resp_end(m) == -1 && pm_resp_m12(m) == -1);
 
     /* ooo: rows came as day 14 (3), day 0 (6), day 7 (5). Sorted: 6, 5, 3. change 3,
      * pct 100*3/6 = 50; day 7 is 100*1/6 = 16.7 < 30, day 14 responds: 2 treatments. */
     m = get(&ps, &ds, "ooo", "pain", 1);
     CHECK_NEAR(m->baseline, 6, 0);
     CHECK_NEAR(m->final, 3, 0);
-    CHECK_NEAR(m->pct, 50, 1e-12);
+    CHECK_NEAR(pm_pct(m), 50, 1e-12);
     CHECK(m->first_day == D0 && m->last_day == D0 + 14);
     CHECK(m->sessions_to_response == 2 && m->days_to_response == 14);
 
@@ -234,7 +234,7 @@ static void test_basic(void)
      * session 2 is 100*2/7 = 28.6 < 30, session 3 responds: 3-1 = 2 treatments, 7 days. */
     m = get(&ps, &ds, "tie", "pain", 1);
     CHECK_NEAR(m->final, 3, 0);
-    CHECK_NEAR(m->pct, 400.0 / 7.0, 1e-12);
+    CHECK_NEAR(pm_pct(m), 400.0 / 7.0, 1e-12);
     CHECK(m->last_session == 3);
     CHECK(m->sessions_to_response == 2 && m->days_to_response == 7);
 
@@ -249,17 +249,17 @@ static void test_basic(void)
      * response at visit 6: 5 treatments, 35 days. final pct 37.5: resp30 yes, resp50 no;
      * change 3 >= MIC 2. weeks 35/7 = 5, sessions/week (6-1)/5 = 1. */
     m = get(&ps, &ds, "late", "pain", 1);
-    CHECK_NEAR(m->pct, 37.5, 1e-12);
-    CHECK(m->resp30 == 1 && m->resp50 == 0 && m->resp_mic == 1);
+    CHECK_NEAR(pm_pct(m), 37.5, 1e-12);
+    CHECK(pm_resp30(m) == 1 && pm_resp50(m) == 0 && m->resp_mic == 1);
     CHECK(m->responded == 1 && m->sessions_to_response == 5 && m->days_to_response == 35);
-    CHECK_NEAR(m->weeks, 5, 1e-12);
-    CHECK_NEAR(m->sessions_per_week, 1, 1e-12);
+    CHECK_NEAR(pm_weeks(m), 5, 1e-12);
+    CHECK_NEAR(pm_sessions_per_week(m), 1, 1e-12);
 
     /* never: 8, 7, 7, 6 weekly: best pct 100*2/8 = 25 < 30. Censored at visit 4: 3
      * treatments, 21 days. change 2 reaches the MIC of 2 exactly. */
     m = get(&ps, &ds, "never", "pain", 1);
-    CHECK_NEAR(m->pct, 25, 1e-12);
-    CHECK(m->resp30 == 0 && m->resp_mic == 1);
+    CHECK_NEAR(pm_pct(m), 25, 1e-12);
+    CHECK(pm_resp30(m) == 0 && m->resp_mic == 1);
     CHECK(m->responded == 0 && m->sessions_to_response == 3 && m->days_to_response == 21);
 
     /* relapse: 8 (d0), 4 (d28), 3 (d56), 7 (d365).
@@ -271,21 +271,21 @@ static void test_basic(void)
      * responder -> durable 0. weeks 365/7 = 52.142857..., sessions/week 3/(365/7) = 21/365. */
     m = get(&ps, &ds, "relapse", "pain", 1);
     CHECK_NEAR(m->final, 7, 0);
-    CHECK_NEAR(m->pct, 12.5, 1e-12);
-    CHECK(m->resp30 == 0 && m->resp_mic == 0);
+    CHECK_NEAR(pm_pct(m), 12.5, 1e-12);
+    CHECK(pm_resp30(m) == 0 && m->resp_mic == 0);
     CHECK(m->responded == 1 && m->sessions_to_response == 1 && m->days_to_response == 28);
     CHECK_NEAR(m->fu[FU_WEEK8], 3, 0);
     CHECK(m->fu_day[FU_WEEK8] == 56);
-    CHECK_NEAR(m->fu_pct[FU_WEEK8], 62.5, 1e-12);
+    CHECK_NEAR(pm_fu_pct(m, FU_WEEK8), 62.5, 1e-12);
     CHECK(isnan(m->fu[FU_MONTH3]) && m->fu_day[FU_MONTH3] == -1);
     CHECK_NEAR(m->fu[FU_MONTH12], 7, 0);
     CHECK(m->fu_day[FU_MONTH12] == 365);
-    CHECK_NEAR(m->fu_pct[FU_MONTH12], 12.5, 1e-12);
-    CHECK(m->end_day == D0 + 56);
+    CHECK_NEAR(pm_fu_pct(m, FU_MONTH12), 12.5, 1e-12);
+    CHECK(pm_end_day(m) == D0 + 56);
     CHECK_NEAR(m->end_pct, 62.5, 1e-12);
-    CHECK(m->resp_end == 1 && m->resp_m12 == 0 && m->durable == 0);
-    CHECK_NEAR(m->weeks, 365.0 / 7.0, 1e-12);
-    CHECK_NEAR(m->sessions_per_week, 21.0 / 365.0, 1e-12);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == 0 && pm_durable(m) == 0);
+    CHECK_NEAR(pm_weeks(m), 365.0 / 7.0, 1e-12);
+    CHECK_NEAR(pm_sessions_per_week(m), 21.0 / 365.0, 1e-12);
 
     /* durable: 10 (d0), 5 (d30), 4 (d60), 4 (d350), 6 (d380).
      * week 8 (42..70): d60 -> 4, pct 60. month 12 (323..407): d350 and d380 are both 15
@@ -296,23 +296,23 @@ static void test_basic(void)
     CHECK(m->fu_day[FU_WEEK8] == 60);
     CHECK_NEAR(m->fu[FU_MONTH12], 4, 0);
     CHECK(m->fu_day[FU_MONTH12] == 350);
-    CHECK_NEAR(m->fu_pct[FU_MONTH12], 60, 1e-12);
-    CHECK(m->end_day == D0 + 60);
-    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
-    CHECK_NEAR(m->pct, 40, 1e-12);
+    CHECK_NEAR(pm_fu_pct(m, FU_MONTH12), 60, 1e-12);
+    CHECK(pm_end_day(m) == D0 + 60);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == 1 && pm_durable(m) == 1);
+    CHECK_NEAR(pm_pct(m), 40, 1e-12);
     CHECK(m->sessions_to_response == 1 && m->days_to_response == 30);
 
     /* nofu: 8 -> 4 by d14: responder at end of course (pct 50), no month-12 visit ->
      * durability unknown (-1), not a failure. */
     m = get(&ps, &ds, "nofu", "pain", 1);
-    CHECK(m->resp_end == 1 && m->resp_m12 == -1 && m->durable == -1);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == -1 && pm_durable(m) == -1);
 
     /* only12: 8 (d0), 4 (d360): no visit after baseline before d323, so no end-of-course
      * response to judge: resp_end -1, end date = baseline; month 12 pct 50 -> resp_m12 1;
      * durable unknown. */
     m = get(&ps, &ds, "only12", "pain", 1);
-    CHECK(m->resp_end == -1 && m->resp_m12 == 1 && m->durable == -1);
-    CHECK(m->end_day == D0);
+    CHECK(pm_resp_end(m) == -1 && pm_resp_m12(m) == 1 && pm_durable(m) == -1);
+    CHECK(pm_end_day(m) == D0);
     CHECK(isnan(m->end_pct));
 
     /* flag: 9 (d0, screening), 8 (d7, flagged baseline), 6 (d14). Series starts at d7:
@@ -321,7 +321,7 @@ static void test_basic(void)
     m = get(&ps, &ds, "flag", "pain", 1);
     CHECK(m->n_visits == 2 && m->n_attended == 3);
     CHECK_NEAR(m->baseline, 8, 0);
-    CHECK_NEAR(m->pct, 25, 1e-12);
+    CHECK_NEAR(pm_pct(m), 25, 1e-12);
     CHECK(m->first_day == D0 + 7);
     CHECK(m->first_session == 2 && m->last_session == 3);
     CHECK(m->responded == 0 && m->sessions_to_response == 2 && m->days_to_response == 7);
@@ -335,15 +335,15 @@ static void test_basic(void)
      * day 7: 100*1/4 = 25 < 30; day 14 responds: 2 treatments. MIC 2: 3 >= 2.
      * sleepy2: 5 -> 3: change -2, pct -40, not a responder. */
     m = get(&ps, &ds, "sleepy", "sleep", 1);
-    CHECK_NEAR(m->change, 3, 0);
-    CHECK_NEAR(m->pct, 75, 1e-12);
-    CHECK(m->resp30 == 1 && m->resp50 == 1 && m->resp_mic == 1);
+    CHECK_NEAR(pm_change(m), 3, 0);
+    CHECK_NEAR(pm_pct(m), 75, 1e-12);
+    CHECK(pm_resp30(m) == 1 && pm_resp50(m) == 1 && m->resp_mic == 1);
     CHECK(m->sessions_to_response == 2);
     CHECK(isnan(m->immediate));   /* pain only */
     const struct pmeasure *m2 = get(&ps, &ds, "sleepy2", "sleep", 1);
-    CHECK_NEAR(m2->change, -2, 0);
-    CHECK_NEAR(m2->pct, -40, 1e-12);
-    CHECK(m2->resp30 == 0 && m2->resp_mic == 0);
+    CHECK_NEAR(pm_change(m2), -2, 0);
+    CHECK_NEAR(pm_pct(m2), -40, 1e-12);
+    CHECK(pm_resp30(m2) == 0 && m2->resp_mic == 0);
     /* Sleep RCI: baselines 4 and 5: SD = sqrt((0.25+0.25)/1) = sqrt(0.5); r = 0.80;
      * S_diff = sqrt(2)*sqrt(0.5)*sqrt(0.2) = sqrt(0.2). RCI = 3/sqrt(0.2) = 3*sqrt(5) =
      * 6.7082039325 (improved; sleep has no cutoff) and -2*sqrt(5) = -4.4721359550. */
@@ -417,7 +417,7 @@ static void test_rci(void)
     CHECK_NEAR(m->rci, 2.8284271247462, 1e-12);
     CHECK(m->rc_cat == RC_IMPROVED);
     /* MIC 3: 4 >= 3. pct 100*4/12 = 33.3. */
-    CHECK(m->resp_mic == 1 && m->resp30 == 1 && m->resp50 == 0);
+    CHECK(m->resp_mic == 1 && pm_resp30(m) == 1 && pm_resp50(m) == 0);
     m = get(&ps, &ds, "r3", "psqi", 1);
     CHECK_NEAR(m->rci, 0, 0);
     CHECK(m->rc_cat == RC_UNCHANGED);
@@ -473,9 +473,9 @@ static void test_episodes(void)
     CHECK(ps.n == 1 && ps.n_patients == 1);
     const struct pmeasure *m = get(&ps, &ds, "ep", "pain", 1);
     CHECK(m->n_visits == 5);
-    CHECK_NEAR(m->pct, 62.5, 1e-12);
+    CHECK_NEAR(pm_pct(m), 62.5, 1e-12);
     CHECK(m->sessions_to_response == 1);
-    CHECK(m->end_day == D0 + 214);
+    CHECK(pm_end_day(m) == D0 + 214);
     patient_set_free(&ps);
 
     /* Split at gaps > 90 days: episode 1 = d0, d7: 8 -> 4, pct 50, 1 treatment to respond.
@@ -487,13 +487,13 @@ static void test_episodes(void)
     CHECK(ps.n == 2 && ps.n_patients == 2);
     m = get(&ps, &ds, "ep", "pain", 1);
     CHECK(m->n_visits == 2 && m->last_day == D0 + 7);
-    CHECK_NEAR(m->pct, 50, 1e-12);
+    CHECK_NEAR(pm_pct(m), 50, 1e-12);
     CHECK(m->sessions_to_response == 1);
     m = get(&ps, &ds, "ep", "pain", 2);
     CHECK(m->n_visits == 3 && m->first_day == D0 + 200);
     CHECK(m->first_session == 1 && m->last_session == 3);
     CHECK_NEAR(m->baseline, 9, 0);
-    CHECK_NEAR(m->pct, 600.0 / 9.0, 1e-12);
+    CHECK_NEAR(pm_pct(m), 600.0 / 9.0, 1e-12);
     CHECK(m->sessions_to_response == 1 && m->days_to_response == 7);
     patient_set_free(&ps);
 
@@ -543,9 +543,136 @@ static void test_threshold_tolerance(void)
     addv(&ds, "t", 7, 0, 4.9, NA, NA, 0);
     CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
     /* 100*(7-4.9)/7 = 30 on paper (29.999999999999996 in binary). */
-    CHECK_NEAR(ps.m[0].pct, 30, 1e-9);
-    CHECK(ps.m[0].resp30 == 1 && ps.m[0].responded == 1);
+    CHECK_NEAR(pm_pct(&ps.m[0]), 30, 1e-9);
+    CHECK(pm_resp30(&ps.m[0]) == 1 && ps.m[0].responded == 1);
     patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
+/* A record built by hand, not by patient_compute: baseline b, final f (NA: single visit),
+ * n scored visits from D0 to D0 + days; nothing at the follow-ups, end of course at
+ * baseline. */
+static struct pmeasure hand(int higher_better, double b, double f, int n, int days)
+{
+    struct pmeasure m;
+    memset(&m, 0, sizeof m);
+    m.higher_better = higher_better != 0;
+    m.baseline = b;
+    m.final = f;
+    m.n_visits = m.n_attended = (uint16_t)n;
+    m.first_day = D0;
+    m.last_day = D0 + days;
+    m.rci = m.end_pct = m.immediate = NA;
+    for (int w = 0; w < FU__COUNT; w++) {
+        m.fu[w] = NA;
+        m.fu_day[w] = -1;
+    }
+    return m;
+}
+
+/* The accessors of patient.h against the definitions worked by hand; each must give the
+ * value the record used to store. */
+static void test_accessors(void)
+{
+    /* Lower is better, 8 -> 4 over 3 visits in 14 days: change 8 - 4 = 4, pct 100*4/8 = 50
+     * (both exact in binary), responder at 30 and 50; 14/7 = 2 weeks, (3-1)/2 = 1 a week. */
+    struct pmeasure m = hand(0, 8, 4, 3, 14);
+    CHECK(pm_change(&m) == 4 && pm_pct(&m) == 50);
+    CHECK(pm_zero_baseline(&m) == 0);
+    CHECK(pm_resp30(&m) == 1 && pm_resp50(&m) == 1);
+    CHECK(pm_weeks(&m) == 2 && pm_sessions_per_week(&m) == 1);
+    /* No follow-up, no end-of-course visit: NAN percentages, undefined flags, and the
+     * course "ends" at baseline. */
+    CHECK(isnan(pm_fu_pct(&m, FU_WEEK8)) && pm_resp_m12(&m) == -1);
+    CHECK(pm_resp_end(&m) == -1 && pm_durable(&m) == -1);
+    CHECK(pm_end_day(&m) == D0);
+
+    /* Higher is better (sleep), 4 -> 7: change +3, pct 100*3/4 = 75; 5 -> 3: change -2,
+     * pct 100*(-2)/5 = -40, responder at neither. A negative baseline divides by its size:
+     * -4 -> -2 is +2 points, 100*2/4 = 50%. */
+    m = hand(1, 4, 7, 2, 7);
+    CHECK(pm_change(&m) == 3 && pm_pct(&m) == 75 && pm_resp50(&m) == 1);
+    m = hand(1, 5, 3, 2, 7);
+    CHECK(pm_change(&m) == -2 && pm_pct(&m) == -40);
+    CHECK(pm_resp30(&m) == 0 && pm_resp50(&m) == 0);
+    m = hand(1, -4, -2, 2, 7);
+    CHECK(pm_change(&m) == 2 && pm_pct(&m) == 50);
+    /* The same scores read the other way round: lower is better, 5 -> 3 is +2, 40%. */
+    m = hand(0, 5, 3, 2, 7);
+    CHECK(pm_change(&m) == 2 && pm_pct(&m) == 40 && pm_resp30(&m) == 1);
+
+    /* Zero baseline, 0 -> 2 (lower is better): change -2 points is defined, every
+     * percentage is not, and neither is any responder flag; zero_baseline 1. A score at
+     * month 12 does not make a percentage either. */
+    m = hand(0, 0, 2, 2, 7);
+    m.fu[FU_MONTH12] = 1;
+    m.fu_day[FU_MONTH12] = 365;
+    CHECK(pm_change(&m) == -2 && isnan(pm_pct(&m)));
+    CHECK(pm_zero_baseline(&m) == 1);
+    CHECK(pm_resp30(&m) == -1 && pm_resp50(&m) == -1);
+    CHECK(isnan(pm_fu_pct(&m, FU_MONTH12)) && pm_resp_m12(&m) == -1);
+    CHECK(pm_durable(&m) == -1);
+
+    /* Single visit (final NAN): no change, no pct, flags undefined; a zero baseline is not
+     * flagged (single visits are counted apart); 0 weeks, so no sessions per week. */
+    m = hand(0, 0, NA, 1, 0);
+    CHECK(isnan(pm_change(&m)) && isnan(pm_pct(&m)));
+    CHECK(pm_zero_baseline(&m) == 0);
+    CHECK(pm_resp30(&m) == -1 && pm_resp50(&m) == -1);
+    CHECK(pm_weeks(&m) == 0 && isnan(pm_sessions_per_week(&m)));
+
+    /* 7 -> 4.9 is 30% on paper; in binary 7 - 4.9 = 2.0999999999999996 and the pct falls
+     * just short of 30 (29.999999999999996), inside the 1e-9 tolerance: a responder. */
+    m = hand(0, 7, 4.9, 2, 7);
+    CHECK(pm_pct(&m) < 30 && pm_pct(&m) > 30 - 1e-9);
+    CHECK(pm_resp30(&m) == 1 && pm_resp50(&m) == 0);
+    CHECK(pm_at_least(30 - 1e-9, 30) == 1 && pm_at_least(30 - 2e-9, 30) == 0);
+    CHECK(pm_at_least(NA, 30) == -1);
+
+    /* End of course and month 12 (baseline 8, lower is better): week 8 score 3 is
+     * 100*5/8 = 62.5%; end of course 56 days after baseline at 62.5%; month 12 score 7 is
+     * 100*1/8 = 12.5%: responder at end, not at month 12, so not durable. Month 12 at 4
+     * (50%) makes it durable; no end-of-course visit (end_pct NAN) makes it unknown. */
+    m = hand(0, 8, 7, 4, 365);
+    m.fu[FU_WEEK8] = 3;
+    m.fu[FU_MONTH12] = 7;
+    m.end_offset = 56;
+    m.end_pct = 62.5;
+    CHECK(pm_fu_pct(&m, FU_WEEK8) == 62.5 && pm_fu_pct(&m, FU_MONTH12) == 12.5);
+    CHECK(pm_end_day(&m) == D0 + 56);
+    CHECK(pm_resp_end(&m) == 1 && pm_resp_m12(&m) == 0 && pm_durable(&m) == 0);
+    /* 365 days = 52.142857... weeks; (4-1) / (365/7) = 21/365 sessions a week. */
+    CHECK_NEAR(pm_weeks(&m), 365.0 / 7, 1e-12);
+    CHECK_NEAR(pm_sessions_per_week(&m), 21.0 / 365, 1e-15);
+    m.fu[FU_MONTH12] = 4;
+    CHECK(pm_resp_m12(&m) == 1 && pm_durable(&m) == 1);
+    m.end_pct = NA;
+    CHECK(pm_resp_end(&m) == -1 && pm_durable(&m) == -1);
+    /* End of course below 30% and month 12 unknown: still unknown, not a failure. */
+    m.end_pct = 10;
+    m.fu[FU_MONTH12] = NA;
+    CHECK(pm_resp_end(&m) == 0 && pm_durable(&m) == -1);
+}
+
+/* An episode of more than 65535 visits would wrap the record's 16-bit counts: refused. */
+static void test_visit_limit(void)
+{
+    static const char *const instr[] = {"pain", "sleep"};
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    dataset_init(&ds);
+    CHECK(dataset_set_instruments(&ds, &builtin, instr, 2) == 0);
+    for (int i = 0; i < 65535; i++)
+        addv(&ds, "many", i, 0, 5, NA, NA, 0);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(ps.n == 1 && ps.m[0].n_visits == 65535 && ps.m[0].n_attended == 65535);
+    CHECK(ps.m[0].last_session == 65535);
+    patient_set_free(&ps);
+    addv(&ds, "many", 65535, 0, NA, 5, NA, 0);   /* one more visit, sleep only */
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == OUT_EINPUT);
+    CHECK_CONTAINS(e.msg, "patient 'many' has more than 65535 visits in one episode");
+    CHECK(ps.n == 0 && ps.m == NULL);
     dataset_free(&ds);
 }
 
@@ -577,13 +704,13 @@ static void test_windows(void)
     CHECK(isnan(m->fu[FU_WEEK8]) && isnan(m->fu[FU_MONTH3]));
     CHECK_NEAR(m->fu[FU_MONTH12], 4, 0);
     CHECK(m->fu_day[FU_MONTH12] == 323);
-    CHECK(m->end_day == D0 + 322);
+    CHECK(pm_end_day(m) == D0 + 322);
     CHECK_NEAR(m->end_pct, 50, 1e-12);
-    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == 1 && pm_durable(m) == 1);
     m = get(&ps, &ds, "w2", "pain", 1);
     CHECK_NEAR(m->fu[FU_WEEK8], 6, 0);
     CHECK(m->fu_day[FU_WEEK8] == 42);
-    CHECK_NEAR(m->fu_pct[FU_WEEK8], 40, 1e-12);
+    CHECK_NEAR(pm_fu_pct(m, FU_WEEK8), 40, 1e-12);
     patient_set_free(&ps);
     dataset_free(&ds);
 }
@@ -621,10 +748,10 @@ static void test_single_pass(void)
     const struct pmeasure *m = get(&ps, &ds, "late", "pain", 1);
     CHECK_NEAR(m->fu[FU_MONTH12], 5, 0);
     CHECK(m->fu_day[FU_MONTH12] == 400);
-    CHECK_NEAR(m->fu_pct[FU_MONTH12], 50, 1e-12);
-    CHECK(m->end_day == D0 + 300);
+    CHECK_NEAR(pm_fu_pct(m, FU_MONTH12), 50, 1e-12);
+    CHECK(pm_end_day(m) == D0 + 300);
     CHECK_NEAR(m->end_pct, 40, 1e-12);
-    CHECK(m->resp_end == 1 && m->resp_m12 == 1 && m->durable == 1);
+    CHECK(pm_resp_end(m) == 1 && pm_resp_m12(m) == 1 && pm_durable(m) == 1);
     CHECK_NEAR(m->final, 2, 0);
     CHECK(m->last_day == D0 + 410);
     m = get(&ps, &ds, "rev", "pain", 1);
@@ -647,27 +774,22 @@ static int same_double(double a, double b)
     return (isnan(a) && isnan(b)) || a == b;
 }
 
+/* Every stored member (the rest is computed from them). */
 static int same_measure(const struct pmeasure *a, const struct pmeasure *b)
 {
-    int ok = a->episode == b->episode && a->n_visits == b->n_visits &&
-             a->n_attended == b->n_attended && a->first_day == b->first_day &&
-             a->last_day == b->last_day && a->first_session == b->first_session &&
-             a->last_session == b->last_session && same_double(a->baseline, b->baseline) &&
-             same_double(a->final, b->final) && same_double(a->change, b->change) &&
-             same_double(a->pct, b->pct) && a->zero_baseline == b->zero_baseline &&
-             a->resp30 == b->resp30 && a->resp50 == b->resp50 && a->resp_mic == b->resp_mic &&
-             same_double(a->rci, b->rci) && a->rc_cat == b->rc_cat &&
-             a->responded == b->responded &&
+    int ok = a->episode == b->episode && a->higher_better == b->higher_better &&
+             a->n_visits == b->n_visits && a->n_attended == b->n_attended &&
+             a->first_day == b->first_day && a->last_day == b->last_day &&
+             a->first_session == b->first_session && a->last_session == b->last_session &&
+             same_double(a->baseline, b->baseline) && same_double(a->final, b->final) &&
+             a->resp_mic == b->resp_mic && same_double(a->rci, b->rci) &&
+             a->rc_cat == b->rc_cat && a->responded == b->responded &&
              a->sessions_to_response == b->sessions_to_response &&
-             a->days_to_response == b->days_to_response && a->durable == b->durable &&
+             a->days_to_response == b->days_to_response &&
              same_double(a->immediate, b->immediate) && a->n_immediate == b->n_immediate &&
-             same_double(a->weeks, b->weeks) &&
-             same_double(a->sessions_per_week, b->sessions_per_week) &&
-             a->end_day == b->end_day && same_double(a->end_pct, b->end_pct) &&
-             a->resp_end == b->resp_end && a->resp_m12 == b->resp_m12;
+             a->end_offset == b->end_offset && same_double(a->end_pct, b->end_pct);
     for (int w = 0; w < FU__COUNT; w++)
-        ok = ok && same_double(a->fu[w], b->fu[w]) && a->fu_day[w] == b->fu_day[w] &&
-             same_double(a->fu_pct[w], b->fu_pct[w]);
+        ok = ok && same_double(a->fu[w], b->fu[w]) && a->fu_day[w] == b->fu_day[w];
     return ok;
 }
 
@@ -890,6 +1012,21 @@ static void ref_date(FILE *fp, int32_t day)
     fputs(b, fp);
 }
 
+/* The computed columns from their definitions in docs/patients-csv.md, with the direction
+ * taken from the instrument (the writer uses the record's own bit). */
+static double ref_pct(const struct instrument *in, double base, double x)
+{
+    if (base == 0)
+        return NAN;
+    double change = in->higher_better ? x - base : base - x;
+    return 100 * change / fabs(base);
+}
+
+static int ref_flag(double pct, double thr)
+{
+    return isnan(pct) ? -1 : pct >= thr - 1e-9;
+}
+
 static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_set *ps)
 {
     fputs("patient_id,episode,instrument,direction,n_visits,n_attended,first_date,last_date,"
@@ -919,13 +1056,14 @@ static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_s
         fputc(',', fp);
         ref_double(fp, m->final);
         fputc(',', fp);
-        ref_double(fp, m->change);
+        ref_double(fp, in->higher_better ? m->final - m->baseline : m->baseline - m->final);
         fputc(',', fp);
-        ref_double(fp, m->pct);
-        fprintf(fp, ",%d,", m->zero_baseline);
-        ref_opt(fp, m->resp30);
+        double pct = ref_pct(in, m->baseline, m->final);
+        ref_double(fp, pct);
+        fprintf(fp, ",%d,", m->n_visits >= 2 && m->baseline == 0);
+        ref_opt(fp, ref_flag(pct, 30));
         fputc(',', fp);
-        ref_opt(fp, m->resp50);
+        ref_opt(fp, ref_flag(pct, 50));
         fputc(',', fp);
         ref_opt(fp, m->resp_mic);
         fputc(',', fp);
@@ -943,24 +1081,27 @@ static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_s
             fputc(',', fp);
             ref_opt(fp, m->fu_day[w]);
             fputc(',', fp);
-            ref_double(fp, m->fu_pct[w]);
+            ref_double(fp, ref_pct(in, m->baseline, m->fu[w]));
         }
         fputc(',', fp);
-        ref_date(fp, m->end_day);
+        ref_date(fp, m->first_day + m->end_offset);
         fputc(',', fp);
         ref_double(fp, m->end_pct);
+        int resp_end = ref_flag(m->end_pct, 30);
+        int resp_m12 = ref_flag(ref_pct(in, m->baseline, m->fu[FU_MONTH12]), 30);
         fputc(',', fp);
-        ref_opt(fp, m->resp_end);
+        ref_opt(fp, resp_end);
         fputc(',', fp);
-        ref_opt(fp, m->resp_m12);
+        ref_opt(fp, resp_m12);
         fputc(',', fp);
-        ref_opt(fp, m->durable);
+        ref_opt(fp, resp_end >= 0 && resp_m12 >= 0 ? resp_end && resp_m12 : -1);
         fputc(',', fp);
         ref_double(fp, m->immediate);
         fprintf(fp, ",%d,", m->n_immediate);
-        ref_double(fp, m->weeks);
+        double weeks = (m->last_day - m->first_day) / 7.0;
+        ref_double(fp, weeks);
         fputc(',', fp);
-        ref_double(fp, m->sessions_per_week);
+        ref_double(fp, weeks > 0 ? (m->n_visits - 1) / weeks : NAN);
         for (size_t c = 0; c < ds->n_cov; c++) {
             const char *v = dataset_cov(ds, m->patient, (int)c);
             fputc(',', fp);
@@ -1001,6 +1142,26 @@ static int rnd_int(uint64_t *s)
     case 1: return rng(s) & 1 ? INT_MAX : INT_MIN;
     case 2: return (int)(int32_t)(uint32_t)rng(s);
     default: return (int)(rng(s) % 40);
+    }
+}
+
+/* The narrow members take every value their type holds, -1 and the extremes included. */
+static uint16_t rnd_u16(uint64_t *s)
+{
+    switch (rng(s) % 4) {
+    case 0: return UINT16_MAX;
+    case 1: return (uint16_t)rng(s);
+    default: return (uint16_t)(rng(s) % 40);
+    }
+}
+
+static int16_t rnd_i16(uint64_t *s)
+{
+    switch (rng(s) % 5) {
+    case 0: return -1;
+    case 1: return rng(s) & 1 ? INT16_MAX : INT16_MIN;
+    case 2: return (int16_t)(uint16_t)rng(s);
+    default: return (int16_t)(rng(s) % 400);
     }
 }
 
@@ -1098,43 +1259,33 @@ static void build_writer_case(struct dataset *ds, struct patient_set *ps)
             struct pmeasure *m = &ps->m[ps->n++];
             /* patient 5's last row comes again after patient 6 */
             m->patient = (uint32_t)(p == 6 && r == 0 ? 5 : p);
-            m->instr = (uint16_t)(rng(&s) % 3);
+            m->instr = (uint8_t)(rng(&s) % 3);
+            m->higher_better = m->instr != 0;   /* pain lower, sleep and odd higher */
             m->episode = (uint16_t)(1 + rng(&s) % 70000);
-            m->n_visits = rnd_int(&s);
-            m->n_attended = rnd_int(&s);
+            m->n_visits = rnd_u16(&s);
+            m->n_attended = rnd_u16(&s);
             m->first_day = rnd_day(&s);
             m->last_day = rnd_day(&s);
             m->first_session = rnd_int(&s);
             m->last_session = rnd_int(&s);
             m->baseline = rnd_double(&s);
             m->final = rnd_double(&s);
-            m->change = rnd_double(&s);
-            m->pct = rnd_double(&s);
-            m->zero_baseline = rnd_int(&s);
-            m->resp30 = rnd_flag(&s);
-            m->resp50 = rnd_flag(&s);
             m->resp_mic = rnd_flag(&s);
             m->rci = rnd_double(&s);
             static const int rcs[] = {RC_DETERIORATED, RC_UNCHANGED, RC_IMPROVED,
                                       RC_RECOVERED, RC_UNKNOWN};
-            m->rc_cat = rcs[rng(&s) % 5];
-            m->responded = rnd_int(&s);
+            m->rc_cat = (int8_t)rcs[rng(&s) % 5];
+            m->responded = rng(&s) & 1;
             m->sessions_to_response = rnd_int(&s);
             m->days_to_response = rnd_int(&s);
             for (int w = 0; w < FU__COUNT; w++) {
                 m->fu[w] = rnd_double(&s);
-                m->fu_day[w] = rnd_int(&s);
-                m->fu_pct[w] = rnd_double(&s);
+                m->fu_day[w] = rnd_i16(&s);
             }
-            m->end_day = rnd_day(&s);
+            m->end_offset = rnd_i16(&s);
             m->end_pct = rnd_double(&s);
-            m->resp_end = rnd_flag(&s);
-            m->resp_m12 = rnd_flag(&s);
-            m->durable = rnd_flag(&s);
             m->immediate = rnd_double(&s);
-            m->n_immediate = rnd_int(&s);
-            m->weeks = rnd_double(&s);
-            m->sessions_per_week = rnd_double(&s);
+            m->n_immediate = rnd_u16(&s);
         }
     }
     /* sd_pre: a long decimal for pain, -0 (written 0) for sleep; the odd instrument is
@@ -1352,8 +1503,36 @@ static void test_csv_errors(void)
     s = replace(good, "c,1,pain,lower", "c,1,pain,sideways");
     expect_error(s, 4, 4, "direction: invalid value");
     free(s);
-    s = replace(good, "c,1,sleep,higher", "c,1,sleep,lower");
+    /* c's sleep row, 4 -> 6, as a lower-is-better instrument would have it (change -2,
+     * pct -50, not a responder): the row is consistent, the table disagrees. */
+    s = replace(good, "c,1,sleep,higher,2,2,2024-01-01,2024-01-08,1,2,4,6,2,50,0,1,1,",
+                "c,1,sleep,lower,2,2,2024-01-01,2024-01-08,1,2,4,6,-2,-50,0,0,0,");
     expect_error(s, 0, 0, "instrument table says otherwise");
+    free(s);
+    /* Computed cells must say what the stored ones give (c's pain row: 8 -> 4, lower is
+     * better: change 4, pct 50, baseline not 0; end of course 2024-01-08, 1 week). */
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,5,50,");
+    expect_error(s, 4, 13, "change: not what the row's stored cells give");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,49.999999999999993,");
+    expect_error(s, 4, 14, "pct: not what the row's stored cells give");
+    free(s);
+    s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,0,",
+                "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,1,");
+    expect_error(s, 4, 15, "zero_baseline: not what the row's stored cells give");
+    free(s);
+    s = replace(good, ",0,1,1,North", ",0,1.5,1,North");
+    expect_error(s, 4, 41, "weeks: not what the row's stored cells give");
+    free(s);
+    /* Stored narrow: at most 65535 visits (patient.h), an end of course not before the
+     * baseline. */
+    s = replace(good, "c,1,pain,lower,2,2,", "c,1,pain,lower,65536,2,");
+    expect_error(s, 4, 5, "n_visits: invalid value");
+    free(s);
+    s = replace(good, ",,2024-01-08,50,1,,,,0,1,1,North", ",,2023-12-31,50,1,,,,0,1,1,North");
+    expect_error(s, 4, 34, "end_date: invalid value");
     free(s);
     s = replace(good, "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,0,1,1,",
                 "c,1,pain,lower,2,2,2024-01-01,2024-01-08,1,2,8,4,4,50,0,1,2,");
@@ -1475,13 +1654,13 @@ static void test_episode_column(void)
     CHECK(ps.n == 3 && ps.n_patients == 3);
     if (ps.n == 3) {
         CHECK(ps.m[0].episode == 1 && ps.m[0].n_visits == 3);
-        CHECK_NEAR(ps.m[0].change, 4, 1e-12);
-        CHECK_NEAR(ps.m[0].pct, 50, 1e-12);
+        CHECK_NEAR(pm_change(&ps.m[0]), 4, 1e-12);
+        CHECK_NEAR(pm_pct(&ps.m[0]), 50, 1e-12);
         CHECK(ps.m[1].episode == 2 && ps.m[1].n_visits == 2 && ps.m[1].first_session == 1);
         CHECK_NEAR(ps.m[1].baseline, 7, 1e-12);
-        CHECK_NEAR(ps.m[1].pct, 400.0 / 7.0, 1e-9);
+        CHECK_NEAR(pm_pct(&ps.m[1]), 400.0 / 7.0, 1e-9);
         CHECK(ps.m[2].episode == 1 && ps.m[2].n_visits == 2);
-        CHECK_NEAR(ps.m[2].pct, 20, 1e-12);
+        CHECK_NEAR(pm_pct(&ps.m[2]), 20, 1e-12);
     }
     patient_set_free(&ps);
     dataset_free(&ds);
@@ -1495,6 +1674,8 @@ int main(void)
     test_rci();
     test_episodes();
     test_threshold_tolerance();
+    test_accessors();
+    test_visit_limit();
     test_windows();
     test_single_pass();
     test_csv_roundtrip();
