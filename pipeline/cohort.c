@@ -207,23 +207,38 @@ static int baseline_band_of(const struct instrument *in, double x)
 /* One instrument's measures with a baseline, in patient-set order, holding only what the
  * group statistics read. The patient set's records are large and interleave the
  * instruments, so every group scanning it was most of this stage's time; the views are
- * built in one pass and every group, subgroup and arm of the instrument reads its own. */
+ * built in one pass and every group, subgroup and arm of the instrument reads its own.
+ * 40 bytes: change and percent are worked out from baseline and final as patient.h's
+ * pm_change and pm_pct do (same operations, same bits), not stored. */
 struct rec {
-    double baseline, final, change, pct, immediate;   /* immediate NAN unless it counts */
+    double baseline, final;
+    double immediate;          /* NAN unless it counts */
     uint32_t patient;
     int32_t sessions_to_response;
-    int responded;
-    int8_t zero_baseline, resp30, resp50, resp_mic, durable;
+    int8_t responded, zero_baseline, resp30, resp50, resp_mic, durable;
     int8_t band;               /* baseline band (baseline_band_of) */
+    int8_t higher_better;      /* the record's direction */
 };
+
+static double rec_change(const struct rec *r)
+{
+    return r->higher_better ? r->final - r->baseline : r->baseline - r->final;
+}
+
+static double rec_pct(const struct rec *r)
+{
+    if (r->baseline == 0)
+        return NAN;
+    return 100.0 * rec_change(r) / fabs(r->baseline);
+}
 
 struct view {
     size_t n_instr;
     struct rec **rec;          /* rec[k][0..n[k]) */
     size_t *n;
-    /* Scratch for one group at a time, max n[k] each. */
+    /* Scratch for one group at a time, max n[k] each; refilled between statistics. */
     size_t cap;
-    double *pre, *post, *chg, *pct, *bocf, *imm, *kt, *b, *fi;
+    double *pre, *post, *chg, *pct, *kt;
     int *ke;
 };
 
@@ -234,8 +249,7 @@ static void view_free(struct view *v)
             free(v->rec[k]);
     free(v->rec);
     free(v->n);
-    free(v->pre); free(v->post); free(v->chg); free(v->pct); free(v->bocf); free(v->imm);
-    free(v->kt); free(v->b); free(v->fi); free(v->ke);
+    free(v->pre); free(v->post); free(v->chg); free(v->pct); free(v->kt); free(v->ke);
     memset(v, 0, sizeof *v);
 }
 
@@ -265,8 +279,7 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
         struct rec *r = &v->rec[m->instr][v->n[m->instr]++];
         r->baseline = m->baseline;
         r->final = m->final;
-        r->change = pm_change(m);
-        r->pct = pm_pct(m);
+        r->higher_better = (int8_t)m->higher_better;
         /* The within-session effect needs no follow-up: a patient seen once still had it. */
         r->immediate = m->n_immediate > 0 ? m->immediate : NAN;
         r->patient = m->patient;
@@ -276,7 +289,7 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
         r->resp50 = (int8_t)pm_resp50(m);
         r->resp_mic = m->resp_mic;
         r->durable = (int8_t)pm_durable(m);
-        r->responded = m->responded;
+        r->responded = (int8_t)m->responded;
         r->band = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
     }
     size_t cap = v->cap ? v->cap : 1;
@@ -284,14 +297,9 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
     v->post = malloc(cap * sizeof *v->post);
     v->chg = malloc(cap * sizeof *v->chg);
     v->pct = malloc(cap * sizeof *v->pct);
-    v->bocf = malloc(cap * sizeof *v->bocf);
-    v->imm = malloc(cap * sizeof *v->imm);
     v->kt = malloc(cap * sizeof *v->kt);
-    v->b = malloc(cap * sizeof *v->b);
-    v->fi = malloc(cap * sizeof *v->fi);
     v->ke = malloc(cap * sizeof *v->ke);
-    if (!v->pre || !v->post || !v->chg || !v->pct || !v->bocf || !v->imm || !v->kt || !v->b ||
-        !v->fi || !v->ke)
+    if (!v->pre || !v->post || !v->chg || !v->pct || !v->kt || !v->ke)
         goto oom;
     return 0;
 oom:
@@ -350,8 +358,7 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
         break;
     }
 
-    double *pre = v->pre, *post = v->post, *chg = v->chg, *pct = v->pct, *bocf = v->bocf;
-    double *imm = v->imm, *kt = v->kt;
+    double *pre = v->pre, *post = v->post, *chg = v->chg, *pct = v->pct, *kt = v->kt;
     int *ke = v->ke;
     const struct rec *recs = v->rec[f->instr];
     size_t nrec = v->n[f->instr];
@@ -363,23 +370,23 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
         if (!pass(ds, m, f))
             continue;
         g->n_patients++;
-        if (!isnan(m->immediate))
-            imm[ni++] = m->immediate;
-        if (isnan(m->change)) {
+        ni += !isnan(m->immediate);
+        nb++;
+        double change = rec_change(m);
+        if (isnan(change)) {
             g->n_single++;
-            bocf[nb++] = 0;    /* baseline observation carried forward: no change */
             continue;
         }
-        bocf[nb++] = m->change;
         /* Good direction positive: feed the effect-size function "pre" and "post" so that
          * post - pre is the improvement. */
         pre[nc] = in->higher_better ? m->baseline : m->final;
         post[nc] = in->higher_better ? m->final : m->baseline;
-        chg[nc++] = m->change;
+        chg[nc++] = change;
+        double pc = rec_pct(m);
         if (m->zero_baseline)
             g->n_zero_baseline++;
-        else if (!isnan(m->pct)) {
-            pct[np++] = m->pct;
+        else if (!isnan(pc)) {
+            pct[np++] = pc;
             r30 += m->resp30 == 1;
             r50 += m->resp50 == 1;
         }
@@ -400,13 +407,10 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
     }
     g->n_complete = nc;
 
-    /* Baseline and final descriptives in the instrument's own units. */
+    /* Baseline and final descriptives in the instrument's own units: pre and post are
+     * baseline and final, or final and baseline (read only by every statistic). */
     {
-        double *b = v->b, *fi = v->fi;
-        for (size_t i = 0; i < nc; i++) {
-            b[i] = in->higher_better ? pre[i] : post[i];
-            fi[i] = in->higher_better ? post[i] : pre[i];
-        }
+        const double *b = in->higher_better ? pre : post, *fi = in->higher_better ? post : pre;
         int have_b = stats_describe(b, nc, &g->baseline) == 0;
         int have_f = stats_describe(fi, nc, &g->final) == 0;
         int have_c = t_keep_mean(chg, nc, o->level, &g->change) == 0;
@@ -429,6 +433,20 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
     prop_fill(&g->resp50, r50, (long)np, o->level);
     prop_fill(&g->resp_mic, rmic, nmic, o->level);
     prop_fill(&g->durable, dur, ndur, o->level);
+    /* Two more series of the group, in record order as the first pass would have made them,
+     * into arrays now free: baseline observation carried forward (a single visit counts as
+     * no change), and the within-session effect. */
+    double *bocf = pct, *imm = pre;
+    size_t jb = 0, ji = 0;
+    for (size_t i = 0; i < nrec && (jb < nb || ji < ni); i++) {
+        const struct rec *m = &recs[i];
+        if (!pass(ds, m, f))
+            continue;
+        if (!isnan(m->immediate))
+            imm[ji++] = m->immediate;
+        double change = rec_change(m);
+        bocf[jb++] = isnan(change) ? 0 : change;
+    }
     t_keep_mean(bocf, nb, o->level, &g->bocf);
     est_from_t(imm, ni, o->level, &g->immediate);
 
@@ -706,16 +724,17 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
             a->n_treatment++;
         else
             a->n_control++;
-        if (isnan(m->change))
+        double change = rec_change(m);
+        if (isnan(change))
             continue;
         if (is_t)
-            ct[nt++] = m->change;
+            ct[nt++] = change;
         else
-            cc[nc++] = m->change;
+            cc[nc++] = change;
         base[nb] = m->baseline;
         fin[nb] = m->final;
         grp[nb++] = is_t;
-        if (!m->zero_baseline && !isnan(m->pct)) {
+        if (!m->zero_baseline && !isnan(rec_pct(m))) {
             if (is_t) {
                 npt++;
                 kt += m->resp30 == 1;
