@@ -15,6 +15,9 @@ void digest_free(struct visit_digest *d)
     if (!d)
         return;
     free(d->adverse);
+    free(d->o_buf);
+    free(d->sess_buf);
+    free(d->start_buf);
     digest_init(d);
 }
 
@@ -65,6 +68,31 @@ static void cell_add(struct digest_cell *c, double x)
     c->m2 += delta * (x - c->mean);
 }
 
+/* Room for n items of size bytes in *buf (grown, never shrunk). */
+static int reserve(void **buf, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 64;
+    while (ncap < n)
+        ncap *= 2;
+    void *nb = realloc(*buf, ncap * size);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = ncap;
+    return 0;
+}
+
+/* Visits already in date order (the usual export) need no sort. */
+static int in_order(const struct dayidx *o, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (cmp_dayidx(&o[i - 1], &o[i]) > 0)
+            return 0;
+    return 1;
+}
+
 /* Any visit of the patient flagged: the patient had an adverse event. */
 static void add_adverse(struct visit_digest *d, const struct dataset *ds, size_t lo, size_t hi)
 {
@@ -88,13 +116,6 @@ int digest_add(struct visit_digest *d, const struct dataset *ds, size_t lo, size
     if (hi <= lo)
         return 0;
     size_t n = hi - lo;
-    struct dayidx *o = malloc(n * sizeof *o);
-    int *sess = malloc(n * sizeof *sess);
-    if (!o || !sess) {
-        free(o);
-        free(sess);
-        return -1;
-    }
     /* Group by patient: a counting sort over the patients the range touches (one, when
      * streaming), keeping input order within a patient. */
     uint32_t pmin = UINT32_MAX, pmax = 0;
@@ -104,12 +125,14 @@ int digest_add(struct visit_digest *d, const struct dataset *ds, size_t lo, size
         pmax = p > pmax ? p : pmax;
     }
     size_t span = (size_t)(pmax - pmin) + 1;
-    size_t *start = calloc(span + 1, sizeof *start);
-    if (!start) {
-        free(o);
-        free(sess);
+    if (reserve(&d->o_buf, &d->o_cap, n, sizeof(struct dayidx)) ||
+        reserve(&d->sess_buf, &d->sess_cap, n, sizeof(int)) ||
+        reserve(&d->start_buf, &d->start_cap, span + 1, sizeof(size_t)))
         return -1;
-    }
+    struct dayidx *o = d->o_buf;
+    int *sess = d->sess_buf;
+    size_t *start = d->start_buf;
+    memset(start, 0, (span + 1) * sizeof *start);
     for (size_t v = lo; v < hi; v++)
         start[ds->visit[v].patient - pmin + 1]++;
     for (size_t p = 0; p < span; p++)
@@ -124,7 +147,7 @@ int digest_add(struct visit_digest *d, const struct dataset *ds, size_t lo, size
     start[0] = 0;
     for (size_t p = 0; p < span; p++) {
         size_t a = start[p], b = start[p + 1];
-        if (b - a > 1)
+        if (b - a > 1 && !in_order(o + a, b - a))
             qsort(o + a, b - a, sizeof *o, cmp_dayidx);
         for (size_t j = a; j < b; j++) {
             int fs = ds->visit[o[j].v].session;
@@ -144,9 +167,6 @@ int digest_add(struct visit_digest *d, const struct dataset *ds, size_t lo, size
                 cell_add(&d->traj[k][s], x);
         }
     }
-    free(start);
-    free(o);
-    free(sess);
     return 0;
 }
 
@@ -169,6 +189,12 @@ int digest_attach(struct dataset *ds)
         free(d);
         return -1;
     }
+    /* A whole table's scratch is as large as the table: not worth keeping. */
+    free(d->o_buf);
+    free(d->sess_buf);
+    free(d->start_buf);
+    d->o_buf = d->sess_buf = d->start_buf = NULL;
+    d->o_cap = d->sess_cap = d->start_cap = 0;
     ds->digest = d;
     return 0;
 }

@@ -39,6 +39,9 @@ struct visit_digest {
     int8_t *adverse;
     size_t n_patients, cap_patients;
     int adverse_any;           /* some visit has an adverse_event value */
+    /* Private: scratch kept between calls (a streamed run adds a million small ranges). */
+    void *o_buf, *sess_buf, *start_buf;
+    size_t o_cap, sess_cap, start_cap;
 };
 
 void digest_init(struct visit_digest *d);
