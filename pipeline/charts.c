@@ -3,8 +3,9 @@
  * Each chart function turns its data into a small NAME.dat (numbers only: input text goes
  * into the script, through esc_gnuplot, never into the data file) and a NAME.gp that draws
  * it twice, to SVG and PNG. Everything is written into a private staging directory beside
- * the outputs, gnuplot runs there, and the four files are renamed into place only when it
- * succeeded: renaming them one by one out of the staging directory is as atomic as
+ * the outputs, gnuplot draws it there (a session cds into the staging directory and loads
+ * NAME.gp, as `gnuplot NAME.gp` run there would), and the four files are renamed into place
+ * only when it succeeded: renaming them one by one out of the staging directory is as atomic as
  * outfile.h, and it lets the render use the final relative names, so the script a
  * researcher re-runs is exactly the one that drew the chart.
  */
@@ -272,9 +273,10 @@ static int job_begin(struct job *j, const struct chart_out *o, int height, struc
     j->stage_made = 1;
     char p[4200];
     job_path(j, p, sizeof p, j->stage, F_GP);
-    j->gp = fopen(p, "w");
+    /* Close-on-exec ("e"): gnuplot sessions started meanwhile must not hold them open. */
+    j->gp = fopen(p, "we");
     job_path(j, p, sizeof p, j->stage, F_DAT);
-    j->dat = fopen(p, "w");
+    j->dat = fopen(p, "we");
     if (!j->gp || !j->dat) {
         int err = errno;
         job_cleanup(j);

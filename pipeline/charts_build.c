@@ -443,8 +443,9 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
                  const struct cohort *co, const struct audit_result *audit,
                  const struct bench_set *bench, struct chart_list *out, struct out_error *e)
 {
-    /* The charts render side by side (a gnuplot child per CPU) while the next ones are
-     * computed; without memory for a batch they render one at a time. */
+    /* The charts render side by side (a gnuplot session per CPU, each drawing chart after
+     * chart) while the next ones are computed; without memory for a batch they render one
+     * at a time. */
     struct ctx c = {.dir = dir, .list = out, .e = e, .batch = chart_batch_new(0)};
     memset(out, 0, sizeof *out);
     forest(&c, audit, bench);
