@@ -117,31 +117,70 @@ static int instr_index(const struct dataset *ds, const char *name)
     return -1;
 }
 
-static void per_instrument(struct ctx *c, const struct dataset *ds, const struct patient_set *ps,
-                           const struct cohort *co, size_t k)
+/* One instrument's values for its charts: every complete case's baseline, final score and
+ * change, and the percent changes where the baseline is not 0. */
+struct instr_values {
+    double *pct, *b, *f, *ch;   /* pct: np values; b, f, ch: n values */
+    size_t n, np, nz;           /* nz: complete cases with a zero baseline */
+};
+
+static void values_free(struct instr_values *iv, size_t n_instr)
+{
+    for (size_t k = 0; iv && k < n_instr; k++) {
+        free(iv[k].pct);
+        free(iv[k].b);
+        free(iv[k].f);
+        free(iv[k].ch);
+    }
+    free(iv);
+}
+
+/* Every instrument's values, in two passes over the measures (count, then fill) where a
+ * pass per instrument read all of them once for each; in the measures' order, as before.
+ * NULL when out of memory. */
+static struct instr_values *gather_values(const struct patient_set *ps, size_t n_instr)
+{
+    struct instr_values *iv = calloc(n_instr ? n_instr : 1, sizeof *iv);
+    if (!iv)
+        return NULL;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->m[i].instr < n_instr && !isnan(ps->m[i].change))
+            iv[ps->m[i].instr].n++;
+    for (size_t k = 0; k < n_instr; k++) {
+        size_t n = iv[k].n ? iv[k].n : 1;
+        iv[k].pct = malloc(n * sizeof *iv[k].pct);
+        iv[k].b = malloc(n * sizeof *iv[k].b);
+        iv[k].f = malloc(n * sizeof *iv[k].f);
+        iv[k].ch = malloc(n * sizeof *iv[k].ch);
+        if (!iv[k].pct || !iv[k].b || !iv[k].f || !iv[k].ch) {
+            values_free(iv, n_instr);
+            return NULL;
+        }
+        iv[k].n = 0;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr >= n_instr || isnan(m->change))
+            continue;
+        struct instr_values *v = &iv[m->instr];
+        v->b[v->n] = m->baseline;
+        v->f[v->n] = m->final;
+        v->ch[v->n++] = m->change;
+        if (m->zero_baseline)
+            v->nz++;
+        else if (!isnan(m->pct))
+            v->pct[v->np++] = m->pct;
+    }
+    return iv;
+}
+
+static void per_instrument(struct ctx *c, const struct dataset *ds, const struct cohort *co,
+                           size_t k, const struct instr_values *v)
 {
     const struct instrument *in = ds->instr[k];
     const struct cohort_group *g = cohort_overall(co, in->name);
-    size_t n = 0, nz = 0;
-    double *pct = malloc((ps->n ? ps->n : 1) * sizeof *pct);
-    double *b = malloc((ps->n ? ps->n : 1) * sizeof *b);
-    double *f = malloc((ps->n ? ps->n : 1) * sizeof *f);
-    double *ch = malloc((ps->n ? ps->n : 1) * sizeof *ch);
-    size_t np = 0;
-    if (!pct || !b || !f || !ch)
-        goto out;
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        if (m->instr != k || isnan(m->change))
-            continue;
-        b[n] = m->baseline;
-        f[n] = m->final;
-        ch[n++] = m->change;
-        if (m->zero_baseline)
-            nz++;
-        else if (!isnan(m->pct))
-            pct[np++] = m->pct;
-    }
+    size_t n = v->n, nz = v->nz, np = v->np;
+    const double *pct = v->pct, *b = v->b, *f = v->f, *ch = v->ch;
     char name[64], title[160], cap[512];
     struct out_error ce = {0};
     int rc;
@@ -197,11 +236,6 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
             free(st);
         }
     }
-out:
-    free(pct);
-    free(b);
-    free(f);
-    free(ch);
 }
 
 struct dayidx {
@@ -217,15 +251,44 @@ static int cmp_dayidx(const void *a, const void *b)
     return (x->v > y->v) - (x->v < y->v);
 }
 
+/* A patient has a handful of visits: an insertion sort beats a qsort call per patient (a
+ * million calls at a million patients). (day, v) pairs are all distinct, so any correct
+ * sort gives the same order. */
+static void sort_visits(struct dayidx *o, size_t n)
+{
+    if (n > 32) {
+        qsort(o, n, sizeof *o, cmp_dayidx);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct dayidx x = o[i];
+        size_t j = i;
+        for (; j > 0 && cmp_dayidx(&o[j - 1], &x) > 0; j--)
+            o[j] = o[j - 1];
+        o[j] = x;
+    }
+}
+
 /* Session number of each visit: from the file, else its rank by date within the patient
  * (counting sort by patient, then a sort of each patient's few visits). NULL on OOM. */
 static int *visit_sessions(const struct dataset *ds)
 {
     size_t nv = ds->n_visits, np = ds->n_patients;
     int *sess = malloc((nv ? nv : 1) * sizeof *sess);
+    if (!sess)
+        return NULL;
+    /* When the file numbers every visit, no rank is needed: skip the sorting, the largest
+     * cost here at ten million visits. */
+    size_t nf = 0;
+    while (nf < nv && ds->visit[nf].session > 0) {
+        sess[nf] = ds->visit[nf].session;
+        nf++;
+    }
+    if (nf == nv)
+        return sess;
     size_t *start = calloc(np + 1, sizeof *start);
     struct dayidx *o = malloc((nv ? nv : 1) * sizeof *o);
-    if (!sess || !start || !o)
+    if (!start || !o)
         goto fail;
     for (size_t v = 0; v < nv; v++)
         start[ds->visit[v].patient + 1]++;
@@ -243,7 +306,7 @@ static int *visit_sessions(const struct dataset *ds)
     free(fill);
     for (size_t p = 0; p < np; p++) {
         size_t a = start[p], b = start[p + 1];
-        qsort(o + a, b - a, sizeof *o, cmp_dayidx);
+        sort_visits(o + a, b - a);
         for (size_t j = a; j < b; j++) {
             int fs = ds->visit[o[j].v].session;
             sess[o[j].v] = fs > 0 ? fs : (int)(j - a + 1);
@@ -259,27 +322,55 @@ fail:
     return NULL;
 }
 
-/* Mean score by session with a 95% t interval (two-pass SD). */
-static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess, size_t k)
+/* Sessions a trajectory covers; later ones are left out. */
+enum { TRAJ_MAXS = 30 };
+
+/* Per instrument, the sum, count and sum of squared deviations of scores by session. */
+struct traj_sums {
+    double sum[TRAJ_MAXS + 1], ss[TRAJ_MAXS + 1];
+    size_t cnt[TRAJ_MAXS + 1];
+};
+
+/* Every instrument's sums in two passes over the visits (mean, then squared deviations:
+ * the two-pass SD), reading each visit's scores side by side, instead of two passes per
+ * instrument. Each sum still adds its visits in file order, so the numbers are those one
+ * instrument at a time gave. NULL when out of memory. */
+static struct traj_sums *trajectory_sums(const struct dataset *ds, const int *sess)
 {
-    const struct instrument *in = ds->instr[k];
-    enum { MAXS = 30 };
-    double sum[MAXS + 1] = {0}, ss[MAXS + 1] = {0};
-    size_t cnt[MAXS + 1] = {0};
+    size_t ni = ds->n_instr;
+    struct traj_sums *t = calloc(ni ? ni : 1, sizeof *t);
+    if (!t)
+        return NULL;
     for (int pass = 0; pass < 2; pass++)
         for (size_t v = 0; v < ds->n_visits; v++) {
-            double x = ds->score[v * ds->n_instr + k];
             int s = sess[v];
-            if (isnan(x) || s < 1 || s > MAXS)
+            if (s < 1 || s > TRAJ_MAXS)
                 continue;
-            if (pass == 0) {
-                sum[s] += x;
-                cnt[s]++;
-            } else {
-                double d = x - sum[s] / (double)cnt[s];
-                ss[s] += d * d;
+            const double *x = &ds->score[v * ni];
+            for (size_t k = 0; k < ni; k++) {
+                if (isnan(x[k]))
+                    continue;
+                struct traj_sums *tk = &t[k];
+                if (pass == 0) {
+                    tk->sum[s] += x[k];
+                    tk->cnt[s]++;
+                } else {
+                    double d = x[k] - tk->sum[s] / (double)tk->cnt[s];
+                    tk->ss[s] += d * d;
+                }
             }
         }
+    return t;
+}
+
+/* Mean score by session with a 95% t interval, from instrument k's sums. */
+static void trajectory(struct ctx *c, const struct dataset *ds, const struct traj_sums *t,
+                       size_t k)
+{
+    const struct instrument *in = ds->instr[k];
+    enum { MAXS = TRAJ_MAXS };
+    const double *sum = t->sum, *ss = t->ss;
+    const size_t *cnt = t->cnt;
     struct chart_point pts[MAXS];
     size_t np = 0;
     /* Below 5 patients a session's mean and t interval say more about who stayed than about
@@ -295,10 +386,10 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const int *sess,
         p->lo = p->hi = NAN;
         if (cnt[s] >= 2) {
             double se = sqrt(ss[s] / (double)(cnt[s] - 1) / (double)cnt[s]);
-            double t = gsl_cdf_tdist_Pinv(0.975, (double)(cnt[s] - 1));
+            double q = gsl_cdf_tdist_Pinv(0.975, (double)(cnt[s] - 1));
             /* A score cannot leave its scale, so neither can its band. */
-            p->lo = fmax(in->min, p->mean - t * se);
-            p->hi = fmin(in->max, p->mean + t * se);
+            p->lo = fmax(in->min, p->mean - q * se);
+            p->hi = fmin(in->max, p->mean + q * se);
         }
     }
     char name[64], title[160], yl[160];
@@ -450,12 +541,17 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
     memset(out, 0, sizeof *out);
     forest(&c, audit, bench);
     int *sess = visit_sessions(ds);
-    for (size_t k = 0; k < ds->n_instr; k++) {
-        per_instrument(&c, ds, ps, co, k);
-        if (sess)
-            trajectory(&c, ds, sess, k);
-    }
+    struct traj_sums *ts = sess ? trajectory_sums(ds, sess) : NULL;
     free(sess);
+    struct instr_values *iv = gather_values(ps, ds->n_instr);
+    for (size_t k = 0; k < ds->n_instr; k++) {
+        if (iv)
+            per_instrument(&c, ds, co, k, &iv[k]);
+        if (ts)
+            trajectory(&c, ds, &ts[k], k);
+    }
+    values_free(iv, ds->n_instr);
+    free(ts);
     int pk = instr_index(ds, "pain");
     const char *main_instr = pk >= 0 ? "pain" : ds->n_instr ? ds->instr[0]->name : NULL;
     if (main_instr) {

@@ -727,6 +727,183 @@ static void test_million(const char *dir)
     free(ch);
 }
 
+/* ---- values per patient: order and grouping ---------------------------------------------- */
+
+/* Field col (0-based) of each data line of a .dat, as text; returns the lines read. */
+static size_t dat_field(const char *path, int col, char (*out)[32], size_t max)
+{
+    char *text = slurp(path, NULL), *save = NULL;
+    size_t n = 0;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line && n < max;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *f = line;
+        for (int c = 0; c < col && f; c++)
+            if ((f = strchr(f, ' ')) != NULL)
+                f++;
+        snprintf(out[n++], sizeof out[0], "%.*s", f ? (int)strcspn(f, " ") : 0, f ? f : "");
+    }
+    free(text);
+    return n;
+}
+
+/* Reference order: insertion sort, so values that compare equal (-0.0 and 0.0 too) keep the
+ * order they came in, as they did with the stable qsort the charts used. */
+static void stable_sort_ref(double *v, size_t n, int desc)
+{
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && (desc ? v[j - 1] < x : v[j - 1] > x); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* A waterfall lists every value (up to 2000) or 1000 evenly spaced ranks, in the order of
+ * a stable sort from most to least improved: -0.0 and 0.0 keep their input order, below
+ * -100 is drawn at -100. A histogram's median is the middle value of that order. */
+static void test_exact_order(const char *dir)
+{
+    struct out_error e = { 0 };
+    char p[512];
+    static char got[5000][32];
+    enum { N1 = 300, N2 = 5000 };
+    double *v = malloc(N2 * sizeof *v), *ref = malloc(N2 * sizeof *ref);
+    size_t nneg0 = 0, npos0 = 0;
+    for (size_t i = 0; i < N1; i++) {
+        v[i] = (double)((long)(i * 37 % 41) - 20) * 6.0;   /* -120..120, repeats, zeros */
+        if (v[i] == 0 && i % 3 == 0)
+            v[i] = -0.0;
+        nneg0 += v[i] == 0 && signbit(v[i]);
+        npos0 += v[i] == 0 && !signbit(v[i]);
+    }
+    CHECK(nneg0 > 0 && npos0 > 0);   /* the case this test is about is in the data */
+    memcpy(ref, v, N1 * sizeof *v);
+    stable_sort_ref(ref, N1, 1);
+    struct chart_out o = { .dir = dir, .name = "order_all" };
+    CHECK(chart_waterfall(&o, v, N1, 0, &e) == 0);
+    size_t n = dat_field(path_of(p, sizeof p, dir, "order_all", ".dat"), 1, got, N2);
+    CHECK(n == N1);
+    size_t bad = 0;
+    for (size_t i = 0; i < n && i < N1; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%.6g", ref[i] < -100 ? -100 : ref[i]);
+        bad += strcmp(got[i], want) != 0;
+    }
+    CHECK(bad == 0);
+
+    for (size_t i = 0; i < N2; i++)
+        v[i] = (double)(i * 7919 % 2003) / 7.0 - 150;
+    memcpy(ref, v, N2 * sizeof *v);
+    stable_sort_ref(ref, N2, 1);
+    o.name = "order_sampled";
+    CHECK(chart_waterfall(&o, v, N2, 0, &e) == 0);
+    n = dat_field(path_of(p, sizeof p, dir, "order_sampled", ".dat"), 1, got, N2);
+    CHECK(n == 1000);
+    bad = 0;
+    for (size_t k = 0; k < n && k < 1000; k++) {
+        char want[32];
+        double y = ref[(size_t)(((double)k + 0.5) * N2 / 1000.0)];
+        snprintf(want, sizeof want, "%.6g", y < -100 ? -100 : y);
+        bad += strcmp(got[k], want) != 0;
+    }
+    CHECK(bad == 0);
+
+    /* 100 x -1, 60 zeros (at every fifth place), 141 x +1: the median is the 51st zero in
+     * input order; the first 30 zeros have one sign, the other 30 the other. */
+    for (int neg_last = 0; neg_last < 2; neg_last++) {
+        size_t zeros = 0, others = 0;
+        for (size_t i = 0; i < 301; i++) {
+            if (i % 5 == 2 && zeros < 60)
+                v[i] = ((zeros++ < 30) != neg_last) ? -0.0 : 0.0;
+            else
+                v[i] = others++ < 100 ? -1 : 1;
+        }
+        o.name = neg_last ? "median_neg" : "median_pos";
+        CHECK(chart_change_hist(&o, NULL, v, 301, &e) == 0);
+        char *gp = slurp(path_of(p, sizeof p, dir, o.name, ".gp"), NULL);
+        CHECK_CONTAINS(gp, neg_last ? "\nmedian = -0\n" : "\nmedian = 0\n");
+        free(gp);
+    }
+    if (e.code)
+        fprintf(stderr, "exact order: %s\n", e.msg);
+    free(v);
+    free(ref);
+}
+
+/* Few distinct (baseline, final) pairs: one circle per pair with its count, pairs in order,
+ * each written as its first occurrence (-0.0 or 0.0, whichever came first); 600 distinct
+ * pairs are still circles, 601 are binned. */
+static void test_exact_pairs(const char *dir)
+{
+    struct out_error e = { 0 };
+    char p[512];
+    enum { N = 500 };
+    double b[N], f[N];
+    for (size_t i = 0; i < N; i++) {
+        b[i] = (double)(i * 7 % 11);
+        f[i] = (double)(i * 5 % 11);
+        if (i % 13 == 0) {
+            b[i] = i == 0 ? -0.0 : 0.0;   /* the first of them is -0.0, the rest 0.0 */
+            f[i] = 5;
+        }
+    }
+    /* Reference: groups by equality in order of first occurrence, then sorted. */
+    struct ref_group { double b, f; size_t n; } g[N], t;
+    size_t ng = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t k = 0;
+        while (k < ng && !(g[k].b == b[i] && g[k].f == f[i]))
+            k++;
+        if (k == ng)
+            g[ng++] = (struct ref_group){ b[i], f[i], 0 };
+        g[k].n++;
+    }
+    for (size_t i = 1; i < ng; i++)
+        for (size_t j = i; j > 0 && (g[j - 1].b > g[j].b ||
+                                     (g[j - 1].b == g[j].b && g[j - 1].f > g[j].f)); j--) {
+            t = g[j];
+            g[j] = g[j - 1];
+            g[j - 1] = t;
+        }
+    struct chart_out o = { .dir = dir, .name = "pairs" };
+    CHECK(chart_scatter_baseline_final(&o, NULL, 0, 10, 0, b, f, N, &e) == 0);
+    static char gb[N][32], gf[N][32], gn[N][32];
+    path_of(p, sizeof p, dir, "pairs", ".dat");
+    size_t n = dat_field(p, 0, gb, N);
+    CHECK(dat_field(p, 1, gf, N) == n && dat_field(p, 2, gn, N) == n);
+    CHECK(n == ng);
+    size_t bad = 0, neg0 = 0;
+    for (size_t i = 0; i < n && i < ng; i++) {
+        char wb[32], wf[32], wn[32];
+        snprintf(wb, sizeof wb, "%.6g", g[i].b);
+        snprintf(wf, sizeof wf, "%.6g", g[i].f);
+        snprintf(wn, sizeof wn, "%zu", g[i].n);
+        bad += strcmp(gb[i], wb) || strcmp(gf[i], wf) || strcmp(gn[i], wn);
+        neg0 += strcmp(wb, "-0") == 0;
+    }
+    CHECK(bad == 0);
+    CHECK(neg0 == 1);   /* the (0, 5) circle is written as -0, its first occurrence */
+
+    /* 600 distinct pairs: circles; one more: binned */
+    static double bb[601], ff[601];
+    for (size_t i = 0; i < 601; i++) {
+        bb[i] = (double)(i / 30);
+        ff[i] = (double)(i % 30);
+    }
+    for (size_t extra = 0; extra < 2; extra++) {
+        o.name = extra ? "pairs_601" : "pairs_600";
+        CHECK(chart_scatter_baseline_final(&o, NULL, 0, 30, 0, bb, ff, 600 + extra, &e) == 0);
+        char *txt = check_rendered(dir, o.name);
+        CHECK_CONTAINS(txt, extra ? "Binned: 40×40" : "Circle area is proportional");
+        free(txt);
+    }
+    if (e.code)
+        fprintf(stderr, "exact pairs: %s\n", e.msg);
+}
+
 /* ---- gnuplot sessions (gnuplot_run.h's pool) ---------------------------------------------- */
 
 /* done() callbacks record their order. */
@@ -1267,6 +1444,8 @@ int main(void)
     test_pool_odd_names(g_dir);
     test_batch(g_dir);
     test_batch_session(g_dir);
+    test_exact_order(g_dir);
+    test_exact_pairs(g_dir);
     test_million(g_dir);
     const char *keep = getenv("TEST_CHARTS_KEEP");
     if (keep && *keep == '1')
