@@ -3,8 +3,9 @@
  * Each chart function turns its data into a small NAME.dat (numbers only: input text goes
  * into the script, through esc_gnuplot, never into the data file) and a NAME.gp that draws
  * it twice, to SVG and PNG. Everything is written into a private staging directory beside
- * the outputs, gnuplot runs there, and the four files are renamed into place only when it
- * succeeded: renaming them one by one out of the staging directory is as atomic as
+ * the outputs, gnuplot draws it there (a session cds into the staging directory and loads
+ * NAME.gp, as `gnuplot NAME.gp` run there would), and the four files are renamed into place
+ * only when it succeeded: renaming them one by one out of the staging directory is as atomic as
  * outfile.h, and it lets the render use the final relative names, so the script a
  * researcher re-runs is exactly the one that drew the chart.
  */
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +132,63 @@ static int cmp_asc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* ---- sorting a value per patient ------------------------------------------------------- */
+
+/* A key whose unsigned order is the numeric order of finite x: all bits of a negative
+ * flipped, the sign bit of the rest. -0.0 gets +0.0's key: the comparisons it stands in for
+ * call them equal. desc reverses the order. */
+static uint64_t order_key(double x, int desc)
+{
+    uint64_t u;
+    if (x == 0)
+        x = 0.0;
+    memcpy(&u, &x, sizeof u);
+    u = (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
+    return desc ? ~u : u;
+}
+
+/* Sort finite values ascending (desc: descending) exactly as qsort with cmp_asc (cmp_desc)
+ * did: glibc's qsort is a stable merge sort, and values comparing equal are bit for bit the
+ * same but for -0.0 and +0.0, which keep their input order here too (a stable sort on keys
+ * that do not tell them apart). A least-significant-digit radix sort on bytes, skipping those
+ * all keys share: linear in n, where qsort's calls through a comparison function were the
+ * largest cost of the charts at a million patients. qsort when out of memory. */
+static void sort_doubles(double *v, size_t n, int desc)
+{
+    double *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
+    size_t(*count)[256] = tmp ? calloc(8, sizeof *count) : NULL;
+    if (!count) {
+        free(tmp);
+        qsort(v, n, sizeof *v, desc ? cmp_desc : cmp_asc);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = order_key(v[i], desc);
+        for (int d = 0; d < 8; d++)
+            count[d][(k >> (8 * d)) & 0xff]++;
+    }
+    double *src = v, *dst = tmp;
+    for (int d = 0; d < 8; d++) {
+        size_t *c = count[d];
+        if (c[(order_key(src[0], desc) >> (8 * d)) & 0xff] == n)
+            continue;   /* every key has this byte: the pass would change nothing */
+        for (size_t b = 0, sum = 0; b < 256; b++) {
+            size_t t = c[b];
+            c[b] = sum;
+            sum += t;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[c[(order_key(src[i], desc) >> (8 * d)) & 0xff]++] = src[i];
+        double *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(tmp);
+    free(count);
 }
 
 /* A tick step of 1, 2 or 5 times a power of ten giving at most max_ticks intervals. */
@@ -272,9 +331,10 @@ static int job_begin(struct job *j, const struct chart_out *o, int height, struc
     j->stage_made = 1;
     char p[4200];
     job_path(j, p, sizeof p, j->stage, F_GP);
-    j->gp = fopen(p, "w");
+    /* Close-on-exec ("e"): gnuplot sessions started meanwhile must not hold them open. */
+    j->gp = fopen(p, "we");
     job_path(j, p, sizeof p, j->stage, F_DAT);
-    j->dat = fopen(p, "w");
+    j->dat = fopen(p, "we");
     if (!j->gp || !j->dat) {
         int err = errno;
         job_cleanup(j);
@@ -517,7 +577,7 @@ int chart_waterfall(const struct chart_out *o, const double *pct, size_t n,
         else
             n_bad++;
     }
-    qsort(v, m, sizeof *v, cmp_desc);
+    sort_doubles(v, m, 1);
     for (size_t i = 0; i < m; i++) {
         cnt[v[i] >= 50 ? 0 : v[i] >= 30 ? 1 : v[i] >= 0 ? 2 : 3]++;
         n_clip += v[i] < -100;
@@ -1160,6 +1220,63 @@ static int cmp_pair(const void *a, const void *b)
 
 #define SCATTER_MAX_DISTINCT 600
 #define GRID 40
+#define PAIR_SLOTS 2048   /* hash slots for the distinct pairs: a power of two, over 3 x 600 */
+
+/* A distinct (baseline, final) pair and the patients who have it. */
+struct group {
+    struct pair p;
+    size_t n;
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+    return cmp_pair(&((const struct group *)a)->p, &((const struct group *)b)->p);
+}
+
+/* splitmix64's finaliser: every input bit reaches the low bits. Scores on a scale are small
+ * integers, whose doubles differ only in their top bits. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* Where pair p goes in the hash; -0.0 and 0.0, equal to cmp_pair, hash alike. */
+static size_t pair_slot(const struct pair *p)
+{
+    double b = p->b == 0 ? 0.0 : p->b, f = p->f == 0 ? 0.0 : p->f;
+    uint64_t x, y;
+    memcpy(&x, &b, sizeof x);
+    memcpy(&y, &f, sizeof y);
+    return (size_t)mix64(x ^ mix64(y)) & (PAIR_SLOTS - 1);
+}
+
+/* The distinct pairs of pr[0..m) into g (room for SCATTER_MAX_DISTINCT), each with its count,
+ * in one pass where a sort of all m pairs used to find them. Each group keeps its first pair
+ * in input order, as the first of its run was after that stable sort (it matters only for
+ * -0.0 against 0.0). Stops at SCATTER_MAX_DISTINCT + 1 groups, when the chart is binned and
+ * needs none of them. Returns the number of groups, at most SCATTER_MAX_DISTINCT + 1; g is
+ * in the order first seen. */
+static size_t pair_groups(const struct pair *pr, size_t m, struct group *g)
+{
+    unsigned short slot[PAIR_SLOTS] = { 0 };   /* 1 + index into g; 0: empty */
+    size_t ng = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t h = pair_slot(&pr[i]);
+        while (slot[h] && cmp_pair(&g[slot[h] - 1].p, &pr[i]) != 0)
+            h = (h + 1) & (PAIR_SLOTS - 1);
+        if (slot[h]) {
+            g[slot[h] - 1].n++;
+        } else {
+            if (ng == SCATTER_MAX_DISTINCT)
+                return ng + 1;
+            g[ng] = (struct group){ pr[i], 1 };
+            slot[h] = (unsigned short)++ng;
+        }
+    }
+    return ng;
+}
 
 int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_label, double lo,
                                  double hi, int higher_is_better, const double *baseline,
@@ -1168,9 +1285,11 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     struct job j;
     struct pair *pr = malloc((n ? n : 1) * sizeof *pr);
     size_t *cells = calloc(GRID * GRID, sizeof *cells);
-    if (!pr || !cells) {
+    struct group *grp = malloc(SCATTER_MAX_DISTINCT * sizeof *grp);
+    if (!pr || !cells || !grp) {
         free(pr);
         free(cells);
+        free(grp);
         return oom(o, e);
     }
     size_t m = 0, n_better = 0, n_same = 0;
@@ -1188,10 +1307,7 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
             n_better++;
         m++;
     }
-    qsort(pr, m, sizeof *pr, cmp_pair);
-    size_t distinct = 0;
-    for (size_t i = 0; i < m; i++)
-        distinct += i == 0 || cmp_pair(&pr[i], &pr[i - 1]) != 0;
+    size_t distinct = pair_groups(pr, m, grp);
     if (!(lo < hi) || !isfinite(lo) || !isfinite(hi)) {
         lo = m ? dmin : 0;
         hi = m ? dmax : 1;
@@ -1204,14 +1320,10 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     double w = (hi - lo) / GRID;
     size_t maxc = 0, n_outside = 0;
     if (bubbles) {
-        for (size_t i = 0; i < m;) {
-            size_t k = i;
-            while (k < m && cmp_pair(&pr[k], &pr[i]) == 0)
-                k++;
-            if (k - i > maxc)
-                maxc = k - i;
-            i = k;
-        }
+        qsort(grp, distinct, sizeof *grp, cmp_group);   /* a few hundred at most */
+        for (size_t i = 0; i < distinct; i++)
+            if (grp[i].n > maxc)
+                maxc = grp[i].n;
     } else {
         for (size_t i = 0; i < m; i++) {
             double fx = (pr[i].b - lo) / w, fy = (pr[i].f - lo) / w;
@@ -1229,6 +1341,7 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     if (rc) {
         free(pr);
         free(cells);
+        free(grp);
         return rc;
     }
     char sub[300], foot[200], a[32];
@@ -1247,6 +1360,7 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
         job_nodata(&j);
         free(pr);
         free(cells);
+        free(grp);
         return job_finish(&j, e);
     }
     double pad = (hi - lo) * 0.04;
@@ -1273,13 +1387,8 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
           "font ',9' tc rgb '#333333' offset -0.6,0.6 boxed front\n", j.gp);
     if (bubbles) {
         fputs("# baseline, final, patients\n", j.dat);
-        for (size_t i = 0; i < m;) {
-            size_t k = i;
-            while (k < m && cmp_pair(&pr[k], &pr[i]) == 0)
-                k++;
-            fprintf(j.dat, "%.6g %.6g %zu\n", pr[i].b, pr[i].f, k - i);
-            i = k;
-        }
+        for (size_t i = 0; i < distinct; i++)
+            fprintf(j.dat, "%.6g %.6g %zu\n", grp[i].p.b, grp[i].p.f, grp[i].n);
         fprintf(j.gp, "maxc = %zu.0\n", maxc);
         fprintf(j.gp, "plot datafile using 1:2:(0.4 + 3.2*sqrt($3/maxc)) with points pt 7 "
                 "ps variable lc rgb '#400072B2' notitle, \\\n"
@@ -1302,6 +1411,7 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     }
     free(pr);
     free(cells);
+    free(grp);
     return job_finish(&j, e);
 }
 
@@ -1324,7 +1434,7 @@ int chart_change_hist(const struct chart_out *o, const char *xlabel, const doubl
             if (fabs(change[i] * 2 - nearbyint(change[i] * 2)) > 1e-9)
                 halves = 0;
         }
-    qsort(v, m, sizeof *v, cmp_asc);
+    sort_doubles(v, m, 0);
     int rc = job_begin(&j, o, CHART_H, e);
     if (rc) {
         free(v);

@@ -41,11 +41,11 @@ struct chart_out {
 };
 
 /* Drawing several charts at once. A chart call whose o->batch is set writes its script and
- * data, queues the render (started at once while fewer than the batch's limit of gnuplot
- * children run) and returns 0, or the error that kept it from being queued; nothing of *o
- * is kept. chart_batch_finish() waits for every queued chart and moves each one that
- * rendered into place, in the order queued, so the files are those the same calls without a
- * batch would leave. */
+ * data, queues the render (started at once when one of the batch's gnuplot sessions, at most
+ * its limit, is free; a session draws chart after chart, see gnuplot_run.h) and returns 0,
+ * or the error that kept it from being queued; nothing of *o is kept. chart_batch_finish()
+ * waits for every queued chart and moves each one that rendered into place, in the order
+ * queued, so the files are those the same calls without a batch would leave. */
 struct chart_batch *chart_batch_new(unsigned max_running);   /* 0: online CPUs, at most 8;
                                                                 NULL when out of memory */
 /* Returns 0, or the first failure in the order the charts were queued, with *e set. */

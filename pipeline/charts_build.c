@@ -118,33 +118,72 @@ static int instr_index(const struct dataset *ds, const char *name)
     return -1;
 }
 
-static void per_instrument(struct ctx *c, const struct dataset *ds, const struct patient_set *ps,
-                           const struct cohort *co, size_t k)
+/* One instrument's values for its charts: every complete case's baseline, final score and
+ * change, and the percent changes where the baseline is not 0. */
+struct instr_values {
+    double *pct, *b, *f, *ch;   /* pct: np values; b, f, ch: n values */
+    size_t n, np, nz;           /* nz: complete cases with a zero baseline */
+};
+
+static void values_free(struct instr_values *iv, size_t n_instr)
+{
+    for (size_t k = 0; iv && k < n_instr; k++) {
+        free(iv[k].pct);
+        free(iv[k].b);
+        free(iv[k].f);
+        free(iv[k].ch);
+    }
+    free(iv);
+}
+
+/* Every instrument's values, in two passes over the measures (count, then fill) where a
+ * pass per instrument read all of them once for each; in the measures' order, as before.
+ * NULL when out of memory. */
+static struct instr_values *gather_values(const struct patient_set *ps, size_t n_instr)
+{
+    struct instr_values *iv = calloc(n_instr ? n_instr : 1, sizeof *iv);
+    if (!iv)
+        return NULL;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->m[i].instr < n_instr && !isnan(pm_change(&ps->m[i])))
+            iv[ps->m[i].instr].n++;
+    for (size_t k = 0; k < n_instr; k++) {
+        size_t n = iv[k].n ? iv[k].n : 1;
+        iv[k].pct = malloc(n * sizeof *iv[k].pct);
+        iv[k].b = malloc(n * sizeof *iv[k].b);
+        iv[k].f = malloc(n * sizeof *iv[k].f);
+        iv[k].ch = malloc(n * sizeof *iv[k].ch);
+        if (!iv[k].pct || !iv[k].b || !iv[k].f || !iv[k].ch) {
+            values_free(iv, n_instr);
+            return NULL;
+        }
+        iv[k].n = 0;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        double change = m->instr < n_instr ? pm_change(m) : NAN;
+        if (isnan(change))
+            continue;
+        struct instr_values *v = &iv[m->instr];
+        v->b[v->n] = m->baseline;
+        v->f[v->n] = m->final;
+        v->ch[v->n++] = change;
+        double pct = pm_pct(m);
+        if (pm_zero_baseline(m))
+            v->nz++;
+        else if (!isnan(pct))
+            v->pct[v->np++] = pct;
+    }
+    return iv;
+}
+
+static void per_instrument(struct ctx *c, const struct dataset *ds, const struct cohort *co,
+                           size_t k, const struct instr_values *v)
 {
     const struct instrument *in = ds->instr[k];
     const struct cohort_group *g = cohort_overall(co, in->name);
-    size_t n = 0, nz = 0;
-    double *pct = malloc((ps->n ? ps->n : 1) * sizeof *pct);
-    double *b = malloc((ps->n ? ps->n : 1) * sizeof *b);
-    double *f = malloc((ps->n ? ps->n : 1) * sizeof *f);
-    double *ch = malloc((ps->n ? ps->n : 1) * sizeof *ch);
-    size_t np = 0;
-    if (!pct || !b || !f || !ch)
-        goto out;
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        double change = m->instr == k ? pm_change(m) : NAN;
-        if (isnan(change))
-            continue;
-        b[n] = m->baseline;
-        f[n] = m->final;
-        ch[n++] = change;
-        double p = pm_pct(m);
-        if (pm_zero_baseline(m))
-            nz++;
-        else if (!isnan(p))
-            pct[np++] = p;
-    }
+    size_t n = v->n, nz = v->nz, np = v->np;
+    const double *pct = v->pct, *b = v->b, *f = v->f, *ch = v->ch;
     char name[64], title[160], cap[512];
     struct out_error ce = {0};
     int rc;
@@ -200,11 +239,6 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
             free(st);
         }
     }
-out:
-    free(pct);
-    free(b);
-    free(f);
-    free(ch);
 }
 
 /* Mean score by session with a 95% t interval, from the visit digest (digest.h). */
@@ -229,10 +263,10 @@ static void trajectory(struct ctx *c, const struct dataset *ds, const struct vis
         p->lo = p->hi = NAN;
         if (cell->n >= 2) {
             double se = sqrt(cell->m2 / (double)(cell->n - 1) / (double)cell->n);
-            double t = gsl_cdf_tdist_Pinv(0.975, (double)(cell->n - 1));
+            double q = gsl_cdf_tdist_Pinv(0.975, (double)(cell->n - 1));
             /* A score cannot leave its scale, so neither can its band. */
-            p->lo = fmax(in->min, p->mean - t * se);
-            p->hi = fmin(in->max, p->mean + t * se);
+            p->lo = fmax(in->min, p->mean - q * se);
+            p->hi = fmin(in->max, p->mean + q * se);
         }
     }
     char name[64], title[160], yl[160];
@@ -377,18 +411,22 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
                  const struct cohort *co, const struct audit_result *audit,
                  const struct bench_set *bench, struct chart_list *out, struct out_error *e)
 {
-    /* The charts render side by side (a gnuplot child per CPU) while the next ones are
-     * computed; without memory for a batch they render one at a time. */
+    /* The charts render side by side (a gnuplot session per CPU, each drawing chart after
+     * chart) while the next ones are computed; without memory for a batch they render one
+     * at a time. */
     struct ctx c = {.dir = dir, .list = out, .e = e, .batch = chart_batch_new(0)};
     memset(out, 0, sizeof *out);
     forest(&c, audit, bench);
     struct visit_digest local;
     const struct visit_digest *dg = digest_of(ds, &local);
+    struct instr_values *iv = gather_values(ps, ds->n_instr);
     for (size_t k = 0; k < ds->n_instr; k++) {
-        per_instrument(&c, ds, ps, co, k);
+        if (iv)
+            per_instrument(&c, ds, co, k, &iv[k]);
         if (dg)
             trajectory(&c, ds, dg, k);
     }
+    values_free(iv, ds->n_instr);
     digest_free(&local);
     int pk = instr_index(ds, "pain");
     const char *main_instr = pk >= 0 ? "pain" : ds->n_instr ? ds->instr[0]->name : NULL;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -528,12 +529,23 @@ static void test_failures(const char *dir)
     CHECK_CONTAINS(e.msg, "chart keep: gnuplot failed");
     CHECK_CONTAINS(e.msg, "undefined variable");
 
-    /* gnuplot writes nothing yet exits 0 */
+    /* gnuplot answers as if it had drawn (the session's markers, echoed from its commands)
+     * but writes nothing */
     snprintf(fake, sizeof fake, "%s/silent_gnuplot", empty);
-    write_exec(fake, "#!/bin/sh\nexit 0\n");
+    write_exec(fake, "#!/bin/sh\n"
+                     "exec sed -un \"s/.*print '\\(outcomes-[a-z]* [0-9]*\\)'$/\\1/p\" >&2\n");
     o.gnuplot = fake;
+    memset(&e, 0, sizeof e);
     CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
     CHECK_CONTAINS(e.msg, "wrote no keep.svg");
+
+    /* gnuplot quits with status 0 before the end of the script */
+    snprintf(fake, sizeof fake, "%s/quitting_gnuplot", empty);
+    write_exec(fake, "#!/bin/sh\nread line\necho 'bye' >&2\nexit 0\n");
+    o.gnuplot = fake;
+    memset(&e, 0, sizeof e);
+    CHECK(chart_waterfall(&o, pct2, 3, 0, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "chart keep: gnuplot quit before the end of the script: bye");
 
     /* gnuplot hangs: killed at the deadline, with its children (the group) */
     snprintf(fake, sizeof fake, "%s/hanging_gnuplot", empty);
@@ -715,7 +727,184 @@ static void test_million(const char *dir)
     free(ch);
 }
 
-/* ---- several gnuplot children at once (gnuplot_run.h's pool) ------------------------------ */
+/* ---- values per patient: order and grouping ---------------------------------------------- */
+
+/* Field col (0-based) of each data line of a .dat, as text; returns the lines read. */
+static size_t dat_field(const char *path, int col, char (*out)[32], size_t max)
+{
+    char *text = slurp(path, NULL), *save = NULL;
+    size_t n = 0;
+    for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line && n < max;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *f = line;
+        for (int c = 0; c < col && f; c++)
+            if ((f = strchr(f, ' ')) != NULL)
+                f++;
+        snprintf(out[n++], sizeof out[0], "%.*s", f ? (int)strcspn(f, " ") : 0, f ? f : "");
+    }
+    free(text);
+    return n;
+}
+
+/* Reference order: insertion sort, so values that compare equal (-0.0 and 0.0 too) keep the
+ * order they came in, as they did with the stable qsort the charts used. */
+static void stable_sort_ref(double *v, size_t n, int desc)
+{
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && (desc ? v[j - 1] < x : v[j - 1] > x); j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
+/* A waterfall lists every value (up to 2000) or 1000 evenly spaced ranks, in the order of
+ * a stable sort from most to least improved: -0.0 and 0.0 keep their input order, below
+ * -100 is drawn at -100. A histogram's median is the middle value of that order. */
+static void test_exact_order(const char *dir)
+{
+    struct out_error e = { 0 };
+    char p[512];
+    static char got[5000][32];
+    enum { N1 = 300, N2 = 5000 };
+    double *v = malloc(N2 * sizeof *v), *ref = malloc(N2 * sizeof *ref);
+    size_t nneg0 = 0, npos0 = 0;
+    for (size_t i = 0; i < N1; i++) {
+        v[i] = (double)((long)(i * 37 % 41) - 20) * 6.0;   /* -120..120, repeats, zeros */
+        if (v[i] == 0 && i % 3 == 0)
+            v[i] = -0.0;
+        nneg0 += v[i] == 0 && signbit(v[i]);
+        npos0 += v[i] == 0 && !signbit(v[i]);
+    }
+    CHECK(nneg0 > 0 && npos0 > 0);   /* the case this test is about is in the data */
+    memcpy(ref, v, N1 * sizeof *v);
+    stable_sort_ref(ref, N1, 1);
+    struct chart_out o = { .dir = dir, .name = "order_all" };
+    CHECK(chart_waterfall(&o, v, N1, 0, &e) == 0);
+    size_t n = dat_field(path_of(p, sizeof p, dir, "order_all", ".dat"), 1, got, N2);
+    CHECK(n == N1);
+    size_t bad = 0;
+    for (size_t i = 0; i < n && i < N1; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%.6g", ref[i] < -100 ? -100 : ref[i]);
+        bad += strcmp(got[i], want) != 0;
+    }
+    CHECK(bad == 0);
+
+    for (size_t i = 0; i < N2; i++)
+        v[i] = (double)(i * 7919 % 2003) / 7.0 - 150;
+    memcpy(ref, v, N2 * sizeof *v);
+    stable_sort_ref(ref, N2, 1);
+    o.name = "order_sampled";
+    CHECK(chart_waterfall(&o, v, N2, 0, &e) == 0);
+    n = dat_field(path_of(p, sizeof p, dir, "order_sampled", ".dat"), 1, got, N2);
+    CHECK(n == 1000);
+    bad = 0;
+    for (size_t k = 0; k < n && k < 1000; k++) {
+        char want[32];
+        double y = ref[(size_t)(((double)k + 0.5) * N2 / 1000.0)];
+        snprintf(want, sizeof want, "%.6g", y < -100 ? -100 : y);
+        bad += strcmp(got[k], want) != 0;
+    }
+    CHECK(bad == 0);
+
+    /* 100 x -1, 60 zeros (at every fifth place), 141 x +1: the median is the 51st zero in
+     * input order; the first 30 zeros have one sign, the other 30 the other. */
+    for (int neg_last = 0; neg_last < 2; neg_last++) {
+        size_t zeros = 0, others = 0;
+        for (size_t i = 0; i < 301; i++) {
+            if (i % 5 == 2 && zeros < 60)
+                v[i] = ((zeros++ < 30) != neg_last) ? -0.0 : 0.0;
+            else
+                v[i] = others++ < 100 ? -1 : 1;
+        }
+        o.name = neg_last ? "median_neg" : "median_pos";
+        CHECK(chart_change_hist(&o, NULL, v, 301, &e) == 0);
+        char *gp = slurp(path_of(p, sizeof p, dir, o.name, ".gp"), NULL);
+        CHECK_CONTAINS(gp, neg_last ? "\nmedian = -0\n" : "\nmedian = 0\n");
+        free(gp);
+    }
+    if (e.code)
+        fprintf(stderr, "exact order: %s\n", e.msg);
+    free(v);
+    free(ref);
+}
+
+/* Few distinct (baseline, final) pairs: one circle per pair with its count, pairs in order,
+ * each written as its first occurrence (-0.0 or 0.0, whichever came first); 600 distinct
+ * pairs are still circles, 601 are binned. */
+static void test_exact_pairs(const char *dir)
+{
+    struct out_error e = { 0 };
+    char p[512];
+    enum { N = 500 };
+    double b[N], f[N];
+    for (size_t i = 0; i < N; i++) {
+        b[i] = (double)(i * 7 % 11);
+        f[i] = (double)(i * 5 % 11);
+        if (i % 13 == 0) {
+            b[i] = i == 0 ? -0.0 : 0.0;   /* the first of them is -0.0, the rest 0.0 */
+            f[i] = 5;
+        }
+    }
+    /* Reference: groups by equality in order of first occurrence, then sorted. */
+    struct ref_group { double b, f; size_t n; } g[N], t;
+    size_t ng = 0;
+    for (size_t i = 0; i < N; i++) {
+        size_t k = 0;
+        while (k < ng && !(g[k].b == b[i] && g[k].f == f[i]))
+            k++;
+        if (k == ng)
+            g[ng++] = (struct ref_group){ b[i], f[i], 0 };
+        g[k].n++;
+    }
+    for (size_t i = 1; i < ng; i++)
+        for (size_t j = i; j > 0 && (g[j - 1].b > g[j].b ||
+                                     (g[j - 1].b == g[j].b && g[j - 1].f > g[j].f)); j--) {
+            t = g[j];
+            g[j] = g[j - 1];
+            g[j - 1] = t;
+        }
+    struct chart_out o = { .dir = dir, .name = "pairs" };
+    CHECK(chart_scatter_baseline_final(&o, NULL, 0, 10, 0, b, f, N, &e) == 0);
+    static char gb[N][32], gf[N][32], gn[N][32];
+    path_of(p, sizeof p, dir, "pairs", ".dat");
+    size_t n = dat_field(p, 0, gb, N);
+    CHECK(dat_field(p, 1, gf, N) == n && dat_field(p, 2, gn, N) == n);
+    CHECK(n == ng);
+    size_t bad = 0, neg0 = 0;
+    for (size_t i = 0; i < n && i < ng; i++) {
+        char wb[32], wf[32], wn[32];
+        snprintf(wb, sizeof wb, "%.6g", g[i].b);
+        snprintf(wf, sizeof wf, "%.6g", g[i].f);
+        snprintf(wn, sizeof wn, "%zu", g[i].n);
+        bad += strcmp(gb[i], wb) || strcmp(gf[i], wf) || strcmp(gn[i], wn);
+        neg0 += strcmp(wb, "-0") == 0;
+    }
+    CHECK(bad == 0);
+    CHECK(neg0 == 1);   /* the (0, 5) circle is written as -0, its first occurrence */
+
+    /* 600 distinct pairs: circles; one more: binned */
+    static double bb[601], ff[601];
+    for (size_t i = 0; i < 601; i++) {
+        bb[i] = (double)(i / 30);
+        ff[i] = (double)(i % 30);
+    }
+    for (size_t extra = 0; extra < 2; extra++) {
+        o.name = extra ? "pairs_601" : "pairs_600";
+        CHECK(chart_scatter_baseline_final(&o, NULL, 0, 30, 0, bb, ff, 600 + extra, &e) == 0);
+        char *txt = check_rendered(dir, o.name);
+        CHECK_CONTAINS(txt, extra ? "Binned: 40×40" : "Circle area is proportional");
+        free(txt);
+    }
+    if (e.code)
+        fprintf(stderr, "exact pairs: %s\n", e.msg);
+}
+
+/* ---- gnuplot sessions (gnuplot_run.h's pool) ---------------------------------------------- */
 
 /* done() callbacks record their order. */
 static int done_order[16], n_done;
@@ -732,54 +921,53 @@ static void pool_job(struct gp_job *j, const char *gnuplot, const char *dir, con
                           .done = record_done, .arg = (void *)(intptr_t)idx };
 }
 
-/* Two jobs fail, the later one first: the pool reports the first in job order, each job
- * keeps its own message, done() runs in job order, and the good jobs' outputs are there. */
-static void test_pool_first_error(const char *dir)
+static void write_text(const char *path, const char *text)
 {
-    char bin[300], fake[400];
-    snprintf(bin, sizeof bin, "%s/poolbin", dir);
-    mkdir(bin, 0755);
-    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
-    write_exec(fake, "#!/bin/sh\n"
-                     "case \"$1\" in\n"
-                     "slow_fail.gp) sleep 0.6\n"
-                     "    echo \"\\\"$1\\\" line 3: slow failure\" >&2; exit 1;;\n"
-                     "fast_fail.gp) echo \"\\\"$1\\\" line 7: fast failure\" >&2; exit 2;;\n"
-                     "*) sleep 0.2; echo drawn > \"${1%.gp}.out\";;\n"
-                     "esac\n");
-    static const char *const scripts[] = { "ok_a.gp", "slow_fail.gp", "ok_b.gp", "fast_fail.gp",
-                                           "ok_c.gp" };
-    static const char *const whats[] = { "job 0", "job 1", "job 2", "job 3", "job 4" };
-    struct gp_job jobs[5];
-    for (int i = 0; i < 5; i++)
-        pool_job(&jobs[i], fake, bin, scripts[i], whats[i], i);
-    struct out_error e = { 0 };
-    n_done = 0;
-    CHECK(gp_run_all(jobs, 5, 4, &e) == OUT_EIO);
-    CHECK_CONTAINS(e.msg, "job 1: gnuplot failed (exit 1)");
-    CHECK_CONTAINS(e.msg, "slow failure");
-    CHECK(jobs[0].rc == 0 && jobs[2].rc == 0 && jobs[4].rc == 0);
-    CHECK(jobs[1].rc == OUT_EIO && jobs[3].rc == OUT_EIO);
-    CHECK_CONTAINS(jobs[3].e.msg, "job 3: gnuplot failed (exit 2)");
-    CHECK_CONTAINS(jobs[3].e.msg, "fast failure");
-    CHECK(n_done == 5);
-    for (int i = 0; i < 5 && i < n_done; i++)
-        CHECK(done_order[i] == i);
+    FILE *fp = fopen(path, "w");
+    if (fp) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+}
+
+/* A real gnuplot script DIR/NAME.gp: BODY, then, if BODY got through, the pid of the gnuplot
+ * running it (the parent of system()'s shell) into NAME.out, so a test can tell which
+ * session drew which script. */
+static void session_script(const char *dir, const char *name, const char *body)
+{
+    char p[512], text[2048];
+    snprintf(text, sizeof text, "%s\nset print '%s.out'\nprint system('echo $PPID')\nset print\n",
+             body, name);
+    write_text(path_of(p, sizeof p, dir, name, ".gp"), text);
+}
+
+/* The pid NAME's script wrote, or 0 when it did not get that far. */
+static long session_pid(const char *dir, const char *name)
+{
     char p[512];
-    CHECK(access(path_of(p, sizeof p, bin, "ok_a", ".out"), F_OK) == 0);
-    CHECK(access(path_of(p, sizeof p, bin, "ok_b", ".out"), F_OK) == 0);
-    CHECK(access(path_of(p, sizeof p, bin, "ok_c", ".out"), F_OK) == 0);
+    char *t = slurp(path_of(p, sizeof p, dir, name, ".out"), NULL);
+    long pid = t ? strtol(t, NULL, 10) : 0;
+    free(t);
+    return pid;
+}
 
-    /* A job that cannot even start (not found) is reported in its place in the order too. */
-    struct gp_job two[2];
-    pool_job(&two[0], fake, bin, "slow_fail.gp", "first", 0);
-    pool_job(&two[1], "/nonexistent/gnuplot", bin, "x.gp", "second", 1);
-    memset(&e, 0, sizeof e);
-    CHECK(gp_run_all(two, 2, 2, &e) == OUT_EIO);
-    CHECK_CONTAINS(e.msg, "first: gnuplot failed");
-    CHECK_CONTAINS(two[1].e.msg, "second: cannot run gnuplot: '/nonexistent/gnuplot' not found");
+/* Open file descriptors of this process, to show that sessions leave none behind. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
 
-    CHECK(gp_parallelism() >= 1 && gp_parallelism() <= GP_PARALLEL_MAX);
+/* No child process of ours, running or unreaped. */
+static int no_children(void)
+{
+    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
 }
 
 /* State of process pid from /proc: 0 when it is gone or a zombie (killed, not yet reaped by
@@ -798,28 +986,169 @@ static int process_alive(long pid)
     return rp && rp[1] == ' ' && rp[2] != 'Z' && rp[2] != 'X';
 }
 
+/* Two jobs fail, the later one first: the pool reports the first in job order, each job
+ * keeps its own message, done() runs in job order, and the good jobs' outputs are there. */
+static void test_pool_first_error(const char *dir)
+{
+    char bin[300];
+    snprintf(bin, sizeof bin, "%s/pool_err", dir);
+    mkdir(bin, 0755);
+    session_script(bin, "ok_a", "pause 0.2");
+    session_script(bin, "slow_fail", "pause 0.6\nplot slow_failure");
+    session_script(bin, "ok_b", "pause 0.2");
+    session_script(bin, "fast_fail", "plot fast_failure");
+    session_script(bin, "ok_c", "pause 0.2");
+    static const char *const scripts[] = { "ok_a.gp", "slow_fail.gp", "ok_b.gp", "fast_fail.gp",
+                                           "ok_c.gp" };
+    static const char *const whats[] = { "job 0", "job 1", "job 2", "job 3", "job 4" };
+    struct gp_job jobs[5];
+    for (int i = 0; i < 5; i++)
+        pool_job(&jobs[i], NULL, bin, scripts[i], whats[i], i);
+    struct out_error e = { 0 };
+    int fds = open_fds();
+    n_done = 0;
+    CHECK(gp_run_all(jobs, 5, 4, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "job 1: gnuplot failed: \"slow_fail.gp\" line 2: undefined variable: "
+                          "slow_failure");
+    CHECK(jobs[0].rc == 0 && jobs[2].rc == 0 && jobs[4].rc == 0);
+    CHECK(jobs[1].rc == OUT_EIO && jobs[3].rc == OUT_EIO);
+    CHECK_CONTAINS(jobs[3].e.msg, "job 3: gnuplot failed: \"fast_fail.gp\" line 1: undefined "
+                                  "variable: fast_failure");
+    CHECK(n_done == 5);
+    for (int i = 0; i < 5 && i < n_done; i++)
+        CHECK(done_order[i] == i);
+    CHECK(session_pid(bin, "ok_a") > 0);
+    CHECK(session_pid(bin, "ok_b") > 0);
+    CHECK(session_pid(bin, "ok_c") > 0);
+    CHECK(session_pid(bin, "slow_fail") == 0 && session_pid(bin, "fast_fail") == 0);
+    CHECK(open_fds() == fds);
+    CHECK(no_children());
+
+    /* A job that cannot even start (not found) is reported in its place in the order too. */
+    struct gp_job two[2];
+    pool_job(&two[0], NULL, bin, "slow_fail.gp", "first", 0);
+    pool_job(&two[1], "/nonexistent/gnuplot", bin, "x.gp", "second", 1);
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run_all(two, 2, 2, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "first: gnuplot failed");
+    CHECK_CONTAINS(two[1].e.msg, "second: cannot run gnuplot: '/nonexistent/gnuplot' not found");
+
+    CHECK(gp_parallelism() >= 1 && gp_parallelism() <= GP_PARALLEL_MAX);
+}
+
+/* One session draws script after script. A script failing in the middle is that script's
+ * error alone: the session draws the next ones (same gnuplot), which start from a clean
+ * state. A script that ends gnuplot fails alone too, with gnuplot's exit status and message,
+ * and the scripts after it get a new session. Results come in job order; nothing is left. */
+static void test_pool_session(const char *dir)
+{
+    char bin[300];
+    snprintf(bin, sizeof bin, "%s/pool_session", dir);
+    mkdir(bin, 0755);
+    session_script(bin, "s0", "leak = 1\nset title 'left over'");
+    session_script(bin, "s1", "plot s1_failure");
+    /* a variable or setting surviving from s0 would fail s2 */
+    session_script(bin, "s2", "if (exists('leak')) { plot leaked_variable }\n"
+                              "if (strlen(GPVAL_TERM) == 0) { plot no_term }\n"
+                              "set print 's2.title'\nshow title\nset print");
+    session_script(bin, "s3", "print 'about to quit'\nexit status 3");
+    session_script(bin, "s4", "");
+    session_script(bin, "s5", "");
+    static const char *const scripts[] = { "s0.gp", "s1.gp", "s2.gp", "s3.gp", "s4.gp", "s5.gp" };
+    struct gp_job jobs[6];
+    for (int i = 0; i < 6; i++)
+        pool_job(&jobs[i], NULL, bin, scripts[i], scripts[i], i);
+    struct out_error e = { 0 };
+    int fds = open_fds();
+    n_done = 0;
+    CHECK(gp_run_all(jobs, 6, 1, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "s1.gp: gnuplot failed: \"s1.gp\" line 1: undefined variable: "
+                          "s1_failure");
+    CHECK(jobs[0].rc == 0 && jobs[2].rc == 0 && jobs[4].rc == 0 && jobs[5].rc == 0);
+    if (jobs[2].rc)
+        fprintf(stderr, "s2: %s\n", jobs[2].e.msg);
+    CHECK(jobs[1].rc == OUT_EIO && jobs[3].rc == OUT_EIO);
+    CHECK_CONTAINS(jobs[3].e.msg, "s3.gp: gnuplot failed (exit 3): about to quit");
+    CHECK(n_done == 6);
+    for (int i = 0; i < 6 && i < n_done; i++)
+        CHECK(done_order[i] == i);
+    long p0 = session_pid(bin, "s0"), p2 = session_pid(bin, "s2"), p4 = session_pid(bin, "s4"),
+         p5 = session_pid(bin, "s5");
+    CHECK(p0 > 0 && p2 == p0);            /* the failure did not end the session */
+    CHECK(p4 > 0 && p4 != p0 && p5 == p4);   /* the quit did: a new one took over */
+    char p[512];
+    char *title = slurp(path_of(p, sizeof p, bin, "s2", ".title"), NULL);
+    CHECK(title != NULL && strstr(title, "left over") == NULL);
+    free(title);
+    CHECK(open_fds() == fds);
+    CHECK(no_children());
+}
+
+/* A script past its deadline in the middle of a session is killed with the session (and
+ * what it started); the scripts after it are drawn by a new session, in order. */
+static void test_pool_session_timeout(const char *dir)
+{
+    char bin[300];
+    snprintf(bin, sizeof bin, "%s/pool_session_t", dir);
+    mkdir(bin, 0755);
+    session_script(bin, "t0", "");
+    session_script(bin, "t1", "print 'stuck'\nsystem('sleep 30 & echo $! > t1.pid; wait')");
+    session_script(bin, "t2", "");
+    static const char *const scripts[] = { "t0.gp", "t1.gp", "t2.gp" };
+    struct gp_job jobs[3];
+    for (int i = 0; i < 3; i++)
+        pool_job(&jobs[i], NULL, bin, scripts[i], scripts[i], i);
+    jobs[1].timeout_s = 1;
+    struct out_error e = { 0 };
+    int fds = open_fds();
+    n_done = 0;
+    double t0 = now_s();
+    CHECK(gp_run_all(jobs, 3, 1, &e) == OUT_EIO);
+    CHECK(now_s() - t0 < 6);
+    CHECK_CONTAINS(e.msg, "t1.gp: gnuplot timed out after 1 s and was killed");
+    CHECK(jobs[0].rc == 0 && jobs[2].rc == 0);
+    CHECK(n_done == 3);
+    for (int i = 0; i < 3 && i < n_done; i++)
+        CHECK(done_order[i] == i);
+    long p0 = session_pid(bin, "t0"), p2 = session_pid(bin, "t2");
+    CHECK(p0 > 0 && p2 > 0 && p2 != p0);
+    char p[512];
+    char *pid = slurp(path_of(p, sizeof p, bin, "t1", ".pid"), NULL);
+    CHECK(pid != NULL);
+    if (pid) {
+        long spid = strtol(pid, NULL, 10);
+        CHECK(spid > 0);
+        for (int i = 0; i < 100 && spid > 0 && process_alive(spid); i++) {
+            struct timespec ts = { 0, 10000000 };
+            nanosleep(&ts, NULL);
+        }
+        CHECK(spid > 0 && !process_alive(spid));   /* the group went, not only gnuplot */
+        free(pid);
+    }
+    CHECK(open_fds() == fds);
+    CHECK(no_children());
+}
+
 /* Each job keeps its own deadline, counted from its own start: a hanging job is killed with
  * its process group at 2 s while a job beside it runs on, and jobs queued behind them (2 s)
  * are not charged for the wait (2 s + 2 s of their own would pass their 3 s). */
 static void test_pool_timeouts(const char *dir)
 {
-    char bin[300], fake[400];
+    char bin[300];
     snprintf(bin, sizeof bin, "%s/poolbin_t", dir);
     mkdir(bin, 0755);
-    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
-    write_exec(fake, "#!/bin/sh\n"
-                     "case \"$1\" in\n"
-                     "hang.gp) sleep 30 & echo $! > hang.pid; echo 'stuck' >&2; wait;;\n"
-                     "*) sleep 2; echo drawn > \"${1%.gp}.out\";;\n"
-                     "esac\n");
+    session_script(bin, "slow_a", "pause 2");
+    session_script(bin, "hang", "system('sleep 30 & echo $! > hang.pid; wait')");
+    session_script(bin, "slow_b", "pause 2");
+    session_script(bin, "slow_c", "pause 2");
     struct gp_job jobs[4];
-    pool_job(&jobs[0], fake, bin, "slow_a.gp", "slow a", 0);
-    pool_job(&jobs[1], fake, bin, "hang.gp", "hang", 1);
-    pool_job(&jobs[2], fake, bin, "slow_b.gp", "slow b", 2);
-    pool_job(&jobs[3], fake, bin, "slow_c.gp", "slow c", 3);
+    pool_job(&jobs[0], NULL, bin, "slow_a.gp", "slow a", 0);
+    pool_job(&jobs[1], NULL, bin, "hang.gp", "hang", 1);
+    pool_job(&jobs[2], NULL, bin, "slow_b.gp", "slow b", 2);
+    pool_job(&jobs[3], NULL, bin, "slow_c.gp", "slow c", 3);
     jobs[0].timeout_s = 0;   /* the default, 30 s */
     jobs[1].timeout_s = 2;
-    jobs[2].timeout_s = 3;   /* starts only when a slot frees, after 2 s */
+    jobs[2].timeout_s = 3;   /* starts only when a session frees, after 2 s */
     jobs[3].timeout_s = 3;
     struct out_error e = { 0 };
     n_done = 0;
@@ -844,83 +1173,105 @@ static void test_pool_timeouts(const char *dir)
             struct timespec ts = { 0, 10000000 };
             nanosleep(&ts, NULL);
         }
-        CHECK(gpid > 0 && !process_alive(gpid));   /* the group went, not only the shell */
+        CHECK(gpid > 0 && !process_alive(gpid));   /* the group went, not only gnuplot */
         free(pid);
     }
+    CHECK(no_children());
 }
 
-/* Jobs in a pool really run side by side (each waits until all have started; one at a time
- * they would give up), and real gnuplot drawing several charts at once writes the same bytes
- * as drawing them one by one. */
+/* Byte-compare NAME.EXT in two directories. */
+static int same_file(const char *da, const char *db, const char *name, const char *ext)
+{
+    char p[512];
+    size_t la = 0, lb = 0;
+    char *a = slurp(path_of(p, sizeof p, da, name, ext), &la);
+    char *b = slurp(path_of(p, sizeof p, db, name, ext), &lb);
+    int same = a && b && la == lb && memcmp(a, b, la) == 0;
+    free(a);
+    free(b);
+    return same;
+}
+
+/* Sessions really run side by side (each script waits until all three have started; one at
+ * a time they would give up), and real charts drawn several to a session, side by side or
+ * all in one session, are the same bytes as each drawn by a gnuplot of its own. */
 static void test_pool_concurrent(const char *dir)
 {
-    char bin[300], fake[400];
+    char bin[300], p[512];
     snprintf(bin, sizeof bin, "%s/poolbin_c", dir);
     mkdir(bin, 0755);
-    snprintf(fake, sizeof fake, "%s/fake_gnuplot", bin);
-    write_exec(fake, "#!/bin/sh\n"
-                     ": > \"$1.started\"\n"
-                     "i=0\n"
-                     "while [ \"$(ls *.started | wc -l)\" -lt 3 ]; do\n"
-                     "    i=$((i + 1)); [ $i -gt 100 ] && { echo 'ran alone' >&2; exit 1; }\n"
-                     "    sleep 0.05\n"
-                     "done\n"
-                     "echo drawn > \"${1%.gp}.out\"\n");
+    write_text(path_of(p, sizeof p, bin, "together", ".sh"),
+               ": > \"$1.started\"\n"
+               "i=0\n"
+               "while [ \"$(ls *.started | wc -l)\" -lt 3 ]; do\n"
+               "    i=$((i + 1)); [ $i -gt 100 ] && exit 0\n"
+               "    sleep 0.05\n"
+               "done\n"
+               "echo together\n");
     static const char *const scripts[] = { "c0.gp", "c1.gp", "c2.gp" };
+    for (int i = 0; i < 3; i++) {
+        char name[16], body[200];
+        snprintf(name, sizeof name, "c%d", i);
+        snprintf(body, sizeof body, "if (system('sh together.sh %s') ne 'together') "
+                 "{ plot ran_alone }", name);
+        session_script(bin, name, body);
+    }
     struct gp_job jobs[3];
     for (int i = 0; i < 3; i++)
-        pool_job(&jobs[i], fake, bin, scripts[i], scripts[i], i);
+        pool_job(&jobs[i], NULL, bin, scripts[i], scripts[i], i);
     struct out_error e = { 0 };
     CHECK(gp_run_all(jobs, 3, 3, &e) == 0);
     if (e.code)
         fprintf(stderr, "pool: %s\n", e.msg);
-    char p[512];
+    long pid[3];
     for (int i = 0; i < 3; i++) {
         char stem[16];
         snprintf(stem, sizeof stem, "c%d", i);
-        CHECK(access(path_of(p, sizeof p, bin, stem, ".out"), F_OK) == 0);
+        pid[i] = session_pid(bin, stem);
+        CHECK(pid[i] > 0);
     }
+    CHECK(pid[0] != pid[1] && pid[1] != pid[2] && pid[0] != pid[2]);
 
-    /* Real gnuplot: redraw test_every_chart's scripts, all at once, in a copy of the
-     * directory, and compare with what the charts drew one at a time. */
+    /* Real gnuplot: redraw test_every_chart's scripts in copies of the directory, four
+     * sessions side by side and then all in one, and compare with what the charts drew. */
     static const char *const names[] = { "waterfall", "km", "forest", "pchart", "trajectory",
                                          "scatter", "change_hist", "arms" };
     enum { NN = sizeof names / sizeof names[0] };
-    char copy[300];
-    snprintf(copy, sizeof copy, "%s/redraw", dir);
-    mkdir(copy, 0755);
-    for (int i = 0; i < NN; i++)
-        for (int f = 0; f < 2; f++) {
-            size_t len = 0;
-            char *text = slurp(path_of(p, sizeof p, dir, names[i], f ? ".dat" : ".gp"), &len);
-            FILE *fp = fopen(path_of(p, sizeof p, copy, names[i], f ? ".dat" : ".gp"), "wb");
-            CHECK(text != NULL && fp != NULL);
-            if (text && fp)
-                fwrite(text, 1, len, fp);
-            if (fp)
-                fclose(fp);
-            free(text);
+    static const unsigned sessions_tried[] = { 4, 1 };
+    for (size_t k = 0; k < 2; k++) {
+        unsigned sessions = sessions_tried[k];
+        char copy[300];
+        snprintf(copy, sizeof copy, "%s/redraw%u", dir, sessions);
+        mkdir(copy, 0755);
+        for (int i = 0; i < NN; i++)
+            for (int f = 0; f < 2; f++) {
+                size_t len = 0;
+                char *text = slurp(path_of(p, sizeof p, dir, names[i], f ? ".dat" : ".gp"),
+                                   &len);
+                FILE *fp = fopen(path_of(p, sizeof p, copy, names[i], f ? ".dat" : ".gp"),
+                                 "wb");
+                CHECK(text != NULL && fp != NULL);
+                if (text && fp)
+                    fwrite(text, 1, len, fp);
+                if (fp)
+                    fclose(fp);
+                free(text);
+            }
+        char script[NN][64];
+        struct gp_job gj[NN];
+        for (int i = 0; i < NN; i++) {
+            snprintf(script[i], sizeof script[i], "%s.gp", names[i]);
+            pool_job(&gj[i], NULL, copy, script[i], names[i], i);
         }
-    char script[NN][64];
-    struct gp_job gj[NN];
-    for (int i = 0; i < NN; i++) {
-        snprintf(script[i], sizeof script[i], "%s.gp", names[i]);
-        pool_job(&gj[i], NULL, copy, script[i], names[i], i);
+        memset(&e, 0, sizeof e);
+        CHECK(gp_run_all(gj, NN, sessions, &e) == 0);
+        if (e.code)
+            fprintf(stderr, "pool: %s\n", e.msg);
+        for (int i = 0; i < NN; i++) {
+            CHECK(same_file(dir, copy, names[i], ".svg"));
+            CHECK(same_file(dir, copy, names[i], ".png"));
+        }
     }
-    memset(&e, 0, sizeof e);
-    CHECK(gp_run_all(gj, NN, 4, &e) == 0);
-    if (e.code)
-        fprintf(stderr, "pool: %s\n", e.msg);
-    for (int i = 0; i < NN; i++)
-        for (int f = 0; f < 2; f++) {
-            const char *ext = f ? ".png" : ".svg";
-            size_t la = 0, lb = 0;
-            char *a = slurp(path_of(p, sizeof p, dir, names[i], ext), &la);
-            char *b = slurp(path_of(p, sizeof p, copy, names[i], ext), &lb);
-            CHECK(a && b && la == lb && memcmp(a, b, la) == 0);
-            free(a);
-            free(b);
-        }
 }
 
 /* posix_spawn reports only an errno: the message still says which step failed. */
@@ -941,14 +1292,115 @@ static void test_spawn_failures(const char *dir)
     CHECK_CONTAINS(e.msg, "garbage: cannot run gnuplot '");
     CHECK_CONTAINS(e.msg, "exec failed: Exec format error");
 
-    /* stdout goes nowhere, stdin reads nothing, stderr is ours, argv is "gnuplot SCRIPT" */
+    /* stdout goes nowhere, stdin carries the commands, stderr is ours, no arguments */
     char fake[400];
     snprintf(fake, sizeof fake, "%s/echo_gnuplot", sub);
-    write_exec(fake, "#!/bin/sh\necho to-stdout\nread line && echo \"stdin: $line\" >&2\n"
-                     "echo \"args: $# $1\" >&2\nexit 3\n");
+    write_exec(fake, "#!/bin/sh\necho to-stdout\nread line\n"
+                     "echo \"args: $# stdin: $line\" >&2\nexit 3\n");
     memset(&e, 0, sizeof e);
     CHECK(gp_run(fake, sub, "s p a c e.gp", 0, "echo", &e) == OUT_EIO);
-    CHECK_CONTAINS(e.msg, "echo: gnuplot failed (exit 3): args: 1 s p a c e.gp");
+    CHECK_CONTAINS(e.msg, "echo: gnuplot failed (exit 3): args: 0 stdin: reset session");
+
+    /* A script name with a control character cannot be sent to a session. */
+    memset(&e, 0, sizeof e);
+    CHECK(gp_run(NULL, sub, "two\nlines.gp", 0, "newline", &e) == OUT_EINTERNAL);
+    CHECK_CONTAINS(e.msg, "newline: script name has control characters");
+}
+
+/* Names gnuplot would misread are passed exactly: quotes and spaces in the directory and the
+ * script, a leading ~ or -, and a directory with a newline, which no command can name (a
+ * session is started in it instead), all through one pool of one session. */
+static void test_pool_odd_names(const char *dir)
+{
+    char plain[300], quote[300], nl[300], p[700];
+    snprintf(plain, sizeof plain, "%s/odd_plain", dir);
+    snprintf(quote, sizeof quote, "%s/odd 'quoted' dir", dir);
+    snprintf(nl, sizeof nl, "%s/odd\nnewline", dir);
+    const char *dirs[] = { plain, quote, nl, plain, quote };
+    const char *scripts[] = { "plain.gp", "it's a.gp", "~tilde.gp", "-dash.gp", "'lead.gp" };
+    for (int i = 0; i < 3; i++)
+        mkdir(dirs[i], 0755);
+    for (int i = 0; i < 5; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "set print 'drawn%d.out'\nprint 'ok'\nset print\n", i);
+        snprintf(p, sizeof p, "%s/%s", dirs[i], scripts[i]);
+        write_text(p, text);
+    }
+    struct gp_job jobs[5];
+    for (int i = 0; i < 5; i++)
+        pool_job(&jobs[i], NULL, dirs[i], scripts[i], scripts[i], i);
+    struct out_error e = { 0 };
+    CHECK(gp_run_all(jobs, 5, 1, &e) == 0);
+    if (e.code)
+        fprintf(stderr, "odd names: %s\n", e.msg);
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/drawn%d.out", dirs[i], i);
+        CHECK(access(p, F_OK) == 0);
+    }
+    CHECK(no_children());
+}
+
+/* A batch drawn by one gnuplot session: a chart failing in the middle is reported as that
+ * chart's error (the first in call order, with gnuplot's message) and the charts after it
+ * are still drawn, by the same session; a chart hanging in the middle is killed at its own
+ * deadline and the rest drawn by a new session. Failed charts leave no files; the others
+ * are byte for byte what one gnuplot per chart draws. The failure and the hang are added to
+ * the commands sent to real gnuplot by a sed in front of it. */
+static void test_batch_session(const char *dir)
+{
+    char seq[300], one[300], wrap[400];
+    snprintf(seq, sizeof seq, "%s/bs_seq", dir);
+    snprintf(one, sizeof one, "%s/bs_one", dir);
+    mkdir(seq, 0755);
+    mkdir(one, 0755);
+    snprintf(wrap, sizeof wrap, "%s/injecting_gnuplot", one);
+    write_exec(wrap, "#!/bin/sh\n"
+                     "sed -u -e \"s/load 'c_mid.gp'/&; plot injected_failure/\" \\\n"
+                     "       -e \"s/load 'c_hang.gp'/&; pause 30/\" | gnuplot\n");
+    double *pct = synth_pct(412);
+    static const char *const names[] = { "c_first", "c_mid", "c_after", "c_hang", "c_last" };
+    struct out_error e = { 0 };
+    for (int i = 0; i < 5; i++) {
+        struct chart_out o = { .dir = seq, .name = names[i] };
+        CHECK(chart_waterfall(&o, pct, 100 + 50 * (size_t)i, 0, &e) == 0);
+    }
+    int fds = open_fds();
+    struct chart_batch *b = chart_batch_new(1);
+    CHECK(b != NULL);
+    if (!b) {
+        free(pct);
+        return;
+    }
+    double t0 = now_s();
+    for (int i = 0; i < 5; i++) {
+        struct chart_out o = { .dir = one, .name = names[i], .gnuplot = wrap, .batch = b,
+                               .timeout_s = i == 3 ? 2 : 0 };
+        CHECK(chart_waterfall(&o, pct, 100 + 50 * (size_t)i, 0, &e) == 0);
+    }
+    memset(&e, 0, sizeof e);
+    CHECK(chart_batch_finish(b, &e) == OUT_EIO);
+    CHECK(now_s() - t0 < 10);
+    CHECK_CONTAINS(e.msg, "chart c_mid: gnuplot failed: line 0: undefined variable: "
+                          "injected_failure");
+    memset(&e, 0, sizeof e);
+    CHECK(chart_batch_result(b, "c_hang", &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "chart c_hang: gnuplot timed out after 2 s and was killed");
+    CHECK(chart_batch_result(b, "c_first", &e) == 0);
+    CHECK(chart_batch_result(b, "c_after", &e) == 0);
+    CHECK(chart_batch_result(b, "c_last", &e) == 0);
+    chart_batch_free(b);
+    char p[512];
+    for (int i = 0; i < 5; i++)
+        for (int f = 0; f < 4; f++) {
+            if (i == 1 || i == 3)
+                CHECK(access(path_of(p, sizeof p, one, names[i], exts[f]), F_OK) != 0);
+            else
+                CHECK(same_file(seq, one, names[i], exts[f]));
+        }
+    CHECK(no_staging_left(one));
+    CHECK(open_fds() == fds);
+    CHECK(no_children());
+    free(pct);
 }
 
 static void remove_tree(const char *dir)
@@ -984,10 +1436,16 @@ int main(void)
     test_hostile(g_dir);
     test_failures(g_dir);
     test_pool_first_error(g_dir);
+    test_pool_session(g_dir);
+    test_pool_session_timeout(g_dir);
     test_pool_timeouts(g_dir);
     test_pool_concurrent(g_dir);
     test_spawn_failures(g_dir);
+    test_pool_odd_names(g_dir);
     test_batch(g_dir);
+    test_batch_session(g_dir);
+    test_exact_order(g_dir);
+    test_exact_pairs(g_dir);
     test_million(g_dir);
     const char *keep = getenv("TEST_CHARTS_KEEP");
     if (keep && *keep == '1')

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Charts render side by side, yet a run reports what one-at-a-time rendering would: with two
-# charts failing, the later one failing first, the error names the one drawn first; failed
-# charts are neither listed in the report nor left half-written; the others are all there.
+# Charts render side by side, several to a gnuplot session, yet a run reports what
+# one-at-a-time rendering would: with two charts failing, the later one failing first, the
+# error names the one drawn first; failed charts are neither listed in the report nor left
+# half-written; the others are all there, including those drawn after a failure in the same
+# session; and the run starts far fewer gnuplots than it draws charts.
 set -u
 cd "$(dirname "$0")/../.."
 bin=$(cd "$(dirname "${OUTCOMES:-build/san/outcomes}")" && pwd)/$(basename "${OUTCOMES:-build/san/outcomes}")
@@ -10,13 +12,13 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 real=$(command -v gnuplot) || fail "gnuplot not installed"
 mkdir "$tmp/bin"
+# A session gets each chart as `cd '...'; load 'NAME.gp'; ...` on stdin: the stand-in logs
+# its start and makes two charts fail after loading them, the first one slowly.
 cat >"$tmp/bin/gnuplot" <<EOS
 #!/bin/sh
-case "\$1" in
-forest_sessions.gp) sleep 1; exec "$real" -e 'plot drawn_first_fails_last' "\$@";;
-km_sleep.gp) exec "$real" -e 'plot drawn_later_fails_first' "\$@";;
-*) exec "$real" "\$@";;
-esac
+echo started >>"$tmp/starts"
+sed -u -e "s/load 'forest_sessions.gp'/pause 1; &; plot drawn_first_fails_last/" \\
+       -e "s/load 'km_sleep.gp'/&; plot drawn_later_fails_first/" | "$real"
 EOS
 chmod +x "$tmp/bin/gnuplot"
 PATH="$tmp/bin:$PATH" "$bin" run -q --claims samples/claims.tsv --today 2026-11-23 \
@@ -35,4 +37,9 @@ for c in forest_shares waterfall_pain km_pain trajectory_sleep pchart_pain; do
     for x in gp dat svg png; do [ -s "$tmp/o/$c.$x" ] || fail "$c.$x missing"; done
 done
 ls -a "$tmp/o" | grep -q '\.render\.' && fail "staging directory left behind"
+# A failing chart does not end its session, so at most one gnuplot per CPU (8 at most).
+charts=$(ls "$tmp/o"/*.svg | wc -l)
+starts=$(wc -l <"$tmp/starts")
+[ "$charts" -ge 15 ] || fail "only $charts charts drawn"
+[ "$starts" -ge 1 ] && [ "$starts" -le 8 ] || fail "$starts gnuplot sessions for $charts charts"
 echo ok
