@@ -1154,10 +1154,22 @@ int chart_trajectory(const struct chart_out *o, const char *xlabel, const char *
         free(q);
         return rc;
     }
-    char sub[300], a[32];
+    /* "n=295" is 5 characters: 12 of them fit side by side at 800 px; a wider count
+     * ("n=1270000") fits fewer, so every k-th point is labelled. */
+    size_t chars = 3;   /* "n=" and one digit */
+    for (long v = nmax; v >= 10; v /= 10)
+        chars++;
+    size_t fit = chars < 60 ? 60 / chars : 1;
+    size_t every = m <= fit ? 1 : (m + fit - 1) / fit;
+    char sub[300], a[32], under[48];
+    if (every == 1)
+        snprintf(under, sizeof under, "n under each point");
+    else
+        snprintf(under, sizeof under, "n under every %zu%s point", every,
+                 every == 2 ? "nd" : every == 3 ? "rd" : "th");
     if (m)
-        snprintf(sub, sizeof sub, "Mean with 95%% CI at each session · up to %s patients; "
-                 "n under each point", fmt_count(a, sizeof a, (double)nmax));
+        snprintf(sub, sizeof sub, "Mean with 95%% CI at each session · up to %s patients; %s",
+                 fmt_count(a, sizeof a, (double)nmax), under);
     else
         snprintf(sub, sizeof sub, "No sessions with scores");
     job_preamble(&j, "Score by session", sub, NULL);
@@ -1184,8 +1196,6 @@ int chart_trajectory(const struct chart_out *o, const char *xlabel, const char *
     if (!(xspan > 0))
         xspan = 1;
     fprintf(j.gp, "set xrange [%.6g:%.6g]\n", q[0].x - 0.04 * xspan, q[m - 1].x + 0.04 * xspan);
-    /* "n=295" is about 5 characters wide: beyond ~12 points at 800 px they collide. */
-    size_t every = m <= 12 ? 1 : (m + 11) / 12;
     fprintf(j.gp, "nlab_y = %.6g\nevery_n = %zu\n", ylo - 0.18 * span, every);
     fputs("set xlabel ", j.gp);
     put_text(j.gp, xlabel ? xlabel : "Session", 80);

@@ -308,6 +308,28 @@ static void test_every_chart(const char *dir)
     txt = check_rendered(dir, "trajectory");
     CHECK_CONTAINS(txt, "n=412");
     free(txt);
+    {
+        /* Twelve 5-character labels ("n=412") fit under the plot: every point has one. */
+        char p[512];
+        char *gp = slurp(path_of(p, sizeof p, dir, "trajectory", ".gp"), NULL);
+        CHECK_CONTAINS(gp, "every_n = 1\n");
+        CHECK_CONTAINS(gp, "n under each point");
+        free(gp);
+        /* 23 sessions with 7-digit counts: "n=1270000" is 9 characters, 60 / 9 = 6 fit,
+         * so every ceil(23 / 6) = 4th point is labelled, and the subtitle says so. */
+        struct chart_point big[23];
+        for (int i = 0; i < 23; i++) {
+            big[i] = tp[i % 12];
+            big[i].x = i + 1;
+            big[i].n = 1270000 - 50000 * i;
+        }
+        o = (struct chart_out){ .dir = dir, .name = "trajectory_big" };
+        CHECK(chart_trajectory(&o, "Session", "Mean pain", big, 23, &e) == 0);
+        gp = slurp(path_of(p, sizeof p, dir, "trajectory_big", ".gp"), NULL);
+        CHECK_CONTAINS(gp, "every_n = 4\n");
+        CHECK_CONTAINS(gp, "n under every 4th point");
+        free(gp);
+    }
 
     double b[412], f[412], ch[412];
     for (int i = 0; i < 412; i++) {
