@@ -22,6 +22,7 @@
 
 #include "escape.h"
 #include "gnuplot_run.h"
+#include "stats.h"
 
 /* Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
 #define OI_BLACK "#000000"
@@ -136,59 +137,29 @@ static int cmp_asc(const void *a, const void *b)
 
 /* ---- sorting a value per patient ------------------------------------------------------- */
 
-/* A key whose unsigned order is the numeric order of finite x: all bits of a negative
- * flipped, the sign bit of the rest. -0.0 gets +0.0's key: the comparisons it stands in for
- * call them equal. desc reverses the order. */
-static uint64_t order_key(double x, int desc)
+static void reverse(double *v, size_t n)
 {
-    uint64_t u;
-    if (x == 0)
-        x = 0.0;
-    memcpy(&u, &x, sizeof u);
-    u = (u >> 63) ? ~u : u | (UINT64_C(1) << 63);
-    return desc ? ~u : u;
+    for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+        double t = v[i];
+        v[i] = v[j - 1];
+        v[j - 1] = t;
+    }
 }
 
 /* Sort finite values ascending (desc: descending) exactly as qsort with cmp_asc (cmp_desc)
- * did: glibc's qsort is a stable merge sort, and values comparing equal are bit for bit the
- * same but for -0.0 and +0.0, which keep their input order here too (a stable sort on keys
- * that do not tell them apart). A least-significant-digit radix sort on bytes, skipping those
- * all keys share: linear in n, where qsort's calls through a comparison function were the
- * largest cost of the charts at a million patients. qsort when out of memory. */
+ * did: glibc's qsort is a stable merge sort, and stats_sort is the same stable order in
+ * linear time (values comparing equal, -0.0 and +0.0 among them, keep their input order).
+ * Descending is the ascending stable sort of the reversed input, reversed: ties come back
+ * in input order. qsort when out of memory. */
 static void sort_doubles(double *v, size_t n, int desc)
 {
-    double *tmp = n >= 256 ? malloc(n * sizeof *tmp) : NULL;
-    size_t(*count)[256] = tmp ? calloc(8, sizeof *count) : NULL;
-    if (!count) {
-        free(tmp);
+    if (desc)
+        reverse(v, n);
+    int rc = stats_sort(v, n, NULL);
+    if (desc)
+        reverse(v, n);
+    if (rc)
         qsort(v, n, sizeof *v, desc ? cmp_desc : cmp_asc);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = order_key(v[i], desc);
-        for (int d = 0; d < 8; d++)
-            count[d][(k >> (8 * d)) & 0xff]++;
-    }
-    double *src = v, *dst = tmp;
-    for (int d = 0; d < 8; d++) {
-        size_t *c = count[d];
-        if (c[(order_key(src[0], desc) >> (8 * d)) & 0xff] == n)
-            continue;   /* every key has this byte: the pass would change nothing */
-        for (size_t b = 0, sum = 0; b < 256; b++) {
-            size_t t = c[b];
-            c[b] = sum;
-            sum += t;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(order_key(src[i], desc) >> (8 * d)) & 0xff]++] = src[i];
-        double *t = src;
-        src = dst;
-        dst = t;
-    }
-    if (src != v)
-        memcpy(v, src, n * sizeof *v);
-    free(tmp);
-    free(count);
 }
 
 /* A tick step of 1, 2 or 5 times a power of ten giving at most max_ticks intervals. */

@@ -796,7 +796,9 @@ static void test_exact_order(const char *dir)
     size_t nneg0 = 0, npos0 = 0;
     for (size_t i = 0; i < N1; i++) {
         v[i] = (double)((long)(i * 37 % 41) - 20) * 6.0;   /* -120..120, repeats, zeros */
-        if (v[i] == 0 && i % 3 == 0)
+        /* Zeros at i = 36, 77, 118, ..., 282; signs - + + + - + +: not a palindrome, so a
+         * sort that returns the zeros in reverse input order fails too. */
+        if (v[i] == 0 && i % 4 == 0)
             v[i] = -0.0;
         nneg0 += v[i] == 0 && signbit(v[i]);
         npos0 += v[i] == 0 && !signbit(v[i]);
