@@ -48,6 +48,8 @@ build/outcomes: build/rel/main.o $(REL_OBJ)
 	$(CC) -o $@ $^ $(LIBS)
 build/san/outcomes: build/san/main.o $(SAN_OBJ)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
+# The replay test compiles the fuzz target in.
+build/san/test_fuzz_replay: tests/fuzz/fuzz_ingest.c
 build/san/test_%: tests/test_%.c tests/harness.h $(SAN_OBJ) $(HDR)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(SAN_OBJ) $(LIBS)
 

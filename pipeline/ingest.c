@@ -1036,10 +1036,11 @@ static void reject_conflict(struct ingest *g, const struct csvread_record *rec,
 static int stream_flush(struct ingest *g, struct out_error *e)
 {
     struct dataset *ds = g->ds;
-    if (!ds->n_visits)
-        return 0;
+    /* Even with no visits: the digest then still knows the instruments and patients. */
     if (digest_add(ds->digest, ds, 0, ds->n_visits))
         return out_err(e, OUT_EINTERNAL, g->path, 0, 0, "out of memory");
+    if (!ds->n_visits)
+        return 0;
     int rc = g->o->patient_done(g->o->patient_done_ctx, ds, e);
     if (rc)
         return rc;
