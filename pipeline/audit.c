@@ -172,12 +172,6 @@ long audit_n_to_settle(double phat, double p0, double level)
 /* One instrument's measures, in patient-set order, with the fields the kernels read. The
  * patient set's records are large and interleave the instruments, and every claim used to
  * scan all of them; audit_run builds these once. */
-struct arec {
-    double baseline, pct, immediate;
-    uint32_t patient;
-    int zero_baseline, responded, sessions_to_response, days_to_response, n_immediate;
-    int8_t durable;
-};
 
 /* Answers that depend only on a covariate's string, worked out once per string index
  * (value -1: not yet known). */
@@ -198,7 +192,8 @@ struct ctx {
     const struct dataset *ds;
     const struct patient_set *ps;
     const struct audit_opts *o;
-    struct arec **rec;         /* rec[k][0..n_rec[k]) for instrument k */
+    const struct pmeasure ***rec;   /* rec[k][0..n_rec[k]): instrument k's records, in
+                                       patient-set order (pointers: no copy) */
     size_t *n_rec;
     struct memo *memo;
 };
@@ -323,7 +318,8 @@ static int patient_in(const struct ctx *x, const struct claim *c, int cov, size_
 }
 
 /* m is one of the claim's instrument's records. */
-static int measure_in(const struct ctx *x, const struct claim *c, int cov, const struct arec *m)
+static int measure_in(const struct ctx *x, const struct claim *c, int cov,
+                      const struct pmeasure *m)
 {
     if (c->sub.kind == SUB_BASELINE_LE && !(m->baseline <= c->sub.x))
         return 0;
@@ -519,18 +515,19 @@ static int pct_values(const struct ctx *x, const struct claim *c, struct audit_r
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     size_t nr = x->n_rec[instr];
-    const struct arec *rec = x->rec[instr];
+    const struct pmeasure *const *rec = x->rec[instr];
     double *v = malloc((nr ? nr : 1) * sizeof *v);
     if (!v)
         return -1;
     size_t single = 0, zero = 0;
     for (size_t i = 0; i < nr; i++) {
-        const struct arec *m = &rec[i];
+        const struct pmeasure *m = rec[i];
         if (!measure_in(x, c, cov, m))
             continue;
-        if (!isnan(m->pct))
-            v[(*n)++] = m->pct;
-        else if (m->zero_baseline)
+        double pct = pm_pct(m);
+        if (!isnan(pct))
+            v[(*n)++] = pct;
+        else if (pm_zero_baseline(m))
             zero++;
         else
             single++;
@@ -600,7 +597,7 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
         return -1;
     }
     for (size_t i = 0; i < nr; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         if (!measure_in(x, c, cov, m))
             continue;
         if (m->sessions_to_response < 0) {
@@ -697,15 +694,16 @@ static int k_durable(const struct ctx *x, const struct claim *c, struct audit_ro
         return 0;
     long k = 0, n = 0, unknown = 0;
     for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         if (!measure_in(x, c, cov, m))
             continue;
-        if (m->durable < 0) {
+        int durable = pm_durable(m);
+        if (durable < 0) {
             unknown++;
             continue;
         }
         n++;
-        k += m->durable == 1;
+        k += durable == 1;
     }
     note_add(r, "durable = >= 30%% at end of course and at month 12 (365+-42 days); "
                 "%ld without a month-12 score excluded", unknown);
@@ -728,7 +726,7 @@ static int k_immediate(const struct ctx *x, const struct claim *c, struct audit_
         return 0;
     long k = 0, n = 0;
     for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         if (!measure_in(x, c, cov, m) || m->n_immediate <= 0 || isnan(m->immediate))
             continue;
         n++;
@@ -747,7 +745,7 @@ static int k_first_session(const struct ctx *x, const struct claim *c, struct au
         return 0;
     long k = 0, n = 0;
     for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         if (!measure_in(x, c, cov, m) || m->sessions_to_response < 0)
             continue;
         if (m->responded && m->sessions_to_response <= 1) {
@@ -883,7 +881,7 @@ static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *
         return 0;
     long k = 0, n = 0;
     for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         if (!measure_in(x, c, cov, m) || !m->responded || m->days_to_response < 0)
             continue;
         n++;
@@ -980,16 +978,17 @@ static int k_diff(const struct ctx *x, const struct claim *c, struct audit_row *
         return -1;
     }
     for (size_t i = 0; i < nr; i++) {
-        const struct arec *m = &x->rec[instr][i];
+        const struct pmeasure *m = x->rec[instr][i];
         int g = arm_of(x, c, arm, m->patient);
         if (g < 0) {
             const char *a = dataset_cov(x->ds, m->patient, arm);
             no_arm += !a || !*a;
             continue;
         }
-        if (!isnan(m->pct))
-            v[g][n[g]++] = m->pct;
-        else if (m->zero_baseline)
+        double pct = pm_pct(m);
+        if (!isnan(pct))
+            v[g][n[g]++] = pct;
+        else if (pm_zero_baseline(m))
             zero++;
         else
             single++;
@@ -1258,17 +1257,7 @@ static int ctx_init(struct ctx *x, struct memo *m)
         const struct pmeasure *pm = &ps->m[i];
         if (pm->instr >= ds->n_instr)
             continue;
-        struct arec *a = &x->rec[pm->instr][x->n_rec[pm->instr]++];
-        a->baseline = pm->baseline;
-        a->pct = pm_pct(pm);
-        a->immediate = pm->immediate;
-        a->patient = pm->patient;
-        a->zero_baseline = pm_zero_baseline(pm);
-        a->responded = pm->responded;
-        a->sessions_to_response = pm->sessions_to_response;
-        a->days_to_response = pm->days_to_response;
-        a->n_immediate = pm->n_immediate;
-        a->durable = pm_durable(pm);
+        x->rec[pm->instr][x->n_rec[pm->instr]++] = pm;
     }
     return 0;
 oom:

@@ -125,46 +125,38 @@ struct instr_values {
     size_t n, np, nz;           /* nz: complete cases with a zero baseline */
 };
 
-static void values_free(struct instr_values *iv, size_t n_instr)
+static void values_free(struct instr_values *v)
 {
-    for (size_t k = 0; iv && k < n_instr; k++) {
-        free(iv[k].pct);
-        free(iv[k].b);
-        free(iv[k].f);
-        free(iv[k].ch);
-    }
-    free(iv);
+    free(v->pct);
+    free(v->b);
+    free(v->f);
+    free(v->ch);
+    memset(v, 0, sizeof *v);
 }
 
-/* Every instrument's values, in two passes over the measures (count, then fill) where a
- * pass per instrument read all of them once for each; in the measures' order, as before.
- * NULL when out of memory. */
-static struct instr_values *gather_values(const struct patient_set *ps, size_t n_instr)
+/* Instrument k's values, in the measures' order: two passes (count, then fill). One
+ * instrument at a time, so at a million patients only one set of copies is held. Returns 0,
+ * or -1 when out of memory (*v empty). */
+static int gather_values(const struct patient_set *ps, size_t k, struct instr_values *v)
 {
-    struct instr_values *iv = calloc(n_instr ? n_instr : 1, sizeof *iv);
-    if (!iv)
-        return NULL;
+    memset(v, 0, sizeof *v);
+    size_t n = 0;
     for (size_t i = 0; i < ps->n; i++)
-        if (ps->m[i].instr < n_instr && !isnan(pm_change(&ps->m[i])))
-            iv[ps->m[i].instr].n++;
-    for (size_t k = 0; k < n_instr; k++) {
-        size_t n = iv[k].n ? iv[k].n : 1;
-        iv[k].pct = malloc(n * sizeof *iv[k].pct);
-        iv[k].b = malloc(n * sizeof *iv[k].b);
-        iv[k].f = malloc(n * sizeof *iv[k].f);
-        iv[k].ch = malloc(n * sizeof *iv[k].ch);
-        if (!iv[k].pct || !iv[k].b || !iv[k].f || !iv[k].ch) {
-            values_free(iv, n_instr);
-            return NULL;
-        }
-        iv[k].n = 0;
+        n += ps->m[i].instr == k && !isnan(pm_change(&ps->m[i]));
+    size_t cap = n ? n : 1;
+    v->pct = malloc(cap * sizeof *v->pct);
+    v->b = malloc(cap * sizeof *v->b);
+    v->f = malloc(cap * sizeof *v->f);
+    v->ch = malloc(cap * sizeof *v->ch);
+    if (!v->pct || !v->b || !v->f || !v->ch) {
+        values_free(v);
+        return -1;
     }
     for (size_t i = 0; i < ps->n; i++) {
         const struct pmeasure *m = &ps->m[i];
-        double change = m->instr < n_instr ? pm_change(m) : NAN;
+        double change = m->instr == k ? pm_change(m) : NAN;
         if (isnan(change))
             continue;
-        struct instr_values *v = &iv[m->instr];
         v->b[v->n] = m->baseline;
         v->f[v->n] = m->final;
         v->ch[v->n++] = change;
@@ -174,7 +166,7 @@ static struct instr_values *gather_values(const struct patient_set *ps, size_t n
         else if (!isnan(pct))
             v->pct[v->np++] = pct;
     }
-    return iv;
+    return 0;
 }
 
 static void per_instrument(struct ctx *c, const struct dataset *ds, const struct cohort *co,
@@ -419,14 +411,15 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
     forest(&c, audit, bench);
     struct visit_digest local;
     const struct visit_digest *dg = digest_of(ds, &local);
-    struct instr_values *iv = gather_values(ps, ds->n_instr);
     for (size_t k = 0; k < ds->n_instr; k++) {
-        if (iv)
-            per_instrument(&c, ds, co, k, &iv[k]);
+        struct instr_values iv;
+        if (gather_values(ps, k, &iv) == 0) {
+            per_instrument(&c, ds, co, k, &iv);
+            values_free(&iv);
+        }
         if (dg)
             trajectory(&c, ds, dg, k);
     }
-    values_free(iv, ds->n_instr);
     digest_free(&local);
     int pk = instr_index(ds, "pain");
     const char *main_instr = pk >= 0 ? "pain" : ds->n_instr ? ds->instr[0]->name : NULL;

@@ -204,37 +204,13 @@ static int baseline_band_of(const struct instrument *in, double x)
     return s < c1 ? 0 : s < c2 ? 1 : 2;
 }
 
-/* One instrument's measures with a baseline, in patient-set order, holding only what the
- * group statistics read. The patient set's records are large and interleave the
- * instruments, so every group scanning it was most of this stage's time; the views are
- * built in one pass and every group, subgroup and arm of the instrument reads its own.
- * 40 bytes: change and percent are worked out from baseline and final as patient.h's
- * pm_change and pm_pct do (same operations, same bits), not stored. */
-struct rec {
-    double baseline, final;
-    double immediate;          /* NAN unless it counts */
-    uint32_t patient;
-    int32_t sessions_to_response;
-    int8_t responded, zero_baseline, resp30, resp50, resp_mic, durable;
-    int8_t band;               /* baseline band (baseline_band_of) */
-    int8_t higher_better;      /* the record's direction */
-};
-
-static double rec_change(const struct rec *r)
-{
-    return r->higher_better ? r->final - r->baseline : r->baseline - r->final;
-}
-
-static double rec_pct(const struct rec *r)
-{
-    if (r->baseline == 0)
-        return NAN;
-    return 100.0 * rec_change(r) / fabs(r->baseline);
-}
-
+/* One instrument's measures with a baseline, in patient-set order: pointers into the
+ * patient set (no copy of the records: they are most of a large run's memory) and each
+ * record's baseline band. Every group, subgroup and arm of the instrument scans its own. */
 struct view {
     size_t n_instr;
-    struct rec **rec;          /* rec[k][0..n[k]) */
+    const struct pmeasure ***rec;   /* rec[k][0..n[k]) */
+    int8_t **band;                  /* band[k][i]: baseline band of rec[k][i] */
     size_t *n;
     /* Scratch for one group at a time, max n[k] each; refilled between statistics. */
     size_t cap;
@@ -242,12 +218,22 @@ struct view {
     int *ke;
 };
 
+/* The within-session effect needs no follow-up: a patient seen once still had it. */
+static double immediate_of(const struct pmeasure *m)
+{
+    return m->n_immediate > 0 ? m->immediate : NAN;
+}
+
 static void view_free(struct view *v)
 {
-    if (v->rec)
-        for (size_t k = 0; k < v->n_instr; k++)
+    for (size_t k = 0; k < v->n_instr; k++) {
+        if (v->rec)
             free(v->rec[k]);
+        if (v->band)
+            free(v->band[k]);
+    }
     free(v->rec);
+    free(v->band);
     free(v->n);
     free(v->pre); free(v->post); free(v->chg); free(v->pct); free(v->kt); free(v->ke);
     memset(v, 0, sizeof *v);
@@ -258,15 +244,17 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
     memset(v, 0, sizeof *v);
     v->n_instr = ds->n_instr;
     v->rec = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->rec);
+    v->band = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->band);
     v->n = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->n);
-    if (!v->rec || !v->n)
+    if (!v->rec || !v->band || !v->n)
         goto oom;
     for (size_t i = 0; i < ps->n; i++)
         if (ps->m[i].instr < ds->n_instr && !isnan(ps->m[i].baseline))
             v->n[ps->m[i].instr]++;
     for (size_t k = 0; k < ds->n_instr; k++) {
         v->rec[k] = malloc((v->n[k] ? v->n[k] : 1) * sizeof *v->rec[k]);
-        if (!v->rec[k])
+        v->band[k] = malloc(v->n[k] ? v->n[k] : 1);
+        if (!v->rec[k] || !v->band[k])
             goto oom;
         if (v->n[k] > v->cap)
             v->cap = v->n[k];
@@ -276,21 +264,9 @@ static int view_init(struct view *v, const struct dataset *ds, const struct pati
         const struct pmeasure *m = &ps->m[i];
         if (m->instr >= ds->n_instr || isnan(m->baseline))
             continue;
-        struct rec *r = &v->rec[m->instr][v->n[m->instr]++];
-        r->baseline = m->baseline;
-        r->final = m->final;
-        r->higher_better = (int8_t)m->higher_better;
-        /* The within-session effect needs no follow-up: a patient seen once still had it. */
-        r->immediate = m->n_immediate > 0 ? m->immediate : NAN;
-        r->patient = m->patient;
-        r->sessions_to_response = m->sessions_to_response;
-        r->zero_baseline = (int8_t)pm_zero_baseline(m);
-        r->resp30 = (int8_t)pm_resp30(m);
-        r->resp50 = (int8_t)pm_resp50(m);
-        r->resp_mic = m->resp_mic;
-        r->durable = (int8_t)pm_durable(m);
-        r->responded = (int8_t)m->responded;
-        r->band = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
+        size_t j = v->n[m->instr]++;
+        v->rec[m->instr][j] = m;
+        v->band[m->instr][j] = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
     }
     size_t cap = v->cap ? v->cap : 1;
     v->pre = malloc(cap * sizeof *v->pre);
@@ -318,7 +294,8 @@ struct filter {
     const int8_t *age_band;    /* F_AGE_BAND: band of each patient, -1 missing */
 };
 
-static int pass(const struct dataset *ds, const struct rec *r, const struct filter *f)
+static int pass(const struct dataset *ds, const struct pmeasure *r, int band,
+                const struct filter *f)
 {
     switch (f->kind) {
     case F_ALL:
@@ -328,7 +305,7 @@ static int pass(const struct dataset *ds, const struct rec *r, const struct filt
     case F_AGE_BAND:
         return f->age_band[r->patient] == f->band;
     case F_BASELINE_BAND:
-        return r->band == f->band;
+        return band == f->band;
     }
     return 0;
 }
@@ -360,19 +337,20 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
 
     double *pre = v->pre, *post = v->post, *chg = v->chg, *pct = v->pct, *kt = v->kt;
     int *ke = v->ke;
-    const struct rec *recs = v->rec[f->instr];
+    const struct pmeasure *const *recs = v->rec[f->instr];
+    const int8_t *bands = v->band[f->instr];
     size_t nrec = v->n[f->instr];
     size_t nc = 0, np = 0, nb = 0, ni = 0, nk = 0;
     long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0;
     long worst[KM_AT_N] = {0};
     for (size_t i = 0; i < nrec; i++) {
-        const struct rec *m = &recs[i];
-        if (!pass(ds, m, f))
+        const struct pmeasure *m = recs[i];
+        if (!pass(ds, m, bands[i], f))
             continue;
         g->n_patients++;
-        ni += !isnan(m->immediate);
+        ni += !isnan(immediate_of(m));
         nb++;
-        double change = rec_change(m);
+        double change = pm_change(m);
         if (isnan(change)) {
             g->n_single++;
             continue;
@@ -382,21 +360,22 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
         pre[nc] = in->higher_better ? m->baseline : m->final;
         post[nc] = in->higher_better ? m->final : m->baseline;
         chg[nc++] = change;
-        double pc = rec_pct(m);
-        if (m->zero_baseline)
+        double pc = pm_pct(m);
+        if (pm_zero_baseline(m))
             g->n_zero_baseline++;
         else if (!isnan(pc)) {
             pct[np++] = pc;
-            r30 += m->resp30 == 1;
-            r50 += m->resp50 == 1;
+            r30 += pm_resp30(m) == 1;
+            r50 += pm_resp50(m) == 1;
         }
         if (m->resp_mic >= 0) {
             nmic++;
             rmic += m->resp_mic == 1;
         }
-        if (m->durable >= 0) {
+        int durable = pm_durable(m);
+        if (durable >= 0) {
             ndur++;
-            dur += m->durable == 1;
+            dur += durable == 1;
         }
         if (m->sessions_to_response >= 0) {
             kt[nk] = m->sessions_to_response;
@@ -439,12 +418,13 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
     double *bocf = pct, *imm = pre;
     size_t jb = 0, ji = 0;
     for (size_t i = 0; i < nrec && (jb < nb || ji < ni); i++) {
-        const struct rec *m = &recs[i];
-        if (!pass(ds, m, f))
+        const struct pmeasure *m = recs[i];
+        if (!pass(ds, m, bands[i], f))
             continue;
-        if (!isnan(m->immediate))
-            imm[ji++] = m->immediate;
-        double change = rec_change(m);
+        double im = immediate_of(m);
+        if (!isnan(im))
+            imm[ji++] = im;
+        double change = pm_change(m);
         bocf[jb++] = isnan(change) ? 0 : change;
     }
     t_keep_mean(bocf, nb, o->level, &g->bocf);
@@ -715,7 +695,7 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
     size_t nt = 0, nc = 0, nb = 0;
     long kt = 0, npt = 0, kc = 0, npc = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct rec *m = &view->rec[k][i];
+        const struct pmeasure *m = view->rec[k][i];
         uint32_t v = ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov];
         int is_t = v == vt;
         if (!is_t && v != vc)
@@ -724,7 +704,7 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
             a->n_treatment++;
         else
             a->n_control++;
-        double change = rec_change(m);
+        double change = pm_change(m);
         if (isnan(change))
             continue;
         if (is_t)
@@ -734,13 +714,13 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
         base[nb] = m->baseline;
         fin[nb] = m->final;
         grp[nb++] = is_t;
-        if (!m->zero_baseline && !isnan(rec_pct(m))) {
+        if (!pm_zero_baseline(m) && !isnan(pm_pct(m))) {
             if (is_t) {
                 npt++;
-                kt += m->resp30 == 1;
+                kt += pm_resp30(m) == 1;
             } else {
                 npc++;
-                kc += m->resp30 == 1;
+                kc += pm_resp30(m) == 1;
             }
         }
     }
@@ -922,8 +902,8 @@ static int by_groups(const struct dataset *ds, struct view *view, const struct c
         for (size_t k = 0; k < ds->n_instr; k++) {
             int present[N_BASELINE_BANDS] = {0};
             for (size_t i = 0; i < view->n[k]; i++)
-                if (view->rec[k][i].band >= 0)
-                    present[view->rec[k][i].band] = 1;
+                if (view->band[k][i] >= 0)
+                    present[view->band[k][i]] = 1;
             for (int b = 0; b < N_BASELINE_BANDS; b++) {
                 if (!present[b])
                     continue;
