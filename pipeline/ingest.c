@@ -1604,14 +1604,17 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
     memset(&pl, 0, sizeof pl);
     pl.r = r;
     pl.src = src;
-    r->fn = pipe_enqueue;
-    r->ctx = &pl;
     if (pthread_mutex_init(&pl.mu, NULL))
         return 1;
     if (pthread_cond_init(&pl.cv, NULL)) {
         pthread_mutex_destroy(&pl.mu);
         return 1;
     }
+    /* The reader's records go to the batches while the pipeline runs; every way out of
+     * this function below puts on_record back before pl goes out of scope. */
+    r->fn = pipe_enqueue;
+    /* cppcheck-suppress autoVariables */
+    r->ctx = &pl;
     pthread_t th;
     if (pthread_create(&th, NULL, pipe_reader, &pl)) {
         pthread_cond_destroy(&pl.cv);
