@@ -5,6 +5,7 @@
  * libcsv can only end a record on the piece's last byte, so the line counter and the raw
  * buffer are always exact at the moment the record callback runs. */
 #include "csvread.h"
+#include "grow.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,21 +14,6 @@
 #include <string.h>
 
 enum { DEFAULT_MAX_RECORD = 1 << 20 };
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * elem);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 5, 6)))
@@ -95,10 +81,10 @@ static void on_field(void *data, size_t len, void *ctx)
     if (r->status)
         return;
     size_t nf = r->n_fields + 1;
-    if (grow((void **)&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) ||
-        grow((void **)&r->off, &r->cap_off, nf, sizeof *r->off) ||
-        grow((void **)&r->lenv, &r->cap_len, nf, sizeof *r->lenv) ||
-        grow((void **)&r->fieldv, &r->cap_fv, nf, sizeof *r->fieldv)) {
+    if (grow_buf((void **)&r->arena, &r->arena_cap, r->arena_len + len + 1, 1) ||
+        grow_buf((void **)&r->off, &r->cap_off, nf, sizeof *r->off) ||
+        grow_buf((void **)&r->lenv, &r->cap_len, nf, sizeof *r->lenv) ||
+        grow_buf((void **)&r->fieldv, &r->cap_fv, nf, sizeof *r->fieldv)) {
         fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
         return;
     }
@@ -167,7 +153,7 @@ void csvread_force_libcsv(int on)
 static int split_line(struct csvread *r, const unsigned char *s, size_t n, int term)
 {
     const unsigned char delim = r->delim;
-    if (grow((void **)&r->arena, &r->arena_cap, 2 * n + 2, 1))
+    if (grow_buf((void **)&r->arena, &r->arena_cap, 2 * n + 2, 1))
         return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
     char *w = r->arena;
     size_t nf = 0, i = 0;
@@ -207,9 +193,9 @@ static int split_line(struct csvread *r, const unsigned char *s, size_t n, int t
             i = end;
         }
         *w++ = '\0';
-        if (grow((void **)&r->off, &r->cap_off, nf + 1, sizeof *r->off) ||
-            grow((void **)&r->lenv, &r->cap_len, nf + 1, sizeof *r->lenv) ||
-            grow((void **)&r->fieldv, &r->cap_fv, nf + 1, sizeof *r->fieldv))
+        if (grow_buf((void **)&r->off, &r->cap_off, nf + 1, sizeof *r->off) ||
+            grow_buf((void **)&r->lenv, &r->cap_len, nf + 1, sizeof *r->lenv) ||
+            grow_buf((void **)&r->fieldv, &r->cap_fv, nf + 1, sizeof *r->fieldv))
             return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
         r->fieldv[nf] = start;
         r->lenv[nf] = (size_t)(w - 1 - start);
@@ -248,7 +234,7 @@ static int piece(struct csvread *r, const unsigned char *s, size_t n)
             r->rec_line = r->line;
         }
     }
-    if (grow((void **)&r->raw, &r->raw_cap, r->raw_len + n + 1, 1))
+    if (grow_buf((void **)&r->raw, &r->raw_cap, r->raw_len + n + 1, 1))
         return fail(r, OUT_EINTERNAL, r->line, 0, "out of memory");
     memcpy(r->raw + r->raw_len, s, n);
     r->raw_len += n;
@@ -433,7 +419,7 @@ int csvread_feed(struct csvread *r, const void *buf, size_t len, struct out_erro
         return r->status;
     if (r->started)
         return process(r, buf, len);
-    if (grow((void **)&r->pre, &r->pre_cap, r->pre_len + len, 1))
+    if (grow_buf((void **)&r->pre, &r->pre_cap, r->pre_len + len, 1))
         return fail(r, OUT_EINTERNAL, 0, 0, "out of memory");
     if (len)
         memcpy(r->pre + r->pre_len, buf, len);

@@ -1,5 +1,6 @@
 /* digest.c — see digest.h. */
 #include "digest.h"
+#include "grow.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,22 +69,6 @@ static void cell_add(struct digest_cell *c, double x)
     c->m2 += delta * (x - c->mean);
 }
 
-/* Room for n items of size bytes in *buf (grown, never shrunk). */
-static int reserve(void **buf, size_t *cap, size_t n, size_t size)
-{
-    if (n <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < n)
-        ncap *= 2;
-    void *nb = realloc(*buf, ncap * size);
-    if (!nb)
-        return -1;
-    *buf = nb;
-    *cap = ncap;
-    return 0;
-}
-
 /* Visits already in date order (the usual export) need no sort. */
 static int in_order(const struct dayidx *o, size_t n)
 {
@@ -125,9 +110,9 @@ int digest_add(struct visit_digest *d, const struct dataset *ds, size_t lo, size
         pmax = p > pmax ? p : pmax;
     }
     size_t span = (size_t)(pmax - pmin) + 1;
-    if (reserve(&d->o_buf, &d->o_cap, n, sizeof(struct dayidx)) ||
-        reserve(&d->sess_buf, &d->sess_cap, n, sizeof(int)) ||
-        reserve(&d->start_buf, &d->start_cap, span + 1, sizeof(size_t)))
+    if (grow_buf(&d->o_buf, &d->o_cap, n, sizeof(struct dayidx)) ||
+        grow_buf(&d->sess_buf, &d->sess_cap, n, sizeof(int)) ||
+        grow_buf(&d->start_buf, &d->start_cap, span + 1, sizeof(size_t)))
         return -1;
     struct dayidx *o = d->o_buf;
     int *sess = d->sess_buf;

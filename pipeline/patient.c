@@ -7,6 +7,7 @@
  * is only known once every record exists, hence a second pass over the records.
  */
 #include "patient.h"
+#include "grow.h"
 
 #include <limits.h>
 #include <math.h>
@@ -471,21 +472,6 @@ struct patient_stream {
     size_t vk_cap;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * size);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 /* Scratch for a patient of n visits and ni instruments. */
 static int scratch_reserve(struct patient_stream *s, size_t n, size_t ni)
 {
@@ -556,8 +542,8 @@ int patient_stream_add(struct patient_stream *s, const struct dataset *ds, struc
         pmax = p > pmax ? p : pmax;
     }
     size_t span = (size_t)(pmax - pmin) + 1;
-    if (grow((void **)&s->start, &s->start_cap, span + 1, sizeof *s->start) ||
-        grow((void **)&s->vk, &s->vk_cap, nv, sizeof *s->vk))
+    if (grow_buf((void **)&s->start, &s->start_cap, span + 1, sizeof *s->start) ||
+        grow_buf((void **)&s->vk, &s->vk_cap, nv, sizeof *s->vk))
         return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
     size_t *start = s->start;
     struct vkey *vk = s->vk;
