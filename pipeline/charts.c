@@ -690,11 +690,15 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
                  fmt_count(a, sizeof a, (double)n_patients),
                  fmt_count(b, sizeof b, (double)n_events));
     else
-        snprintf(sub, sizeof sub, "n = %s patients · %s responded (≥30%% improvement) · "
-                 "Kaplan–Meier with 95%% CI, non-responders censored",
+        snprintf(sub, sizeof sub, "n = %s patients · %s responded (≥30%% improvement)",
                  fmt_count(a, sizeof a, (double)n_patients),
                  fmt_count(b, sizeof b, (double)n_events));
-    job_preamble(&j, "Time to response", sub, NULL);
+    /* The method on its own line: beside seven-digit counts it ran past the subtitle's
+     * width and was cut short. */
+    job_preamble(&j, "Time to response", sub,
+                 n_patients == 0 || m == 0 ? NULL
+                                           : "Kaplan–Meier with 95% CI; non-responders censored "
+                                             "at their last scored visit");
     if (m == 0) {
         job_nodata(&j);
         free(s);
