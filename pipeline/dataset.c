@@ -1,6 +1,9 @@
 /* dataset.c — growth and interning for the visit table (see dataset.h).
- * Ids are interned through an open-addressing hash (FNV-1a, linear probing, load <= 1/2)
- * so a million patients cost one lookup per row, not a scan. */
+ * Ids are interned through an open-addressing hash (FNV-1a, linear probing, load < 3/4)
+ * so a million patients cost one lookup per row, not a scan. Each slot carries the hash's
+ * low 32 bits: a probe compares those before following the pointer to the string, and
+ * growing the table rehashes without touching the strings (at 1M ids both were cache
+ * misses). The strings themselves are packed into chunks. */
 #include "dataset.h"
 #include "digest.h"
 
@@ -44,6 +47,42 @@ static void free_strv(char **v, size_t n)
     free(v);
 }
 
+/* A chunk of the string arena; the newest is first. */
+struct str_chunk {
+    struct str_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+enum { STR_CHUNK = 64 * 1024 };
+
+char *dataset_strdup(struct dataset *ds, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    struct str_chunk *c = ds->str_arena;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > STR_CHUNK ? n : STR_CHUNK;
+        struct str_chunk *nc = malloc(sizeof *nc + cap);
+        if (!nc)
+            return NULL;
+        nc->used = 0;
+        nc->cap = cap;
+        /* A string too long for a fresh chunk gets a chunk of its own behind the current
+         * one, which keeps its free room for the next short string. */
+        if (c && n > STR_CHUNK) {
+            nc->next = c->next;
+            c->next = nc;
+        } else {
+            nc->next = c;
+            ds->str_arena = nc;
+        }
+        c = nc;
+    }
+    char *p = c->data + c->used;
+    memcpy(p, s, n);
+    c->used += n;
+    return p;
+}
+
 void dataset_free(struct dataset *ds)
 {
     if (!ds)
@@ -52,12 +91,17 @@ void dataset_free(struct dataset *ds)
     free(ds->score);
     free(ds->pain_post);
     free(ds->episode);
-    free_strv(ds->patient_id, ds->n_patients);
+    free(ds->patient_id);
     free(ds->pid_hash);
     free_strv(ds->cov_name, ds->n_cov);
     free(ds->cov_value);
-    free_strv(ds->cov_str, ds->n_cov_str);
+    free(ds->cov_str);
     free(ds->cov_hash);
+    while (ds->str_arena) {
+        struct str_chunk *next = ds->str_arena->next;
+        free(ds->str_arena);
+        ds->str_arena = next;
+    }
     for (size_t i = 0; i < ds->n_files; i++)
         free(ds->file[i].path);
     free(ds->file);
@@ -132,33 +176,52 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* Find s in strv through hash; insert when absent. Returns the index or -1. */
-static long intern(char ***strv, size_t *n, size_t *cap, uint32_t **hash, size_t *hcap,
-                   const char *s, int *added)
+/* Find s in strv through hash; insert when absent (the copy in ds's arena). Returns the
+ * index or -1. Slots are picked by the tag's low bits, so the table holds up to 2^32. */
+static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
+                   struct intern_slot **hash, size_t *hcap, const char *s, int *added)
 {
     *added = 0;
-    if (*n * 2 >= *hcap) {
+    if (*n >= *hcap / 4 * 3) {
         size_t ncap = *hcap ? *hcap * 2 : 1024;
-        uint32_t *nh = malloc(ncap * sizeof *nh);
+        while (*n >= ncap / 4 * 3)
+            ncap *= 2;
+        struct intern_slot *nh = malloc(ncap * sizeof *nh);
         if (!nh)
             return -1;
         memset(nh, 0xff, ncap * sizeof *nh);
-        for (size_t i = 0; i < *n; i++) {
-            size_t j = fnv1a((*strv)[i]) & (ncap - 1);
-            while (nh[j] != UINT32_MAX)
-                j = (j + 1) & (ncap - 1);
-            nh[j] = (uint32_t)i;
+        if (*hash) {
+            for (size_t i = 0; i < *hcap; i++) {
+                if ((*hash)[i].idx == UINT32_MAX)
+                    continue;
+                size_t j = (*hash)[i].tag & (ncap - 1);
+                while (nh[j].idx != UINT32_MAX)
+                    j = (j + 1) & (ncap - 1);
+                nh[j] = (*hash)[i];
+            }
+        } else {
+            /* No index yet for strings already there (dropped, or ids replaced). */
+            for (size_t i = 0; i < *n; i++) {
+                uint32_t tag = (uint32_t)fnv1a((*strv)[i]);
+                size_t j = tag & (ncap - 1);
+                while (nh[j].idx != UINT32_MAX)
+                    j = (j + 1) & (ncap - 1);
+                nh[j] = (struct intern_slot){(uint32_t)i, tag};
+            }
         }
         free(*hash);
         *hash = nh;
         *hcap = ncap;
     }
-    size_t j = fnv1a(s) & (*hcap - 1);
-    while ((*hash)[j] != UINT32_MAX) {
-        if (strcmp((*strv)[(*hash)[j]], s) == 0)
-            return (*hash)[j];
-        j = (j + 1) & (*hcap - 1);
+    uint32_t tag = (uint32_t)fnv1a(s);
+    size_t j = tag & (*hcap - 1);
+    for (; (*hash)[j].idx != UINT32_MAX; j = (j + 1) & (*hcap - 1)) {
+        const struct intern_slot *e = &(*hash)[j];
+        if (e->tag == tag && strcmp((*strv)[e->idx], s) == 0)
+            return e->idx;
     }
+    if (*n >= UINT32_MAX - 1)
+        return -1;
     if (*n == *cap) {
         size_t ncap = *cap ? *cap * 2 : 256;
         char **nv = realloc(*strv, ncap * sizeof *nv);
@@ -167,20 +230,27 @@ static long intern(char ***strv, size_t *n, size_t *cap, uint32_t **hash, size_t
         *strv = nv;
         *cap = ncap;
     }
-    char *copy = strdup(s);
+    char *copy = dataset_strdup(ds, s);
     if (!copy)
         return -1;
     (*strv)[*n] = copy;
-    (*hash)[j] = (uint32_t)*n;
+    (*hash)[j] = (struct intern_slot){(uint32_t)*n, tag};
     *added = 1;
     return (long)(*n)++;
+}
+
+void dataset_drop_id_index(struct dataset *ds)
+{
+    free(ds->pid_hash);
+    ds->pid_hash = NULL;
+    ds->pid_hash_cap = 0;
 }
 
 long dataset_patient(struct dataset *ds, const char *id)
 {
     size_t old_cap = ds->cap_patients;
     int added;
-    long p = intern(&ds->patient_id, &ds->n_patients, &ds->cap_patients, &ds->pid_hash,
+    long p = intern(ds, &ds->patient_id, &ds->n_patients, &ds->cap_patients, &ds->pid_hash,
                     &ds->pid_hash_cap, id, &added);
     if (p < 0 || !added || !ds->n_cov)
         return p;
@@ -198,7 +268,7 @@ long dataset_patient(struct dataset *ds, const char *id)
 long dataset_cov_intern(struct dataset *ds, const char *value)
 {
     int added;
-    return intern(&ds->cov_str, &ds->n_cov_str, &ds->cap_cov_str, &ds->cov_hash,
+    return intern(ds, &ds->cov_str, &ds->n_cov_str, &ds->cap_cov_str, &ds->cov_hash,
                   &ds->cov_hash_cap, value, &added);
 }
 

@@ -69,8 +69,9 @@ struct dataset {
                                the cell is empty; NULL when there is no such column */
 
     size_t n_patients, cap_patients;
-    char **patient_id;      /* interned ids, in order of first appearance */
-    uint32_t *pid_hash;     /* open-addressing index into patient_id (private) */
+    char **patient_id;      /* interned ids, in order of first appearance; the strings live
+                               in str_arena (dataset_strdup), not in malloc'd blocks */
+    struct intern_slot *pid_hash;   /* open-addressing index into patient_id (private) */
     size_t pid_hash_cap;
 
     /* Patient-level covariates (clinic, sex, age, arm, ...): the value on the patient's
@@ -80,9 +81,12 @@ struct dataset {
     char **cov_name;
     uint32_t *cov_value;
     size_t n_cov_str, cap_cov_str;
-    char **cov_str;
-    uint32_t *cov_hash;     /* open-addressing index into cov_str (private) */
+    char **cov_str;         /* strings in str_arena */
+    struct intern_slot *cov_hash;   /* open-addressing index into cov_str (private) */
     size_t cov_hash_cap;
+    /* Where interned strings live: a million 8-byte ids cost 32 bytes each as separate
+     * mallocs, about 10 in chunks (private; freed by dataset_free). */
+    struct str_chunk *str_arena;
 
     size_t n_files;
     struct input_file *file;
@@ -98,6 +102,11 @@ struct dataset {
 };
 
 struct visit_digest;
+/* An index slot: the string's index and the low 32 bits of its hash, compared before the
+ * string is (UINT32_MAX index = empty). */
+struct intern_slot {
+    uint32_t idx, tag;
+};
 
 void dataset_init(struct dataset *ds);
 void dataset_free(struct dataset *ds);
@@ -118,6 +127,12 @@ int dataset_enable_episode(struct dataset *ds);
 long dataset_patient(struct dataset *ds, const char *id);
 /* Intern a covariate value string (copied); returns its index or -1. */
 long dataset_cov_intern(struct dataset *ds, const char *value);
+/* A copy of s owned by ds (in its string arena, freed with it; never free it yourself),
+ * or NULL on out of memory. For replacing a patient id (pseudonymisation). */
+char *dataset_strdup(struct dataset *ds, const char *s);
+/* Drop the patient id index once every patient is known (after ingest): it is a quarter
+ * of the ids' memory. A later dataset_patient rebuilds it. */
+void dataset_drop_id_index(struct dataset *ds);
 
 /* Append a visit; scores has n_instr values (NAN = missing). Returns its index or -1. */
 long dataset_add_visit(struct dataset *ds, const struct visit *v, const double *scores,

@@ -731,6 +731,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         if (rc)
             goto fail;
     }
+    dataset_drop_id_index(&ds);   /* every patient is known: no more lookups by id */
     if (st == ST_INGEST) {
         prog_stage("visits.csv");
         if ((rc = write_with(o->out, "visits.csv", w_visits, &ds, &e)) ||

@@ -82,16 +82,14 @@ int pseudonymise_dataset(struct dataset *ds, const unsigned char *key, size_t kl
     for (size_t i = 0; i < ds->n_patients; i++) {
         char p[PSEUDONYM_LEN + 1];
         pseudonym_of(key, klen, ds->patient_id[i], p);
-        char *np = strdup(p);
+        /* The old id stays in the arena until ds is freed; nothing points to it. */
+        char *np = dataset_strdup(ds, p);
         if (!np)
             return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
-        free(ds->patient_id[i]);
         ds->patient_id[i] = np;
     }
     /* The id index hashes the old strings: drop it; the next lookup rebuilds it. */
-    free(ds->pid_hash);
-    ds->pid_hash = NULL;
-    ds->pid_hash_cap = 0;
+    dataset_drop_id_index(ds);
     char **sorted = malloc((ds->n_patients ? ds->n_patients : 1) * sizeof *sorted);
     if (!sorted)
         return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");

@@ -445,8 +445,71 @@ static void test_benchmarks(void)
     unlink(path);
 }
 
+/* ---- interning: ids and covariate values ----------------------------------------- */
+
+/* Enough ids to grow the index many times (1024 slots at first, 3/4 full at most), ids
+ * that collide in the slot's low bits but not in the tag, a long id that takes a chunk of
+ * its own, and lookups after the index is dropped: every id keeps its first index, and its
+ * string survives the growth of everything around it. */
+static void test_intern(void)
+{
+    struct dataset ds;
+    dataset_init(&ds);
+    enum { N = 50000 };
+    char id[32];
+    int ok = 1;
+    for (int i = 0; i < N && ok; i++) {
+        snprintf(id, sizeof id, "P%06d", i);
+        ok = dataset_patient(&ds, id) == i;
+    }
+    CHECK(ok);
+    CHECK(ds.n_patients == N);
+    /* A 100 000-byte id: longer than an arena chunk. */
+    static char big[100001];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    CHECK(dataset_patient(&ds, big) == N);
+    CHECK(dataset_patient(&ds, "after-big") == N + 1);
+    CHECK(dataset_patient(&ds, big) == N);
+    CHECK(strlen(ds.patient_id[N]) == sizeof big - 1);
+    CHECK_STR(ds.patient_id[N + 1], "after-big");
+    /* Known ids come back with their index, strings intact. */
+    ok = 1;
+    for (int i = 0; i < N && ok; i += 7) {
+        snprintf(id, sizeof id, "P%06d", i);
+        ok = dataset_patient(&ds, id) == i && strcmp(ds.patient_id[i], id) == 0;
+    }
+    CHECK(ok);
+    CHECK(ds.n_patients == N + 2);
+    /* Without the index: rebuilt from the strings on the next lookup. */
+    dataset_drop_id_index(&ds);
+    CHECK(ds.pid_hash == NULL);
+    CHECK(dataset_patient(&ds, "P049999") == N - 1);
+    CHECK(dataset_patient(&ds, "P000000") == 0);
+    CHECK(dataset_patient(&ds, "new") == N + 2);
+    CHECK(dataset_patient(&ds, big) == N);
+    /* A replaced id (as pseudonymisation does) is found by its new text once the index is
+     * rebuilt, and the old text no longer is. */
+    char *np = dataset_strdup(&ds, "Q-replaced");
+    CHECK(np != NULL);
+    ds.patient_id[5] = np;
+    dataset_drop_id_index(&ds);
+    CHECK(dataset_patient(&ds, "Q-replaced") == 5);
+    CHECK(dataset_patient(&ds, "P000005") == N + 3);
+    /* The empty string is an id like any other here (ingest rejects it before). */
+    CHECK(dataset_patient(&ds, "") == N + 4);
+    CHECK(dataset_patient(&ds, "") == N + 4);
+    /* Covariate values intern separately from ids. */
+    CHECK(dataset_cov_intern(&ds, "P000001") == 0);
+    CHECK(dataset_cov_intern(&ds, "north") == 1);
+    CHECK(dataset_cov_intern(&ds, "P000001") == 0);
+    CHECK_STR(ds.cov_str[1], "north");
+    dataset_free(&ds);
+}
+
 int main(void)
 {
+    test_intern();
     test_benchmarks();
     test_escape();
     test_outfile();
