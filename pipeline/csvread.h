@@ -29,7 +29,9 @@
 
 struct csvread_record {
     size_t n;                /* number of fields (>= 1) */
-    char *const *field;      /* NUL-terminated fields; the callee may modify their bytes */
+    char *const *field;      /* NUL-terminated fields; the callee may modify their bytes.
+                              * They lie in order in one buffer: field[i] starts after
+                              * field[i-1]'s NUL (perhaps with bytes between) */
     const size_t *len;       /* length of each field */
     long line;               /* physical line (1-based) where the record starts */
     const char *raw;         /* the record's bytes as in the file, without its final line

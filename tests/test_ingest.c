@@ -191,6 +191,8 @@ struct collect {
     size_t n_rec;
 };
 
+static long layout_broken;   /* records whose fields break csvread.h's layout promise */
+
 static int collect_cb(void *ctx, const struct csvread_record *rec, struct out_error *e)
 {
     (void)e;
@@ -199,6 +201,11 @@ static int collect_cb(void *ctx, const struct csvread_record *rec, struct out_er
     for (size_t i = 0; i < rec->n; i++) {
         fputc('|', c->fp);
         fwrite(rec->field[i], 1, rec->len[i], c->fp);
+        /* The layout csvread.h promises (the ingest pipeline copies fields as one block):
+         * NUL-terminated, in order, one after the other in one buffer. */
+        if (rec->field[i][rec->len[i]] != '\0' ||
+            (i && rec->field[i] < rec->field[i - 1] + rec->len[i - 1] + 1))
+            layout_broken++;
     }
     fputc('\n', c->fp);
     c->n_rec++;
@@ -340,6 +347,7 @@ static void test_csvread_fast_path(void)
         free(b);
     }
     CHECK(mismatches == 0);
+    CHECK(layout_broken == 0);
 }
 
 /* A tiny reader for the csv-spectrum JSON: an array of objects (or one object) whose
