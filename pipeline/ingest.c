@@ -76,6 +76,7 @@ struct ingest {
     size_t last_p;            /* patient of the previous accepted row + 1 (0 = none): rows of
                                  one patient usually come together, so most rows skip the
                                  hash lookup and can fetch their duplicate slot early */
+    struct flusher *fl;       /* streaming: the per-patient thread, or NULL (this one) */
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
@@ -1031,27 +1032,187 @@ static void reject_conflict(struct ingest *g, const struct csvread_record *rec,
 /* One wide row (cells trimmed, id known): up to n_tp visits, all or none. */
 /* ---- streaming (o->patient_done) --------------------------------------------------- */
 
-/* Every visit in ds is of a complete patient: digest them, pass them on, drop them, and
- * empty the duplicate table, which indexes only them. */
+/* The per-patient work (the digest and patient_done, about a sixth of the reading at
+ * a million patients) runs on a thread of its own when the input is read in the pipeline:
+ * complete patients' visits are handed over a batch at a time by swapping the visit arrays
+ * with a spare set (no copy), and the judging thread goes on with the next rows. Batches go
+ * in order, one at a time, so the records and the digest come out as from one thread.
+ * The worker's dataset is a snapshot of ds: the same instruments and counts, its own visit
+ * arrays, and no patient ids (patient_id NULL): the judging thread adds ids meanwhile, so
+ * the array may move. patient_done reads an id only to report a patient of more than 65535
+ * visits; such a batch is done on the judging thread instead (see stream_flush). */
+enum { STREAM_BATCH = 4096 };
+
+struct flusher {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    int busy;                  /* a batch is handed over and not done yet */
+    int quit;
+    struct dataset view;       /* the batch: its visit arrays are the worker's */
+    const struct ingest_opts *o;
+    int rc;                    /* the first failure, kept until the judge collects it */
+    struct out_error e;
+};
+
+/* The digest and patient_done for the visits in ds (complete patients). */
+static int flush_work(const struct ingest_opts *o, const struct dataset *ds, const char *path,
+                      struct out_error *e)
+{
+    /* Even with no visits: the digest then still knows the instruments and patients. */
+    if (digest_add(ds->digest, ds, 0, ds->n_visits))
+        return out_err(e, OUT_EINTERNAL, path, 0, 0, "out of memory");
+    return ds->n_visits ? o->patient_done(o->patient_done_ctx, ds, e) : 0;
+}
+
+static void *flusher_main(void *arg)
+{
+    struct flusher *fl = arg;
+    pthread_mutex_lock(&fl->mu);
+    for (;;) {
+        while (!fl->busy && !fl->quit)
+            pthread_cond_wait(&fl->cv, &fl->mu);
+        if (!fl->busy)
+            break;
+        pthread_mutex_unlock(&fl->mu);
+        struct out_error e = {0};
+        int rc = fl->rc ? 0 : flush_work(fl->o, &fl->view, NULL, &e);
+        pthread_mutex_lock(&fl->mu);
+        if (rc && !fl->rc) {
+            fl->rc = rc;
+            fl->e = e;
+        }
+        fl->busy = 0;
+        pthread_cond_broadcast(&fl->cv);
+    }
+    pthread_mutex_unlock(&fl->mu);
+    return NULL;
+}
+
+/* Start the worker; NULL when it cannot be (the judging thread then does the work). */
+static struct flusher *flusher_start(const struct ingest_opts *o)
+{
+    struct flusher *fl = calloc(1, sizeof *fl);
+    if (!fl)
+        return NULL;
+    fl->o = o;
+    dataset_init(&fl->view);
+    if (pthread_mutex_init(&fl->mu, NULL)) {
+        free(fl);
+        return NULL;
+    }
+    if (pthread_cond_init(&fl->cv, NULL)) {
+        pthread_mutex_destroy(&fl->mu);
+        free(fl);
+        return NULL;
+    }
+    if (pthread_create(&fl->th, NULL, flusher_main, fl)) {
+        pthread_cond_destroy(&fl->cv);
+        pthread_mutex_destroy(&fl->mu);
+        free(fl);
+        return NULL;
+    }
+    return fl;
+}
+
+/* Wait until the worker is idle. Returns its first failure (copied to *e) or 0. */
+static int flusher_wait(struct flusher *fl, struct out_error *e)
+{
+    pthread_mutex_lock(&fl->mu);
+    while (fl->busy)
+        pthread_cond_wait(&fl->cv, &fl->mu);
+    int rc = fl->rc;
+    if (rc && e)
+        *e = fl->e;
+    pthread_mutex_unlock(&fl->mu);
+    return rc;
+}
+
+/* Stop and free the worker (after its last batch). Returns its first failure or 0. */
+static int flusher_stop(struct flusher *fl, struct out_error *e)
+{
+    if (!fl)
+        return 0;
+    int rc = flusher_wait(fl, e);
+    pthread_mutex_lock(&fl->mu);
+    fl->quit = 1;
+    pthread_cond_broadcast(&fl->cv);
+    pthread_mutex_unlock(&fl->mu);
+    pthread_join(fl->th, NULL);
+    free(fl->view.visit);
+    free(fl->view.score);
+    free(fl->view.pain_post);
+    free(fl->view.episode);
+    pthread_cond_destroy(&fl->cv);
+    pthread_mutex_destroy(&fl->mu);
+    free(fl);
+    return rc;
+}
+
+/* The most visits any one patient has in ds (a patient's visits are together there). */
+static size_t longest_patient(const struct dataset *ds)
+{
+    size_t best = 0, run = 0;
+    for (size_t v = 0; v < ds->n_visits; v++) {
+        run = v && ds->visit[v].patient == ds->visit[v - 1].patient ? run + 1 : 1;
+        best = run > best ? run : best;
+    }
+    return best;
+}
+
+/* Hand ds's visits to the worker: its spare arrays (shaped as ds's) become ds's. */
+static int flusher_hand(struct flusher *fl, struct dataset *ds, struct out_error *e)
+{
+    struct dataset *v = &fl->view;
+    if ((ds->pain_post && !v->pain_post && dataset_enable_pain_post(v)) ||
+        (ds->episode && !v->episode && dataset_enable_episode(v)))
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    struct visit *sv = v->visit;
+    double *ss = v->score, *sp = v->pain_post;
+    uint16_t *se = v->episode;
+    size_t scap = v->cap_visits;
+    /* The snapshot: every scalar and table of ds as it is now, the visits ds holds, no ids. */
+    *v = *ds;
+    v->patient_id = NULL;
+    v->pid_hash = NULL;
+    v->pid_hash_cap = 0;
+    ds->visit = sv;
+    ds->score = ss;
+    ds->pain_post = sp;
+    ds->episode = se;
+    ds->cap_visits = scap;
+    ds->visits_streamed += (long)ds->n_visits;
+    ds->n_visits = 0;
+    pthread_mutex_lock(&fl->mu);
+    fl->busy = 1;
+    pthread_cond_broadcast(&fl->cv);
+    pthread_mutex_unlock(&fl->mu);
+    return 0;
+}
+
+/* Every visit in ds is of a complete patient: empty the duplicate table, which indexes
+ * only them, and digest them, pass them on and drop them, here or on the worker. */
 static int stream_flush(struct ingest *g, struct out_error *e)
 {
     struct dataset *ds = g->ds;
-    /* Even with no visits: the digest then still knows the instruments and patients. */
-    if (digest_add(ds->digest, ds, 0, ds->n_visits))
-        return out_err(e, OUT_EINTERNAL, g->path, 0, 0, "out of memory");
-    if (!ds->n_visits)
-        return 0;
-    int rc = g->o->patient_done(g->o->patient_done_ctx, ds, e);
-    if (rc)
-        return rc;
     /* Latest first: under linear probing, removing keys in reverse order of insertion never
      * cuts the probe chain of a key still in the table (the rehash re-inserts in order). */
     for (size_t v = ds->n_visits; v-- > 0;) {
         const struct visit *w = &ds->visit[v];
         g->dup[dup_slot(g, w->patient, w->day, w->session)].visit = UINT32_MAX;
     }
-    dataset_drop_visits(ds);
     g->last_p = 0;
+    int rc;
+    if (g->fl) {
+        if ((rc = flusher_wait(g->fl, e)))
+            return rc;
+        if (longest_patient(ds) <= UINT16_MAX)
+            return flusher_hand(g->fl, ds, e);
+        /* The worker is idle: this batch, whose error message needs an id, is done here. */
+    }
+    if ((rc = flush_work(g->o, ds, g->path, e)))
+        return rc;
+    dataset_drop_visits(ds);
     return 0;
 }
 
@@ -1069,8 +1230,10 @@ static int row_patient(struct ingest *g, const struct csvread_record *rec, const
     *pp = p;
     if (!g->o->patient_done)
         return 0;
-    if ((size_t)p >= known)
-        return stream_flush(g, e);
+    if ((size_t)p >= known) {
+        size_t batch = g->o->stream_batch ? g->o->stream_batch : STREAM_BATCH;
+        return g->fl && ds->n_visits < batch ? 0 : stream_flush(g, e);
+    }
     if (ds->n_visits && ds->visit[ds->n_visits - 1].patient == (uint32_t)p)
         return 0;
     return out_err(e, INGEST_UNGROUPED, g->path, rec->line, 0,
@@ -1808,6 +1971,22 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
             return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
         digest_init(ds->digest);
     }
+    /* The per-patient thread, where the reading is pipelined too (read_one's rule). */
+    if (o->patient_done && o->threads != 1) {
+        unsigned long long total = 0;
+        int unknown = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct stat st;
+            if (!paths)
+                total += len;
+            else if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+                total += (unsigned long long)st.st_size;
+            else
+                unknown = 1;
+        }
+        if (o->threads == 2 || unknown || total >= INGEST_PIPELINE_MIN)
+            g.fl = flusher_start(o);
+    }
     if (rejects)
         fputs("file,line,column,reason,message,raw\n", rejects);
     if (o->progress) {
@@ -1839,6 +2018,11 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
     free(chunk);
     if (!rc && o->patient_done)
         rc = stream_flush(&g, e);
+    /* The worker's failure came first when the judge's is only a consequence (it stops at
+     * the next batch); either way the worker is stopped before ds is given back. */
+    int frc = flusher_stop(g.fl, rc ? NULL : e);
+    if (!rc)
+        rc = frc;
     ingest_free(&g);
     if (o->progress) {
         struct ingest_progress pr = {g.path, g.prog_read, g.prog_total, ds->rows_read, 1};

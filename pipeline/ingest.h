@@ -163,6 +163,12 @@ struct ingest_opts {
      * again without patient_done. A non-zero return from patient_done stops ingest with it. */
     int (*patient_done)(void *ctx, const struct dataset *ds, struct out_error *e);
     void *patient_done_ctx;
+    /* Where the input is read on two threads (see `threads`), the digest and patient_done
+     * run on a third, a batch of at least stream_batch visits of complete patients at a
+     * time (0 = 4096; tests vary it), in order and one batch at a time. ds is then a
+     * snapshot: instruments, counts and those visits, but patient_id NULL (a batch with a
+     * patient of more than 65535 visits is passed on the reading thread, with ids). */
+    size_t stream_batch;
 };
 
 /* Returned by ingest when o->patient_done is set and the input is not grouped by patient. */

@@ -45,6 +45,9 @@ static int sink_done(void *ctx, const struct dataset *ds, struct out_error *e)
     return s->ps ? patient_stream_add(s->ps, ds, e) : 0;
 }
 
+/* Visits a batch for the per-patient thread (ingest_opts.stream_batch; 0 = default). */
+static size_t load_batch;
+
 /* Load text with or without streaming; rejects into *rej (caller frees). */
 static int load(const char *text, int stream, int threads, size_t chunk, struct dataset *ds,
                 struct sink *s, char **rej, struct out_error *e)
@@ -54,6 +57,7 @@ static int load(const char *text, int stream, int threads, size_t chunk, struct 
     o.today = 20000 + 365 * 10;
     o.threads = threads;
     o.chunk_size = chunk;
+    o.stream_batch = load_batch;
     if (stream) {
         o.patient_done = sink_done;
         o.patient_done_ctx = s;
@@ -190,6 +194,10 @@ static void test_differential(void)
         char *in = grouped_input(1 + (int)rnd(round < 40 ? 30 : 400), post, episodes);
         int threads = 1 + (int)rnd(2);
         size_t chunk = rnd(2) ? 0 : 7 + rnd(300);
+        /* With two threads the per-patient work runs on a third, in batches of at least
+         * this many visits: 1 (every patient), a few patients, or the default 4096 (the
+         * whole input at the end). */
+        load_batch = rnd(3) == 0 ? 0 : 1 + rnd(40);
         struct patient_opts po;
         patient_opts_default(&po);
         po.new_episode_after = round % 4 == 1 ? 20 : 0;
@@ -303,14 +311,66 @@ static void test_ungrouped(void)
     free(rej);
     free(s.seen);
 
-    /* The sink's error stops the read with that error. */
+    /* The sink's error stops the read with that error, also when the sink runs on the
+     * per-patient thread (batches of one patient). */
+    for (int threads = 1; threads <= 2; threads++) {
+        memset(&s, 0, sizeof s);
+        s.fail_at = 2;
+        load_batch = 1;
+        e = (struct out_error){0};
+        CHECK(load(rejected, 1, threads, 0, &ds, &s, &rej, &e) == OUT_EINPUT);
+        CHECK_CONTAINS(e.msg, "stop here");
+        CHECK(s.calls == 2);
+        dataset_free(&ds);
+        free(rej);
+        free(s.seen);
+    }
+
+    /* Ungrouped input found while the per-patient thread has A: the same error, and A was
+     * handed over once. */
     memset(&s, 0, sizeof s);
-    s.fail_at = 2;
-    CHECK(load(rejected, 1, 1, 0, &ds, &s, &rej, &e) == OUT_EINPUT);
-    CHECK_CONTAINS(e.msg, "stop here");
+    load_batch = 1;
+    CHECK(load(back, 1, 2, 0, &ds, &s, &rej, &e) == INGEST_UNGROUPED);
+    CHECK(e.line == 5);
+    CHECK_CONTAINS(e.msg, "not grouped by patient");
+    CHECK(s.calls == 1 && s.incomplete == 0);
     dataset_free(&ds);
     free(rej);
     free(s.seen);
+    load_batch = 0;
+}
+
+/* A patient of more than 65535 visits in one episode is refused with its id, whichever
+ * thread does the per-patient work: the worker's snapshot has no ids, so that batch is done
+ * on the reading thread. */
+static void test_long_patient(void)
+{
+    struct text t = {0};
+    put(&t, "%s", "patient_id,visit_date,session,pain\n");
+    for (int i = 0; i < 50; i++)
+        put(&t, "A%d,2025-01-01,1,5\nA%d,2025-01-08,2,4\n", i, i);
+    for (int i = 1; i <= 65536; i++)
+        put(&t, "many,2025-01-01,%d,5\n", i);
+    put(&t, "%s", "Z,2025-01-01,1,5\n");
+    for (int threads = 1; threads <= 2; threads++) {
+        struct dataset ds;
+        struct out_error e = {0};
+        char *rej = NULL;
+        struct sink s = {0};
+        struct patient_set ps = {0};
+        CHECK(patient_stream_begin(&s.ps, NULL, &ps, &e) == 0);
+        load_batch = 8;
+        CHECK(load(t.s, 1, threads, 0, &ds, &s, &rej, &e) == OUT_EINPUT);
+        CHECK_CONTAINS(e.msg, "patient 'many' has more than 65535 visits in one episode");
+        CHECK(s.calls >= 1);
+        patient_stream_free(s.ps);
+        patient_set_free(&ps);
+        dataset_free(&ds);
+        free(rej);
+        free(s.seen);
+    }
+    load_batch = 0;
+    free(t.s);
 }
 
 /* ---- the digest by hand ---------------------------------------------------------------- */
@@ -373,6 +433,7 @@ int main(void)
 {
     test_differential();
     test_ungrouped();
+    test_long_patient();
     test_digest_by_hand();
     return TEST_END("test_stream");
 }
