@@ -23,7 +23,7 @@ const struct fu_def fu_defs[FU__COUNT] = {
 
 /* The record is per patient, episode and instrument, so its size is most of this stage's
  * memory: a member added without thought shows here (see the layout note in patient.h). */
-_Static_assert(sizeof(struct pmeasure) <= 112, "struct pmeasure grew past 112 bytes");
+_Static_assert(sizeof(struct pmeasure) <= 104, "struct pmeasure grew past 104 bytes");
 
 /* Jacobson–Truax: reliable at the two-sided 5% level. */
 #define RCI_CRIT 1.96
@@ -204,7 +204,6 @@ static void measure(const struct series *s, size_t k, const struct patient_opts 
     m->baseline = x0;
     m->final = NAN;
     m->resp_mic = -1;
-    m->rci = NAN;
     m->rc_cat = RC_UNKNOWN;
     m->responded = 0;
     m->sessions_to_response = m->days_to_response = -1;
@@ -404,7 +403,7 @@ static int do_patient(struct run *r, uint32_t p, const struct vkey *vk, size_t n
 }
 
 /* Second pass: SD of baselines per instrument (two-pass, for accuracy: the sums came with
- * the records), then RCI. */
+ * the records), then S_diff and each record's RC category from its RCI. */
 static void reliable_change(const struct run *run, struct patient_set *ps)
 {
     const struct dataset *ds = run->ds;
@@ -419,30 +418,27 @@ static void reliable_change(const struct run *run, struct patient_set *ps)
         double d = ps->m[i].baseline - mean[k];
         ss[k] += d * d;
     }
-    double sdiff[INSTRUMENT_MAX];
     for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-        sdiff[k] = NAN;
+        ps->sdiff[k] = NAN;
     ps->n_instr = nk;
     for (size_t k = 0; k < nk; k++) {
-        double r = ds->instr[k]->reliability;
         ps->sd_pre[k] = cnt[k] >= 2 ? sqrt(ss[k] / (double)(cnt[k] - 1)) : NAN;
-        if (!isnan(ps->sd_pre[k]) && ps->sd_pre[k] > 0 && r >= 0 && r < 1)
-            sdiff[k] = sqrt(2.0) * ps->sd_pre[k] * sqrt(1 - r);
+        ps->sdiff[k] = pm_sdiff(ps->sd_pre[k], ds->instr[k]->reliability);
     }
     for (size_t i = 0; i < ps->n; i++) {
         struct pmeasure *m = &ps->m[i];
         const struct instrument *in = ds->instr[m->instr];
-        double change = pm_change(m);
-        if (isnan(change) || isnan(sdiff[m->instr]))
+        /* Not isnan(rci): 0/0 (an S_diff that underflowed to 0) is "unchanged", as ever. */
+        if (isnan(pm_change(m)) || isnan(ps->sdiff[m->instr]))
             continue;
-        m->rci = change / sdiff[m->instr];
-        if (m->rci > RCI_CRIT) {
+        double rci = pm_rci(ps, m);
+        if (rci > RCI_CRIT) {
             m->rc_cat = RC_IMPROVED;
             if (!isnan(in->cutoff) &&
                 (in->higher_better ? m->baseline < in->cutoff && m->final >= in->cutoff
                                    : m->baseline > in->cutoff && m->final <= in->cutoff))
                 m->rc_cat = RC_RECOVERED;
-        } else if (m->rci < -RCI_CRIT) {
+        } else if (rci < -RCI_CRIT) {
             m->rc_cat = RC_DETERIORATED;
         } else {
             m->rc_cat = RC_UNCHANGED;
@@ -501,7 +497,7 @@ int patient_stream_begin(struct patient_stream **sp, const struct patient_opts *
     *sp = NULL;
     memset(out, 0, sizeof *out);
     for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-        out->sd_pre[k] = NAN;
+        out->sd_pre[k] = out->sdiff[k] = NAN;
     struct patient_opts def;
     if (!o) {
         patient_opts_default(&def);
@@ -611,7 +607,7 @@ int patient_compute(const struct dataset *ds, const struct patient_opts *o,
         patient_stream_free(s);
         patient_set_free(out);
         for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-            out->sd_pre[k] = NAN;
+            out->sd_pre[k] = out->sdiff[k] = NAN;
         return rc;
     }
     return patient_stream_end(s, ds);

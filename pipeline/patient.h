@@ -65,16 +65,19 @@ int rc_category_parse(const char *s, int *rc);
  * that is a function of the stored ones (change, pct, the responder flags, the follow-up
  * and end-of-course percentages, durable, weeks, sessions per week) is an accessor below,
  * computing the same double, by the same operations in the same order, as storing it did.
- * What depends on an instrument's MIC, reliability or cut-off (resp_mic, rci, rc_cat) stays
- * stored: the cohort stage may read patients.csv with an instrument table that lacks them.
+ * What depends on an instrument's MIC or cut-off (resp_mic, rc_cat) stays stored: the cohort
+ * stage may read patients.csv with an instrument table that lacks them. The RCI, which
+ * depends on the reliability, is not stored either: it is change / S_diff with one S_diff per
+ * instrument, kept in the patient_set (pm_rci), and the reader of patients.csv finds that
+ * S_diff again from the file's rci cells when its instrument table cannot give it.
  *
  * Widths: counts of visits are uint16_t because patient_compute refuses an episode of more
  * than 65535 visits (OUT_EINPUT); follow-up and end-of-course days are int16_t because they
  * lie inside the windows (at most day 407); sessions and dates keep 32 bits (the file's
- * session numbers go to 100000). Largest members first, so there is no padding: 112 bytes. */
+ * session numbers go to 100000). Largest members first, so there is no padding: 104 bytes
+ * (patient.c asserts it). */
 struct pmeasure {
     double baseline, final;    /* scores; final is NAN when only one scored visit */
-    double rci;                /* Jacobson–Truax change / S_diff; NAN when undefined */
     double fu[FU__COUNT];      /* score at each follow-up window, NAN when none */
     double end_pct;            /* pct at end of course; NAN when undefined */
     double immediate;          /* mean within-session change pain - pain_post (good direction),
@@ -210,9 +213,27 @@ struct patient_set {
 
     /* Added after the first contract (additive). */
     size_t n_zero_baseline;    /* records with pm_zero_baseline() == 1 */
-    size_t n_instr;            /* entries valid in sd_pre */
+    size_t n_instr;            /* entries valid in sd_pre and sdiff */
     double sd_pre[INSTRUMENT_MAX];   /* SD of baselines used for the RCI, NAN when undefined */
+    /* S_diff of the RCI per instrument, pm_sdiff(sd_pre, reliability), NAN when undefined.
+     * In a set read from patients.csv: a divisor that gives the file's rci cells (the
+     * reader's instrument table may not know the reliability; patients_csv.h). */
+    double sdiff[INSTRUMENT_MAX];
 };
+
+/* S_diff = sqrt(2)*SD_pre*sqrt(1-r) (see RCI above); NAN when SD_pre is undefined or 0 or r
+ * is not in [0, 1). */
+static inline double pm_sdiff(double sd_pre, double r)
+{
+    return sd_pre > 0 && r >= 0 && r < 1 ? sqrt(2.0) * sd_pre * sqrt(1 - r) : NAN;
+}
+
+/* Jacobson–Truax RCI of a record of ps: change / S_diff; NAN for a single visit or an
+ * instrument without an S_diff (or beyond ps->n_instr). */
+static inline double pm_rci(const struct patient_set *ps, const struct pmeasure *m)
+{
+    return m->instr < ps->n_instr ? pm_change(m) / ps->sdiff[m->instr] : NAN;
+}
 
 struct patient_opts {
     int new_episode_after;     /* days; 0 = never split on gaps */
@@ -233,7 +254,8 @@ int patient_compute(const struct dataset *ds, const struct patient_opts *o,
  * Records come out in the order patient_compute gives when the patients were added in
  * index order. begin: 0, OUT_EUSAGE (options) or OUT_EINTERNAL, *s NULL on error. add: 0,
  * or patient_compute's errors (*out then holds a partial set: free the stream and the set).
- * end computes the RCI, frees s and returns 0. free releases s (NULL is harmless). */
+ * end computes S_diff and the RC categories, frees s and returns 0. free releases s (NULL is
+ * harmless). */
 struct patient_stream;
 int patient_stream_begin(struct patient_stream **s, const struct patient_opts *o,
                          struct patient_set *out, struct out_error *e);
@@ -245,8 +267,8 @@ void patient_stream_free(struct patient_stream *s);
 void patient_set_free(struct patient_set *ps);
 
 /* Copy into *out the records whose end-of-course visit (pm_end_day) lies in [day_lo, day_hi],
- * with the counts recomputed for the selection (sd_pre is kept: the RCI's reference SD stays
- * the whole cohort's). For the monthly report. Returns 0 or OUT_EINTERNAL. */
+ * with the counts recomputed for the selection (sd_pre and sdiff are kept: the RCI's
+ * reference SD stays the whole cohort's). For the monthly report. Returns 0 or OUT_EINTERNAL. */
 int patient_set_select(const struct patient_set *in, int32_t day_lo, int32_t day_hi,
                        struct patient_set *out, struct out_error *e);
 

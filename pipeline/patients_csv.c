@@ -8,7 +8,9 @@
  * with whole-field, finiteness and character checks, a physical line number on every error
  * (the input is fed to libcsv one line at a time so the line is always known), and every
  * computed cell must say what its accessor gives for the row's stored cells, so a file
- * edited by hand is refused rather than half believed.
+ * edited by hand is refused rather than half believed. The RCI is the one computed cell that
+ * needs more than its row: a divisor shared by the rows of an instrument (S_diff), which the
+ * file does not hold; the reader finds it from the rci cells once every row is in (find_sdiff).
  */
 #include "patients_csv.h"
 
@@ -41,6 +43,7 @@ enum col_kind {
     K_SDPRE,     /* patient_set.sd_pre[instr] */
     K_RESPONDED, /* the responded bit, 0/1 */
     K_END_DATE,  /* end-of-course date, stored as end_offset from first_day */
+    K_RCI,       /* pm_rci, NAN <-> empty: not stored, checked by find_sdiff */
     /* Computed by `num` (K_INT_FN, K_FLAG_FN) or `dbl` (K_DBL_FN): not stored. */
     K_INT_FN,    /* int >= 0, always present */
     K_FLAG_FN,   /* 0/1, or -1 <-> empty */
@@ -96,7 +99,7 @@ static const struct column cols[] = {
     {"resp50", K_FLAG_FN, NUM(pm_resp50)},
     {"resp_mic", K_FLAG, AT(resp_mic, 0)},
     {"sd_pre", K_SDPRE, NOWHERE},
-    {"rci", K_DBL, AT(rci, 0)},
+    {"rci", K_RCI, NOWHERE},
     {"rc_category", K_RC, AT(rc_cat, 0)},
     {"responded", K_RESPONDED, NOWHERE},
     {"sessions_to_response", K_I32_OPT, AT(sessions_to_response, 0)},
@@ -165,6 +168,7 @@ struct instr_text {
 
 struct writer {
     FILE *fp;
+    const struct patient_set *ps;   /* for pm_rci */
     char *buf;                  /* WBUF_CAP bytes */
     size_t len;
     int err;
@@ -461,6 +465,12 @@ static void put_row(struct writer *w, const struct pmeasure *m)
         case K_END_DATE:
             q = put_date(w, q, pm_end_day(m));
             break;
+        case K_RCI: {
+            double v = pm_rci(w->ps, m);
+            if (isfinite(v))
+                q = put_double(q, v);
+            break;
+        }
         case K_INT_FN:
             q = put_long(q, col->num(m));
             break;
@@ -489,6 +499,7 @@ int patients_csv_write_fp(FILE *fp, const struct dataset *ds, const struct patie
     if (!w || !(w->buf = malloc(WBUF_CAP)))
         goto out;
     w->fp = fp;
+    w->ps = ps;
     for (size_t j = 0; j < DATE_SLOTS; j++) {
         char buf[11];
         w->date[j].day = (int32_t)j;   /* a valid entry in every slot: no "empty" to test */
@@ -550,7 +561,7 @@ void patient_table_init(struct patient_table *pt)
 {
     memset(&pt->set, 0, sizeof pt->set);
     for (size_t k = 0; k < INSTRUMENT_MAX; k++)
-        pt->set.sd_pre[k] = NAN;
+        pt->set.sd_pre[k] = pt->set.sdiff[k] = NAN;
     dataset_init(&pt->ds);
 }
 
@@ -617,6 +628,7 @@ struct reader {
     int pid_new;
     uint32_t *cov;              /* n_cov interned values (UINT32_MAX missing) */
     double sd_pre;
+    double rci;
     /* instruments in order of first appearance */
     size_t n_instr;
     char instr_name[INSTRUMENT_MAX][32];
@@ -624,6 +636,7 @@ struct reader {
     int instr_sd_set[INSTRUMENT_MAX];
     double instr_sd[INSTRUMENT_MAX];
     long *row_line;             /* line of each record, for messages after sorting */
+    double *row_rci;            /* each record's rci cell (NAN when empty), for find_sdiff */
     size_t cap_row_line;
 };
 
@@ -816,6 +829,9 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
     case K_DBL_FN:
         r->got[c - cols] = NAN;
         return *s && parse_double(s, &r->got[c - cols]) ? -1 : 0;
+    case K_RCI:
+        r->rci = NAN;
+        return *s && parse_double(s, &r->rci) ? -1 : 0;
     }
     return -1;
 }
@@ -945,17 +961,21 @@ static void end_record(struct reader *r)
         size_t ncap = ps->cap ? ps->cap * 2 : 256;
         struct pmeasure *nm = realloc(ps->m, ncap * sizeof *nm);
         long *nl = realloc(r->row_line, ncap * sizeof *nl);
+        double *nr = realloc(r->row_rci, ncap * sizeof *nr);
         if (nm)
             ps->m = nm;
         if (nl)
             r->row_line = nl;
-        if (!nm || !nl) {
+        if (nr)
+            r->row_rci = nr;
+        if (!nm || !nl || !nr) {
             rd_fail(r, OUT_EINTERNAL, 0, "out of memory", NULL);
             return;
         }
         ps->cap = ncap;
     }
     r->row_line[ps->n] = r->rec_line;
+    r->row_rci[ps->n] = r->rci;
     ps->m[ps->n++] = r->m;
 }
 
@@ -972,6 +992,77 @@ static void on_record(int term, void *data)
     r->field = 0;
     memset(&r->m, 0, sizeof r->m);
     r->pid = -1;
+}
+
+/* Candidates for S_diff around change/rci: that double and this many either side. */
+enum { SDIFF_ULPS = 8 };
+
+/* Index (in file order) of the first row of instrument k whose rci cell is not what pm_rci
+ * gives with S_diff s, or ps->n when every one is; leaves ps->sdiff[k] = s. */
+static size_t sdiff_mismatch(struct reader *r, size_t k, double s)
+{
+    struct patient_set *ps = &r->pt->set;
+    ps->sdiff[k] = s;
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->m[i].instr != k)
+            continue;
+        double want = pm_rci(ps, &ps->m[i]), got = r->row_rci[i];
+        if (!(got == want || (!isfinite(got) && !isfinite(want))))
+            return i;
+    }
+    return ps->n;
+}
+
+/* Set each instrument's S_diff (patient.h) so that pm_rci gives the file's rci cells. The
+ * file does not hold it and the instrument table may not give it: pm_sdiff needs the
+ * reliability, which a placeholder lacks and a user's table may set otherwise than the run's.
+ * So S_diff is the first candidate that gives every rci cell of the instrument: the table's;
+ * none (every cell empty); then, from a row whose change c, rci v and c/v are normal
+ * numbers, the doubles within SDIFF_ULPS of c/v. The run's S_diff s is among those: v = c/s
+ * and c/v are each rounded once, so c/v lies within 2 ulps of s (4 across a power of two).
+ * Without such a row every change is 0 (or missing), and any S_diff, 1, gives the 0 cells.
+ * An S_diff needs an sd_pre > 0, so without one the only candidate is none.
+ * Rows are still in file order. Returns 0, or OUT_EINPUT at the row where the candidate that
+ * agreed longest failed: a cell edited by hand. */
+static int find_sdiff(struct reader *r)
+{
+    struct patient_set *ps = &r->pt->set;
+    size_t col = 0;
+    while (cols[col].kind != K_RCI)
+        col++;
+    for (size_t k = 0; k < ps->n_instr; k++) {
+        double cand[3 + 2 * SDIFF_ULPS];
+        size_t nc = 0;
+        cand[nc++] = pm_sdiff(ps->sd_pre[k], r->pt->ds.instr[k]->reliability);
+        if (ps->sd_pre[k] > 0) {
+            double q = NAN;
+            for (size_t i = 0; i < ps->n && isnan(q); i++) {
+                double c = pm_change(&ps->m[i]), v = r->row_rci[i];
+                if (ps->m[i].instr == k && isnormal(c) && isnormal(v) && isnormal(c / v))
+                    q = c / v;
+            }
+            cand[nc++] = NAN;
+            cand[nc++] = isnan(q) ? 1 : q;
+            for (double up = q, down = q; !isnan(q) && nc < sizeof cand / sizeof cand[0];) {
+                cand[nc++] = up = nextafter(up, INFINITY);
+                cand[nc++] = down = nextafter(down, 0);
+            }
+        }
+        size_t latest = ps->n;   /* the latest first failure, in file order */
+        size_t j = 0;
+        for (; j < nc; j++) {
+            size_t at = sdiff_mismatch(r, k, cand[j]);
+            if (at == ps->n)
+                break;
+            if (latest == ps->n || at > latest)
+                latest = at;
+        }
+        if (j == nc)
+            return out_err(r->e, OUT_EINPUT, r->name, r->row_line[latest], (long)col + 1,
+                           "rci: not change / S_diff with one S_diff for every row of "
+                           "instrument %s", r->instr_name[k]);
+    }
+    return 0;
 }
 
 /* Row order in the file is not trusted: sort by patient, episode, instrument as the
@@ -1029,6 +1120,9 @@ static int finish(struct reader *r, const struct instrument_table *tab)
     ps->n_instr = r->n_instr;
     for (size_t k = 0; k < r->n_instr; k++)
         ps->sd_pre[k] = r->instr_sd[k];
+    int bad = find_sdiff(r);
+    if (bad)
+        return bad;
 
     if (ps->n > 1) {
         struct sortrow *tmp = malloc(ps->n * sizeof *tmp);
@@ -1123,6 +1217,7 @@ int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_tab
     free(r.cov_names);
     free(r.cov);
     free(r.row_line);
+    free(r.row_rci);
     if (rc)
         patient_table_free(pt);
     return rc;

@@ -46,11 +46,14 @@ int patients_csv_write_fp(FILE *fp, const struct dataset *ds, const struct patie
 /* Read patients.csv into *pt (initialised here). Instruments are looked up in tab (NULL:
  * the built-ins) for their label, MIC, cutoff and reliability; a name tab does not know
  * gets a placeholder entry (label = name, unbounded range, no MIC/cutoff/reliability) with
- * the direction the file states, since the measures in the file need nothing more.
+ * the direction the file states, since the measures in the file need nothing more. Each
+ * instrument's S_diff (set.sdiff, for pm_rci) is one that gives the file's rci cells: tab's
+ * when it does, else found from the cells, so tab need not know the run's reliability.
  * Returns 0; OUT_EIO when the file cannot be read; OUT_EINPUT, with file:line:col, for a
  * bad header, malformed CSV, a wrong field count, a value that does not parse strictly, a
- * patient whose covariates differ between rows, or a duplicate patient/episode/instrument;
- * OUT_EINTERNAL on out of memory. On error *pt is left empty. */
+ * patient whose covariates differ between rows, a computed cell that is not what the row
+ * gives (rci: no one S_diff gives every rci cell of the instrument), or a duplicate
+ * patient/episode/instrument; OUT_EINTERNAL on out of memory. On error *pt is left empty. */
 int patients_csv_read(const char *path, const struct instrument_table *tab,
                       struct patient_table *pt, struct out_error *e);
 /* The same from an open stream; name is used in error messages. */

@@ -96,7 +96,6 @@ static struct pmeasure *rec(struct patient_set *ps, uint32_t p, int instr, doubl
     m->n_visits = m->n_attended = isnan(fin) ? 1 : 2;
     m->first_day = m->last_day = JAN15;
     m->resp_mic = (int8_t)(isnan(fin) ? -1 : pm_change(m) >= 2);
-    m->rci = NA;
     m->rc_cat = RC_UNKNOWN;
     m->sessions_to_response = m->days_to_response = -1;
     for (int w = 0; w < FU__COUNT; w++) {

@@ -208,7 +208,8 @@ static void test_basic(void)
     m = get(&ps, &ds, "single", "pain", 1);
     CHECK(m->n_visits == 1);
     CHECK_NEAR(m->baseline, 5, 0);
-    CHECK(isnan(m->final) && isnan(pm_change(m)) && isnan(pm_pct(m)) && isnan(m->rci));
+    CHECK(isnan(m->final) && isnan(pm_change(m)) && isnan(pm_pct(m)));
+    CHECK(isnan(pm_rci(&ps, m)));
     CHECK(pm_zero_baseline(m) == 0);
     CHECK(pm_resp30(m) == -1 && pm_resp50(m) == -1 && m->resp_mic == -1);
     CHECK(m->rc_cat == RC_UNKNOWN);
@@ -348,9 +349,9 @@ static void test_basic(void)
      * S_diff = sqrt(2)*sqrt(0.5)*sqrt(0.2) = sqrt(0.2). RCI = 3/sqrt(0.2) = 3*sqrt(5) =
      * 6.7082039325 (improved; sleep has no cutoff) and -2*sqrt(5) = -4.4721359550. */
     CHECK_NEAR(ps.sd_pre[1], sqrt(0.5), 1e-12);
-    CHECK_NEAR(m->rci, 3 * sqrt(5.0), 1e-9);
+    CHECK_NEAR(pm_rci(&ps, m), 3 * sqrt(5.0), 1e-9);
     CHECK(m->rc_cat == RC_IMPROVED);
-    CHECK_NEAR(m2->rci, -2 * sqrt(5.0), 1e-9);
+    CHECK_NEAR(pm_rci(&ps, m2), -2 * sqrt(5.0), 1e-9);
     CHECK(m2->rc_cat == RC_DETERIORATED);
 
     patient_set_free(&ps);
@@ -386,21 +387,22 @@ static void test_rci(void)
      * 9+1+1+9 = 20, SD = sqrt(20/3) = 2.5819888974716. r = 0.85:
      * S_diff = sqrt(2) * sqrt(20/3) * sqrt(0.15) = sqrt(2 * 20/3 * 0.15) = sqrt(2). */
     CHECK_NEAR(ps.sd_pre[0], sqrt(20.0 / 3.0), 1e-12);
+    CHECK_NEAR(ps.sdiff[0], sqrt(2.0), 1e-12);
     /* r1: 4 -> 7, change -3: RCI -3/sqrt(2) = -2.1213203436 < -1.96 -> deteriorated.
      * r2: 6 -> 4, change 2: 2/sqrt(2) = 1.4142135624 -> unchanged.
      * r3: 8 -> 5, change 3: 2.1213203436 -> improved (pain has no cutoff: not recovered).
      * r4: single pain visit -> RCI undefined. */
     const struct pmeasure *m = get(&ps, &ds, "r1", "pain", 1);
-    CHECK_NEAR(m->rci, -3 / sqrt(2.0), 1e-12);
+    CHECK_NEAR(pm_rci(&ps, m), -3 / sqrt(2.0), 1e-12);
     CHECK(m->rc_cat == RC_DETERIORATED);
     m = get(&ps, &ds, "r2", "pain", 1);
-    CHECK_NEAR(m->rci, 1.4142135623731, 1e-12);
+    CHECK_NEAR(pm_rci(&ps, m), 1.4142135623731, 1e-12);
     CHECK(m->rc_cat == RC_UNCHANGED);
     m = get(&ps, &ds, "r3", "pain", 1);
-    CHECK_NEAR(m->rci, 2.1213203435596, 1e-12);
+    CHECK_NEAR(pm_rci(&ps, m), 2.1213203435596, 1e-12);
     CHECK(m->rc_cat == RC_IMPROVED);
     m = get(&ps, &ds, "r4", "pain", 1);
-    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN);
+    CHECK(isnan(pm_rci(&ps, m)) && m->rc_cat == RC_UNKNOWN);
     CHECK(ps.n_single_visit == 1);
 
     /* psqi (lower better, cutoff 5, r 0.85): baselines 10, 12, 14, 16: mean 13, squared
@@ -410,16 +412,17 @@ static void test_rci(void)
      * r2: 12 -> 8, change 4: 2.8284271247, final 8 still > 5 -> improved only.
      * r3: 14 -> 14: RCI 0 -> unchanged.  r4: 16 -> 13: 3/sqrt(2) = 2.1213 -> improved. */
     CHECK_NEAR(ps.sd_pre[1], sqrt(20.0 / 3.0), 1e-12);
+    CHECK_NEAR(ps.sdiff[1], sqrt(2.0), 1e-12);
     m = get(&ps, &ds, "r1", "psqi", 1);
-    CHECK_NEAR(m->rci, 3.5355339059327, 1e-12);
+    CHECK_NEAR(pm_rci(&ps, m), 3.5355339059327, 1e-12);
     CHECK(m->rc_cat == RC_RECOVERED);
     m = get(&ps, &ds, "r2", "psqi", 1);
-    CHECK_NEAR(m->rci, 2.8284271247462, 1e-12);
+    CHECK_NEAR(pm_rci(&ps, m), 2.8284271247462, 1e-12);
     CHECK(m->rc_cat == RC_IMPROVED);
     /* MIC 3: 4 >= 3. pct 100*4/12 = 33.3. */
     CHECK(m->resp_mic == 1 && pm_resp30(m) == 1 && pm_resp50(m) == 0);
     m = get(&ps, &ds, "r3", "psqi", 1);
-    CHECK_NEAR(m->rci, 0, 0);
+    CHECK_NEAR(pm_rci(&ps, m), 0, 0);
     CHECK(m->rc_cat == RC_UNCHANGED);
     m = get(&ps, &ds, "r4", "psqi", 1);
     CHECK(m->rc_cat == RC_IMPROVED);
@@ -441,10 +444,11 @@ static void test_rci(void)
     m = get(&ps, &ds, "a", "x", 1);
     /* x: SD of 5 and 7 is sqrt(2) but r is unknown; MIC unknown -> resp_mic -1. */
     CHECK_NEAR(ps.sd_pre[0], sqrt(2.0), 1e-12);
-    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN && m->resp_mic == -1);
+    CHECK(isnan(ps.sdiff[0]));
+    CHECK(isnan(pm_rci(&ps, m)) && m->rc_cat == RC_UNKNOWN && m->resp_mic == -1);
     m = get(&ps, &ds, "a", "sleep", 1);
-    CHECK(isnan(ps.sd_pre[1]));   /* one baseline */
-    CHECK(isnan(m->rci) && m->rc_cat == RC_UNKNOWN);
+    CHECK(isnan(ps.sd_pre[1]) && isnan(ps.sdiff[1]));   /* one baseline */
+    CHECK(isnan(pm_rci(&ps, m)) && m->rc_cat == RC_UNKNOWN);
     patient_set_free(&ps);
     dataset_free(&ds);
 }
@@ -562,7 +566,7 @@ static struct pmeasure hand(int higher_better, double b, double f, int n, int da
     m.n_visits = m.n_attended = (uint16_t)n;
     m.first_day = D0;
     m.last_day = D0 + days;
-    m.rci = m.end_pct = m.immediate = NA;
+    m.end_pct = m.immediate = NA;
     for (int w = 0; w < FU__COUNT; w++) {
         m.fu[w] = NA;
         m.fu_day[w] = -1;
@@ -782,7 +786,7 @@ static int same_measure(const struct pmeasure *a, const struct pmeasure *b)
              a->first_day == b->first_day && a->last_day == b->last_day &&
              a->first_session == b->first_session && a->last_session == b->last_session &&
              same_double(a->baseline, b->baseline) && same_double(a->final, b->final) &&
-             a->resp_mic == b->resp_mic && same_double(a->rci, b->rci) &&
+             a->resp_mic == b->resp_mic &&
              a->rc_cat == b->rc_cat && a->responded == b->responded &&
              a->sessions_to_response == b->sessions_to_response &&
              a->days_to_response == b->days_to_response &&
@@ -874,6 +878,9 @@ static void test_csv_roundtrip(void)
             continue;
         matched += (size_t)same_measure(a, b);
         CHECK(same_double(ps.sd_pre[a->instr], pt.set.sd_pre[b->instr]));
+        /* The built-in table has the reliability: the same S_diff, so the same RCI. */
+        CHECK(same_double(ps.sdiff[a->instr], pt.set.sdiff[b->instr]));
+        CHECK(same_double(pm_rci(&ps, a), pm_rci(&pt.set, b)));
         for (int c = 0; c < 2; c++) {
             const char *va = dataset_cov(&ds, a->patient, c);
             const char *vb = dataset_cov(&pt.ds, b->patient, c);
@@ -1056,7 +1063,8 @@ static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_s
         fputc(',', fp);
         ref_double(fp, m->final);
         fputc(',', fp);
-        ref_double(fp, in->higher_better ? m->final - m->baseline : m->baseline - m->final);
+        double change = in->higher_better ? m->final - m->baseline : m->baseline - m->final;
+        ref_double(fp, change);
         fputc(',', fp);
         double pct = ref_pct(in, m->baseline, m->final);
         ref_double(fp, pct);
@@ -1070,7 +1078,8 @@ static void ref_write(FILE *fp, const struct dataset *ds, const struct patient_s
         if (m->instr < ps->n_instr)
             ref_double(fp, ps->sd_pre[m->instr]);
         fputc(',', fp);
-        ref_double(fp, m->rci);
+        /* RCI = change / S_diff; only the instruments the set covers have an S_diff. */
+        ref_double(fp, m->instr < ps->n_instr ? change / ps->sdiff[m->instr] : NAN);
         fprintf(fp, ",%s,%d,", rc_category_name(m->rc_cat), m->responded);
         ref_opt(fp, m->sessions_to_response);
         fputc(',', fp);
@@ -1271,7 +1280,6 @@ static void build_writer_case(struct dataset *ds, struct patient_set *ps)
             m->baseline = rnd_double(&s);
             m->final = rnd_double(&s);
             m->resp_mic = rnd_flag(&s);
-            m->rci = rnd_double(&s);
             static const int rcs[] = {RC_DETERIORATED, RC_UNCHANGED, RC_IMPROVED,
                                       RC_RECOVERED, RC_UNKNOWN};
             m->rc_cat = (int8_t)rcs[rng(&s) % 5];
@@ -1289,11 +1297,16 @@ static void build_writer_case(struct dataset *ds, struct patient_set *ps)
         }
     }
     /* sd_pre: a long decimal for pain, -0 (written 0) for sleep; the odd instrument is
-     * beyond n_instr, so its cell is empty. */
+     * beyond n_instr, so its cells (sd_pre, rci) are empty. S_diff: a long decimal for pain
+     * (RCIs of 16-17 digits), 0.5 for sleep (RCIs twice the change: whole numbers past
+     * 2^53, -0, and inf or NaN, empty, from changes such as inf - inf). */
     ps->n_instr = 2;
     ps->sd_pre[0] = 1.8357415990568116;
     ps->sd_pre[1] = -0.0;
     ps->sd_pre[2] = 3;
+    ps->sdiff[0] = 0.9512376019224031;
+    ps->sdiff[1] = 0.5;
+    ps->sdiff[2] = 3;
 }
 
 struct mem_out {
@@ -1398,6 +1411,138 @@ static void test_writer_threads(void)
     dataset_free(&ds);
 }
 
+/* ---- the RCI's S_diff, found again by the reader -----------------------------------------
+ * patients.csv holds each row's rci but not the S_diff they share per instrument, and the
+ * reader's instrument table may not give it (no reliability, or another one than the run's).
+ * Whatever the table, writing what was read must give the same bytes. */
+
+static void write_text(const struct dataset *ds, const struct patient_set *ps, char **buf)
+{
+    size_t len = 0;
+    FILE *fp = open_memstream(buf, &len);
+    if (!fp || patients_csv_write_fp(fp, ds, ps) != 0)
+        exit(2);
+    fclose(fp);
+}
+
+/* Read text with table tab, write it again: the same bytes. Returns 1 when they are. */
+static int rewrites_same(const char *text, const struct instrument_table *tab)
+{
+    struct patient_table pt;
+    struct out_error e = {0};
+    FILE *fp = fmemopen((void *)text, strlen(text), "r");
+    if (!fp)
+        exit(2);
+    int rc = patients_csv_read_fp(fp, "p.csv", tab, &pt, &e);
+    fclose(fp);
+    if (rc) {
+        fprintf(stderr, "  read: %ld:%ld: %s\n", e.line, e.col, e.msg);
+        return 0;
+    }
+    char *again = NULL;
+    write_text(&pt.ds, &pt.set, &again);
+    int same = strcmp(text, again) == 0;
+    if (!same) {
+        size_t i = 0;
+        while (text[i] && text[i] == again[i])
+            i++;
+        fprintf(stderr, "  rewrite differs at byte %zu: ...%.60s\n", i, again + i);
+    }
+    free(again);
+    patient_table_free(&pt);
+    return same;
+}
+
+static void test_csv_sdiff(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct out_error e = {0};
+    build_a(&ds);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(isfinite(ps.sdiff[0]) && isfinite(ps.sdiff[1]));   /* both have an RCI */
+    char *text = NULL;
+    write_text(&ds, &ps, &text);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+
+    /* The run's table; one without any reliability; one with other reliabilities. */
+    struct instrument_table none = builtin, other = builtin;
+    for (size_t k = 0; k < none.n; k++) {
+        none.item[k].reliability = NAN;
+        other.item[k].reliability = 0.5;
+    }
+    CHECK(rewrites_same(text, &builtin));
+    CHECK(rewrites_same(text, &none));
+    CHECK(rewrites_same(text, &other));
+    free(text);
+
+    /* Random S_diffs, far from anything sd_pre and a reliability would give, and just
+     * either side of powers of two (where c/rci may land a few ulps off), over changes of
+     * scores in tenths; one instrument the built-in table knows (pain: its S_diff is wrong
+     * here), one it does not (a placeholder without reliability). Some rows are single
+     * visits, some unchanged. */
+    struct instrument_table tab = builtin;
+    struct instrument vit = {"vit", "Vitality", 0, 100, 1, NAN, 0.9, NAN};
+    if (instrument_table_add(&tab, &vit))
+        exit(2);
+    static const char *const instr[] = {"pain", "vit"};
+    uint64_t seed = 99;
+    int bad = 0;
+    for (int round = 0; round < 400; round++) {
+        dataset_init(&ds);
+        if (dataset_set_instruments(&ds, &tab, instr, 2))
+            exit(2);
+        memset(&ps, 0, sizeof ps);
+        enum { NP = 40 };
+        ps.cap = 2 * NP;
+        ps.m = calloc(ps.cap, sizeof *ps.m);
+        if (!ps.m)
+            exit(2);
+        for (uint32_t p = 0; p < NP; p++) {
+            char id[16];
+            snprintf(id, sizeof id, "p%u", (unsigned)p);
+            if (dataset_patient(&ds, id) != (long)p)
+                exit(2);
+            for (int k = 0; k < 2; k++) {
+                double b = (double)(rng(&seed) % 1001) / 10.0;
+                int kind = (int)(rng(&seed) % 8);
+                double f = kind == 0 ? NA : kind == 1 ? b : (double)(rng(&seed) % 1001) / 10.0;
+                struct pmeasure m = hand(k == 1, b, f, isnan(f) ? 1 : 2, isnan(f) ? 0 : 7);
+                m.patient = p;
+                m.instr = (uint8_t)k;
+                m.episode = 1;
+                m.first_session = 1;
+                m.last_session = m.n_visits;
+                m.sessions_to_response = m.days_to_response = -1;
+                m.resp_mic = -1;
+                m.rc_cat = RC_UNKNOWN;
+                ps.m[ps.n++] = m;
+            }
+        }
+        ps.n_patients = NP;
+        ps.n_instr = 2;
+        for (int k = 0; k < 2; k++) {
+            int ex = (int)(rng(&seed) % 61) - 30;
+            double mant = 1 + (double)(rng(&seed) >> 12) / 4503599627370496.0;   /* [1, 2) */
+            switch (rng(&seed) % 4) {
+            case 0: mant = 1; break;                        /* a power of two */
+            case 1: mant = nextafter(2, 0); break;          /* just below one */
+            case 2: mant = nextafter(1, 2); break;          /* just above one */
+            default: break;
+            }
+            ps.sd_pre[k] = 2;
+            ps.sdiff[k] = ldexp(mant, ex);
+        }
+        write_text(&ds, &ps, &text);
+        bad += !rewrites_same(text, &builtin);
+        free(text);
+        patient_set_free(&ps);
+        dataset_free(&ds);
+    }
+    CHECK(bad == 0);
+}
+
 /* Write a small file to memory: header, a patient whose id spans lines 2-3, then "c". */
 static char *small_csv(void)
 {
@@ -1449,6 +1594,24 @@ static int read_text(const char *text, struct patient_table *pt, struct out_erro
     int rc = patients_csv_read_fp(fp, "p.csv", NULL, pt, e);
     fclose(fp);
     return rc;
+}
+
+/* Replace field (1-based) of the line that starts with prefix, in a file whose fields on
+ * that line are not quoted; returns a new string. */
+static char *replace_field(const char *s, const char *prefix, int field, const char *to)
+{
+    const char *at = strstr(s, prefix);
+    for (int f = 1; at && f < field; f++)
+        at = (at = strchr(at, ',')) ? at + 1 : NULL;
+    if (!at)
+        return NULL;
+    size_t keep = (size_t)(at - s), len = strcspn(at, ",\n");
+    size_t n = strlen(s) - len + strlen(to) + 1;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    snprintf(out, n, "%.*s%s%s", (int)keep, s, to, at + len);
+    return out;
 }
 
 /* Expect a read error at line:col; the table must come back empty. */
@@ -1525,6 +1688,15 @@ static void test_csv_errors(void)
     free(s);
     s = replace(good, ",0,1,1,North", ",0,1.5,1,North");
     expect_error(s, 4, 41, "weeks: not what the row's stored cells give");
+    free(s);
+    /* The rci cells of an instrument share one S_diff: c's pain RCI (column 20) made 5
+     * no longer is change 4 over the S_diff that gives a\nb's; a RCI on a single visit is
+     * over nothing. */
+    s = replace_field(good, "c,1,pain,", 20, "5");
+    expect_error(s, 4, 20, "rci: not change / S_diff with one S_diff");
+    free(s);
+    s = replace_field(good, "c,1,sleep,", 20, "1");
+    expect_error(s, 5, 20, "rci: not change / S_diff with one S_diff");
     free(s);
     /* Stored narrow: at most 65535 visits (patient.h), an end of course not before the
      * baseline. */
@@ -1680,6 +1852,7 @@ int main(void)
     test_single_pass();
     test_csv_roundtrip();
     test_csv_errors();
+    test_csv_sdiff();
     test_writer_reference();
     test_writer_threads();
     return TEST_END("test_patient");

@@ -181,7 +181,8 @@ static int same_records(const struct patient_set *a, const struct patient_set *b
         a->n_instr != b->n_instr)
         return 0;
     for (size_t k = 0; k < a->n_instr; k++)
-        if (memcmp(&a->sd_pre[k], &b->sd_pre[k], sizeof a->sd_pre[k]))
+        if (memcmp(&a->sd_pre[k], &b->sd_pre[k], sizeof a->sd_pre[k]) ||
+            memcmp(&a->sdiff[k], &b->sdiff[k], sizeof a->sdiff[k]))
             return 0;
     return a->n == 0 || memcmp(a->m, b->m, a->n * sizeof *a->m) == 0;
 }
