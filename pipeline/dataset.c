@@ -239,6 +239,17 @@ static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
     return (long)(*n)++;
 }
 
+void dataset_prefetch_patient(const struct dataset *ds, const char *id)
+{
+#if defined(__GNUC__)
+    if (ds->pid_hash)
+        __builtin_prefetch(&ds->pid_hash[(uint32_t)fnv1a(id) & (ds->pid_hash_cap - 1)]);
+#else
+    (void)ds;
+    (void)id;
+#endif
+}
+
 void dataset_drop_id_index(struct dataset *ds)
 {
     free(ds->pid_hash);

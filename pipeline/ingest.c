@@ -1720,50 +1720,84 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
+/* A record in a batch, as pipe_enqueue laid it out (read with memcpy: nothing aligned). */
+struct brec {
+    long line;
+    size_t raw_len, nf, span;
+    char *raw;                 /* raw_len bytes + NUL */
+    const char *offs, *lens;   /* nf size_t each */
+    char *fields;              /* span bytes; field i at fields + offs[i] */
+    char *next;                /* the next record */
+};
+
+static void brec_at(char *p, struct brec *r)
+{
+    memcpy(&r->line, p, sizeof r->line);
+    p += sizeof r->line;
+    memcpy(&r->raw_len, p, sizeof r->raw_len);
+    p += sizeof r->raw_len;
+    memcpy(&r->nf, p, sizeof r->nf);
+    p += sizeof r->nf;
+    memcpy(&r->span, p, sizeof r->span);
+    p += sizeof r->span;
+    r->raw = p;
+    p += r->raw_len + 1;
+    r->offs = p;
+    p += r->nf * sizeof(size_t);
+    r->lens = p;
+    p += r->nf * sizeof(size_t);
+    r->fields = p;
+    r->next = p + r->span;
+}
+
+static char *brec_field(const struct brec *r, size_t i)
+{
+    size_t off;
+    memcpy(&off, r->offs + i * sizeof off, sizeof off);
+    return r->fields + off;
+}
+
 /* Judge every record of a full batch. Returns 0 or the first error (*e set). */
 static int judge_batch(struct ingest *g, struct batch *b, struct csvread_record *rec,
                        char ***fieldv, size_t **lenv, size_t *cap, struct out_error *e)
 {
     char *p = b->buf;   /* the batch is ours to modify, as csvread's fields are */
     for (size_t k = 0; k < b->n_rec; k++) {
-        long line;
-        size_t raw_len, nf, span;
-        memcpy(&line, p, sizeof line);
-        p += sizeof line;
-        memcpy(&raw_len, p, sizeof raw_len);
-        p += sizeof raw_len;
-        memcpy(&nf, p, sizeof nf);
-        p += sizeof nf;
-        memcpy(&span, p, sizeof span);
-        p += sizeof span;
-        if (nf > *cap) {
-            char **nfv = realloc(*fieldv, nf * sizeof *nfv);
+        struct brec r;
+        brec_at(p, &r);
+        p = r.next;
+        if (r.nf > *cap) {
+            char **nfv = realloc(*fieldv, r.nf * sizeof *nfv);
             if (nfv)
                 *fieldv = nfv;
-            size_t *nlv = realloc(*lenv, nf * sizeof *nlv);
+            size_t *nlv = realloc(*lenv, r.nf * sizeof *nlv);
             if (nlv)
                 *lenv = nlv;
             if (!nfv || !nlv)
-                return out_err(e, OUT_EINTERNAL, g->path, line, 0, "out of memory");
-            *cap = nf;
+                return out_err(e, OUT_EINTERNAL, g->path, r.line, 0, "out of memory");
+            *cap = r.nf;
         }
-        rec->line = line;
-        rec->raw = p;
-        rec->raw_len = raw_len;
-        p += raw_len + 1;
-        const char *offs = p;
-        p += nf * sizeof **lenv;
-        memcpy(*lenv, p, nf * sizeof **lenv);
-        p += nf * sizeof **lenv;
-        for (size_t i = 0; i < nf; i++) {
-            size_t off;
-            memcpy(&off, offs + i * sizeof off, sizeof off);
-            (*fieldv)[i] = p + off;
-        }
-        p += span;
-        rec->n = nf;
+        memcpy(*lenv, r.lens, r.nf * sizeof **lenv);
+        for (size_t i = 0; i < r.nf; i++)
+            (*fieldv)[i] = brec_field(&r, i);
+        rec->line = r.line;
+        rec->raw = r.raw;
+        rec->raw_len = r.raw_len;
+        rec->n = r.nf;
         rec->field = *fieldv;
         rec->len = *lenv;
+        /* The next record's patient, when it is a new one, is looked up soon: its slot of
+         * the id index (a cache miss in a large table) is fetched while this one is judged. */
+        if (k + 1 < b->n_rec && g->header_done && !g->o->n_key && g->c_id >= 0 &&
+            (size_t)g->c_id < r.nf) {
+            struct brec nx;
+            brec_at(p, &nx);
+            if ((size_t)g->c_id < nx.nf) {
+                const char *id = brec_field(&nx, (size_t)g->c_id);
+                if (strcmp(id, (*fieldv)[g->c_id]) != 0)
+                    dataset_prefetch_patient(g->ds, id);
+            }
+        }
         int rc = on_record(g, rec, e);
         if (rc)
             return rc;
