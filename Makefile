@@ -21,6 +21,9 @@ GSL_LIBS   = $(shell pkg-config --libs gsl 2>/dev/null || echo -lgsl -lgslcblas 
 CPPFLAGS  += -pthread -D_POSIX_C_SOURCE=200809L -DOUTCOMES_VERSION='"$(VERSION)"'
 LIBS       = $(GSL_LIBS) -lcsv -lm -pthread
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# ThreadSanitizer for the tests that run ingest on several threads (the reading pipeline and
+# the per-patient thread); it cannot be combined with AddressSanitizer, hence a third build.
+TSAN      := -fsanitize=thread
 
 SRC       := $(sort $(wildcard pipeline/*.c))
 LIBSRC    := $(filter-out pipeline/main.c,$(SRC))
@@ -30,6 +33,8 @@ TESTSRC   := $(sort $(wildcard tests/test_*.c))
 REL_OBJ   := $(LIBSRC:pipeline/%.c=build/rel/%.o)
 SAN_OBJ   := $(LIBSRC:pipeline/%.c=build/san/%.o)
 TESTBIN   := $(TESTSRC:tests/%.c=build/san/%)
+TSAN_OBJ  := $(LIBSRC:pipeline/%.c=build/tsan/%.o)
+TSANBIN   := build/tsan/test_stream build/tsan/test_ingest
 
 .PHONY: all deps deps-test report check test install uninstall clean fuzz bench lint
 all: build/outcomes
@@ -43,6 +48,8 @@ build/rel/%.o: pipeline/%.c $(HDR) | build/rel
 	$(CC) $(CPPFLAGS) $(WARN) -O2 -g $(GSL_CFLAGS) -c -o $@ $<
 build/san/%.o: pipeline/%.c $(HDR) | build/san
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) $(GSL_CFLAGS) -c -o $@ $<
+build/tsan/%.o: pipeline/%.c $(HDR) | build/tsan
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(TSAN) $(GSL_CFLAGS) -c -o $@ $<
 
 build/outcomes: build/rel/main.o $(REL_OBJ)
 	$(CC) -o $@ $^ $(LIBS)
@@ -52,15 +59,17 @@ build/san/outcomes: build/san/main.o $(SAN_OBJ)
 build/san/test_fuzz_replay: tests/fuzz/fuzz_ingest.c
 build/san/test_%: tests/test_%.c tests/harness.h $(SAN_OBJ) $(HDR)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(SAN_OBJ) $(LIBS)
+build/tsan/test_%: tests/test_%.c tests/harness.h $(TSAN_OBJ) $(HDR)
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(TSAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(TSAN_OBJ) $(LIBS)
 
-build/rel build/san:
+build/rel build/san build/tsan:
 	@mkdir -p $@
 
 # The report on the shipped sample (or DATA=... MONTH=...).
 report: deps build/outcomes
 	build/outcomes run --claims $(CLAIMS) $(if $(MONTH),--month $(MONTH)) --out $(if $(MONTH),reports/$(MONTH),$(OUT)) $(DATA)
 
-check: deps-test build/outcomes build/san/outcomes $(TESTBIN)
+check: deps-test build/outcomes build/san/outcomes $(TESTBIN) $(TSANBIN)
 	@tests/run
 
 test: check
