@@ -35,6 +35,8 @@ SAN_OBJ   := $(LIBSRC:pipeline/%.c=build/san/%.o)
 TESTBIN   := $(TESTSRC:tests/%.c=build/san/%)
 TSAN_OBJ  := $(LIBSRC:pipeline/%.c=build/tsan/%.o)
 TSANBIN   := build/tsan/test_stream build/tsan/test_ingest
+# Kept between runs (make would delete them as intermediates of the pattern rule).
+.SECONDARY: $(TSAN_OBJ)
 
 .PHONY: all deps deps-test report check test install uninstall clean fuzz bench lint
 all: build/outcomes
