@@ -169,9 +169,6 @@ long audit_n_to_settle(double phat, double p0, double level)
 
 /* ---- helpers ---- */
 
-/* One instrument's measures, in patient-set order, with the fields the kernels read. The
- * patient set's records are large and interleave the instruments, and every claim used to
- * scan all of them; audit_run builds these once. */
 
 /* Answers that depend only on a covariate's string, worked out once per string index
  * (value -1: not yet known). */
@@ -188,15 +185,49 @@ struct memo {
     int adverse_ready;
 };
 
+/* One instrument's records, as positions in the patient set in its order. The records are
+ * large and interleave the instruments, and a claim reads one instrument's: scanning them all
+ * for every claim was slow, and an array of pointers for every instrument cost 8 bytes a
+ * record for the whole stage. This holds 4 bytes a record of the last instrument a claim read
+ * (claims come in runs on one instrument) and is remade when a claim reads another. */
+struct recs {
+    int instr;                 /* whose records idx holds; -1: none yet */
+    uint32_t *idx;
+    size_t n;
+};
+
 struct ctx {
     const struct dataset *ds;
     const struct patient_set *ps;
     const struct audit_opts *o;
-    const struct pmeasure ***rec;   /* rec[k][0..n_rec[k]): instrument k's records, in
-                                       patient-set order (pointers: no copy) */
-    size_t *n_rec;
     struct memo *memo;
+    struct recs *recs;
 };
+
+/* Instrument k's records (recs above); NULL when out of memory. */
+static const uint32_t *recs_of(const struct ctx *x, int k, size_t *n)
+{
+    struct recs *r = x->recs;
+    const struct patient_set *ps = x->ps;
+    if (r->instr != k) {
+        free(r->idx);
+        r->instr = -1;
+        r->n = 0;
+        /* Room for every record, shrunk once filled: the pages never written cost nothing. */
+        r->idx = ps->n <= UINT32_MAX ? malloc((ps->n ? ps->n : 1) * sizeof *r->idx) : NULL;
+        if (!r->idx)
+            return NULL;
+        for (size_t i = 0; i < ps->n; i++)
+            if (ps->m[i].instr == (size_t)k)
+                r->idx[r->n++] = (uint32_t)i;
+        uint32_t *fit = realloc(r->idx, (r->n ? r->n : 1) * sizeof *fit);
+        if (fit)
+            r->idx = fit;
+        r->instr = k;
+    }
+    *n = r->n;
+    return r->idx;
+}
 
 static void note_add(struct audit_row *r, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -514,14 +545,14 @@ static int pct_values(const struct ctx *x, const struct claim *c, struct audit_r
     *n = 0;
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
-    size_t nr = x->n_rec[instr];
-    const struct pmeasure *const *rec = x->rec[instr];
-    double *v = malloc((nr ? nr : 1) * sizeof *v);
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    double *v = rec ? malloc((nr ? nr : 1) * sizeof *v) : NULL;
     if (!v)
         return -1;
     size_t single = 0, zero = 0;
     for (size_t i = 0; i < nr; i++) {
-        const struct pmeasure *m = rec[i];
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m))
             continue;
         double pct = pm_pct(m);
@@ -588,7 +619,11 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
     *open = 0;
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
-    size_t nr = x->n_rec[instr], cap = nr ? nr : 1, n = 0, excluded = 0;
+    size_t nr, n = 0, excluded = 0;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    size_t cap = nr ? nr : 1;
     double *t = malloc(cap * sizeof *t);
     int *ev = malloc(cap * sizeof *ev);
     if (!t || !ev) {
@@ -597,7 +632,7 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
         return -1;
     }
     for (size_t i = 0; i < nr; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m))
             continue;
         if (m->sessions_to_response < 0) {
@@ -693,8 +728,12 @@ static int k_durable(const struct ctx *x, const struct claim *c, struct audit_ro
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0, unknown = 0;
-    for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    for (size_t i = 0; i < nr; i++) {
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m))
             continue;
         int durable = pm_durable(m);
@@ -725,8 +764,12 @@ static int k_immediate(const struct ctx *x, const struct claim *c, struct audit_
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    for (size_t i = 0; i < nr; i++) {
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m) || m->n_immediate <= 0 || isnan(m->immediate))
             continue;
         n++;
@@ -744,8 +787,12 @@ static int k_first_session(const struct ctx *x, const struct claim *c, struct au
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    for (size_t i = 0; i < nr; i++) {
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m) || m->sessions_to_response < 0)
             continue;
         if (m->responded && m->sessions_to_response <= 1) {
@@ -880,8 +927,12 @@ static int k_late(const struct ctx *x, const struct claim *c, struct audit_row *
     if (resolve(x, c, r, 1, &instr, &cov))
         return 0;
     long k = 0, n = 0;
-    for (size_t i = 0; i < x->n_rec[instr]; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    for (size_t i = 0; i < nr; i++) {
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         if (!measure_in(x, c, cov, m) || !m->responded || m->days_to_response < 0)
             continue;
         n++;
@@ -969,7 +1020,11 @@ static int k_diff(const struct ctx *x, const struct claim *c, struct audit_row *
         not_auditable(r, c->instrument, why);
         return 0;
     }
-    size_t nr = x->n_rec[instr], cap = nr ? nr : 1;
+    size_t nr;
+    const uint32_t *rec = recs_of(x, instr, &nr);
+    if (!rec)
+        return -1;
+    size_t cap = nr ? nr : 1;
     size_t n[2] = {0, 0}, single = 0, zero = 0, no_arm = 0;
     double *v[2] = {malloc(cap * sizeof(double)), malloc(cap * sizeof(double))};
     if (!v[0] || !v[1]) {
@@ -978,7 +1033,7 @@ static int k_diff(const struct ctx *x, const struct claim *c, struct audit_row *
         return -1;
     }
     for (size_t i = 0; i < nr; i++) {
-        const struct pmeasure *m = x->rec[instr][i];
+        const struct pmeasure *m = &x->ps->m[rec[i]];
         int g = arm_of(x, c, arm, m->patient);
         if (g < 0) {
             const char *a = dataset_cov(x->ds, m->patient, arm);
@@ -1204,11 +1259,11 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
 
 static void ctx_free(struct ctx *x)
 {
-    if (x->rec)
-        for (size_t k = 0; k < x->ds->n_instr; k++)
-            free(x->rec[k]);
-    free(x->rec);
-    free(x->n_rec);
+    if (x->recs) {
+        free(x->recs->idx);
+        x->recs->idx = NULL;
+        x->recs->instr = -1;
+    }
     if (x->memo) {
         struct memo *m = x->memo;
         free(m->sub);
@@ -1218,21 +1273,19 @@ static void ctx_free(struct ctx *x)
         free(m->age);
         digest_free(&m->adverse_local);
     }
-    x->rec = NULL;
-    x->n_rec = NULL;
+    x->recs = NULL;
     x->memo = NULL;
 }
 
-/* The per-instrument records and the empty memo, for one audit_run. */
-static int ctx_init(struct ctx *x, struct memo *m)
+/* The empty memo and record cache, for one audit_run. */
+static int ctx_init(struct ctx *x, struct memo *m, struct recs *r)
 {
     const struct dataset *ds = x->ds;
-    const struct patient_set *ps = x->ps;
-    size_t ni = ds->n_instr ? ds->n_instr : 1;
     memset(m, 0, sizeof *m);
+    memset(r, 0, sizeof *r);
+    r->instr = -1;
     x->memo = m;
-    x->rec = calloc(ni, sizeof *x->rec);
-    x->n_rec = calloc(ni, sizeof *x->n_rec);
+    x->recs = r;
     size_t ns = ds->n_cov_str ? ds->n_cov_str : 1;
     m->n = ds->n_cov_str;
     m->sub = malloc(ns);
@@ -1240,29 +1293,13 @@ static int ctx_init(struct ctx *x, struct memo *m)
     m->sex = malloc(ns);
     m->age_ok = malloc(ns);
     m->age = malloc(ns * sizeof *m->age);
-    if (!x->rec || !x->n_rec || !m->sub || !m->arm || !m->sex || !m->age_ok || !m->age)
-        goto oom;
+    if (!m->sub || !m->arm || !m->sex || !m->age_ok || !m->age) {
+        ctx_free(x);
+        return -1;
+    }
     memset(m->sex, -1, ns);
     memset(m->age_ok, -1, ns);
-    for (size_t i = 0; i < ps->n; i++)
-        if (ps->m[i].instr < ds->n_instr)
-            x->n_rec[ps->m[i].instr]++;
-    for (size_t k = 0; k < ds->n_instr; k++) {
-        x->rec[k] = malloc((x->n_rec[k] ? x->n_rec[k] : 1) * sizeof *x->rec[k]);
-        if (!x->rec[k])
-            goto oom;
-        x->n_rec[k] = 0;
-    }
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *pm = &ps->m[i];
-        if (pm->instr >= ds->n_instr)
-            continue;
-        x->rec[pm->instr][x->n_rec[pm->instr]++] = pm;
-    }
     return 0;
-oom:
-    ctx_free(x);
-    return -1;
 }
 
 int audit_run(const struct claim_set *cs, const struct dataset *ds,
@@ -1274,10 +1311,11 @@ int audit_run(const struct claim_set *cs, const struct dataset *ds,
         audit_opts_default(&def);
         opts = &def;
     }
-    struct ctx x = {ds, ps, opts, NULL, NULL, NULL};
+    struct ctx x = {ds, ps, opts, NULL, NULL};
     struct memo memo;
+    struct recs recs;
     audit_result_free(out);
-    if (ctx_init(&x, &memo) != 0)
+    if (ctx_init(&x, &memo, &recs) != 0)
         return out_err(e, OUT_EINTERNAL, cs->path, 0, 0, "out of memory");
     for (size_t i = 0; i < cs->n; i++) {
         const struct claim *c = &cs->c[i];

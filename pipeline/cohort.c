@@ -98,17 +98,6 @@ static int t_keep_mean(const double *x, size_t n, double level, struct tres *out
     return 0;
 }
 
-/* 1 when post[i] - pre[i] is chg[i], bit for bit, for every i. */
-static int is_difference(const double *pre, const double *post, const double *chg, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        double d = post[i] - pre[i];
-        if (memcmp(&d, &chg[i], sizeof d) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 /* Mean and median percent improvement with their intervals: bootstrap BCa up to
  * boot_max_n (both from one stream of draws, the same each would get alone), else the t
  * interval and the order-statistic one. */
@@ -190,32 +179,47 @@ static int age_band_of(const char *s)
     return -1;
 }
 
-static int baseline_band_of(const struct instrument *in, double x)
+/* The cut-offs of an instrument's baseline bands, in points from the good end of its scale:
+ * the lowest score of "moderate" and of "severe" (cohort.h). */
+struct band_cut {
+    double c1, c2;
+};
+
+static struct band_cut band_cut_of(const struct instrument *in)
+{
+    struct band_cut c;
+    c.c1 = (in->max - in->min) / 3;
+    c.c2 = 2 * c.c1;
+    for (size_t i = 0; i < sizeof band_cuts / sizeof band_cuts[0]; i++)
+        if (strcasecmp(in->name, band_cuts[i].instr) == 0) {
+            c.c1 = band_cuts[i].moderate_from;
+            c.c2 = band_cuts[i].severe_from;
+        }
+    return c;
+}
+
+static int baseline_band_of(const struct instrument *in, struct band_cut c, double x)
 {
     if (isnan(x))
         return -1;
     double s = in->higher_better ? in->max - x : x - in->min;   /* distance from the good end */
-    double c1 = (in->max - in->min) / 3, c2 = 2 * c1;
-    for (size_t i = 0; i < sizeof band_cuts / sizeof band_cuts[0]; i++)
-        if (strcasecmp(in->name, band_cuts[i].instr) == 0) {
-            c1 = band_cuts[i].moderate_from;
-            c2 = band_cuts[i].severe_from;
-        }
-    return s < c1 ? 0 : s < c2 ? 1 : 2;
+    return s < c.c1 ? 0 : s < c.c2 ? 1 : 2;
 }
 
-/* One instrument's measures with a baseline, in patient-set order: pointers into the
- * patient set (no copy of the records: they are most of a large run's memory) and each
- * record's baseline band. Every group, subgroup and arm of the instrument scans its own. */
+/* The patient set as every group reads it. Nothing per record is kept for the whole stage:
+ * at a million patients the records are most of a run's memory, and the arrays of pointers
+ * to them and of doubles for every statistic that this stage used to keep added a third
+ * again. Each group instead marks its records in two bitmaps (a bit per record) on one scan
+ * of the set, and its statistics are computed a few at a time from arrays made for them and
+ * freed before the next: the peak is about three copies of one series (a descriptive's
+ * sorted copy beside baseline and final, or the Wilcoxon test's two copies beside the
+ * changes). Three scans of the records per group: the marking one, baseline and final, time
+ * to response. */
 struct view {
-    size_t n_instr;
-    const struct pmeasure ***rec;   /* rec[k][0..n[k]) */
-    int8_t **band;                  /* band[k][i]: baseline band of rec[k][i] */
-    size_t *n;
-    /* Scratch for one group at a time, max n[k] each; refilled between statistics. */
-    size_t cap;
-    double *pre, *post, *chg, *pct, *kt;
-    int *ke;
+    const struct patient_set *ps;
+    size_t *cap;               /* cap[k]: instrument k's records with a baseline */
+    uint64_t *all, *cc;        /* bit i: ps->m[i] is in the current group / a complete case */
+    size_t nw;                 /* words in each bitmap */
 };
 
 /* The within-session effect needs no follow-up: a patient seen once still had it. */
@@ -226,64 +230,57 @@ static double immediate_of(const struct pmeasure *m)
 
 static void view_free(struct view *v)
 {
-    for (size_t k = 0; k < v->n_instr; k++) {
-        if (v->rec)
-            free(v->rec[k]);
-        if (v->band)
-            free(v->band[k]);
-    }
-    free(v->rec);
-    free(v->band);
-    free(v->n);
-    free(v->pre); free(v->post); free(v->chg); free(v->pct); free(v->kt); free(v->ke);
+    free(v->cap);
+    free(v->all);
+    free(v->cc);
     memset(v, 0, sizeof *v);
 }
 
 static int view_init(struct view *v, const struct dataset *ds, const struct patient_set *ps)
 {
     memset(v, 0, sizeof *v);
-    v->n_instr = ds->n_instr;
-    v->rec = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->rec);
-    v->band = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->band);
-    v->n = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->n);
-    if (!v->rec || !v->band || !v->n)
-        goto oom;
+    v->ps = ps;
+    v->nw = ps->n / 64 + 1;
+    v->cap = calloc(ds->n_instr ? ds->n_instr : 1, sizeof *v->cap);
+    v->all = malloc(v->nw * sizeof *v->all);
+    v->cc = malloc(v->nw * sizeof *v->cc);
+    if (!v->cap || !v->all || !v->cc) {
+        view_free(v);
+        return -1;
+    }
     for (size_t i = 0; i < ps->n; i++)
         if (ps->m[i].instr < ds->n_instr && !isnan(ps->m[i].baseline))
-            v->n[ps->m[i].instr]++;
-    for (size_t k = 0; k < ds->n_instr; k++) {
-        v->rec[k] = malloc((v->n[k] ? v->n[k] : 1) * sizeof *v->rec[k]);
-        v->band[k] = malloc(v->n[k] ? v->n[k] : 1);
-        if (!v->rec[k] || !v->band[k])
-            goto oom;
-        if (v->n[k] > v->cap)
-            v->cap = v->n[k];
-        v->n[k] = 0;
-    }
-    for (size_t i = 0; i < ps->n; i++) {
-        const struct pmeasure *m = &ps->m[i];
-        if (m->instr >= ds->n_instr || isnan(m->baseline))
-            continue;
-        size_t j = v->n[m->instr]++;
-        v->rec[m->instr][j] = m;
-        v->band[m->instr][j] = (int8_t)baseline_band_of(ds->instr[m->instr], m->baseline);
-    }
-    size_t cap = v->cap ? v->cap : 1;
-    v->pre = malloc(cap * sizeof *v->pre);
-    v->post = malloc(cap * sizeof *v->post);
-    v->chg = malloc(cap * sizeof *v->chg);
-    v->pct = malloc(cap * sizeof *v->pct);
-    v->kt = malloc(cap * sizeof *v->kt);
-    v->ke = malloc(cap * sizeof *v->ke);
-    if (!v->pre || !v->post || !v->chg || !v->pct || !v->kt || !v->ke)
-        goto oom;
+            v->cap[ps->m[i].instr]++;
     return 0;
-oom:
-    view_free(v);
-    return -1;
 }
 
-/* A filter selects the measures of one group. */
+static void mark(uint64_t *bits, size_t i)
+{
+    bits[i / 64] |= UINT64_C(1) << (i % 64);
+}
+
+/* The next record marked in bits from *pos on (in patient-set order), or NULL. */
+static const struct pmeasure *next_marked(const struct view *v, const uint64_t *bits,
+                                          size_t *pos)
+{
+    size_t i = *pos, w = i / 64;
+    if (w >= v->nw)
+        return NULL;
+    uint64_t b = bits[w] >> (i % 64);
+    while (!b) {
+        if (++w >= v->nw)
+            return NULL;
+        b = bits[w];
+        i = w * 64;
+    }
+    for (; !(b & 1); b >>= 1)
+        i++;
+    *pos = i + 1;
+    return &v->ps->m[i];
+}
+
+/* A filter selects the measures of one group: instrument instr's with a baseline, and
+ * then by kind. */
 enum filter_kind { F_ALL, F_COV, F_AGE_BAND, F_BASELINE_BAND };
 struct filter {
     size_t instr;
@@ -292,11 +289,13 @@ struct filter {
     uint32_t value;            /* F_COV: covariate string index */
     int band;                  /* F_AGE_BAND, F_BASELINE_BAND: band index */
     const int8_t *age_band;    /* F_AGE_BAND: band of each patient, -1 missing */
+    struct band_cut cut;       /* F_BASELINE_BAND: the instrument's cut-offs */
 };
 
-static int pass(const struct dataset *ds, const struct pmeasure *r, int band,
-                const struct filter *f)
+static int pass(const struct dataset *ds, const struct pmeasure *r, const struct filter *f)
 {
+    if (r->instr != f->instr || isnan(r->baseline))
+        return 0;
     switch (f->kind) {
     case F_ALL:
         return 1;
@@ -305,9 +304,99 @@ static int pass(const struct dataset *ds, const struct pmeasure *r, int band,
     case F_AGE_BAND:
         return f->age_band[r->patient] == f->band;
     case F_BASELINE_BAND:
-        return band == f->band;
+        return baseline_band_of(ds->instr[f->instr], f->cut, r->baseline) == f->band;
     }
     return 0;
+}
+
+/* What the marking scan of a group counts besides cohort_group's own counts. */
+struct tally {
+    size_t nc, np, nb, ni, nk;  /* complete cases, defined percents, BOCF values, immediate
+                                   effects, time-to-response records */
+    long r30, r50, rmic, nmic, dur, ndur;
+    long worst[KM_AT_N];
+    int is_diff;               /* post - pre is the change, bit for bit, for every case */
+    int hb, hb_mixed;          /* the complete cases' higher_better bit; 1: not all alike */
+};
+
+/* The marking scan: the group's records into v->all, its complete cases into v->cc, the
+ * counts into g and t, the changes (complete cases) into chg and the within-session effects
+ * into imm, both in record order and of room v->cap[f->instr]. */
+static void select_group(const struct dataset *ds, struct view *v, const struct filter *f,
+                         struct cohort_group *g, struct tally *t, double *chg, double *imm)
+{
+    const struct instrument *in = ds->instr[f->instr];
+    const struct patient_set *ps = v->ps;
+    memset(v->all, 0, v->nw * sizeof *v->all);
+    memset(v->cc, 0, v->nw * sizeof *v->cc);
+    memset(t, 0, sizeof *t);
+    t->is_diff = 1;
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (!pass(ds, m, f))
+            continue;
+        mark(v->all, i);
+        g->n_patients++;
+        t->nb++;
+        if (!isnan(immediate_of(m)))
+            imm[t->ni++] = immediate_of(m);
+        double change = pm_change(m);
+        if (isnan(change)) {
+            g->n_single++;
+            continue;
+        }
+        mark(v->cc, i);
+        if (t->nc == 0)
+            t->hb = m->higher_better;
+        else if ((int)m->higher_better != t->hb)
+            t->hb_mixed = 1;
+        chg[t->nc++] = change;
+        /* Good direction positive: the effect sizes take "pre" and "post" such that
+         * post - pre is the improvement. */
+        double pre = in->higher_better ? m->baseline : m->final;
+        double post = in->higher_better ? m->final : m->baseline;
+        double d = post - pre;
+        if (memcmp(&d, &change, sizeof d) != 0)
+            t->is_diff = 0;
+        double pc = pm_pct(m);
+        if (pm_zero_baseline(m))
+            g->n_zero_baseline++;
+        else if (!isnan(pc)) {
+            t->np++;
+            t->r30 += pm_resp30(m) == 1;
+            t->r50 += pm_resp50(m) == 1;
+        }
+        if (m->resp_mic >= 0) {
+            t->nmic++;
+            t->rmic += m->resp_mic == 1;
+        }
+        int durable = pm_durable(m);
+        if (durable >= 0) {
+            t->ndur++;
+            t->dur += durable == 1;
+        }
+        if (m->sessions_to_response >= 0) {
+            t->nk++;
+            for (int a = 0; a < KM_AT_N; a++)
+                t->worst[a] += m->responded && m->sessions_to_response <= cohort_km_at[a];
+        }
+    }
+}
+
+static double *alloc_doubles(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(double));
+}
+
+/* Baseline observation carried forward over the group's records in record order: each
+ * complete case's change (chg, in the same order) and 0 for a single visit. */
+static void bocf_of(const struct view *v, const double *chg, double *out)
+{
+    size_t n = 0, j = 0;
+    for (size_t w = 0; w < v->nw; w++)
+        for (uint64_t a = v->all[w], c = v->cc[w]; a; a >>= 1, c >>= 1)
+            if (a & 1)
+                out[n++] = c & 1 ? chg[j++] : 0;
 }
 
 static int compute_group(const struct dataset *ds, struct view *v, const struct cohort_opts *o,
@@ -335,103 +424,118 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
         break;
     }
 
-    double *pre = v->pre, *post = v->post, *chg = v->chg, *pct = v->pct, *kt = v->kt;
-    int *ke = v->ke;
-    const struct pmeasure *const *recs = v->rec[f->instr];
-    const int8_t *bands = v->band[f->instr];
-    size_t nrec = v->n[f->instr];
-    size_t nc = 0, np = 0, nb = 0, ni = 0, nk = 0;
-    long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0;
-    long worst[KM_AT_N] = {0};
-    for (size_t i = 0; i < nrec; i++) {
-        const struct pmeasure *m = recs[i];
-        if (!pass(ds, m, bands[i], f))
-            continue;
-        g->n_patients++;
-        ni += !isnan(immediate_of(m));
-        nb++;
-        double change = pm_change(m);
-        if (isnan(change)) {
-            g->n_single++;
-            continue;
-        }
-        /* Good direction positive: feed the effect-size function "pre" and "post" so that
-         * post - pre is the improvement. */
-        pre[nc] = in->higher_better ? m->baseline : m->final;
-        post[nc] = in->higher_better ? m->final : m->baseline;
-        chg[nc++] = change;
-        double pc = pm_pct(m);
-        if (pm_zero_baseline(m))
-            g->n_zero_baseline++;
-        else if (!isnan(pc)) {
-            pct[np++] = pc;
-            r30 += pm_resp30(m) == 1;
-            r50 += pm_resp50(m) == 1;
-        }
-        if (m->resp_mic >= 0) {
-            nmic++;
-            rmic += m->resp_mic == 1;
-        }
-        int durable = pm_durable(m);
-        if (durable >= 0) {
-            ndur++;
-            dur += durable == 1;
-        }
-        if (m->sessions_to_response >= 0) {
-            kt[nk] = m->sessions_to_response;
-            ke[nk++] = m->responded;
-            for (int a = 0; a < KM_AT_N; a++)
-                worst[a] += m->responded && m->sessions_to_response <= cohort_km_at[a];
-        }
+    /* Room for all of the instrument's records, so that the marking scan can fill them as it
+     * counts; what a subgroup leaves unfilled is never touched. */
+    size_t cap = v->cap[f->instr];
+    double *chg = alloc_doubles(cap), *imm = alloc_doubles(cap);
+    if (!chg || !imm) {
+        free(chg);
+        free(imm);
+        return -1;
     }
+    struct tally t;
+    select_group(ds, v, f, g, &t, chg, imm);
+    size_t nc = t.nc;
     g->n_complete = nc;
-
-    /* Baseline and final descriptives in the instrument's own units: pre and post are
-     * baseline and final, or final and baseline (read only by every statistic). */
-    {
-        const double *b = in->higher_better ? pre : post, *fi = in->higher_better ? post : pre;
-        int have_b = stats_describe(b, nc, &g->baseline) == 0;
-        int have_f = stats_describe(fi, nc, &g->final) == 0;
-        int have_c = t_keep_mean(chg, nc, o->level, &g->change) == 0;
-        /* Effect sizes need the mean and SD of post - pre and the SDs of pre and post: the
-         * change's and the descriptives' just computed (same arrays, same arithmetic), when
-         * post - pre is the change bit for bit, as patient.c computes it. Measures read
-         * back from patients.csv carry a rounded change: then from the data. */
-        if (have_b && have_f && have_c && is_difference(pre, post, chg, nc)) {
-            double sd_b = g->baseline.sd, sd_f = g->final.sd;
-            stats_effect_paired_from(nc, g->change.mean, g->change.sd,
-                                     in->higher_better ? sd_b : sd_f,
-                                     in->higher_better ? sd_f : sd_b, &g->effect);
-        } else {
-            stats_effect_paired(pre, post, nc, &g->effect);
-        }
-    }
+    est_from_t(imm, t.ni, o->level, &g->immediate);
+    free(imm);
+    int have_c = t_keep_mean(chg, nc, o->level, &g->change) == 0;
     stats_wilcoxon_signed_rank(chg, nc, o->level, &g->wilcoxon);
-    est_pct(pct, np, o, &g->pct_mean, &g->pct_median);
-    prop_fill(&g->resp30, r30, (long)np, o->level);
-    prop_fill(&g->resp50, r50, (long)np, o->level);
-    prop_fill(&g->resp_mic, rmic, nmic, o->level);
-    prop_fill(&g->durable, dur, ndur, o->level);
-    /* Two more series of the group, in record order as the first pass would have made them,
-     * into arrays now free: baseline observation carried forward (a single visit counts as
-     * no change), and the within-session effect. */
-    double *bocf = pct, *imm = pre;
-    size_t jb = 0, ji = 0;
-    for (size_t i = 0; i < nrec && (jb < nb || ji < ni); i++) {
-        const struct pmeasure *m = recs[i];
-        if (!pass(ds, m, bands[i], f))
-            continue;
-        double im = immediate_of(m);
-        if (!isnan(im))
-            imm[ji++] = im;
-        double change = pm_change(m);
-        bocf[jb++] = isnan(change) ? 0 : change;
+    double *x = alloc_doubles(t.nb);
+    if (!x) {
+        free(chg);
+        return -1;
     }
-    t_keep_mean(bocf, nb, o->level, &g->bocf);
-    est_from_t(imm, ni, o->level, &g->immediate);
+    bocf_of(v, chg, x);
+    free(chg);
+    t_keep_mean(x, t.nb, o->level, &g->bocf);
+    free(x);
 
+    /* Baseline and final (complete cases), in the instrument's own units. */
+    double *b = alloc_doubles(nc), *fi = alloc_doubles(nc);
+    if (!b || !fi) {
+        free(b);
+        free(fi);
+        return -1;
+    }
+    size_t n = 0, pos = 0;
+    const struct pmeasure *m;
+    while ((m = next_marked(v, v->cc, &pos))) {
+        b[n] = m->baseline;
+        fi[n++] = m->final;
+    }
+    int have_b = stats_describe(b, nc, &g->baseline) == 0;
+    int have_f = stats_describe(fi, nc, &g->final) == 0;
+    /* Effect sizes need the mean and SD of post - pre and the SDs of pre and post: the
+     * change's and the descriptives' just computed (same values, same arithmetic), when
+     * post - pre is the change bit for bit, as patient.c computes it. Measures read back
+     * from patients.csv carry a rounded change: then from the data. */
+    if (have_b && have_f && have_c && t.is_diff) {
+        double sd_b = g->baseline.sd, sd_f = g->final.sd;
+        stats_effect_paired_from(nc, g->change.mean, g->change.sd,
+                                 in->higher_better ? sd_b : sd_f,
+                                 in->higher_better ? sd_f : sd_b, &g->effect);
+    } else {
+        stats_effect_paired(in->higher_better ? b : fi, in->higher_better ? fi : b, nc,
+                            &g->effect);
+    }
+    /* Percent improvements (complete cases with one defined): pm_pct of the same baseline,
+     * final and direction is the record's own, so they come from b and fi when every case
+     * has one direction (always, unless measures from elsewhere mix them). Made after the
+     * descriptives, so it takes the memory of their sorted copies. */
+    size_t np = 0;
+    if (!(x = alloc_doubles(nc))) {
+        free(b);
+        free(fi);
+        return -1;
+    }
+    if (!t.hb_mixed) {
+        struct pmeasure r;
+        memset(&r, 0, sizeof r);
+        r.higher_better = t.hb ? 1 : 0;
+        for (size_t i = 0; i < nc; i++) {
+            r.baseline = b[i];
+            r.final = fi[i];
+            double pc = pm_pct(&r);
+            if (!isnan(pc))
+                x[np++] = pc;
+        }
+    } else {
+        for (pos = 0; (m = next_marked(v, v->cc, &pos));)
+            if (!pm_zero_baseline(m) && !isnan(pm_pct(m)))
+                x[np++] = pm_pct(m);
+    }
+    free(b);
+    free(fi);
+    est_pct(x, np, o, &g->pct_mean, &g->pct_median);
+    free(x);
+    prop_fill(&g->resp30, t.r30, (long)np, o->level);
+    prop_fill(&g->resp50, t.r50, (long)np, o->level);
+    prop_fill(&g->resp_mic, t.rmic, t.nmic, o->level);
+    prop_fill(&g->durable, t.dur, t.ndur, o->level);
+
+    /* Time to response. */
     memset(&g->km, 0, sizeof g->km);
-    if (nk > 0 && stats_km(kt, ke, nk, o->level, &g->km) == 0) {
+    int km_ok = 0;
+    if (t.nk > 0) {
+        double *kt = alloc_doubles(t.nk);
+        int *ke = malloc(t.nk * sizeof *ke);
+        if (!kt || !ke) {
+            free(kt);
+            free(ke);
+            return -1;
+        }
+        size_t nk = 0;
+        for (pos = 0; (m = next_marked(v, v->cc, &pos));)
+            if (m->sessions_to_response >= 0) {
+                kt[nk] = m->sessions_to_response;
+                ke[nk++] = m->responded;
+            }
+        km_ok = stats_km(kt, ke, nk, o->level, &g->km) == 0;
+        free(kt);
+        free(ke);
+    }
+    if (km_ok) {
         for (int a = 0; a < KM_AT_N; a++) {
             double s, lo, hi;
             stats_km_at(&g->km, cohort_km_at[a], &s, &lo, &hi);
@@ -444,7 +548,7 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
             g->km_at[a] = g->km_at_lo[a] = g->km_at_hi[a] = NAN;
     }
     for (int a = 0; a < KM_AT_N; a++)
-        g->worst_at[a] = g->n_patients ? (double)worst[a] / (double)g->n_patients : NAN;
+        g->worst_at[a] = g->n_patients ? (double)t.worst[a] / (double)g->n_patients : NAN;
     g->dropout_share = g->n_patients ? (double)g->n_single / (double)g->n_patients : NAN;
     g->suppressed = f->kind != F_ALL && g->n_patients < o->min_cell;
     return 0;
@@ -670,7 +774,7 @@ static void nnt_fill(struct nnt *t, double d, double lo, double hi)
 }
 
 /* One treatment-control comparison for instrument k (see cohort.h). */
-static int compute_arm_pair(const struct dataset *ds, const struct view *view,
+static int compute_arm_pair(const struct dataset *ds, struct view *view,
                             const struct cohort_opts *o, size_t k, int cov, uint32_t vt,
                             uint32_t vc, int by_name, struct cohort_arms *a)
 {
@@ -683,19 +787,16 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
     snprintf(a->control, sizeof a->control, "%s", ds->cov_str[vc]);
     a->control_by_name = by_name;
 
-    size_t n = view->n[k];
-    size_t cap = n ? n : 1;
-    double *ct = malloc(cap * sizeof *ct), *cc = malloc(cap * sizeof *cc);
-    double *base = malloc(cap * sizeof *base), *fin = malloc(cap * sizeof *fin);
-    int *grp = malloc(cap * sizeof *grp);
-    if (!ct || !cc || !base || !fin || !grp) {
-        free(ct); free(cc); free(base); free(fin); free(grp);
-        return -1;
-    }
-    size_t nt = 0, nc = 0, nb = 0;
+    /* One scan counts and marks the complete cases of either arm; the Welch test's arrays
+     * and then the ANCOVA's are filled from the marks, one set at a time. */
+    const struct patient_set *ps = view->ps;
+    memset(view->cc, 0, view->nw * sizeof *view->cc);
+    size_t nt = 0, nc = 0;
     long kt = 0, npt = 0, kc = 0, npc = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct pmeasure *m = view->rec[k][i];
+    for (size_t i = 0; i < ps->n; i++) {
+        const struct pmeasure *m = &ps->m[i];
+        if (m->instr != k || isnan(m->baseline))
+            continue;
         uint32_t v = ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov];
         int is_t = v == vt;
         if (!is_t && v != vc)
@@ -704,16 +805,13 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
             a->n_treatment++;
         else
             a->n_control++;
-        double change = pm_change(m);
-        if (isnan(change))
+        if (isnan(pm_change(m)))
             continue;
+        mark(view->cc, i);
         if (is_t)
-            ct[nt++] = change;
+            nt++;
         else
-            cc[nc++] = change;
-        base[nb] = m->baseline;
-        fin[nb] = m->final;
-        grp[nb++] = is_t;
+            nc++;
         if (!pm_zero_baseline(m) && !isnan(pm_pct(m))) {
             if (is_t) {
                 npt++;
@@ -724,6 +822,21 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
             }
         }
     }
+    size_t nb = nt + nc, pos;
+    const struct pmeasure *m;
+    double *ct = alloc_doubles(nt), *cc = alloc_doubles(nc);
+    if (!ct || !cc) {
+        free(ct);
+        free(cc);
+        return -1;
+    }
+    nt = nc = 0;
+    for (pos = 0; (m = next_marked(view, view->cc, &pos));) {
+        if (ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov] == vt)
+            ct[nt++] = pm_change(m);
+        else
+            cc[nc++] = pm_change(m);
+    }
     a->n_complete_treatment = nt;
     a->n_complete_control = nc;
 
@@ -732,6 +845,22 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
         struct desc dt, dc;
         if (stats_describe(ct, nt, &dt) == 0 && stats_describe(cc, nc, &dc) == 0)
             a->change_diff.mean = dt.mean - dc.mean;
+    }
+    free(ct);
+    free(cc);
+    double *base = alloc_doubles(nb), *fin = alloc_doubles(nb);
+    int *grp = malloc((nb ? nb : 1) * sizeof *grp);
+    if (!base || !fin || !grp) {
+        free(base);
+        free(fin);
+        free(grp);
+        return -1;
+    }
+    nb = 0;
+    for (pos = 0; (m = next_marked(view, view->cc, &pos)); nb++) {
+        base[nb] = m->baseline;
+        fin[nb] = m->final;
+        grp[nb] = ds->cov_value[(size_t)m->patient * ds->n_cov + (size_t)cov] == vt;
     }
 
     /* ANCOVA on the raw scores gives the adjusted difference in final score; improvement
@@ -748,6 +877,9 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
     } else {
         a->ancova.est = a->ancova.lo = a->ancova.hi = a->ancova_p = NAN;
     }
+    free(base);
+    free(fin);
+    free(grp);
 
     prop_fill(&a->resp_treatment, kt, npt, o->level);
     prop_fill(&a->resp_control, kc, npc, o->level);
@@ -757,8 +889,6 @@ static int compute_arm_pair(const struct dataset *ds, const struct view *view,
                              &a->resp_diff.hi);
     nnt_fill(&a->nnt, a->resp_diff.est, a->resp_diff.lo, a->resp_diff.hi);
     a->suppressed = a->n_treatment < o->min_cell || a->n_control < o->min_cell;
-
-    free(ct); free(cc); free(base); free(fin); free(grp);
     return 0;
 }
 
@@ -772,7 +902,7 @@ static struct cohort_arms *new_arms(struct cohort *c)
 }
 
 /* Which arms to compare (cohort.h), then every instrument for each pair. */
-static int compute_arms(const struct dataset *ds, const struct view *view,
+static int compute_arms(const struct dataset *ds, struct view *view,
                         const struct cohort_opts *o, struct cohort *c)
 {
     int cov = dataset_cov_index(ds, "arm");
@@ -901,13 +1031,19 @@ static int by_groups(const struct dataset *ds, struct view *view, const struct c
     if (strcmp(name, "baseline_band") == 0) {
         for (size_t k = 0; k < ds->n_instr; k++) {
             int present[N_BASELINE_BANDS] = {0};
-            for (size_t i = 0; i < view->n[k]; i++)
-                if (view->band[k][i] >= 0)
-                    present[view->band[k][i]] = 1;
+            const struct instrument *in = ds->instr[k];
+            struct band_cut cut = band_cut_of(in);
+            const struct patient_set *ps = view->ps;
+            for (size_t i = 0; i < ps->n; i++)
+                if (ps->m[i].instr == k) {
+                    int b = baseline_band_of(in, cut, ps->m[i].baseline);
+                    if (b >= 0)
+                        present[b] = 1;
+                }
             for (int b = 0; b < N_BASELINE_BANDS; b++) {
                 if (!present[b])
                     continue;
-                struct filter f = {.instr = k, .kind = F_BASELINE_BAND, .band = b};
+                struct filter f = {.instr = k, .kind = F_BASELINE_BAND, .band = b, .cut = cut};
                 struct cohort_group *g = new_group(out);
                 if (!g || compute_group(ds, view, o, &f, g) != 0)
                     return -1;

@@ -1312,7 +1312,12 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     }
     if (stats_sort(et, nev, NULL) || stats_sort(ct, ncen, NULL))
         goto out;
-    st = calloc(nev ? nev : 1, sizeof *st);
+    /* A step per distinct event time, not per event: at a million patients with a few dozen
+     * distinct times, room for one per event would be tens of megabytes for a few steps. */
+    size_t n_times = 0;
+    for (size_t i = 0; i < nev; i++)
+        n_times += i == 0 || et[i] != et[i - 1];
+    st = calloc(n_times ? n_times : 1, sizeof *st);
     if (!st)
         goto out;
     double z = z_crit(level), s = 1.0, g = 0.0;
