@@ -1237,26 +1237,29 @@ static size_t pair_slot(const struct pair *p)
     return (size_t)mix64(x ^ mix64(y)) & (PAIR_SLOTS - 1);
 }
 
-/* The distinct pairs of pr[0..m) into g (room for SCATTER_MAX_DISTINCT), each with its count,
- * in one pass where a sort of all m pairs used to find them. Each group keeps its first pair
- * in input order, as the first of its run was after that stable sort (it matters only for
- * -0.0 against 0.0). Stops at SCATTER_MAX_DISTINCT + 1 groups, when the chart is binned and
- * needs none of them. Returns the number of groups, at most SCATTER_MAX_DISTINCT + 1; g is
- * in the order first seen. */
-static size_t pair_groups(const struct pair *pr, size_t m, struct group *g)
+/* The distinct pairs (b[i], f[i]) of the finite ones into g (room for SCATTER_MAX_DISTINCT),
+ * each with its count, in one pass where a sort of all pairs used to find them. Each group
+ * keeps its first pair in input order, as the first of its run was after that stable sort
+ * (it matters only for -0.0 against 0.0). Stops at SCATTER_MAX_DISTINCT + 1 groups, when the
+ * chart is binned and needs none of them. Returns the number of groups, at most
+ * SCATTER_MAX_DISTINCT + 1; g is in the order first seen. */
+static size_t pair_groups(const double *b, const double *f, size_t n, struct group *g)
 {
     unsigned short slot[PAIR_SLOTS] = { 0 };   /* 1 + index into g; 0: empty */
     size_t ng = 0;
-    for (size_t i = 0; i < m; i++) {
-        size_t h = pair_slot(&pr[i]);
-        while (slot[h] && cmp_pair(&g[slot[h] - 1].p, &pr[i]) != 0)
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(b[i]) || !isfinite(f[i]))
+            continue;
+        struct pair p = { b[i], f[i] };
+        size_t h = pair_slot(&p);
+        while (slot[h] && cmp_pair(&g[slot[h] - 1].p, &p) != 0)
             h = (h + 1) & (PAIR_SLOTS - 1);
         if (slot[h]) {
             g[slot[h] - 1].n++;
         } else {
             if (ng == SCATTER_MAX_DISTINCT)
                 return ng + 1;
-            g[ng] = (struct group){ pr[i], 1 };
+            g[ng] = (struct group){ p, 1 };
             slot[h] = (unsigned short)++ng;
         }
     }
@@ -1268,11 +1271,10 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
                                  const double *final, size_t n, struct out_error *e)
 {
     struct job j;
-    struct pair *pr = malloc((n ? n : 1) * sizeof *pr);
+    /* The points are read where they are (no copy: at a million patients that was 16 MB). */
     size_t *cells = calloc(GRID * GRID, sizeof *cells);
     struct group *grp = malloc(SCATTER_MAX_DISTINCT * sizeof *grp);
-    if (!pr || !cells || !grp) {
-        free(pr);
+    if (!cells || !grp) {
         free(cells);
         free(grp);
         return oom(o, e);
@@ -1282,8 +1284,6 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(baseline[i]) || !isfinite(final[i]))
             continue;
-        pr[m].b = baseline[i];
-        pr[m].f = final[i];
         minmax(baseline[i], &dmin, &dmax);
         minmax(final[i], &dmin, &dmax);
         if (final[i] == baseline[i])
@@ -1292,7 +1292,7 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
             n_better++;
         m++;
     }
-    size_t distinct = pair_groups(pr, m, grp);
+    size_t distinct = pair_groups(baseline, final, n, grp);
     if (!(lo < hi) || !isfinite(lo) || !isfinite(hi)) {
         lo = m ? dmin : 0;
         hi = m ? dmax : 1;
@@ -1310,8 +1310,10 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
             if (grp[i].n > maxc)
                 maxc = grp[i].n;
     } else {
-        for (size_t i = 0; i < m; i++) {
-            double fx = (pr[i].b - lo) / w, fy = (pr[i].f - lo) / w;
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(baseline[i]) || !isfinite(final[i]))
+                continue;
+            double fx = (baseline[i] - lo) / w, fy = (final[i] - lo) / w;
             if (fx < 0 || fy < 0 || fx > GRID || fy > GRID) {
                 n_outside++;
                 continue;
@@ -1324,7 +1326,6 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     }
     int rc = job_begin(&j, o, CHART_H, e);
     if (rc) {
-        free(pr);
         free(cells);
         free(grp);
         return rc;
@@ -1343,7 +1344,6 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
     job_preamble(&j, "Baseline against final score", sub, m ? foot : NULL);
     if (m == 0) {
         job_nodata(&j);
-        free(pr);
         free(cells);
         free(grp);
         return job_finish(&j, e);
@@ -1394,7 +1394,6 @@ int chart_scatter_baseline_final(const struct chart_out *o, const char *scale_la
         fputs("plot datafile using 1:2:(hw):(hw):3 with boxxyerror fs solid 1 noborder "
               "lc palette notitle\n", j.gp);
     }
-    free(pr);
     free(cells);
     free(grp);
     return job_finish(&j, e);

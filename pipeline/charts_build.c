@@ -118,10 +118,13 @@ static int instr_index(const struct dataset *ds, const char *name)
     return -1;
 }
 
-/* One instrument's values for its charts: every complete case's baseline, final score and
- * change, and the percent changes where the baseline is not 0. */
+/* One instrument's values for one of its charts: of every complete case the baseline and
+ * final score (V_SCORES), the change (V_CHANGE), or the percent change where the baseline is
+ * not 0 (V_PCT). Each chart gathers only what it draws and frees it before the next: at a
+ * million patients every array is 10 MB. */
+enum { V_PCT = 1, V_CHANGE = 2, V_SCORES = 4 };
 struct instr_values {
-    double *pct, *b, *f, *ch;   /* pct: np values; b, f, ch: n values */
+    double *pct, *b, *f, *ch;   /* pct: np values; b, f, ch: n values; NULL when not asked */
     size_t n, np, nz;           /* nz: complete cases with a zero baseline */
 };
 
@@ -134,21 +137,19 @@ static void values_free(struct instr_values *v)
     memset(v, 0, sizeof *v);
 }
 
-/* Instrument k's values, in the measures' order: two passes (count, then fill). One
- * instrument at a time, so at a million patients only one set of copies is held. Returns 0,
- * or -1 when out of memory (*v empty). */
-static int gather_values(const struct patient_set *ps, size_t k, struct instr_values *v)
+/* Instrument k's values named in `want`, in the measures' order: two passes (count, then
+ * fill). Returns 0, or -1 when out of memory (*v empty). */
+static int gather_values(const struct patient_set *ps, size_t k, int want, struct instr_values *v)
 {
     memset(v, 0, sizeof *v);
     size_t n = 0;
     for (size_t i = 0; i < ps->n; i++)
         n += ps->m[i].instr == k && !isnan(pm_change(&ps->m[i]));
     size_t cap = n ? n : 1;
-    v->pct = malloc(cap * sizeof *v->pct);
-    v->b = malloc(cap * sizeof *v->b);
-    v->f = malloc(cap * sizeof *v->f);
-    v->ch = malloc(cap * sizeof *v->ch);
-    if (!v->pct || !v->b || !v->f || !v->ch) {
+    if (((want & V_PCT) && !(v->pct = malloc(cap * sizeof *v->pct))) ||
+        ((want & V_SCORES) && !(v->b = malloc(cap * sizeof *v->b))) ||
+        ((want & V_SCORES) && !(v->f = malloc(cap * sizeof *v->f))) ||
+        ((want & V_CHANGE) && !(v->ch = malloc(cap * sizeof *v->ch)))) {
         values_free(v);
         return -1;
     }
@@ -157,37 +158,43 @@ static int gather_values(const struct patient_set *ps, size_t k, struct instr_va
         double change = m->instr == k ? pm_change(m) : NAN;
         if (isnan(change))
             continue;
-        v->b[v->n] = m->baseline;
-        v->f[v->n] = m->final;
-        v->ch[v->n++] = change;
+        if (v->b) {
+            v->b[v->n] = m->baseline;
+            v->f[v->n] = m->final;
+        }
+        if (v->ch)
+            v->ch[v->n] = change;
+        v->n++;
         double pct = pm_pct(m);
         if (pm_zero_baseline(m))
             v->nz++;
-        else if (!isnan(pct))
+        else if (!isnan(pct) && v->pct)
             v->pct[v->np++] = pct;
     }
     return 0;
 }
 
 static void per_instrument(struct ctx *c, const struct dataset *ds, const struct cohort *co,
-                           size_t k, const struct instr_values *v)
+                           const struct patient_set *ps, size_t k)
 {
     const struct instrument *in = ds->instr[k];
     const struct cohort_group *g = cohort_overall(co, in->name);
-    size_t n = v->n, nz = v->nz, np = v->np;
-    const double *pct = v->pct, *b = v->b, *f = v->f, *ch = v->ch;
     char name[64], title[160], cap[512];
     struct out_error ce = {0};
+    struct instr_values v;
     int rc;
 
     snprintf(name, sizeof name, "waterfall_%s", in->name);
     snprintf(title, sizeof title, "Each patient's percent improvement: %s", in->label);
     struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
-    rc = chart_waterfall(&o, pct, np, nz, &ce);
+    if (gather_values(ps, k, V_PCT, &v))
+        return;
+    rc = chart_waterfall(&o, v.pct, v.np, v.nz, &ce);
     snprintf(cap, sizeof cap,
              "%zu patients with a follow-up score, sorted by improvement; lines at 30%% and 50%%. "
              "%zu patients with a baseline of 0 are left out (percent change is undefined).",
-             np, nz);
+             v.np, v.nz);
+    values_free(&v);
     add(c, rc, &ce, name, title, cap);
 
     snprintf(name, sizeof name, "change_%s", in->name);
@@ -196,15 +203,21 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
     snprintf(xl, sizeof xl, "Improvement in %s (points, positive = better)", in->label);
     o.name = name;
     o.title = title;
-    rc = chart_change_hist(&o, xl, ch, n, &ce);
+    if (gather_values(ps, k, V_CHANGE, &v))
+        return;
+    rc = chart_change_hist(&o, xl, v.ch, v.n, &ce);
+    values_free(&v);
     add(c, rc, &ce, name, title, "Improvement from the first to the last visit, complete cases.");
 
     snprintf(name, sizeof name, "scatter_%s", in->name);
     snprintf(title, sizeof title, "Baseline against final score: %s", in->label);
     o.name = name;
     o.title = title;
-    rc = chart_scatter_baseline_final(&o, in->label, in->min, in->max, in->higher_better, b, f, n,
-                                      &ce);
+    if (gather_values(ps, k, V_SCORES, &v))
+        return;
+    rc = chart_scatter_baseline_final(&o, in->label, in->min, in->max, in->higher_better, v.b,
+                                      v.f, v.n, &ce);
+    values_free(&v);
     add(c, rc, &ce, name, title,
         "Each patient's first and last score; points on the diagonal did not change.");
 
@@ -412,11 +425,7 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
     struct visit_digest local;
     const struct visit_digest *dg = digest_of(ds, &local);
     for (size_t k = 0; k < ds->n_instr; k++) {
-        struct instr_values iv;
-        if (gather_values(ps, k, &iv) == 0) {
-            per_instrument(&c, ds, co, k, &iv);
-            values_free(&iv);
-        }
+        per_instrument(&c, ds, co, ps, k);
         if (dg)
             trajectory(&c, ds, dg, k);
     }
