@@ -123,8 +123,9 @@ static void usage_cmd(FILE *fp, size_t ci)
           "      --pseudonymise KEYFILE  replace patient ids by keyed pseudonyms (HMAC-SHA256)\n"
           "                           in visits.csv and patients.csv (ingest and run)\n"
           "      --no-charts          skip the charts\n"
-          "      --no-stream          keep every visit in memory (run): skips the first,\n"
-          "                           streaming read of input not grouped by patient\n"
+          "      --no-stream          keep every visit in memory (run, and the stages that\n"
+          "                           read visits.csv): skips the first, streaming read\n"
+          "                           of input not grouped by patient\n"
           "      --timings            print each stage's wall time on stderr at the end\n"
           "  -q, --quiet              no terminal summary\n"
           "  -h, --help               this help\n", fp);
@@ -608,7 +609,12 @@ commit:
 }
 
 /* Re-read the normalised visits and the original quality counts of an earlier `ingest`. */
-static int load_visits(struct options *o, struct dataset *ds, struct out_error *e)
+/* Read visits.csv (and quality.csv) back for a later stage. With ps, visits.csv in patient
+ * order (as ingest writes it from grouped input) is streamed as `run` streams its input: the
+ * per-patient records are made while reading and *streamed is set; a file not grouped by
+ * patient is read again the plain way. */
+static int load_visits(struct options *o, struct dataset *ds, struct patient_set *ps,
+                       int *streamed, struct out_error *e)
 {
     char vpath[4096], qpath[4096];
     snprintf(vpath, sizeof vpath, "%s/visits.csv", o->out);
@@ -623,8 +629,31 @@ static int load_visits(struct options *o, struct dataset *ds, struct out_error *
     io.time_column[0] = '\0';
     io.decimal_comma = 0;
     io.delimiter = ',';
-    int rc = ingest_files(files, 1, &io, ds, NULL, e);
-    if (rc)
+    int rc;
+    *streamed = 0;
+    if (ps && !o->no_stream) {
+        struct patient_stream *pst = NULL;
+        if ((rc = patient_stream_begin(&pst, &o->patient, ps, e)))
+            return rc;
+        struct ingest_opts so = io;
+        so.patient_done = on_patient_done;
+        so.patient_done_ctx = pst;
+        rc = ingest_files(files, 1, &so, ds, NULL, e);
+        if (rc == 0) {
+            patient_stream_end(pst, ds);
+            *streamed = 1;
+            return quality_read(ds, qpath, e);
+        }
+        patient_stream_free(pst);
+        patient_set_free(ps);
+        if (rc != INGEST_UNGROUPED)
+            return rc;
+        dataset_free(ds);
+        dataset_init(ds);
+        *e = (struct out_error){0};
+        prog_reading("reingest");
+    }
+    if ((rc = ingest_files(files, 1, &io, ds, NULL, e)))
         return rc;
     return quality_read(ds, qpath, e);
 }
@@ -717,7 +746,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         rc = stage_ingest(o, files, nfiles, &ds, st == ST_RUN ? &ps : NULL, &streamed, &e);
     } else {
         prog_reading("visits.csv");
-        rc = load_visits(o, &ds, &e);
+        rc = load_visits(o, &ds, &ps, &streamed, &e);
     }
     if (rc)
         goto fail;
