@@ -224,12 +224,37 @@ static size_t utf8_chars(const char *s)
  * and a method note (how the data were sampled or binned, what was left out). The header
  * sits above the plot, where no key or axis label can collide with it. The script is
  * self-contained; only `datafile` ties it to its data. */
+/* A method line at font 9 shows about 128 characters on the chart's width (centred, so a
+ * longer one is clipped at both ends): longer notes are wrapped onto a second line. */
+enum { METHOD_CHARS = 120 };
+
+/* Byte offset of the space where a method note of more than METHOD_CHARS characters is
+ * wrapped: the last sentence end (". ") within the limit, else the last space, or its length
+ * when it fits or has no space. */
+static size_t method_break(const char *s)
+{
+    size_t chars = 0, cut = strlen(s), sentence = 0;
+    if (utf8_chars(s) <= METHOD_CHARS)
+        return cut;
+    for (size_t i = 0; s[i] && chars <= METHOD_CHARS; i++) {
+        if (s[i] == ' ') {
+            cut = i;
+            if (i && s[i - 1] == '.')
+                sentence = i;
+        }
+        chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+    }
+    return sentence ? sentence : cut;
+}
+
 static void job_preamble(struct job *j, const char *def_title, const char *subtitle,
                          const char *method)
 {
     FILE *g = j->gp;
     const char *nm = j->o->name;
     int has_method = method && *method;
+    size_t brk = has_method ? method_break(method) : 0;
+    int two_lines = has_method && method[brk] != '\0';
     fprintf(g, "# %s.gp — drawn by outcomes. Edit and redraw with `gnuplot %s.gp` in this\n"
                "# directory: it reads %s.dat and writes %s.svg and %s.png.\n"
                "# Labels use noenhanced so text from the data prints exactly as written.\n",
@@ -250,7 +275,7 @@ static void job_preamble(struct job *j, const char *def_title, const char *subti
                "set grid back\n"
                "set key noopaque font ',10' samplen 2 spacing 1.1\n"
                "set style textbox opaque noborder margins 1,1\n"
-               "set tmargin %.1f\n", has_method ? 6.0 : 4.8);
+               "set tmargin %.1f\n", two_lines ? 6.9 : has_method ? 6.0 : 4.8);
     fputs("set label 1001 ", g);
     put_text(g, j->o->title ? j->o->title : def_title, 80);
     fputs(" at screen 0.5, screen 1 offset 0,-1.2 center font ',15'\n", g);
@@ -265,9 +290,19 @@ static void job_preamble(struct job *j, const char *def_title, const char *subti
     put_text(g, subtitle, 110);
     fputs(" at screen 0.5, screen 1 offset 0,-2.6 center font ',10' tc rgb '#444444'\n", g);
     if (has_method) {
+        char first[512];
+        size_t n = brk < sizeof first ? brk : sizeof first - 1;
+        memcpy(first, method, n);
+        first[n] = '\0';
         fputs("set label 1003 ", g);
-        put_text(g, method, 150);
+        put_text(g, first, METHOD_CHARS);
         fputs(" at screen 0.5, screen 1 offset 0,-3.75 center font ',9' tc rgb '#666666'\n", g);
+        if (two_lines) {
+            fputs("set label 1005 ", g);
+            put_text(g, method + brk + 1, METHOD_CHARS);
+            fputs(" at screen 0.5, screen 1 offset 0,-4.65 center font ',9' tc rgb '#666666'\n",
+                  g);
+        }
     }
 }
 

@@ -266,6 +266,46 @@ static void test_every_chart(const char *dir)
     CHECK_CONTAINS(txt, "Clinic A, 2024");
     free(txt);
     free(pct);
+    {
+        /* A short method note stays on one line. */
+        char p[512];
+        char *gp = slurp(path_of(p, sizeof p, dir, "waterfall", ".gp"), NULL);
+        CHECK(gp && strstr(gp, "set label 1003 ") && !strstr(gp, "set label 1005 "));
+        free(gp);
+    }
+
+    /* Seven-digit counts make the method note longer than the chart is wide (about 128
+     * characters at its font; it was clipped at both ends): it is wrapped at a sentence end
+     * onto a second line, and neither line is cut short. */
+    {
+        size_t big = 1234567;
+        double *many = malloc(big * sizeof *many);
+        for (size_t i = 0; i < big; i++)
+            many[i] = i < 150000 ? -250.0 : (double)(i % 200) - 50.0;
+        o = (struct chart_out){ .dir = dir, .name = "waterfall_big" };
+        CHECK(chart_waterfall(&o, many, big, 1000000, &e) == 0);
+        free(many);
+        txt = check_rendered(dir, "waterfall_big");
+        free(txt);
+        char p[512];
+        char *gp = slurp(path_of(p, sizeof p, dir, "waterfall_big", ".gp"), NULL);
+        const char *l1 = gp ? strstr(gp, "set label 1003 '") : NULL;
+        const char *l2 = gp ? strstr(gp, "set label 1005 '") : NULL;
+        CHECK(l1 && l2);
+        if (l1 && l2) {
+            /* The note is 70 + 1 + 52 + 1 + 35 = 159 characters in three sentences; the
+             * first two together make 123, over the 120 a line takes, so the break comes
+             * after the first: 70 and 88 characters. */
+            static const char w1[] = "set label 1003 'Sampled: bars are 1,000 evenly spaced "
+                                     "ranks of the 1,234,567 patients.' at";
+            static const char w2[] = "set label 1005 '1,000,000 left out (baseline 0: % change "
+                                     "undefined). 150,000 below −100% drawn at −100%.' at";
+            CHECK(strncmp(l1, w1, sizeof w1 - 1) == 0);
+            CHECK(strncmp(l2, w2, sizeof w2 - 1) == 0);
+            CHECK(!strstr(gp, "…"));
+        }
+        free(gp);
+    }
 
     struct chart_step st[20];
     size_t n_ev;
