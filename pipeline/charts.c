@@ -1054,12 +1054,16 @@ int chart_pchart(const struct chart_out *o, const struct chart_period *p, size_t
         minmax(100 * ucl, &ylo, &yhi);
         minmax(100 * lcl, &ylo, &yhi);
     }
+    /* How the limits are drawn is the method line's: the subtitle keeps the numbers (with
+     * seven-digit counts it ran past the chart's width and lost its last one). */
     char sub[300], a[32];
-    snprintf(sub, sizeof sub, "%zu months, %s patients · pooled rate %.1f%% · 3-sigma limits "
-             "vary with each month's n · %zu month%s outside", m,
-             fmt_count(a, sizeof a, (double)sn), 100 * pbar, n_out, n_out == 1 ? "" : "s");
+    snprintf(sub, sizeof sub, "%zu months, %s patients · pooled rate %.1f%% · %zu month%s "
+             "outside the limits", m, fmt_count(a, sizeof a, (double)sn), 100 * pbar, n_out,
+             n_out == 1 ? "" : "s");
     job_preamble(&j, "Responder rate by month (p-chart)", sub,
-                 m < n ? "Months without assessed patients are left out." : NULL);
+                 m < n ? "3-sigma limits vary with each month's n. Months without assessed "
+                         "patients are left out."
+                       : "3-sigma limits vary with each month's n.");
     if (m == 0) {
         job_nodata(&j);
         return job_finish(&j, e);

@@ -332,6 +332,9 @@ static void test_every_chart(const char *dir)
     txt = check_rendered(dir, "pchart");
     CHECK_CONTAINS(txt, "17 months");
     CHECK_CONTAINS(txt, "Month outside limits");
+    /* The subtitle holds the numbers and the method line says how the limits are drawn. */
+    CHECK_CONTAINS(txt, "outside the limits");
+    CHECK_CONTAINS(txt, "3-sigma limits vary with each month");
     free(txt);
 
     struct chart_point tp[12];
