@@ -1093,7 +1093,9 @@ int chart_pchart(const struct chart_out *o, const struct chart_period *p, size_t
                 100 * lcl, (double)x + 0.5, 100 * ucl, 100 * lcl);
         x++;
     }
-    /* Month labels: every one when they fit, else every k-th, slanted past a dozen. */
+    /* Month labels: every one when they fit, else every k-th, slanted past a dozen. The
+     * rates printed over months outside the limits follow the same k, in a smaller font
+     * past 16 months, so that side by side they do not run into each other. */
     size_t every = m <= 24 ? 1 : (m + 23) / 24;
     fputs("set xtics (", j.gp);
     x = 0;
@@ -1132,10 +1134,12 @@ int chart_pchart(const struct chart_out *o, const struct chart_period *p, size_t
             "lc rgb '%s' title 'Month within limits', \\\n"
             "     datafile index 0 using 1:($6==1 ? $2 : 1/0) with points pt 9 ps 1.8 "
             "lc rgb '%s' %s, \\\n"
-            "     datafile index 0 using 1:($6==1 ? $2 : 1/0):(sprintf('%%.0f%%%%', $2)) "
-            "with labels offset 0,1.2 font ',9' tc rgb '%s' notitle\n",
+            "     datafile index 0 using 1:($6==1 && int($1) %% %zu == 0 ? $2 : 1/0):"
+            "(sprintf('%%.0f%%%%', $2)) with labels offset 0,1.2 font ',%d' tc rgb '%s' "
+            "notitle\n",
             OI_VERMILLION, OI_VERMILLION, OI_BLACK, OI_GREY, OI_BLUE, OI_VERMILLION,
-            n_out ? "title 'Month outside limits'" : "notitle", OI_VERMILLION);
+            n_out ? "title 'Month outside limits'" : "notitle", every, m > 16 ? 8 : 9,
+            OI_VERMILLION);
     return job_finish(&j, e);
 }
 

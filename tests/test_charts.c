@@ -336,6 +336,27 @@ static void test_every_chart(const char *dir)
     CHECK_CONTAINS(txt, "outside the limits");
     CHECK_CONTAINS(txt, "3-sigma limits vary with each month");
     free(txt);
+    {
+        /* 17 months: every outside month's rate printed, in the smaller font. 40 months of
+         * alternating 20% and 90% (all far outside): every 2nd month's, as the month tics. */
+        char p[512];
+        char *gp = slurp(path_of(p, sizeof p, dir, "pchart", ".gp"), NULL);
+        CHECK(gp && strstr(gp, "int($1) % 1 == 0") && strstr(gp, "font ',8' tc rgb"));
+        free(gp);
+        static struct chart_period many[40];
+        static char lab[40][16];
+        for (int i = 0; i < 40; i++) {
+            snprintf(lab[i], sizeof lab[i], "%d-%02d", 2022 + i / 12, i % 12 + 1);
+            many[i] = (struct chart_period){ lab[i], 500, i % 2 ? 450 : 100 };
+        }
+        o = (struct chart_out){ .dir = dir, .name = "pchart40" };
+        CHECK(chart_pchart(&o, many, 40, &e) == 0);
+        free(check_rendered(dir, "pchart40"));
+        gp = slurp(path_of(p, sizeof p, dir, "pchart40", ".gp"), NULL);
+        CHECK(gp && strstr(gp, "int($1) % 2 == 0"));
+        CHECK(gp && strstr(gp, "40 months outside the limits"));
+        free(gp);
+    }
 
     struct chart_point tp[12];
     for (int i = 0; i < 12; i++) {
