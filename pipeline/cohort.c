@@ -273,8 +273,12 @@ static const struct pmeasure *next_marked(const struct view *v, const uint64_t *
         b = bits[w];
         i = w * 64;
     }
+#if defined(__GNUC__)
+    i += (size_t)__builtin_ctzll(b);   /* b != 0 here */
+#else
     for (; !(b & 1); b >>= 1)
         i++;
+#endif
     *pos = i + 1;
     return &v->ps->m[i];
 }
