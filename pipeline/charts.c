@@ -252,9 +252,11 @@ static void job_preamble(struct job *j, const char *def_title, const char *subti
 {
     FILE *g = j->gp;
     const char *nm = j->o->name;
-    int has_method = method && *method;
-    size_t brk = has_method ? method_break(method) : 0;
-    int two_lines = has_method && method[brk] != '\0';
+    if (method && !*method)
+        method = NULL;
+    int has_method = method != NULL;
+    size_t brk = method ? method_break(method) : 0;
+    int two_lines = method && method[brk] != '\0';
     fprintf(g, "# %s.gp — drawn by outcomes. Edit and redraw with `gnuplot %s.gp` in this\n"
                "# directory: it reads %s.dat and writes %s.svg and %s.png.\n"
                "# Labels use noenhanced so text from the data prints exactly as written.\n",
@@ -289,7 +291,7 @@ static void job_preamble(struct job *j, const char *def_title, const char *subti
     }
     put_text(g, subtitle, 110);
     fputs(" at screen 0.5, screen 1 offset 0,-2.6 center font ',10' tc rgb '#444444'\n", g);
-    if (has_method) {
+    if (method) {
         char first[512];
         size_t n = brk < sizeof first ? brk : sizeof first - 1;
         memcpy(first, method, n);
