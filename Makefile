@@ -1,6 +1,7 @@
 # outcomes — build, test, report. Plain GNU make; see README.md.
 #   make report     install missing packages, build, run on the shipped sample
-#   make check      build with sanitizers and run every test (ends with "N passed, M failed")
+#   make check      cppcheck, then build with sanitizers and run every test (ends with
+#                   "N passed, M failed")
 #   make install PREFIX=/usr/local   /  make uninstall
 #   make fuzz       build and run the libFuzzer target over ingest (clang)
 #   make bench      the benchmark (see README)
@@ -71,7 +72,8 @@ build/rel build/san build/tsan:
 report: deps build/outcomes
 	build/outcomes run --claims $(CLAIMS) $(if $(MONTH),--month $(MONTH)) --out $(if $(MONTH),reports/$(MONTH),$(OUT)) $(DATA)
 
-check: deps-test build/outcomes build/san/outcomes $(TESTBIN) $(TSANBIN)
+# lint first: a static finding fails the check as a failing test would (CI runs check).
+check: deps-test lint build/outcomes build/san/outcomes $(TESTBIN) $(TSANBIN)
 	@tests/run
 
 test: check
@@ -96,7 +98,7 @@ fuzz:
 bench: build/outcomes
 	scripts/bench $(BENCH)
 
-lint:
+lint: | deps-test
 	cppcheck --quiet --inline-suppr --enable=warning,portability --error-exitcode=1 pipeline
 
 clean:
