@@ -22,6 +22,8 @@
 
 /* MAX_COLUMNS keeps the quadratic header checks cheap; real visit files have dozens. */
 enum { DEFAULT_CHUNK = 1 << 20, SESSION_MAX = 100000, MAX_COLUMNS = 4096 };
+/* Streaming: a patient's visits are scanned for a repeat up to this many, then indexed. */
+enum { DUP_SCAN_MAX = 32 };
 
 enum role { ROLE_ID, ROLE_DATE, ROLE_SESSION, ROLE_INSTR, ROLE_PAIN_POST, ROLE_ADVERSE,
             ROLE_BASELINE, ROLE_COV, ROLE_KEY, ROLE_TIME, ROLE_WIDE, ROLE_EPISODE };
@@ -77,6 +79,12 @@ struct ingest {
                                  one patient usually come together, so most rows skip the
                                  hash lookup and can fetch their duplicate slot early */
     struct flusher *fl;       /* streaming: the per-patient thread, or NULL (this one) */
+    /* Streaming: a duplicate can only be of the current patient, whose visits are the last
+     * ones in ds, from cur_first on: a short run is scanned, a long one (DUP_SCAN_MAX visits
+     * or more) goes into the duplicate table (cur_hashed). dup_dirty: the table holds
+     * entries, to be emptied when the visits are handed on. */
+    size_t cur_first;
+    int cur_hashed, dup_dirty;
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
@@ -759,6 +767,7 @@ static size_t dup_slot(const struct ingest *g, uint32_t p, int32_t day, int32_t 
 static void dup_store(struct ingest *g, size_t slot, size_t v)
 {
     const struct visit *w = &g->ds->visit[v];
+    g->dup_dirty = 1;
     g->dup[slot].visit = (uint32_t)v;
     g->dup[slot].hash = (uint32_t)(key_hash(w->patient, w->day, w->session) >> 32);
 }
@@ -1196,12 +1205,18 @@ static int stream_flush(struct ingest *g, struct out_error *e)
 {
     struct dataset *ds = g->ds;
     /* Latest first: under linear probing, removing keys in reverse order of insertion never
-     * cuts the probe chain of a key still in the table (the rehash re-inserts in order). */
-    for (size_t v = ds->n_visits; v-- > 0;) {
-        const struct visit *w = &ds->visit[v];
-        g->dup[dup_slot(g, w->patient, w->day, w->session)].visit = UINT32_MAX;
+     * cuts the probe chain of a key still in the table (the rehash re-inserts in order). A
+     * visit that was never stored finds an empty slot, and leaves it empty. */
+    if (g->dup_dirty) {
+        for (size_t v = ds->n_visits; v-- > 0;) {
+            const struct visit *w = &ds->visit[v];
+            g->dup[dup_slot(g, w->patient, w->day, w->session)].visit = UINT32_MAX;
+        }
+        g->dup_dirty = 0;
     }
     g->last_p = 0;
+    g->cur_first = 0;
+    g->cur_hashed = 0;
     int rc;
     if (g->fl) {
         if ((rc = flusher_wait(g->fl, e)))
@@ -1415,7 +1430,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     if (g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0) {
         p = (long)g->last_p - 1;
 #if defined(__GNUC__)
-        if (g->dup_cap)
+        if (g->dup_cap && !g->o->patient_done)
             __builtin_prefetch(&g->dup[(size_t)key_hash((uint32_t)p, day, (int32_t)session) &
                                        (g->dup_cap - 1)]);
 #endif
@@ -1453,11 +1468,41 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
 
     if (p < 0 && (rc = row_patient(g, rec, id, &p, e)))
         return rc;
-    if (dup_reserve(g, 1))
-        return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
-    size_t slot = dup_slot(g, (uint32_t)p, day, (int32_t)session);
-    if (g->dup[slot].visit != UINT32_MAX) {
-        size_t v = g->dup[slot].visit;
+    /* An earlier visit with this key (patient, date, session): through the duplicate table,
+     * or, streaming, by a scan of the current patient's visits (at most DUP_SCAN_MAX). */
+    size_t dv = SIZE_MAX, slot = 0;
+    int hashed = 1;
+    if (g->o->patient_done) {
+        hashed = 0;
+        if (!ds->n_visits || ds->visit[ds->n_visits - 1].patient != (uint32_t)p) {
+            g->cur_first = ds->n_visits;   /* p's first visit: nothing to repeat */
+            g->cur_hashed = 0;
+        } else if (!g->cur_hashed && ds->n_visits - g->cur_first < DUP_SCAN_MAX) {
+            for (size_t v = g->cur_first; v < ds->n_visits && dv == SIZE_MAX; v++)
+                if (ds->visit[v].day == day && ds->visit[v].session == (int32_t)session)
+                    dv = v;
+        } else {
+            hashed = 1;
+            if (!g->cur_hashed) {
+                if (dup_reserve(g, 1))
+                    return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+                for (size_t v = g->cur_first; v < ds->n_visits; v++) {
+                    const struct visit *w = &ds->visit[v];
+                    dup_store(g, dup_slot(g, w->patient, w->day, w->session), v);
+                }
+                g->cur_hashed = 1;
+            }
+        }
+    }
+    if (hashed) {
+        if (dup_reserve(g, 1))
+            return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
+        slot = dup_slot(g, (uint32_t)p, day, (int32_t)session);
+        if (g->dup[slot].visit != UINT32_MAX)
+            dv = g->dup[slot].visit;
+    }
+    if (dv != SIZE_MAX) {
+        size_t v = dv;
         const struct visit *w = &ds->visit[v];
         char where[300];
         visit_where(g, v, where, sizeof where);
@@ -1506,7 +1551,8 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
         return out_err(e, OUT_EINTERNAL, g->path, rec->line, 0, "out of memory");
     if (ds->episode)
         ds->episode[vi] = (uint16_t)episode;
-    dup_store(g, slot, (size_t)vi);
+    if (hashed)
+        dup_store(g, slot, (size_t)vi);
     g->last_p = (size_t)p + 1;
     note_accepted(g);
     note_day(f, day);
