@@ -169,7 +169,6 @@ long audit_n_to_settle(double phat, double p0, double level)
 
 /* ---- helpers ---- */
 
-
 /* Answers that depend only on a covariate's string, worked out once per string index
  * (value -1: not yet known). */
 struct memo {

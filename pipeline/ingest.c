@@ -1038,7 +1038,6 @@ static void reject_conflict(struct ingest *g, const struct csvread_record *rec,
            "first is kept", where, name, a, b);
 }
 
-/* One wide row (cells trimmed, id known): up to n_tp visits, all or none. */
 /* ---- streaming (o->patient_done) --------------------------------------------------- */
 
 /* The per-patient work (the digest and patient_done, about a sixth of the reading at
@@ -1256,6 +1255,7 @@ static int row_patient(struct ingest *g, const struct csvread_record *rec, const
                    "by patient", id);
 }
 
+/* One wide row (cells trimmed, id known): up to n_tp visits, all or none. */
 static int row_wide(struct ingest *g, const struct csvread_record *rec, const char *id,
                     struct out_error *e)
 {
@@ -2054,33 +2054,26 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
             return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
         digest_init(ds->digest);
     }
-    /* The per-patient thread, where the reading is pipelined too (read_one's rule). */
-    if (o->patient_done && o->threads != 1) {
-        unsigned long long total = 0;
-        int unknown = 0;
-        for (size_t i = 0; i < n; i++) {
-            struct stat st;
-            if (!paths)
-                total += len;
-            else if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
-                total += (unsigned long long)st.st_size;
-            else
-                unknown = 1;
-        }
-        if (o->threads == 2 || unknown || total >= INGEST_PIPELINE_MIN)
-            g.fl = flusher_start(o);
+    /* The input's size, for progress (regular files only) and for the choice of threads. */
+    unsigned long long total = 0;
+    int unknown = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (!paths)
+            total += len;
+        else if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
+            total += (unsigned long long)st.st_size;
+        else
+            unknown = 1;
     }
+    if (o->progress)
+        g.prog_total = total;
+    /* The per-patient thread, where the reading is pipelined too (read_one's rule). */
+    if (o->patient_done && o->threads != 1 &&
+        (o->threads == 2 || unknown || total >= INGEST_PIPELINE_MIN))
+        g.fl = flusher_start(o);
     if (rejects)
         fputs("file,line,column,reason,message,raw\n", rejects);
-    if (o->progress) {
-        for (size_t i = 0; i < n; i++) {
-            struct stat st;
-            if (!paths)
-                g.prog_total += len;
-            else if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode))
-                g.prog_total += (unsigned long long)st.st_size;
-        }
-    }
     size_t csize = o->chunk_size ? o->chunk_size : DEFAULT_CHUNK;
     unsigned char *chunk = paths ? malloc(csize) : NULL;
     if (paths && !chunk)
@@ -2101,8 +2094,8 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
     free(chunk);
     if (!rc && o->patient_done)
         rc = stream_flush(&g, e);
-    /* The worker's failure came first when the judge's is only a consequence (it stops at
-     * the next batch); either way the worker is stopped before ds is given back. */
+    /* The worker is stopped before ds is given back. Its failure, if the judge has not
+     * already met it at a hand-over, is returned unless the judge failed on its own. */
     int frc = flusher_stop(g.fl, rc ? NULL : e);
     if (!rc)
         rc = frc;

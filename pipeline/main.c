@@ -554,46 +554,58 @@ static int can_stream(char **files, int nfiles)
     return nfiles > 0;
 }
 
+/* One try at reading files streamed (ingest.h, patient_done): the per-patient records go
+ * into ps as the patients are read. Returns ingest_files' code. On INGEST_UNGROUPED (the
+ * input is not grouped by patient) ps and ds are emptied for the plain read that the caller
+ * then does, which --timings calls "reingest". */
+static int read_streamed(struct options *o, const char *const *files, size_t n,
+                         struct ingest_opts io, struct dataset *ds, struct patient_set *ps,
+                         FILE *rejects, struct out_error *e)
+{
+    struct patient_stream *pst = NULL;
+    int rc = patient_stream_begin(&pst, &o->patient, ps, e);
+    if (rc)
+        return rc;
+    io.patient_done = on_patient_done;
+    io.patient_done_ctx = pst;
+    rc = ingest_files(files, n, &io, ds, rejects, e);
+    if (rc == 0) {
+        patient_stream_end(pst, ds);
+        return 0;
+    }
+    patient_stream_free(pst);
+    if (rc == INGEST_UNGROUPED) {
+        patient_set_free(ps);
+        dataset_free(ds);
+        dataset_init(ds);
+        *e = (struct out_error){0};
+        prog_reading("reingest");
+    }
+    return rc;
+}
+
 /* Ingest input files; rejects.csv is written atomically beside the other outputs. With ps
  * (the `run` command) and input grouped by patient, the per-patient records are made while
- * reading (ingest.h, patient_done) and *streamed is set: the visit table is not kept. Input
- * found not to be grouped is read again the plain way. */
+ * reading and *streamed is set: the visit table is not kept. Input found not to be grouped
+ * is read again the plain way. */
 static int stage_ingest(struct options *o, char **files, int nfiles, struct dataset *ds,
                         struct patient_set *ps, int *streamed, struct out_error *e)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/rejects.csv", o->out);
     struct outfile rej;
-    struct patient_stream *pst = NULL;
     int rc;
     *streamed = 0;
     if (ps && !o->no_stream && can_stream(files, nfiles)) {
-        struct ingest_opts io = o->ingest;
-        if ((rc = patient_stream_begin(&pst, &o->patient, ps, e)) ||
-            (rc = outfile_open(&rej, path, e))) {
-            patient_stream_free(pst);
+        if ((rc = outfile_open(&rej, path, e)))
             return rc;
-        }
-        io.patient_done = on_patient_done;
-        io.patient_done_ctx = pst;
-        rc = ingest_files((const char *const *)files, (size_t)nfiles, &io, ds, rej.fp, e);
-        if (rc == 0 || rc == OUT_EINPUT) {
-            *streamed = 1;
-            if (rc == 0)
-                patient_stream_end(pst, ds);
-            else
-                patient_stream_free(pst);
+        rc = read_streamed(o, (const char *const *)files, (size_t)nfiles, o->ingest, ds, ps,
+                           rej.fp, e);
+        if (rc != INGEST_UNGROUPED) {
+            *streamed = rc == 0 || rc == OUT_EINPUT;
             goto commit;
         }
-        patient_stream_free(pst);
-        patient_set_free(ps);
-        outfile_abort(&rej);
-        if (rc != INGEST_UNGROUPED)
-            return rc;
-        dataset_free(ds);
-        dataset_init(ds);
-        *e = (struct out_error){0};
-        prog_reading("reingest");
+        outfile_abort(&rej);   /* the plain read writes the rejects again from the start */
     }
     if ((rc = outfile_open(&rej, path, e)))
         return rc;
@@ -608,7 +620,6 @@ commit:
     return rc ? rc : rc2;
 }
 
-/* Re-read the normalised visits and the original quality counts of an earlier `ingest`. */
 /* Read visits.csv (and quality.csv) back for a later stage. With ps, visits.csv in patient
  * order (as ingest writes it from grouped input) is streamed as `run` streams its input: the
  * per-patient records are made while reading and *streamed is set; a file not grouped by
@@ -632,26 +643,13 @@ static int load_visits(struct options *o, struct dataset *ds, struct patient_set
     int rc;
     *streamed = 0;
     if (ps && !o->no_stream) {
-        struct patient_stream *pst = NULL;
-        if ((rc = patient_stream_begin(&pst, &o->patient, ps, e)))
-            return rc;
-        struct ingest_opts so = io;
-        so.patient_done = on_patient_done;
-        so.patient_done_ctx = pst;
-        rc = ingest_files(files, 1, &so, ds, NULL, e);
+        rc = read_streamed(o, files, 1, io, ds, ps, NULL, e);
         if (rc == 0) {
-            patient_stream_end(pst, ds);
             *streamed = 1;
             return quality_read(ds, qpath, e);
         }
-        patient_stream_free(pst);
-        patient_set_free(ps);
         if (rc != INGEST_UNGROUPED)
             return rc;
-        dataset_free(ds);
-        dataset_init(ds);
-        *e = (struct out_error){0};
-        prog_reading("reingest");
     }
     if ((rc = ingest_files(files, 1, &io, ds, NULL, e)))
         return rc;
