@@ -33,7 +33,7 @@ TESTSRC   := $(sort $(wildcard tests/test_*.c))
 
 REL_OBJ   := $(LIBSRC:pipeline/%.c=build/rel/%.o)
 SAN_OBJ   := $(LIBSRC:pipeline/%.c=build/san/%.o)
-TESTBIN   := $(TESTSRC:tests/%.c=build/san/%)
+TESTBIN   := $(TESTSRC:tests/%.c=build/san/%) build/san/test_csvread_swar
 TSAN_OBJ  := $(LIBSRC:pipeline/%.c=build/tsan/%.o)
 TSANBIN   := build/tsan/test_stream build/tsan/test_ingest
 # Kept between runs (make would delete them as intermediates of the pattern rule).
@@ -62,6 +62,13 @@ build/san/outcomes: build/san/main.o $(SAN_OBJ)
 build/san/test_fuzz_replay: tests/fuzz/fuzz_ingest.c
 build/san/test_%: tests/test_%.c tests/harness.h $(SAN_OBJ) $(HDR)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(SAN_OBJ) $(LIBS)
+# csvread's fast path without SSE2 (its portable 64-bit-word scan), tested here as well:
+# test_ingest again, linked with a csvread built that way.
+SWAR_OBJ  := build/san/csvread_swar.o $(filter-out build/san/csvread.o,$(SAN_OBJ))
+build/san/csvread_swar.o: pipeline/csvread.c $(HDR) | build/san
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) -DCSVREAD_NO_SIMD -c -o $@ $<
+build/san/test_csvread_swar: tests/test_ingest.c tests/harness.h $(SWAR_OBJ) $(HDR)
+	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(SAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(SWAR_OBJ) $(LIBS)
 build/tsan/test_%: tests/test_%.c tests/harness.h $(TSAN_OBJ) $(HDR)
 	$(CC) $(CPPFLAGS) $(WARN) -O1 -g $(TSAN) $(GSL_CFLAGS) -Ipipeline -o $@ $< $(TSAN_OBJ) $(LIBS)
 

@@ -40,25 +40,18 @@ void civil_from_days(int32_t z0, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 enum civil_status civil_parse_iso(const char *s, int32_t *day)
 {
-    int y, m, d;
-    /* Checking each position before reading the next keeps us inside a short string. */
-    if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &m) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || s[10] != '\0')
+    /* Each byte is tested before the next is read, so a short string is never overrun;
+     * written out rather than looped, as it runs on every row of every input. */
+    const unsigned char *u = (const unsigned char *)s;
+#define DIGIT(k) ((unsigned)u[k] - '0' < 10u)
+    if (!(DIGIT(0) && DIGIT(1) && DIGIT(2) && DIGIT(3) && u[4] == '-' && DIGIT(5) && DIGIT(6) &&
+          u[7] == '-' && DIGIT(8) && DIGIT(9) && u[10] == '\0'))
         return CIVIL_FORMAT;
+#undef DIGIT
+    int y = (u[0] - '0') * 1000 + (u[1] - '0') * 100 + (u[2] - '0') * 10 + (u[3] - '0');
+    int m = (u[5] - '0') * 10 + (u[6] - '0'), d = (u[8] - '0') * 10 + (u[9] - '0');
     if (y < CIVIL_MIN_YEAR)
         return CIVIL_YEAR;
     if (m < 1 || m > 12)

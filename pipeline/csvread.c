@@ -111,6 +111,7 @@ static void deliver(struct csvread *r, int c)
         .line = r->rec_line,
         .raw = r->raw,
         .raw_len = raw_len,
+        .trimmed = r->trimmed,
     };
     int rc = r->fn(r->ctx, &rec, r->e);
     if (rc && !r->status)
@@ -119,6 +120,7 @@ static void deliver(struct csvread *r, int c)
     r->arena_len = 0;
     r->raw_len = 0;
     r->in_record = 0;
+    r->trimmed = 0;
 }
 
 static void on_record(int c, void *ctx)
@@ -173,6 +175,7 @@ static int split_plain(struct csvread *r, const unsigned char *s, size_t n, int 
         i = end + 1;
     }
     r->n_fields = nf;
+    r->trimmed = 1;
     deliver(r, term);
     return r->status;
 }
@@ -307,6 +310,177 @@ count:
     return 0;
 }
 
+/* fast_line's scan: masks of the bytes in a block of FL_BLOCK that stop a line for it
+ * (CR, LF, '"', NUL, non-ASCII: *sp), that are the delimiter (*dm), and that are a space
+ * or tab (*bl); bit k is the block's byte k. SSE2 where there is one (every x86-64), else
+ * eight bytes at a time in a 64-bit word (CSVREAD_NO_SIMD forces that, for its test). */
+#if defined(__SSE2__) && !defined(CSVREAD_NO_SIMD)
+#include <emmintrin.h>
+enum { FL_BLOCK = 16 };
+static inline void fl_scan(const unsigned char *p, unsigned char delim, uint64_t *sp,
+                           uint64_t *dm, uint64_t *bl)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i stop = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    /* movemask of v itself: the bytes with the high bit set, non-ASCII */
+    *sp = (uint64_t)(unsigned)(_mm_movemask_epi8(stop) | _mm_movemask_epi8(v));
+    *dm = (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)delim)));
+    *bl = (uint64_t)(unsigned)_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))));
+}
+static inline unsigned fl_first(uint64_t m)   /* m != 0: the first marked byte */
+{
+    return (unsigned)__builtin_ctzll(m);
+}
+#else
+enum { FL_BLOCK = 8 };
+/* The high bit of every byte of w that is zero, and no other bit: exact, unlike the usual
+ * (w - 0x01..) & ~w, which can also flag a byte above a zero one. */
+static inline uint64_t zero_bytes(uint64_t w)
+{
+    const uint64_t m7f = 0x7F7F7F7F7F7F7F7Fu;
+    return ~(((w & m7f) + m7f) | w | m7f);
+}
+static inline void fl_scan(const unsigned char *p, unsigned char delim, uint64_t *sp,
+                           uint64_t *dm, uint64_t *bl)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t w;
+    memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);   /* byte k of the block at bits 8k..8k+7 */
+#endif
+    *sp = (w & ones * 0x80) | zero_bytes(w) | zero_bytes(w ^ ones * '\r') |
+          zero_bytes(w ^ ones * '\n') | zero_bytes(w ^ ones * '"');
+    *dm = zero_bytes(w ^ ones * delim);
+    *bl = zero_bytes(w ^ ones * ' ') | zero_bytes(w ^ ones * '\t');
+}
+static inline unsigned fl_first(uint64_t m)   /* m != 0: the first marked byte */
+{
+    return (unsigned)__builtin_ctzll(m) >> 3;
+}
+#endif
+
+/* The common line in one pass, where the general path makes five (validate, copy, look for
+ * a quote, copy again, split): at a record start with nothing pending, a whole line in
+ * s[0..n), plain ASCII without a quote or NUL, not blank at its start, within max_record.
+ * It is split exactly as split_plain would split it and its record delivered (or, without
+ * a space or tab, offered whole to the plain callback when there is one), and its line
+ * break (CR, LF, or CR LF) counted as piece would count it. Returns the bytes used, or 0
+ * having changed nothing, when the general path must take the line. */
+static size_t fast_line(struct csvread *r, const unsigned char *s, size_t n)
+{
+    if (n < 2 || is_blank(r, s[0]))
+        return 0;
+    size_t i = 0, nd = 0, len = 0;
+    int blanks = 0;
+    for (;;) {
+        uint64_t sp = 0, dm = 0, bl = 0;
+        if (i + FL_BLOCK <= n) {
+            fl_scan(s + i, r->delim, &sp, &dm, &bl);
+        } else {
+            /* The chunk's last few bytes: the same masks, a byte at a time. */
+            for (size_t b = 0; i + b < n; b++) {
+                unsigned char c = s[i + b];
+                uint64_t bit = (uint64_t)1 << (FL_BLOCK == 8 ? 8 * b + 7 : b);
+                if (c == '\r' || c == '\n' || c == '"' || c == 0 || c >= 0x80)
+                    sp |= bit;
+                else if (c == r->delim)
+                    dm |= bit;
+                else if (c == ' ' || c == '\t')
+                    bl |= bit;
+            }
+            if (!sp)
+                return 0;   /* the line goes on into the next chunk */
+        }
+        if (sp) {
+            unsigned b = fl_first(sp);
+            if (s[i + b] != '\r' && s[i + b] != '\n')
+                return 0;   /* a quote, NUL or non-ASCII byte: not for this path */
+            /* only what lies before the line break */
+            uint64_t before = FL_BLOCK == 8 ? ((uint64_t)1 << (8 * b)) - 1
+                                            : ((uint64_t)1 << b) - 1;
+            dm &= before;
+            bl &= before;
+            len = i + b;
+        }
+        blanks |= (bl & ~dm) != 0;   /* a tab delimiter is no blank */
+        for (; dm; dm &= dm - 1) {
+            if (nd == r->cap_off &&
+                grow_buf((void **)&r->off, &r->cap_off, nd + 1, sizeof *r->off))
+                return 0;
+            r->off[nd++] = i + fl_first(dm);
+        }
+        if (sp)
+            break;
+        i += FL_BLOCK;
+        if (i > r->max_record)
+            return 0;   /* too long: the general path reports it */
+    }
+    if (len > r->max_record)
+        return 0;
+    /* Offered whole when the consumer takes such lines (no blank anywhere: nothing to
+     * trim), else split into a record: the raw bytes, then a copy cut in place. */
+    int plain = r->plain && !blanks;
+    char *raw = NULL;
+    if (!plain) {
+        if (grow_buf((void **)&r->arena, &r->arena_cap, 2 * len + 2, 1) ||
+            grow_buf((void **)&r->lenv, &r->cap_len, nd + 1, sizeof *r->lenv) ||
+            grow_buf((void **)&r->fieldv, &r->cap_fv, nd + 1, sizeof *r->fieldv))
+            return 0;
+        raw = r->arena;
+        char *f = r->arena + len + 1;
+        memcpy(raw, s, len);
+        raw[len] = '\0';
+        memcpy(f, s, len);
+        f[len] = '\0';
+        for (size_t k = 0, from = 0; k <= nd; k++) {
+            size_t b = from, e = k < nd ? r->off[k] : len;
+            from = e + 1;
+            if (blanks) {
+                while (b < e && (f[b] == ' ' || f[b] == '\t'))
+                    b++;
+                while (e > b && (f[e - 1] == ' ' || f[e - 1] == '\t'))
+                    e--;
+            }
+            f[e] = '\0';
+            r->fieldv[k] = f + b;
+            r->lenv[k] = e - b;
+        }
+    }
+    long line = r->line;
+    r->rec_line = line;
+    size_t used = len + 1;
+    r->line++;
+    r->prev_cr = 0;
+    if (s[len] == '\r') {
+        if (used < n && s[used] == '\n')
+            used++;   /* CR LF: one line break */
+        else
+            r->prev_cr = 1;   /* an LF at the start of the next chunk would end no line */
+    }
+    int rc;
+    if (plain) {
+        rc = r->plain(r->ctx, (const char *)s, len, r->off, nd, line, r->e);
+    } else {
+        struct csvread_record rec = {
+            .n = nd + 1, .field = r->fieldv, .len = r->lenv, .line = line,
+            .raw = raw, .raw_len = len, .trimmed = 1,
+        };
+        rc = r->fn(r->ctx, &rec, r->e);
+    }
+    if (rc && !r->status)
+        r->status = rc;
+    return used;
+}
+
+void csvread_set_plain(struct csvread *r, csvread_plain_fn fn)
+{
+    r->plain = fn;
+}
+
 /* Validate text and cut it into pieces at line breaks. Errors are raised in byte order:
  * the bytes before a bad one are parsed first (they may hold an earlier error), so the
  * error reported never depends on where the chunks happen to be cut. */
@@ -317,6 +491,17 @@ static int process(struct csvread *r, const unsigned char *s, size_t n)
     unsigned char bad = 0;
     size_t i;
     for (i = 0; i < n; i++) {
+        if (i == start && !r->u_need && !r->in_record && !r->raw_len && !force_libcsv) {
+            size_t k;
+            while (i < n && (k = fast_line(r, s + i, n - i)) > 0) {
+                i += k;
+                if (r->status)
+                    return r->status;
+            }
+            start = i;
+            if (i >= n)
+                break;
+        }
         if (!r->u_need) {
             /* Fast path: 8 bytes at a time while they are plain ASCII (no high bit, NUL,
              * CR or LF) and the record stays under the limit; each such byte would only

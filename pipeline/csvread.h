@@ -37,11 +37,22 @@ struct csvread_record {
     const char *raw;         /* the record's bytes as in the file, without its final line
                               * break (inner line breaks kept); NUL-terminated */
     size_t raw_len;
+    int trimmed;             /* 1: no field was quoted, so none starts or ends with a space
+                              * or tab (0 says nothing either way) */
 };
 
 /* Called once per record; valid only during the call. Return 0 to go on, or an exit-class
  * code (with *e set) to stop the reader: feed/finish then return that code. */
 typedef int (*csvread_fn)(void *ctx, const struct csvread_record *rec, struct out_error *e);
+
+/* The common line offered whole, for a consumer that splits it more cheaply than a record
+ * is made: plain ASCII without a quote, NUL, CR or LF, and without a space or tab (so no
+ * field has anything to trim). raw[0..raw_len) is the line as in the file, without its
+ * line break and not NUL-terminated; its nd + 1 fields are separated by the delimiter at
+ * the offsets delim[0..nd). Valid only during the call; ctx, line and the return value are
+ * as for csvread_fn. */
+typedef int (*csvread_plain_fn)(void *ctx, const char *raw, size_t raw_len, const size_t *delim,
+                                size_t nd, long line, struct out_error *e);
 
 struct csvread {
     struct csv_parser p;
@@ -50,10 +61,11 @@ struct csvread {
     int started, finished, status;
     size_t max_record;
     csvread_fn fn;
+    csvread_plain_fn plain;
     void *ctx;
     struct out_error *e;
     long line, rec_line;
-    int prev_cr, in_record;
+    int prev_cr, in_record, trimmed;
     unsigned char *pre;           /* bytes held until the first line is complete */
     size_t pre_len, pre_cap;
     char *raw;
@@ -80,6 +92,9 @@ int csvread_feed(struct csvread *r, const void *buf, size_t len, struct out_erro
 int csvread_finish(struct csvread *r, struct out_error *e);
 /* Release everything r holds; harmless on a zeroed or already freed r. */
 void csvread_free(struct csvread *r);
+
+/* Have lines that qualify come to fn as whole lines (NULL: as records, the default). */
+void csvread_set_plain(struct csvread *r, csvread_plain_fn fn);
 
 /* Tests: 1 sends every line through libcsv, 0 (the default) lets whole lines without a quote
  * be split directly, which gives the same records faster. Process-wide; not thread-safe. */

@@ -1375,9 +1375,17 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     char buf[64];
     size_t i;
     /* Trim every field once (quoted fields keep their blanks through csvread), with the
-     * lengths csvread gives; cells are used only when the count matches the header. */
+     * lengths csvread gives; cells are used only when the count matches the header. A
+     * record csvread says is trimmed (no quotes) is taken as it is. */
     int blank = 1;
-    for (i = 0; i < rec->n; i++) {
+    if (rec->trimmed) {
+        size_t nc = rec->n < g->n_col ? rec->n : g->n_col;
+        for (i = 0; i < nc; i++)
+            g->cell[i] = rec->field[i];
+        for (i = 0; i < rec->n && blank; i++)
+            blank = rec->len[i] == 0;
+    }
+    for (i = 0; i < rec->n && !rec->trimmed; i++) {
         char *c = rec->field[i];
         size_t n = rec->len[i];
         while (n && (c[n - 1] == ' ' || c[n - 1] == '\t'))
@@ -1402,6 +1410,12 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     int rc = row_id(g, rec, &id, e);
     if (rc)
         return rc < 0 ? 0 : rc;
+    /* A row of the previous row's patient (the usual case) needs no look-up; for a new
+     * patient, the id index's slot (a cache miss in a large table) is fetched while the
+     * cells are parsed. */
+    int same = g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0;
+    if (!same)
+        dataset_prefetch_patient(ds, id);
     if (g->o->n_wide)
         return row_wide(g, rec, id, e);
     int32_t day = 0;
@@ -1427,7 +1441,7 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     /* The patient, when it is the previous row's: then the duplicate table's slot (a cache
      * miss in a large table) is fetched while the scores are parsed. */
     long p = -1;
-    if (g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0) {
+    if (same) {
         p = (long)g->last_p - 1;
 #if defined(__GNUC__)
         if (g->dup_cap && !g->o->patient_done)
@@ -1635,9 +1649,14 @@ static int read_serial(struct ingest *g, struct csvread *r, struct source *src,
 /* The pipeline: a second thread reads, hashes and splits the input into records (csvread,
  * about half the work), and hands them over in batches; this thread judges them in order
  * and alone touches the dataset and the rejects file, so the result is the serial one to
- * the byte. Records are copied into a batch as
- *   line, raw_len, n_fields, span (each a long/size_t), raw bytes + NUL, n_fields offsets,
- *   n_fields lengths, span bytes holding the fields (each + NUL) at their offsets
+ * the byte. A record goes into a batch in one of two forms, after a header of
+ *   line, raw_len, n_fields, kind (a long, then size_t each):
+ *   BREC_FIELDS, a csvread record: span, trimmed (size_t), raw bytes + NUL, n_fields
+ *     offsets and n_fields lengths (size_t), span bytes holding the fields (each + NUL) at
+ *     their offsets;
+ *   BREC_PLAIN, a plain line (csvread_plain_fn): raw bytes + NUL, then the n_fields - 1
+ *     delimiters' offsets (size_t); the judge cuts a copy of the line into fields, so the
+ *     reader copies the line once and never splits it.
  * (read back with memcpy, so nothing needs aligning). A ring of PIPE_SLOTS batches bounds
  * the memory to a few MiB whatever the input. Errors keep their byte order: the reader's
  * (read error, bad UTF-8, a broken quote) travels behind the records before it, and a
@@ -1645,6 +1664,7 @@ static int read_serial(struct ingest *g, struct csvread *r, struct source *src,
 /* 1 MiB batches: with 256 KiB ones the hand-overs (a thread woken each time, costly in a
  * virtual machine) took about a tenth of the reading time at 10M rows; 4 MiB gained
  * nothing more. */
+enum { BREC_FIELDS, BREC_PLAIN };
 enum { PIPE_SLOTS = 4, BATCH_BYTES = 1 << 20 };
 
 struct batch {
@@ -1705,29 +1725,49 @@ static int pipe_handover(struct pipeline *pl, int last)
     return stop;
 }
 
-/* csvread's callback on the reader's side: copy the record into the current batch. */
-static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_error *e)
+/* A record has been added to the current batch: hand it over when it is full. */
+static int batch_added(struct pipeline *pl, struct batch *b)
 {
-    struct pipeline *pl = ctx;
-    struct batch *b = &pl->slot[pl->fill];   /* only the reader changes fill */
-    long line = rec->line;
-    size_t raw_len = rec->raw_len, nf = rec->n;
-    /* The fields lie in order in one buffer (csvread.h), perhaps with trimmed blanks
-     * between them: they go as one block with offsets into it, one copy a record (the
-     * calls, not the bytes, were the cost of copying field by field). */
-    size_t span = nf ? (size_t)(rec->field[nf - 1] - rec->field[0]) + rec->len[nf - 1] + 1 : 0;
-    size_t need = sizeof line + 3 * sizeof nf + raw_len + 1 + 2 * nf * sizeof *rec->len + span;
-    char *w = batch_reserve(b, need);   /* one reservation, then plain copies */
-    if (!w)
-        return out_err(e, OUT_EINTERNAL, pl->src->path, line, 0, "out of memory");
+    b->n_rec++;
+    if (b->len >= BATCH_BYTES && pipe_handover(pl, 0))
+        return OUT_EINTERNAL;   /* stopped by the judge, whose own error is what counts */
+    return 0;
+}
+
+/* The header every form of record starts with; returns where the rest goes. */
+static char *brec_header(char *w, long line, size_t raw_len, size_t nf, size_t kind)
+{
     memcpy(w, &line, sizeof line);
     w += sizeof line;
     memcpy(w, &raw_len, sizeof raw_len);
     w += sizeof raw_len;
     memcpy(w, &nf, sizeof nf);
     w += sizeof nf;
+    memcpy(w, &kind, sizeof kind);
+    return w + sizeof kind;
+}
+
+enum { BREC_HEADER = sizeof(long) + 3 * sizeof(size_t) };
+
+/* csvread's callback on the reader's side: copy the record into the current batch. */
+static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_error *e)
+{
+    struct pipeline *pl = ctx;
+    struct batch *b = &pl->slot[pl->fill];   /* only the reader changes fill */
+    size_t raw_len = rec->raw_len, nf = rec->n, trimmed = (size_t)rec->trimmed;
+    /* The fields lie in order in one buffer (csvread.h), perhaps with trimmed blanks
+     * between them: they go as one block with offsets into it, one copy a record (the
+     * calls, not the bytes, were the cost of copying field by field). */
+    size_t span = nf ? (size_t)(rec->field[nf - 1] - rec->field[0]) + rec->len[nf - 1] + 1 : 0;
+    size_t need = BREC_HEADER + 2 * sizeof nf + raw_len + 1 + 2 * nf * sizeof *rec->len + span;
+    char *w = batch_reserve(b, need);   /* one reservation, then plain copies */
+    if (!w)
+        return out_err(e, OUT_EINTERNAL, pl->src->path, rec->line, 0, "out of memory");
+    w = brec_header(w, rec->line, raw_len, nf, BREC_FIELDS);
     memcpy(w, &span, sizeof span);
     w += sizeof span;
+    memcpy(w, &trimmed, sizeof trimmed);
+    w += sizeof trimmed;
     memcpy(w, rec->raw, raw_len + 1);
     w += raw_len + 1;
     for (size_t i = 0; i < nf; i++) {
@@ -1739,10 +1779,23 @@ static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_
     w += nf * sizeof *rec->len;
     if (span)
         memcpy(w, rec->field[0], span);
-    b->n_rec++;
-    if (b->len >= BATCH_BYTES && pipe_handover(pl, 0))
-        return OUT_EINTERNAL;   /* stopped by the judge, whose own error is what counts */
-    return 0;
+    return batch_added(pl, b);
+}
+
+/* csvread's plain callback on the reader's side: the line and its delimiters' offsets. */
+static int pipe_plain(void *ctx, const char *raw, size_t raw_len, const size_t *delim,
+                      size_t nd, long line, struct out_error *e)
+{
+    struct pipeline *pl = ctx;
+    struct batch *b = &pl->slot[pl->fill];
+    char *w = batch_reserve(b, BREC_HEADER + raw_len + 1 + nd * sizeof *delim);
+    if (!w)
+        return out_err(e, OUT_EINTERNAL, pl->src->path, line, 0, "out of memory");
+    w = brec_header(w, line, raw_len, nd + 1, BREC_PLAIN);
+    memcpy(w, raw, raw_len);
+    w[raw_len] = '\0';
+    memcpy(w + raw_len + 1, delim, nd * sizeof *delim);
+    return batch_added(pl, b);
 }
 
 static void *pipe_reader(void *arg)
@@ -1769,13 +1822,15 @@ static void *pipe_reader(void *arg)
     return NULL;
 }
 
-/* A record in a batch, as pipe_enqueue laid it out (read with memcpy: nothing aligned). */
+/* A record in a batch, as pipe_enqueue or pipe_plain laid it out (read with memcpy:
+ * nothing aligned). */
 struct brec {
     long line;
-    size_t raw_len, nf, span;
+    size_t raw_len, nf, kind, span, trimmed;
     char *raw;                 /* raw_len bytes + NUL */
-    const char *offs, *lens;   /* nf size_t each */
-    char *fields;              /* span bytes; field i at fields + offs[i] */
+    const char *offs, *lens;   /* BREC_FIELDS: nf size_t each */
+    char *fields;              /* BREC_FIELDS: span bytes; field i at fields + offs[i] */
+    const char *delim;         /* BREC_PLAIN: nf - 1 size_t */
     char *next;                /* the next record */
 };
 
@@ -1787,8 +1842,18 @@ static void brec_at(char *p, struct brec *r)
     p += sizeof r->raw_len;
     memcpy(&r->nf, p, sizeof r->nf);
     p += sizeof r->nf;
+    memcpy(&r->kind, p, sizeof r->kind);
+    p += sizeof r->kind;
+    if (r->kind == BREC_PLAIN) {
+        r->raw = p;
+        r->delim = p + r->raw_len + 1;
+        r->next = p + r->raw_len + 1 + (r->nf - 1) * sizeof(size_t);
+        return;
+    }
     memcpy(&r->span, p, sizeof r->span);
     p += sizeof r->span;
+    memcpy(&r->trimmed, p, sizeof r->trimmed);
+    p += sizeof r->trimmed;
     r->raw = p;
     p += r->raw_len + 1;
     r->offs = p;
@@ -1799,55 +1864,67 @@ static void brec_at(char *p, struct brec *r)
     r->next = p + r->span;
 }
 
-static char *brec_field(const struct brec *r, size_t i)
-{
-    size_t off;
-    memcpy(&off, r->offs + i * sizeof off, sizeof off);
-    return r->fields + off;
-}
+/* The judge's reusable buffers: a record's field pointers and lengths, and the copy of a
+ * plain line that is cut into its fields (its raw bytes stay whole for the rejects file). */
+struct judge_buf {
+    char **fieldv;
+    size_t *lenv, cap;
+    char *cut;
+    size_t cut_cap;
+};
 
 /* Judge every record of a full batch. Returns 0 or the first error (*e set). */
-static int judge_batch(struct ingest *g, struct batch *b, struct csvread_record *rec,
-                       char ***fieldv, size_t **lenv, size_t *cap, struct out_error *e)
+static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
+                       struct out_error *e)
 {
     char *p = b->buf;   /* the batch is ours to modify, as csvread's fields are */
     for (size_t k = 0; k < b->n_rec; k++) {
-        struct brec r;
+        struct brec r = {0};
         brec_at(p, &r);
         p = r.next;
-        if (r.nf > *cap) {
-            char **nfv = realloc(*fieldv, r.nf * sizeof *nfv);
+        if (r.nf > jb->cap || (r.kind == BREC_PLAIN && r.raw_len >= jb->cut_cap)) {
+            size_t nf = r.nf > jb->cap ? r.nf : jb->cap;
+            size_t cc = r.raw_len >= jb->cut_cap ? 2 * r.raw_len + 64 : jb->cut_cap;
+            char **nfv = realloc(jb->fieldv, nf * sizeof *nfv);
             if (nfv)
-                *fieldv = nfv;
-            size_t *nlv = realloc(*lenv, r.nf * sizeof *nlv);
+                jb->fieldv = nfv;
+            size_t *nlv = realloc(jb->lenv, nf * sizeof *nlv);
             if (nlv)
-                *lenv = nlv;
-            if (!nfv || !nlv)
+                jb->lenv = nlv;
+            char *nc = realloc(jb->cut, cc);
+            if (nc)
+                jb->cut = nc;
+            if (!nfv || !nlv || !nc)
                 return out_err(e, OUT_EINTERNAL, g->path, r.line, 0, "out of memory");
-            *cap = r.nf;
+            jb->cap = nf;
+            jb->cut_cap = cc;
         }
-        memcpy(*lenv, r.lens, r.nf * sizeof **lenv);
-        for (size_t i = 0; i < r.nf; i++)
-            (*fieldv)[i] = brec_field(&r, i);
-        rec->line = r.line;
-        rec->raw = r.raw;
-        rec->raw_len = r.raw_len;
-        rec->n = r.nf;
-        rec->field = *fieldv;
-        rec->len = *lenv;
-        /* The next record's patient, when it is a new one, is looked up soon: its slot of
-         * the id index (a cache miss in a large table) is fetched while this one is judged. */
-        if (k + 1 < b->n_rec && g->header_done && !g->o->n_key && g->c_id >= 0 &&
-            (size_t)g->c_id < r.nf) {
-            struct brec nx;
-            brec_at(p, &nx);
-            if ((size_t)g->c_id < nx.nf) {
-                const char *id = brec_field(&nx, (size_t)g->c_id);
-                if (strcmp(id, (*fieldv)[g->c_id]) != 0)
-                    dataset_prefetch_patient(g->ds, id);
+        struct csvread_record rec = {.n = r.nf, .field = jb->fieldv, .len = jb->lenv,
+                                     .line = r.line, .raw = r.raw, .raw_len = r.raw_len};
+        if (r.kind == BREC_PLAIN) {
+            char *c = jb->cut;
+            memcpy(c, r.raw, r.raw_len + 1);
+            size_t from = 0;
+            for (size_t i = 0; i < r.nf; i++) {
+                size_t to = r.raw_len;
+                if (i + 1 < r.nf)
+                    memcpy(&to, r.delim + i * sizeof to, sizeof to);
+                c[to] = '\0';
+                jb->fieldv[i] = c + from;
+                jb->lenv[i] = to - from;
+                from = to + 1;
             }
+            rec.trimmed = 1;
+        } else {
+            memcpy(jb->lenv, r.lens, r.nf * sizeof *jb->lenv);
+            for (size_t i = 0; i < r.nf; i++) {
+                size_t off;
+                memcpy(&off, r.offs + i * sizeof off, sizeof off);
+                jb->fieldv[i] = r.fields + off;
+            }
+            rec.trimmed = (int)r.trimmed;
         }
-        int rc = on_record(g, rec, e);
+        int rc = on_record(g, &rec, e);
         if (rc)
             return rc;
     }
@@ -1872,6 +1949,7 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
     /* The reader's records go to the batches while the pipeline runs; every way out of
      * this function below puts on_record back before pl goes out of scope. */
     r->fn = pipe_enqueue;
+    csvread_set_plain(r, pipe_plain);
     /* cppcheck-suppress autoVariables */
     r->ctx = &pl;
     pthread_t th;
@@ -1879,13 +1957,13 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
         pthread_cond_destroy(&pl.cv);
         pthread_mutex_destroy(&pl.mu);
         r->fn = on_record;
+        csvread_set_plain(r, NULL);
         r->ctx = g;
         return 1;
     }
     unsigned long long base = g->prog_read;
-    struct csvread_record rec;
-    char **fieldv = NULL;
-    size_t *lenv = NULL, cap = 0, next = 0;
+    struct judge_buf jb = {0};
+    size_t next = 0;
     int rc = 0;
     for (;;) {
         pthread_mutex_lock(&pl.mu);
@@ -1893,7 +1971,7 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
             pthread_cond_wait(&pl.cv, &pl.mu);
         pthread_mutex_unlock(&pl.mu);
         struct batch *b = &pl.slot[next];
-        rc = judge_batch(g, b, &rec, &fieldv, &lenv, &cap, e);
+        rc = judge_batch(g, b, &jb, e);
         progress_at(g, base + b->fed);
         int last = b->last;
         b->len = b->n_rec = 0;
@@ -1915,11 +1993,13 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
     }
     for (size_t i = 0; i < PIPE_SLOTS; i++)
         free(pl.slot[i].buf);
-    free(fieldv);
-    free(lenv);
+    free(jb.fieldv);
+    free(jb.lenv);
+    free(jb.cut);
     pthread_cond_destroy(&pl.cv);
     pthread_mutex_destroy(&pl.mu);
     r->fn = on_record;
+    csvread_set_plain(r, NULL);
     r->ctx = g;
     return rc;
 }

@@ -15,6 +15,18 @@ int parse_is_missing_token(const char *s)
 
 int parse_decimal(const char *s, char dec, double *out)
 {
+    /* Most scores are one or two digits: the value below is what the general path gives
+     * them (a whole number m / 10^0), without its scans. */
+    if (s[0] >= '0' && s[0] <= '9') {
+        if (s[1] == '\0') {
+            *out = s[0] - '0';
+            return 0;
+        }
+        if (s[1] >= '0' && s[1] <= '9' && s[2] == '\0') {
+            *out = (s[0] - '0') * 10 + (s[1] - '0');
+            return 0;
+        }
+    }
     const char *p = s;
     size_t int_digits = 0, frac_digits = 0;
     if (*p == '+' || *p == '-')

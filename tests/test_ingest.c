@@ -189,8 +189,8 @@ struct collect {
     size_t len;
     FILE *fp;
     size_t n_rec;
+    const struct csvread *r;   /* for the delimiter in use */
 };
-
 static long layout_broken;   /* records whose fields break csvread.h's layout promise */
 
 static int collect_cb(void *ctx, const struct csvread_record *rec, struct out_error *e)
@@ -212,6 +212,32 @@ static int collect_cb(void *ctx, const struct csvread_record *rec, struct out_er
     return 0;
 }
 
+/* csvread's plain callback, serialised as collect_cb serialises a record: the test compares
+ * the two forms of a line with libcsv's. */
+static int collect_plain_cb(void *ctx, const char *raw, size_t raw_len, const size_t *delim,
+                            size_t nd, long line, struct out_error *e)
+{
+    (void)e;
+    struct collect *c = ctx;
+    fprintf(c->fp, "%ld|", line);
+    fwrite(raw, 1, raw_len, c->fp);
+    for (size_t k = 0, from = 0; k <= nd; k++) {
+        size_t to = k < nd ? delim[k] : raw_len;
+        if (to < from || to > raw_len || (k < nd && raw[to] != csvread_delimiter(c->r)))
+            layout_broken++;
+        fputc('|', c->fp);
+        if (to >= from && to <= raw_len)
+            fwrite(raw + from, 1, to - from, c->fp);
+        from = to + 1;
+    }
+    fputc('\n', c->fp);
+    c->n_rec++;
+    return 0;
+}
+
+/* 1: read_records takes whole plain lines through collect_plain_cb */
+static int collect_plain;
+
 /* Parse data in chunks of `step` bytes; returns the rc and the serialised records in *out
  * (caller frees), the error formatted into err. */
 static int read_records(const char *data, size_t len, size_t step, char delim, size_t max,
@@ -222,6 +248,9 @@ static int read_records(const char *data, size_t len, size_t step, char delim, s
     struct csvread r;
     struct out_error e = {0};
     int rc = csvread_init(&r, "mem.csv", delim, max, collect_cb, &c, &e);
+    if (collect_plain)
+        csvread_set_plain(&r, collect_plain_cb);
+    c.r = &r;
     for (size_t i = 0; !rc && i < len; i += step)
         rc = csvread_feed(&r, data + i, len - i < step ? len - i : step, &e);
     if (!rc)
@@ -243,8 +272,27 @@ static int read_records(const char *data, size_t len, size_t step, char delim, s
 /* The quote-free fast path of csvread must give exactly libcsv's records, line numbers, raw
  * bytes and errors. Random inputs over an alphabet rich in the bytes that matter (quotes,
  * CR, LF, delimiters, blanks, UTF-8), parsed both ways with random chunk sizes. */
+/* The same input read with the plain callback set: 1 when it differs from libcsv's (ra, a,
+ * ea), reported for the first few. */
+static int plain_variant(const char *buf, size_t len, size_t step, char delim, size_t max,
+                         int ra, const char *a, const char *ea)
+{
+    static int shown;
+    char *c, ec[600];
+    collect_plain = 1;
+    int rc = read_records(buf, len, step, delim, max, &c, ec, sizeof ec);
+    collect_plain = 0;
+    int differs = rc != ra || strcmp(a, c) != 0 || strcmp(ea, ec) != 0;
+    if (differs && shown++ < 3)
+        fprintf(stderr, "plain lines differ (delim %d step %zu):\n--- libcsv\n%s--- plain\n%s",
+                delim, step, a, c);
+    free(c);
+    return differs;
+}
+
 static void test_csvread_fast_path(void)
 {
+    int plain_differs = 0;
     /* Hand-checked results of libcsv's rules on quote-free lines. */
     struct { const char *in; char delim; const char *want; } cases[] = {
         {"  a , b\t,\t c \n", ',', "1|  a , b\t,\t c |a|b|c\n"},
@@ -284,6 +332,7 @@ static void test_csvread_fast_path(void)
         int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
         csvread_force_libcsv(0);
         int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
+        plain_differs += plain_variant(buf, len, step, delim, max, ra, a, ea);
         if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
             if (mismatches++ < 3)
                 fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
@@ -338,6 +387,57 @@ static void test_csvread_fast_path(void)
         int ra = read_records(buf, len, step, delim, 0, &a, ea, sizeof ea);
         csvread_force_libcsv(0);
         int rb = read_records(buf, len, step, delim, 0, &b, eb, sizeof eb);
+        plain_differs += plain_variant(buf, len, step, delim, 0, ra, a, ea);
+        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
+            if (mismatches++ < 3)
+                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
+                        delim, step, a, b);
+        }
+        free(a);
+        free(b);
+    }
+    /* Long quote-free lines, which the word-at-a-time scan of the fast path takes: fields
+     * of 0 to 20 bytes, blanks at their ends now and then, CR, LF or CR LF breaks, a rare
+     * quote, non-ASCII byte or NUL (which send a line to the general path), chunk cuts
+     * anywhere and sometimes a record limit the lines run into. */
+    static const char plainchars[] = "abcdefgh0123456789-./ \t";
+    for (int t = 0; t < 20000; t++) {
+        char buf[1200];
+        size_t len = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        char delim = ",;\t"[x % 3];
+        size_t nrec = 1 + (size_t)((x >> 4) % 8);
+        for (size_t rr = 0; rr < nrec; rr++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t nfld = 1 + (size_t)(x % 12);
+            for (size_t f = 0; f < nfld; f++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                if (f)
+                    buf[len++] = delim;
+                size_t fl = (size_t)((x >> 5) % 21);
+                for (size_t k = 0; k < fl; k++) {
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    char ch = plainchars[x % (sizeof plainchars - 1)];
+                    if (x % 997 == 0)
+                        ch = "\"\xc3\0"[(x >> 10) % 3];
+                    buf[len++] = ch == delim ? 'z' : ch;
+                }
+            }
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int brk = (int)(x % 4);
+            if (brk == 0 || brk == 3)
+                buf[len++] = '\r';
+            if (brk >= 1)
+                buf[len++] = '\n';
+        }
+        size_t step = 1 + (size_t)((x >> 16) % 300);
+        size_t max = (x >> 24) % 5 == 0 ? 8 + (size_t)((x >> 28) % 100) : 0;
+        char *a, *b, ea[600], eb[600];
+        csvread_force_libcsv(1);
+        int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
+        csvread_force_libcsv(0);
+        int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
+        plain_differs += plain_variant(buf, len, step, delim, max, ra, a, ea);
         if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
             if (mismatches++ < 3)
                 fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
@@ -347,6 +447,7 @@ static void test_csvread_fast_path(void)
         free(b);
     }
     CHECK(mismatches == 0);
+    CHECK(plain_differs == 0);
     CHECK(layout_broken == 0);
 }
 
@@ -1699,8 +1800,55 @@ static void test_episode_column(void)
     dataset_free(&back);
 }
 
+/* Dates one after another, as rows give them: days of the month that do not exist,
+ * malformed days and cells that share only a month's prefix with the row before are
+ * refused, each day is the calendar's, whatever the date before it was.
+ * Expected days by hand: 2024-01-01 is day 19723 (2000-01-01 is 10957, plus 24 years of
+ * 365 days and 6 leap days); 2023-01-01 is 19723 - 365 = 19358. */
+static void test_date_runs(void)
+{
+    static const char csv[] = "patient_id,visit_date,session,pain\n"
+                              "A,2024-02-10,1,5\n"   /* 19723 + 31 + 9 = 19763 */
+                              "A,2024-02-30,2,5\n"   /* February 2024 has 29 days */
+                              "A,2024-02-00,3,5\n"
+                              "A,2024-02-1,4,5\n"
+                              "A,2024-02-29,5,5\n"   /* 19723 + 31 + 28 = 19782 */
+                              "A,2024-03-01,6,5\n"   /* 19783 */
+                              "A,2024-03-011,7,5\n"
+                              "B,2023-02-01,1,5\n"   /* 19358 + 31 = 19389 */
+                              "B,2023-02-29,2,5\n"   /* not a leap year */
+                              "B,2023-02-28,3,5\n"   /* 19389 + 27 = 19416 */
+                              "B,2024-02-2,4,5\n"
+                              "B,2024,5,5\n"
+                              "B,2024-02-05,6,5\n"   /* 19723 + 31 + 4 = 19758 */
+                              "B,2024-02-,7,5\n"
+                              "B,2024-02-0x,8,5\n";
+    static const int32_t want[] = {19763, 19782, 19783, 19389, 19416, 19758};
+    struct ingest_opts o;
+    ingest_opts_default(&o);
+    o.today = 20780;
+    struct dataset ds;
+    dataset_init(&ds);
+    struct out_error e = {0};
+    char rej[4096] = "";
+    FILE *rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("d.csv", csv, sizeof csv - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_read == 15 && ds.rows_accepted == 6 && ds.rejected_by[REJ_BAD_DATE] == 9);
+    CHECK(ds.n_visits == 6);
+    for (size_t v = 0; v < ds.n_visits && v < 6; v++)
+        CHECK(ds.visit[v].day == want[v]);
+    CHECK_CONTAINS(rej, "d.csv,3,2,invalid_date,visit_date: '2024-02-30' is not a valid date "
+                        "(February 2024 has 29 days)");
+    CHECK_CONTAINS(rej, "d.csv,10,2,invalid_date,visit_date: '2023-02-29' is not a valid date "
+                        "(February 2023 has 28 days)");
+    CHECK_CONTAINS(rej, "d.csv,15,2,invalid_date,visit_date: '2024-02-' is not a date");
+    dataset_free(&ds);
+}
+
 int main(void)
 {
+    test_date_runs();
     test_episode_column();
     test_sha256();
     test_dates();
