@@ -165,7 +165,7 @@ struct ingest_opts {
     void *patient_done_ctx;
     /* Where the input is read on two threads (see `threads`), the digest and patient_done
      * run on a third, a batch of at least stream_batch visits of complete patients at a
-     * time (0 = 4096; tests vary it), in order and one batch at a time. ds is then a
+     * time (0 = 32768; tests vary it), in order and one batch at a time. ds is then a
      * snapshot: instruments, counts and those visits, but patient_id NULL (a batch with a
      * patient of more than 65535 visits is passed on the reading thread, with ids). */
     size_t stream_batch;
