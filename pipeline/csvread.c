@@ -366,8 +366,9 @@ static inline unsigned fl_first(uint64_t m)   /* m != 0: the first marked byte *
 /* The common line in one pass, where the general path makes five (validate, copy, look for
  * a quote, copy again, split): at a record start with nothing pending, a whole line in
  * s[0..n), plain ASCII without a quote or NUL, not blank at its start, within max_record.
- * It is split exactly as split_plain would split it and its record delivered (or, without
- * a space or tab, offered whole to the plain callback when there is one), and its line
+ * It is split exactly as split_plain would split it and its record delivered (or, when no
+ * field starts or ends with a space or tab, offered whole to the plain callback when there
+ * is one), and its line
  * break (CR, LF, or CR LF) counted as piece would count it. Returns the bytes used, or 0
  * having changed nothing, when the general path must take the line. */
 static size_t fast_line(struct csvread *r, const unsigned char *s, size_t n)
@@ -421,9 +422,19 @@ static size_t fast_line(struct csvread *r, const unsigned char *s, size_t n)
     }
     if (len > r->max_record)
         return 0;
-    /* Offered whole when the consumer takes such lines (no blank anywhere: nothing to
-     * trim), else split into a record: the raw bytes, then a copy cut in place. */
-    int plain = r->plain && !blanks;
+    /* Offered whole when the consumer takes such lines and no field has a blank to trim,
+     * else split into a record: the raw bytes, then a copy cut in place. */
+    int plain = r->plain != NULL;
+    if (plain && blanks) {
+        /* Blanks inside fields are kept; one at a field's either end would be trimmed */
+        for (size_t k = 0, from = 0; k <= nd && plain; k++) {
+            size_t e = k < nd ? r->off[k] : len;
+            if (e > from && (s[from] == ' ' || s[from] == '\t' || s[e - 1] == ' ' ||
+                             s[e - 1] == '\t'))
+                plain = 0;
+            from = e + 1;
+        }
+    }
     char *raw = NULL;
     if (!plain) {
         if (grow_buf((void **)&r->arena, &r->arena_cap, 2 * len + 2, 1) ||

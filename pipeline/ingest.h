@@ -169,6 +169,9 @@ struct ingest_opts {
      * snapshot: instruments, counts and those visits, but patient_id NULL (a batch with a
      * patient of more than 65535 visits is passed on the reading thread, with ids). */
     size_t stream_batch;
+    /* Bytes of records per hand-over in the two-thread reading pipeline (0 = 1 MiB);
+     * tests make it small, so that most records come to the judge parsed ahead. */
+    size_t pipe_batch;
 };
 
 /* Returned by ingest when o->patient_done is set and the input is not grouped by patient. */
