@@ -1831,29 +1831,42 @@ static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_
     return batch_added(pl, b);
 }
 
-/* Parse a plain record's cells ahead, by the plan (see struct prep_plan). */
+/* Parse a plain record's cells ahead, by the plan (see struct prep_plan), where they lie in
+ * the line. */
 static void prep_record(const struct prep_plan *pp, const char *raw, size_t raw_len,
                         const size_t *delim, struct prep *out)
 {
-    char cell[48];
     out->ok = 0;
     out->day = 0;
     for (size_t j = 0; j <= pp->n_score; j++) {
         long c = j < pp->n_score ? pp->c_score[j] : pp->c_date;
         if (c < 0)
             continue;
-        size_t from = c ? delim[c - 1] + 1 : 0, to = (size_t)c < pp->n_col - 1 ? delim[c] : raw_len;
-        if (to - from >= sizeof cell)
-            continue;   /* longer than any date or score: the judge sees to it */
-        memcpy(cell, raw + from, to - from);
-        cell[to - from] = '\0';
-        if (j < pp->n_score) {
-            out->score[j] = 0;
-            if (parse_decimal(cell, pp->dec, &out->score[j]) == 0)
-                out->ok |= 2u << j;
-        } else if (civil_parse_iso(cell, &out->day) == CIVIL_OK) {
-            out->ok |= 1;
+        size_t from = c ? delim[c - 1] + 1 : 0;
+        size_t to = (size_t)c < pp->n_col - 1 ? delim[c] : raw_len, n = to - from;
+        const char *f = raw + from;
+        if (j == pp->n_score) {
+            if (civil_parse_iso_n(f, n, &out->day) == CIVIL_OK)
+                out->ok |= 1;
+            continue;
         }
+        /* one or two digits, as parse_decimal reads them; other numbers through it */
+        double v;
+        char cell[48];
+        if (n == 1 && f[0] >= '0' && f[0] <= '9') {
+            v = f[0] - '0';
+        } else if (n == 2 && f[0] >= '0' && f[0] <= '9' && f[1] >= '0' && f[1] <= '9') {
+            v = (f[0] - '0') * 10 + (f[1] - '0');
+        } else if (n < sizeof cell) {
+            memcpy(cell, f, n);
+            cell[n] = '\0';
+            if (parse_decimal(cell, pp->dec, &v))
+                continue;
+        } else {
+            continue;   /* longer than any score: the judge sees to it */
+        }
+        out->score[j] = v;
+        out->ok |= 2u << j;
     }
 }
 

@@ -98,6 +98,13 @@ static void test_dates(void)
     CHECK(civil_parse_iso("26-02-03", &d) == CIVIL_FORMAT);
     CHECK(civil_parse_iso("2026-02-03x", &d) == CIVIL_FORMAT);
     CHECK(civil_parse_iso("2026-02-03 ", &d) == CIVIL_FORMAT);
+    /* The length-bounded form reads a cell inside its line, the delimiter after it. */
+    d = -1;
+    CHECK(civil_parse_iso_n("2024-02-29,7", 10, &d) == CIVIL_OK && d == 19782);
+    CHECK(civil_parse_iso_n("2024-02-29,7", 9, &d) == CIVIL_FORMAT);
+    CHECK(civil_parse_iso_n("2024-02-29,7", 11, &d) == CIVIL_FORMAT);
+    CHECK(civil_parse_iso_n("2025-02-29,7", 10, &d) == CIVIL_DAY && d == 19782);
+    CHECK(civil_parse_iso_n("1899-12-31;", 10, &d) == CIVIL_YEAR);
     CHECK(civil_parse_iso("2026/02/03", &d) == CIVIL_FORMAT);
     CHECK(civil_parse_iso("2026-02-0", &d) == CIVIL_FORMAT);
     CHECK(civil_parse_iso("", &d) == CIVIL_FORMAT);
