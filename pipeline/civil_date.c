@@ -2,7 +2,6 @@
  * Date Algorithms": exact for every proleptic Gregorian date, integer arithmetic only. */
 #include "civil_date.h"
 
-#include <string.h>
 #include <time.h>
 
 static int is_leap(int y)
@@ -43,16 +42,12 @@ void civil_from_days(int32_t z0, int *y, int *m, int *d)
 
 enum civil_status civil_parse_iso(const char *s, int32_t *day)
 {
-    return civil_parse_iso_n(s, strnlen(s, 11), day);
-}
-
-enum civil_status civil_parse_iso_n(const char *s, size_t n, int32_t *day)
-{
-    /* Written out rather than looped, as it runs on every row of every input. */
+    /* Each byte is tested before the next is read, so a short string is never overrun;
+     * written out rather than looped, as it runs on every row of every input. */
     const unsigned char *u = (const unsigned char *)s;
 #define DIGIT(k) ((unsigned)u[k] - '0' < 10u)
-    if (n != 10 || !(DIGIT(0) && DIGIT(1) && DIGIT(2) && DIGIT(3) && u[4] == '-' && DIGIT(5) &&
-                     DIGIT(6) && u[7] == '-' && DIGIT(8) && DIGIT(9)))
+    if (!(DIGIT(0) && DIGIT(1) && DIGIT(2) && DIGIT(3) && u[4] == '-' && DIGIT(5) && DIGIT(6) &&
+          u[7] == '-' && DIGIT(8) && DIGIT(9) && u[10] == '\0'))
         return CIVIL_FORMAT;
 #undef DIGIT
     int y = (u[0] - '0') * 1000 + (u[1] - '0') * 100 + (u[2] - '0') * 10 + (u[3] - '0');

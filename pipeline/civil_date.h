@@ -8,7 +8,6 @@
 #ifndef OUTCOMES_CIVIL_DATE_H
 #define OUTCOMES_CIVIL_DATE_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 enum civil_status {
@@ -30,8 +29,6 @@ int civil_days_in_month(int y, int m);
 /* Parse exactly "YYYY-MM-DD" (NUL-terminated s). On CIVIL_OK stores the day in *day;
  * other statuses leave *day untouched. */
 enum civil_status civil_parse_iso(const char *s, int32_t *day);
-/* The same for the n bytes at s, which need no NUL (a cell still inside its line). */
-enum civil_status civil_parse_iso_n(const char *s, size_t n, int32_t *day);
 /* Write "YYYY-MM-DD" and a NUL into buf (11 bytes). */
 void civil_format(int32_t day, char buf[11]);
 /* Today's local calendar date as days since 1970-01-01. */

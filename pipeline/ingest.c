@@ -44,26 +44,6 @@ struct column {
     const char *canon;    /* renamed and lower-cased: what the column means */
 };
 
-/* What the reading thread parses ahead for the judging one, which is the busier: the date
- * and the score cells of plain records (csvread_plain_fn), once the header has fixed where
- * they are. It is pure parsing with the judge's own functions (civil_parse_iso,
- * parse_decimal), and the judge takes a result only where it succeeded, so the outcome is
- * the same to the byte; a failed cell is parsed again by the judge, which names what is
- * wrong. */
-enum { PREP_MAX = 8 };
-struct prep_plan {
-    size_t n_col;              /* records with another field count are left alone */
-    long c_date;               /* -1: the date is not parsed ahead (relative time) */
-    size_t n_score;
-    long c_score[PREP_MAX];    /* score and pain_post columns, in column order */
-    char dec;                  /* the decimal separator */
-};
-struct prep {                  /* one record's results */
-    uint32_t ok;               /* bit 0: day; bit 1 + j: score[j] */
-    int32_t day;
-    double score[PREP_MAX];
-};
-
 struct ingest {
     const struct ingest_opts *o;
     struct dataset *ds;
@@ -105,10 +85,6 @@ struct ingest {
      * entries, to be emptied when the visits are handed on. */
     size_t cur_first;
     int cur_hashed, dup_dirty;
-    /* The record being judged, parsed ahead by the reading thread, or NULL; and the plan it
-     * was parsed by (the current file's). */
-    const struct prep *prep;
-    struct prep_plan plan;
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
@@ -909,10 +885,6 @@ static int visit_day(struct ingest *g, const struct csvread_record *rec, const c
         *day = (int32_t)lround(t * g->o->time_unit_days);
         return 0;
     }
-    if (g->prep && (g->prep->ok & 1)) {
-        *day = g->prep->day;
-        return 0;
-    }
     switch (civil_parse_iso(dstr, day)) {
     case CIVIL_OK:
         return 0;
@@ -1010,14 +982,7 @@ static int score_cell(struct ingest *g, const struct csvread_record *rec, size_t
 {
     const char *s = g->cell[i], *name = g->col[i].name;
     char buf[64];
-    int done = 0;
-    if (g->prep)
-        for (size_t j = 0; j < g->plan.n_score && !done; j++)
-            if (g->plan.c_score[j] == (long)i && (g->prep->ok & (2u << j))) {
-                *v = g->prep->score[j];
-                done = 1;
-            }
-    if (!done && parse_decimal(s, g->o->decimal_comma ? ',' : '.', v)) {
+    if (parse_decimal(s, g->o->decimal_comma ? ',' : '.', v)) {
         reject(g, rec, REJ_NONNUMERIC, (long)i + 1, "%s: '%s' is not a number%s", name,
                shown(s, buf),
                !g->o->decimal_comma && strchr(s, ',') ? " (decimal comma? see --decimal-comma)"
@@ -1694,9 +1659,7 @@ static int read_serial(struct ingest *g, struct csvread *r, struct source *src,
  *     their offsets;
  *   BREC_PLAIN, a plain line (csvread_plain_fn): raw bytes + NUL, then the n_fields - 1
  *     delimiters' offsets (size_t); the judge cuts a copy of the line into fields, so the
- *     reader copies the line once and never splits it;
- *   BREC_PREP, a plain line parsed ahead (struct prep_plan): as BREC_PLAIN, then ok and
- *     n_score (uint32_t), day and a pad (int32_t), n_score doubles.
+ *     reader copies the line once and never splits it.
  * (read back with memcpy, so nothing needs aligning). A ring of PIPE_SLOTS batches bounds
  * the memory to a few MiB whatever the input. Errors keep their byte order: the reader's
  * (read error, bad UTF-8, a broken quote) travels behind the records before it, and a
@@ -1704,7 +1667,7 @@ static int read_serial(struct ingest *g, struct csvread *r, struct source *src,
 /* 1 MiB batches: with 256 KiB ones the hand-overs (a thread woken each time, costly in a
  * virtual machine) took about a tenth of the reading time at 10M rows; 4 MiB gained
  * nothing more. */
-enum { BREC_FIELDS, BREC_PLAIN, BREC_PREP };
+enum { BREC_FIELDS, BREC_PLAIN };
 enum { PIPE_SLOTS = 4, BATCH_BYTES = 1 << 20 };
 
 struct batch {
@@ -1726,10 +1689,6 @@ struct pipeline {
     size_t batch_bytes;        /* hand a batch over once it holds this much */
     int rc;                    /* the reader's result, valid once the last batch is full */
     struct out_error e;
-    /* The plan, set by the judge once the header is judged (plan_set, under mu); the
-     * reader takes its own copy at its next hand-over (rplan_on) and uses it unlocked. */
-    struct prep_plan plan, rplan;
-    int plan_set, rplan_on;
 };
 
 /* Room for n more bytes in b; returns the place to write them, or NULL (out of memory). */
@@ -1760,10 +1719,6 @@ static int pipe_handover(struct pipeline *pl, int last)
     b->last = last;
     b->full = 1;
     pthread_cond_broadcast(&pl->cv);
-    if (pl->plan_set && !pl->rplan_on) {
-        pl->rplan = pl->plan;
-        pl->rplan_on = 1;
-    }
     if (!last) {
         pl->fill = (pl->fill + 1) % PIPE_SLOTS;
         while (pl->slot[pl->fill].full && !pl->stop)
@@ -1831,74 +1786,19 @@ static int pipe_enqueue(void *ctx, const struct csvread_record *rec, struct out_
     return batch_added(pl, b);
 }
 
-/* Parse a plain record's cells ahead, by the plan (see struct prep_plan), where they lie in
- * the line. */
-static void prep_record(const struct prep_plan *pp, const char *raw, size_t raw_len,
-                        const size_t *delim, struct prep *out)
-{
-    out->ok = 0;
-    out->day = 0;
-    for (size_t j = 0; j <= pp->n_score; j++) {
-        long c = j < pp->n_score ? pp->c_score[j] : pp->c_date;
-        if (c < 0)
-            continue;
-        size_t from = c ? delim[c - 1] + 1 : 0;
-        size_t to = (size_t)c < pp->n_col - 1 ? delim[c] : raw_len, n = to - from;
-        const char *f = raw + from;
-        if (j == pp->n_score) {
-            if (civil_parse_iso_n(f, n, &out->day) == CIVIL_OK)
-                out->ok |= 1;
-            continue;
-        }
-        /* one or two digits, as parse_decimal reads them; other numbers through it */
-        double v;
-        char cell[48];
-        if (n == 1 && f[0] >= '0' && f[0] <= '9') {
-            v = f[0] - '0';
-        } else if (n == 2 && f[0] >= '0' && f[0] <= '9' && f[1] >= '0' && f[1] <= '9') {
-            v = (f[0] - '0') * 10 + (f[1] - '0');
-        } else if (n < sizeof cell) {
-            memcpy(cell, f, n);
-            cell[n] = '\0';
-            if (parse_decimal(cell, pp->dec, &v))
-                continue;
-        } else {
-            continue;   /* longer than any score: the judge sees to it */
-        }
-        out->score[j] = v;
-        out->ok |= 2u << j;
-    }
-}
-
-/* csvread's plain callback on the reader's side: the line and its delimiters' offsets, and
- * its cells parsed ahead once there is a plan. */
+/* csvread's plain callback on the reader's side: the line and its delimiters' offsets. */
 static int pipe_plain(void *ctx, const char *raw, size_t raw_len, const size_t *delim,
                       size_t nd, long line, struct out_error *e)
 {
     struct pipeline *pl = ctx;
     struct batch *b = &pl->slot[pl->fill];
-    const struct prep_plan *pp = pl->rplan_on && nd + 1 == pl->rplan.n_col ? &pl->rplan : NULL;
-    uint32_t nsc = pp ? (uint32_t)pp->n_score : 0;
-    size_t extra = pp ? 2 * sizeof(uint32_t) + 2 * sizeof(int32_t) + nsc * sizeof(double) : 0;
-    char *w = batch_reserve(b, BREC_HEADER + raw_len + 1 + nd * sizeof *delim + extra);
+    char *w = batch_reserve(b, BREC_HEADER + raw_len + 1 + nd * sizeof *delim);
     if (!w)
         return out_err(e, OUT_EINTERNAL, pl->src->path, line, 0, "out of memory");
-    w = brec_header(w, line, raw_len, nd + 1, pp ? BREC_PREP : BREC_PLAIN);
+    w = brec_header(w, line, raw_len, nd + 1, BREC_PLAIN);
     memcpy(w, raw, raw_len);
     w[raw_len] = '\0';
-    w += raw_len + 1;
-    memcpy(w, delim, nd * sizeof *delim);
-    w += nd * sizeof *delim;
-    if (pp) {
-        struct prep pr;
-        int32_t pad = 0;
-        prep_record(pp, raw, raw_len, delim, &pr);
-        memcpy(w, &pr.ok, sizeof pr.ok);
-        memcpy(w + 4, &nsc, sizeof nsc);
-        memcpy(w + 8, &pr.day, sizeof pr.day);
-        memcpy(w + 12, &pad, sizeof pad);
-        memcpy(w + 16, pr.score, nsc * sizeof(double));
-    }
+    memcpy(w + raw_len + 1, delim, nd * sizeof *delim);
     return batch_added(pl, b);
 }
 
@@ -1934,8 +1834,7 @@ struct brec {
     char *raw;                 /* raw_len bytes + NUL */
     const char *offs, *lens;   /* BREC_FIELDS: nf size_t each */
     char *fields;              /* BREC_FIELDS: span bytes; field i at fields + offs[i] */
-    const char *delim;         /* BREC_PLAIN, BREC_PREP: nf - 1 size_t */
-    const char *prep;          /* BREC_PREP: the results (see the layout above) */
+    const char *delim;         /* BREC_PLAIN: nf - 1 size_t */
     char *next;                /* the next record */
 };
 
@@ -1953,12 +1852,6 @@ static void brec_at(char *p, struct brec *r)
         r->raw = p;
         r->delim = p + r->raw_len + 1;
         r->next = p + r->raw_len + 1 + (r->nf - 1) * sizeof(size_t);
-        if (r->kind == BREC_PREP) {
-            uint32_t nsc;
-            r->prep = r->next;
-            memcpy(&nsc, r->prep + 4, sizeof nsc);
-            r->next += 16 + nsc * sizeof(double);
-        }
         return;
     }
     memcpy(&r->span, p, sizeof r->span);
@@ -1984,28 +1877,9 @@ struct judge_buf {
     size_t cut_cap;
 };
 
-/* The header is judged: make the plan of what the reader parses ahead (none for wide
- * rows) and pass it on. */
-static void plan_ahead(struct ingest *g, struct pipeline *pl)
-{
-    if (g->o->n_wide)
-        return;
-    struct prep_plan pp = {.n_col = g->n_col,
-                           .c_date = g->o->time_column[0] ? -1 : g->c_date,
-                           .dec = g->o->decimal_comma ? ',' : '.'};
-    for (size_t i = 0; i < g->n_col && pp.n_score < PREP_MAX; i++)
-        if (g->col[i].role == ROLE_INSTR || g->col[i].role == ROLE_PAIN_POST)
-            pp.c_score[pp.n_score++] = (long)i;
-    g->plan = pp;
-    pthread_mutex_lock(&pl->mu);
-    pl->plan = pp;
-    pl->plan_set = 1;
-    pthread_mutex_unlock(&pl->mu);
-}
-
 /* Judge every record of a full batch. Returns 0 or the first error (*e set). */
-static int judge_batch(struct ingest *g, struct pipeline *pl, struct batch *b,
-                       struct judge_buf *jb, struct out_error *e)
+static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
+                       struct out_error *e)
 {
     char *p = b->buf;   /* the batch is ours to modify, as csvread's fields are */
     for (size_t k = 0; k < b->n_rec; k++) {
@@ -2031,15 +1905,6 @@ static int judge_batch(struct ingest *g, struct pipeline *pl, struct batch *b,
         }
         struct csvread_record rec = {.n = r.nf, .field = jb->fieldv, .len = jb->lenv,
                                      .line = r.line, .raw = r.raw, .raw_len = r.raw_len};
-        struct prep pr;
-        if (r.kind == BREC_PREP) {
-            uint32_t nsc;
-            memcpy(&pr.ok, r.prep, sizeof pr.ok);
-            memcpy(&nsc, r.prep + 4, sizeof nsc);
-            memcpy(&pr.day, r.prep + 8, sizeof pr.day);
-            memcpy(pr.score, r.prep + 16, nsc * sizeof(double));
-            g->prep = &pr;
-        }
         if (r.kind != BREC_FIELDS) {
             char *c = jb->cut;
             memcpy(c, r.raw, r.raw_len + 1);
@@ -2063,13 +1928,9 @@ static int judge_batch(struct ingest *g, struct pipeline *pl, struct batch *b,
             }
             rec.trimmed = (int)r.trimmed;
         }
-        int had_header = g->header_done;
         int rc = on_record(g, &rec, e);
-        g->prep = NULL;
         if (rc)
             return rc;
-        if (!had_header && g->header_done)
-            plan_ahead(g, pl);
     }
     return 0;
 }
@@ -2115,7 +1976,7 @@ static int read_pipelined(struct ingest *g, struct csvread *r, struct source *sr
             pthread_cond_wait(&pl.cv, &pl.mu);
         pthread_mutex_unlock(&pl.mu);
         struct batch *b = &pl.slot[next];
-        rc = judge_batch(g, &pl, b, &jb, e);
+        rc = judge_batch(g, b, &jb, e);
         progress_at(g, base + b->fed);
         int last = b->last;
         b->len = b->n_rec = 0;

@@ -170,7 +170,7 @@ struct ingest_opts {
      * patient of more than 65535 visits is passed on the reading thread, with ids). */
     size_t stream_batch;
     /* Bytes of records per hand-over in the two-thread reading pipeline (0 = 1 MiB);
-     * tests make it small, so that most records come to the judge parsed ahead. */
+     * tests make it small, to hand over many times. */
     size_t pipe_batch;
 };
 
