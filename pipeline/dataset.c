@@ -176,6 +176,15 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* The same hash of n bytes (no NUL needed). */
+static uint64_t fnv1a_n(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
 /* Find s in strv through hash; insert when absent (the copy in ds's arena). Returns the
  * index or -1. Slots are picked by the tag's low bits, so the table holds up to 2^32. */
 static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
@@ -239,14 +248,15 @@ static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
     return (long)(*n)++;
 }
 
-void dataset_prefetch_patient(const struct dataset *ds, const char *id)
+void dataset_prefetch_patient(const struct dataset *ds, const char *id, size_t len)
 {
 #if defined(__GNUC__)
     if (ds->pid_hash)
-        __builtin_prefetch(&ds->pid_hash[(uint32_t)fnv1a(id) & (ds->pid_hash_cap - 1)]);
+        __builtin_prefetch(&ds->pid_hash[(uint32_t)fnv1a_n(id, len) & (ds->pid_hash_cap - 1)]);
 #else
     (void)ds;
     (void)id;
+    (void)len;
 #endif
 }
 

@@ -125,9 +125,10 @@ int dataset_enable_episode(struct dataset *ds);
 /* Intern a patient id (copied); returns its index, or -1 on out of memory. New patients
  * have every covariate missing. */
 long dataset_patient(struct dataset *ds, const char *id);
-/* A hint that dataset_patient(ds, id) comes soon: start fetching its index slot (a cache
- * miss once there are a million ids). Changes nothing. */
-void dataset_prefetch_patient(const struct dataset *ds, const char *id);
+/* A hint that dataset_patient(ds, id) comes soon for the id of len bytes at id (no NUL
+ * needed): start fetching its index slot (a cache miss once there are a million ids).
+ * Changes nothing. */
+void dataset_prefetch_patient(const struct dataset *ds, const char *id, size_t len);
 /* Intern a covariate value string (copied); returns its index or -1. */
 long dataset_cov_intern(struct dataset *ds, const char *value);
 /* A copy of s owned by ds (in its string arena, freed with it; never free it yourself),

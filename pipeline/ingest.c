@@ -1413,12 +1413,13 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
     int rc = row_id(g, rec, &id, e);
     if (rc)
         return rc < 0 ? 0 : rc;
-    /* A row of the previous row's patient (the usual case) needs no look-up; for a new
-     * patient, the id index's slot (a cache miss in a large table) is fetched while the
-     * cells are parsed. */
+    /* A row of the previous row's patient (the usual case) needs no look-up. Streaming, a
+     * new patient's id slot (a cache miss in a large index) is fetched now, while the
+     * cells are parsed; a new patient comes every few rows there, and the look-ahead
+     * prefetch_next makes for shuffled input would cost more than it saves. */
     int same = g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0;
-    if (!same)
-        dataset_prefetch_patient(ds, id);
+    if (!same && g->o->patient_done)
+        dataset_prefetch_patient(ds, id, strlen(id));
     if (g->o->n_wide)
         return row_wide(g, rec, id, e);
     int32_t day = 0;
@@ -1877,6 +1878,40 @@ struct judge_buf {
     size_t cut_cap;
 };
 
+/* The record after rec (at p in the batch), when it is of another patient: its slot of the
+ * id index (a cache miss in a large table, on almost every row of shuffled input) is
+ * fetched while rec is judged. Not when streaming: see row(). */
+static void prefetch_next(const struct ingest *g, const struct csvread_record *rec, char *p)
+{
+    size_t c = (size_t)g->c_id;
+    if (!g->header_done || g->o->n_key || g->o->patient_done || g->c_id < 0 || c >= rec->n)
+        return;
+    struct brec nx;
+    brec_at(p, &nx);
+    if (c >= nx.nf)
+        return;
+    const char *id;
+    size_t len;
+    if (nx.kind == BREC_PLAIN) {
+        size_t from = 0, to = nx.raw_len;
+        if (c > 0) {
+            memcpy(&from, nx.delim + (c - 1) * sizeof from, sizeof from);
+            from++;   /* past the delimiter */
+        }
+        if (c + 1 < nx.nf)
+            memcpy(&to, nx.delim + c * sizeof to, sizeof to);
+        id = nx.raw + from;
+        len = to - from;
+    } else {
+        size_t off;
+        memcpy(&off, nx.offs + c * sizeof off, sizeof off);
+        memcpy(&len, nx.lens + c * sizeof len, sizeof len);
+        id = nx.fields + off;
+    }
+    if (len != rec->len[c] || memcmp(id, rec->field[c], len) != 0)
+        dataset_prefetch_patient(g->ds, id, len);
+}
+
 /* Judge every record of a full batch. Returns 0 or the first error (*e set). */
 static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
                        struct out_error *e)
@@ -1928,6 +1963,8 @@ static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
             }
             rec.trimmed = (int)r.trimmed;
         }
+        if (k + 1 < b->n_rec)
+            prefetch_next(g, &rec, p);
         int rc = on_record(g, &rec, e);
         if (rc)
             return rc;
