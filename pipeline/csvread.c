@@ -368,9 +368,8 @@ static inline unsigned fl_first(uint64_t m)   /* m != 0: the first marked byte *
  * s[0..n), plain ASCII without a quote or NUL, not blank at its start, within max_record.
  * It is split exactly as split_plain would split it and its record delivered (or, when no
  * field starts or ends with a space or tab, offered whole to the plain callback when there
- * is one), and its line
- * break (CR, LF, or CR LF) counted as piece would count it. Returns the bytes used, or 0
- * having changed nothing, when the general path must take the line. */
+ * is one), and its line break (CR, LF, or CR LF) counted as piece would count it. Returns
+ * the bytes used, or 0 having changed nothing, when the general path must take the line. */
 static size_t fast_line(struct csvread *r, const unsigned char *s, size_t n)
 {
     if (n < 2 || is_blank(r, s[0]))
@@ -426,7 +425,7 @@ static size_t fast_line(struct csvread *r, const unsigned char *s, size_t n)
      * else split into a record: the raw bytes, then a copy cut in place. */
     int plain = r->plain != NULL;
     if (plain && blanks) {
-        /* Blanks inside fields are kept; one at a field's either end would be trimmed */
+        /* Blanks inside fields are kept; one at either end of a field would be trimmed. */
         for (size_t k = 0, from = 0; k <= nd && plain; k++) {
             size_t e = k < nd ? r->off[k] : len;
             if (e > from && (s[from] == ' ' || s[from] == '\t' || s[e - 1] == ' ' ||
