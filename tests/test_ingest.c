@@ -290,6 +290,26 @@ static int plain_variant(const char *buf, size_t len, size_t step, char delim, s
     return differs;
 }
 
+/* Read buf through libcsv alone, through the fast paths, and with the plain callback set:
+ * counts in *mismatches and *plain_differs the ways that differ from libcsv's. */
+static void both_ways(const char *buf, size_t len, size_t step, char delim, size_t max,
+                      int *mismatches, int *plain_differs)
+{
+    char *a, *b, ea[600], eb[600];
+    csvread_force_libcsv(1);
+    int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
+    csvread_force_libcsv(0);
+    int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
+    *plain_differs += plain_variant(buf, len, step, delim, max, ra, a, ea);
+    if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
+        if ((*mismatches)++ < 3)
+            fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
+                    delim, step, a, b);
+    }
+    free(a);
+    free(b);
+}
+
 static void test_csvread_fast_path(void)
 {
     int plain_differs = 0;
@@ -327,19 +347,7 @@ static void test_csvread_fast_path(void)
         char delim = delims[(x >> 8) % 4];
         size_t step = 1 + (size_t)((x >> 16) % 80);
         size_t max = (x >> 24) % 5 == 0 ? 30 : 0;
-        char *a, *b, ea[600], eb[600];
-        csvread_force_libcsv(1);
-        int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
-        csvread_force_libcsv(0);
-        int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
-        plain_differs += plain_variant(buf, len, step, delim, max, ra, a, ea);
-        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
-            if (mismatches++ < 3)
-                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
-                        delim, step, a, b);
-        }
-        free(a);
-        free(b);
+        both_ways(buf, len, step, delim, max, &mismatches, &plain_differs);
     }
     /* Well-formed records too (random fields, some quoted with doubled quotes, blanks
      * around, now and then a line break inside quotes), which random bytes rarely give. */
@@ -382,19 +390,7 @@ static void test_csvread_fast_path(void)
             buf[len++] = (x >> 11) % 3 ? '\n' : '\r';
         }
         size_t step = 1 + (size_t)((x >> 16) % 200);
-        char *a, *b, ea[600], eb[600];
-        csvread_force_libcsv(1);
-        int ra = read_records(buf, len, step, delim, 0, &a, ea, sizeof ea);
-        csvread_force_libcsv(0);
-        int rb = read_records(buf, len, step, delim, 0, &b, eb, sizeof eb);
-        plain_differs += plain_variant(buf, len, step, delim, 0, ra, a, ea);
-        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
-            if (mismatches++ < 3)
-                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
-                        delim, step, a, b);
-        }
-        free(a);
-        free(b);
+        both_ways(buf, len, step, delim, 0, &mismatches, &plain_differs);
     }
     /* Long quote-free lines, which the word-at-a-time scan of the fast path takes: fields
      * of 0 to 20 bytes, blanks at their ends now and then, CR, LF or CR LF breaks, a rare
@@ -432,19 +428,7 @@ static void test_csvread_fast_path(void)
         }
         size_t step = 1 + (size_t)((x >> 16) % 300);
         size_t max = (x >> 24) % 5 == 0 ? 8 + (size_t)((x >> 28) % 100) : 0;
-        char *a, *b, ea[600], eb[600];
-        csvread_force_libcsv(1);
-        int ra = read_records(buf, len, step, delim, max, &a, ea, sizeof ea);
-        csvread_force_libcsv(0);
-        int rb = read_records(buf, len, step, delim, max, &b, eb, sizeof eb);
-        plain_differs += plain_variant(buf, len, step, delim, max, ra, a, ea);
-        if (ra != rb || strcmp(a, b) != 0 || strcmp(ea, eb) != 0) {
-            if (mismatches++ < 3)
-                fprintf(stderr, "fast path differs (delim %d step %zu):\n--- libcsv\n%s--- fast\n%s",
-                        delim, step, a, b);
-        }
-        free(a);
-        free(b);
+        both_ways(buf, len, step, delim, max, &mismatches, &plain_differs);
     }
     CHECK(mismatches == 0);
     CHECK(plain_differs == 0);
