@@ -127,6 +127,14 @@ static void test_numbers(void)
     CHECK(parse_decimal("+3", '.', &v) == 0 && v == 3);
     CHECK(parse_decimal("-0", '.', &v) == 0 && v == 0 && !signbit(v));
     CHECK(parse_decimal("007", '.', &v) == 0 && v == 7);
+    /* one and two digits take a shortcut; a third digit or a sign does not */
+    CHECK(parse_decimal("0", '.', &v) == 0 && v == 0 && !signbit(v));
+    CHECK(parse_decimal("10", '.', &v) == 0 && v == 10);
+    CHECK(parse_decimal("09", '.', &v) == 0 && v == 9);
+    CHECK(parse_decimal("99", '.', &v) == 0 && v == 99);
+    CHECK(parse_decimal("100", '.', &v) == 0 && v == 100);
+    CHECK(parse_decimal("1x", '.', &v) == -1);
+    CHECK(parse_decimal("1 ", '.', &v) == -1);
     const char *bad[] = {"", ".", "-", "nan", "NaN", "inf", "-inf", "infinity", "0x7", "1e1",
                          "1E1", "7,5", "7.5.1", " 7", "7 ", "1,000", "7a", "--7", "+-7", "٣"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
