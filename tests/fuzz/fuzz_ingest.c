@@ -53,6 +53,8 @@ static size_t fuzz_visits(const struct dataset *ds)
 
 /* When set, fuzz_ingest streams the input into it. */
 static struct patient_stream *fuzz_stream_to;
+/* 1: fuzz_ingest reads on two threads, handing over every 64 bytes of records */
+static int fuzz_piped;
 
 static int fuzz_patient_done(void *ctx, const struct dataset *ds, struct out_error *e)
 {
@@ -105,6 +107,10 @@ static int fuzz_ingest(const void *data, size_t size, size_t chunk, int variant,
     o.today = civil_days(2026, 1, 1);
     o.max_field = 4096;
     o.chunk_size = chunk;
+    if (fuzz_piped) {
+        o.threads = 2;
+        o.pipe_batch = 64;
+    }
     if (variant == 1) {
         o.decimal_comma = 1;
         o.strict = 1;
@@ -212,8 +218,9 @@ static void fuzz_stream(const uint8_t *data, size_t size, int variant, struct da
     dataset_free(&s);
 }
 
-/* Read the input under `variant` whole and in small chunks (same result), and when that
- * succeeds check that its visits.csv reads back in long format and writes out the same. */
+/* Read the input under `variant` whole, in small chunks and on two threads (same result),
+ * and when that succeeds check that its visits.csv reads back in long format and writes out
+ * the same. */
 static void fuzz_one(const uint8_t *data, size_t size, int variant)
 {
     struct dataset a, b;
@@ -224,6 +231,15 @@ static void fuzz_one(const uint8_t *data, size_t size, int variant)
     int rc = fuzz_ingest(data, size, 0, variant, &a, &out_a, &len_a);
     fuzz_ingest(data, size, 1 + size % 7, variant, &b, &out_b, &len_b);
     fuzz_require(len_a == len_b && memcmp(out_a, out_b, len_a) == 0, "chunk size invariance");
+    free(out_b);
+    dataset_free(&b);
+    /* The two-thread pipeline (whole lines handed over, hand-overs every few records) must
+     * give the one-thread result. */
+    dataset_init(&b);
+    fuzz_piped = 1;
+    fuzz_ingest(data, size, 1 + size % 5, variant, &b, &out_b, &len_b);
+    fuzz_piped = 0;
+    fuzz_require(len_a == len_b && memcmp(out_a, out_b, len_a) == 0, "pipeline invariance");
     free(out_b);
     dataset_free(&b);
 
