@@ -49,8 +49,8 @@ typedef int (*csvread_fn)(void *ctx, const struct csvread_record *rec, struct ou
  * is made: plain ASCII without a quote, NUL, CR or LF, no field starting or ending with a
  * space or tab (so none has anything to trim). raw[0..raw_len) is the line as in the file,
  * without its line break and not NUL-terminated; its nd + 1 fields are separated by the
- * delimiter at the offsets delim[0..nd). Valid only during the call; ctx, line and the
- * return value are as for csvread_fn. */
+ * delimiter at the offsets delim[0..nd) (delim may be NULL when nd is 0). Valid only during
+ * the call; ctx, line and the return value are as for csvread_fn. */
 typedef int (*csvread_plain_fn)(void *ctx, const char *raw, size_t raw_len, const size_t *delim,
                                 size_t nd, long line, struct out_error *e);
 

@@ -1799,7 +1799,8 @@ static int pipe_plain(void *ctx, const char *raw, size_t raw_len, const size_t *
     w = brec_header(w, line, raw_len, nd + 1, BREC_PLAIN);
     memcpy(w, raw, raw_len);
     w[raw_len] = '\0';
-    memcpy(w + raw_len + 1, delim, nd * sizeof *delim);
+    if (nd)   /* (delim may be NULL then) */
+        memcpy(w + raw_len + 1, delim, nd * sizeof *delim);
     return batch_added(pl, b);
 }
 
