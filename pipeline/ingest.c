@@ -1850,7 +1850,7 @@ static void brec_at(char *p, struct brec *r)
     p += sizeof r->nf;
     memcpy(&r->kind, p, sizeof r->kind);
     p += sizeof r->kind;
-    if (r->kind != BREC_FIELDS) {
+    if (r->kind == BREC_PLAIN) {
         r->raw = p;
         r->delim = p + r->raw_len + 1;
         r->next = p + r->raw_len + 1 + (r->nf - 1) * sizeof(size_t);
@@ -1922,7 +1922,7 @@ static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
         struct brec r = {0};
         brec_at(p, &r);
         p = r.next;
-        if (r.nf > jb->cap || (r.kind != BREC_FIELDS && r.raw_len >= jb->cut_cap)) {
+        if (r.nf > jb->cap || (r.kind == BREC_PLAIN && r.raw_len >= jb->cut_cap)) {
             size_t nf = r.nf > jb->cap ? r.nf : jb->cap;
             size_t cc = r.raw_len >= jb->cut_cap ? 2 * r.raw_len + 64 : jb->cut_cap;
             char **nfv = realloc(jb->fieldv, nf * sizeof *nfv);
@@ -1941,7 +1941,7 @@ static int judge_batch(struct ingest *g, struct batch *b, struct judge_buf *jb,
         }
         struct csvread_record rec = {.n = r.nf, .field = jb->fieldv, .len = jb->lenv,
                                      .line = r.line, .raw = r.raw, .raw_len = r.raw_len};
-        if (r.kind != BREC_FIELDS) {
+        if (r.kind == BREC_PLAIN) {
             char *c = jb->cut;
             memcpy(c, r.raw, r.raw_len + 1);
             size_t from = 0;
