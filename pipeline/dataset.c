@@ -5,6 +5,7 @@
  * growing the table rehashes without touching the strings (at 1M ids both were cache
  * misses). The strings themselves are packed into chunks. */
 #include "dataset.h"
+#include "bigarr.h"
 #include "digest.h"
 
 #include <math.h>
@@ -91,12 +92,12 @@ void dataset_free(struct dataset *ds)
     free(ds->score);
     free(ds->pain_post);
     free(ds->episode);
-    free(ds->patient_id);
-    free(ds->pid_hash);
+    bigarr_free(ds->patient_id);
+    bigarr_free(ds->pid_hash);
     free_strv(ds->cov_name, ds->n_cov);
     free(ds->cov_value);
-    free(ds->cov_str);
-    free(ds->cov_hash);
+    bigarr_free(ds->cov_str);
+    bigarr_free(ds->cov_hash);
     while (ds->str_arena) {
         struct str_chunk *next = ds->str_arena->next;
         free(ds->str_arena);
@@ -195,8 +196,12 @@ static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
         size_t ncap = *hcap ? *hcap * 2 : 1024;
         while (*n >= ncap / 4 * 3)
             ncap *= 2;
-        struct intern_slot *nh = malloc(ncap * sizeof *nh);
-        if (!nh)
+        /* A bigarr: at a million ids the index is 16 MiB, and filling a fresh one is the
+         * run's second-largest source of page faults. Its capacity stays ncap (a power of
+         * two) whatever room bigarr_grow gives. */
+        struct intern_slot *nh = NULL;
+        size_t room = 0;
+        if (bigarr_grow((void **)&nh, &room, ncap, sizeof *nh) != 0)
             return -1;
         memset(nh, 0xff, ncap * sizeof *nh);
         if (*hash) {
@@ -218,7 +223,7 @@ static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
                 nh[j] = (struct intern_slot){(uint32_t)i, tag};
             }
         }
-        free(*hash);
+        bigarr_free(*hash);
         *hash = nh;
         *hcap = ncap;
     }
@@ -231,14 +236,8 @@ static long intern(struct dataset *ds, char ***strv, size_t *n, size_t *cap,
     }
     if (*n >= UINT32_MAX - 1)
         return -1;
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 256;
-        char **nv = realloc(*strv, ncap * sizeof *nv);
-        if (!nv)
-            return -1;
-        *strv = nv;
-        *cap = ncap;
-    }
+    if (bigarr_grow((void **)strv, cap, *n + 1, sizeof **strv) != 0)
+        return -1;
     char *copy = dataset_strdup(ds, s);
     if (!copy)
         return -1;
@@ -262,7 +261,7 @@ void dataset_prefetch_patient(const struct dataset *ds, const char *id, size_t l
 
 void dataset_drop_id_index(struct dataset *ds)
 {
-    free(ds->pid_hash);
+    bigarr_free(ds->pid_hash);
     ds->pid_hash = NULL;
     ds->pid_hash_cap = 0;
 }

@@ -70,7 +70,8 @@ struct dataset {
 
     size_t n_patients, cap_patients;
     char **patient_id;      /* interned ids, in order of first appearance; the strings live
-                               in str_arena (dataset_strdup), not in malloc'd blocks */
+                               in str_arena (dataset_strdup), not in malloc'd blocks; the
+                               array is a bigarr (bigarr.h), released by dataset_free */
     struct intern_slot *pid_hash;   /* open-addressing index into patient_id (private) */
     size_t pid_hash_cap;
 

@@ -7,6 +7,9 @@
 #define _DEFAULT_SOURCE   /* getopt_long, gmtime_r */
 #include <errno.h>
 #include <getopt.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -505,6 +508,20 @@ static void prog_start(struct options *o)
     o->ingest.progress = prog_ingest;
 }
 
+/* Called as the cohort stage begins. Cohort and audit allocate and free arrays of a few
+ * megabytes per claim and group; glibc would map each afresh (its threshold starts at
+ * 128 KiB and rises only when a mapped block is freed), so each would pay first-touch page
+ * faults, 10 us or more a page on a virtual machine (docs/benchmark.md, seventh round). From
+ * here they stay in the heap and are reused. Not earlier: ingest's threads would keep their
+ * freed batch buffers in their arenas, about 10 MiB more at the peak. */
+static void heap_keep_freed(void)
+{
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
+}
+
 /* Before reading input: `what` names it on the progress line. */
 static void prog_reading(const char *what)
 {
@@ -728,6 +745,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         char path[4096];
         snprintf(path, sizeof path, "%s/patients.csv", o->out);
         prog_stage("cohort");
+        heap_keep_freed();
         if ((rc = patients_csv_read(path, o->ingest.instruments, &pt, &e)))
             goto fail;
         o->cohort.by = o->by;
@@ -808,6 +826,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     o->cohort.by = o->by;
     o->cohort.n_by = o->n_by;
     prog_stage("cohort");
+    heap_keep_freed();
     if ((rc = cohort_compute(&ds, desc, &o->cohort, &co, &e)))
         goto fail;
     if (st == ST_RUN && (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))

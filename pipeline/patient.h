@@ -207,7 +207,8 @@ static inline double pm_sessions_per_week(const struct pmeasure *m)
 
 struct patient_set {
     size_t n, cap;
-    struct pmeasure *m;        /* sorted by patient, episode, instr */
+    struct pmeasure *m;        /* sorted by patient, episode, instr; a bigarr (bigarr.h):
+                                * released by patient_set_free, never by free() */
     size_t n_patients;         /* distinct patient-episodes */
     size_t n_single_visit;     /* patient-episode-instruments with one scored visit */
 

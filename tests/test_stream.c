@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigarr.h"
 #include "dataset.h"
 #include "digest.h"
 #include "harness.h"
@@ -189,6 +190,9 @@ static int same_records(const struct patient_set *a, const struct patient_set *b
     return a->n == 0 || memcmp(a->m, b->m, a->n * sizeof *a->m) == 0;
 }
 
+/* Records, id arrays and id indexes that were mappings (bigarr.h) in test_differential. */
+static size_t mapped_seen;
+
 static void test_differential(void)
 {
     int bad = 0, checked = 0, streamed_any = 0;
@@ -241,6 +245,9 @@ static void test_differential(void)
                         e2.msg);
             bad++;
         }
+        mapped_seen += (size_t)bigarr_is_mapped(p1.m) + (size_t)bigarr_is_mapped(p2.m) +
+                       (size_t)bigarr_is_mapped(d1.patient_id) +
+                       (size_t)bigarr_is_mapped(d2.patient_id);
         patient_set_free(&p1);
         patient_set_free(&p2);
         dataset_free(&d1);
@@ -435,6 +442,14 @@ static void test_digest_by_hand(void)
 int main(void)
 {
     test_differential();
+    CHECK(mapped_seen == 0);   /* these inputs are far below BIGARR_MAP_MIN */
+    /* Again with every array of 4 KiB or more in a mapping (two threads grow theirs at
+     * once): the same records, and every mapping released. */
+    bigarr_tune(4096, 2 << 20);
+    test_differential();
+    bigarr_tune(0, 0);
+    CHECK(mapped_seen > 60);
+    CHECK(bigarr_live() == 0);
     test_ungrouped();
     test_long_patient();
     test_digest_by_hand();

@@ -1,0 +1,248 @@
+/* bigarr.c — large growing arrays in huge-page mappings (see bigarr.h).
+ *
+ * A mapped array is [base, base + rw) readable and writable, the rest of its reservation
+ * [base + rw, base + resv) PROT_NONE: reserved address space that neither counts against
+ * the commit limit nor holds memory until mprotect makes it writable. Only pages written
+ * are ever resident, so committing ahead (doubling, as grow_buf does) costs no RSS; with
+ * huge pages the resident size is the written part rounded up to 2 MiB. */
+#define _GNU_SOURCE   /* mremap, MREMAP_FIXED, MADV_HUGEPAGE */
+#include "bigarr.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grow.h"
+
+#if defined(__linux__)
+#include <sys/mman.h>
+
+enum { HUGE_PAGE = 2 << 20, SLOTS = BIGARR_SLOTS };
+
+struct mapping {
+    char *base;      /* NULL: free slot */
+    size_t rw;       /* bytes readable and writable from base, a multiple of HUGE_PAGE */
+    size_t resv;     /* bytes reserved from base */
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct mapping reg[SLOTS];
+static size_t map_min = BIGARR_MAP_MIN;
+static size_t first_resv = (size_t)1 << 30;
+
+static size_t round_huge(size_t n)
+{
+    return (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+}
+
+static struct mapping *find(const void *p)
+{
+    for (size_t i = 0; p && i < SLOTS; i++)
+        if (reg[i].base == p)
+            return &reg[i];
+    return NULL;
+}
+
+/* resv bytes of PROT_NONE address space at a 2 MiB boundary, so that each huge page of the
+ * array is a whole page-middle-directory entry, advised for huge pages; NULL when refused. */
+static char *reserve(size_t resv)
+{
+    size_t span = resv + HUGE_PAGE;
+    char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    char *base = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (base > raw)
+        munmap(raw, (size_t)(base - raw));
+    size_t tail = (size_t)(raw + span - (base + resv));
+    if (tail)
+        munmap(base + resv, tail);
+#ifdef MADV_HUGEPAGE
+    /* Refused where the kernel has no transparent huge pages: then 4 KiB pages, as malloc. */
+    (void)madvise(base, resv, MADV_HUGEPAGE);
+#endif
+    return base;
+}
+
+static int writable(char *p, size_t n)
+{
+    return n == 0 || mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
+}
+
+/* Moves a malloc block of `old` bytes into a new mapping of at least `bytes`; NULL when
+ * the kernel (or a full registry) refuses, and then nothing has changed. */
+static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
+{
+    struct mapping *slot = NULL;
+    for (size_t i = 0; i < SLOTS && !slot; i++)
+        if (!reg[i].base)
+            slot = &reg[i];
+    if (!slot)
+        return NULL;
+    size_t rw = round_huge(bytes);
+    size_t resv = first_resv;
+    while (resv < rw)
+        resv *= 2;
+    char *base = reserve(resv);
+    if (!base)
+        return NULL;
+    if (!writable(base, rw)) {
+        munmap(base, resv);
+        return NULL;
+    }
+    if (old_bytes)
+        memcpy(base, old, old_bytes);
+    free(old);
+    *slot = (struct mapping){base, rw, resv};
+    return slot;
+}
+
+/* Makes the mapped array m hold at least `want` bytes; -1 when refused (m unchanged). */
+static int map_grow(struct mapping *m, size_t want)
+{
+    size_t rw = m->rw;
+    while (rw < want) {
+        if (rw > SIZE_MAX / 4)
+            return -1;
+        rw *= 2;
+    }
+    if (rw <= m->resv) {
+        if (!writable(m->base + m->rw, rw - m->rw))
+            return -1;
+        m->rw = rw;
+        return 0;
+    }
+    size_t resv = m->resv;
+    while (resv < rw)
+        resv *= 2;
+    char *nb = reserve(resv);
+    if (!nb)
+        return -1;
+    /* The new part first, so that nothing can fail once the array has moved. */
+    if (!writable(nb + m->rw, rw - m->rw)) {
+        munmap(nb, resv);
+        return -1;
+    }
+    /* Moving the page tables copies nothing; the fallback copies (it can fail only when the
+     * old range is no longer one mapping, which this module never makes). */
+    if (mremap(m->base, m->rw, m->rw, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == nb) {
+        if (m->resv > m->rw)
+            munmap(m->base + m->rw, m->resv - m->rw);
+    } else {
+        if (!writable(nb, m->rw)) {
+            munmap(nb, resv);
+            return -1;
+        }
+        memcpy(nb, m->base, m->rw);
+        munmap(m->base, m->resv);
+    }
+    *m = (struct mapping){nb, rw, resv};
+    return 0;
+}
+
+int bigarr_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    if (!size)
+        return grow_buf(p, cap, need, size);
+    if (need > SIZE_MAX / 4 / size)   /* *p may be a mapping: never hand it to realloc */
+        return -1;
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    struct mapping *m = find(*p);
+    if (m) {
+        rc = map_grow(m, need * size);
+    } else {
+        size_t ncap = *cap ? *cap : 64;
+        while (ncap < need)
+            ncap *= 2;
+        if (ncap > SIZE_MAX / 4 / size || ncap * size < map_min ||
+            !(m = map_new(*p, *cap * size, ncap * size))) {
+            pthread_mutex_unlock(&mu);
+            return grow_buf(p, cap, need, size);
+        }
+    }
+    if (rc == 0) {
+        *p = m->base;
+        *cap = m->rw / size;
+    }
+    pthread_mutex_unlock(&mu);
+    return rc;
+}
+
+void bigarr_free(void *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&mu);
+    struct mapping *m = find(p);
+    struct mapping gone = {0};
+    if (m) {
+        gone = *m;
+        m->base = NULL;
+    }
+    pthread_mutex_unlock(&mu);
+    if (gone.base)
+        munmap(gone.base, gone.resv);
+    else
+        free(p);
+}
+
+int bigarr_is_mapped(const void *p)
+{
+    pthread_mutex_lock(&mu);
+    int r = find(p) != NULL;
+    pthread_mutex_unlock(&mu);
+    return r;
+}
+
+size_t bigarr_live(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < SLOTS; i++)
+        n += reg[i].base != NULL;
+    pthread_mutex_unlock(&mu);
+    return n;
+}
+
+void bigarr_tune(size_t min_bytes, size_t first_reserve)
+{
+    pthread_mutex_lock(&mu);
+    map_min = min_bytes ? min_bytes : BIGARR_MAP_MIN;
+    first_resv = first_reserve ? round_huge(first_reserve) : (size_t)1 << 30;
+    pthread_mutex_unlock(&mu);
+}
+
+#else   /* no mmap: every array is a malloc block */
+
+int bigarr_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    return grow_buf(p, cap, need, size);
+}
+
+void bigarr_free(void *p)
+{
+    free(p);
+}
+
+int bigarr_is_mapped(const void *p)
+{
+    (void)p;
+    return 0;
+}
+
+size_t bigarr_live(void)
+{
+    return 0;
+}
+
+void bigarr_tune(size_t min_bytes, size_t first_reserve)
+{
+    (void)min_bytes;
+    (void)first_reserve;
+}
+
+#endif

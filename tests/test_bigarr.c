@@ -1,0 +1,189 @@
+/* test_bigarr.c — bigarr.h: arrays keep their contents as they grow from malloc into a
+ * mapping and from one reservation into a larger one; capacities follow the rule written in
+ * bigarr.c (malloc: doubling from 64 items; mapped: the writable part doubles from the first
+ * whole 2 MiB), failures leave the array as it was, a full registry falls back to malloc,
+ * and every mapping is released. Expected capacities are worked out by hand below. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "bigarr.h"
+#include "harness.h"
+
+#define MIB ((size_t)1 << 20)
+
+static uint32_t item(size_t i)
+{
+    return (uint32_t)(i * 2654435761u) ^ 0x5bd1e995u;
+}
+
+/* The first n items are item(0..n-1). */
+static int intact(const uint32_t *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != item(i))
+            return 0;
+    return 1;
+}
+
+static void test_small_stays_malloc(void)
+{
+    bigarr_tune(0, 0);
+    uint32_t *a = NULL;
+    size_t cap = 0, failed = 0;
+    for (size_t i = 0; i < 1000 && !failed; i++) {
+        failed += bigarr_grow((void **)&a, &cap, i + 1, sizeof *a) != 0;
+        if (!failed)
+            a[i] = item(i);
+    }
+    CHECK(failed == 0);
+    /* 64, 128, ..., 1024 items: 4 KiB, far below BIGARR_MAP_MIN */
+    CHECK(cap == 1024);
+    CHECK(!bigarr_is_mapped(a));
+    CHECK(intact(a, 1000));
+    CHECK(bigarr_live() == 0);
+    bigarr_free(a);            /* a malloc block: ASan reports it if this is not free() */
+    bigarr_free(NULL);
+    bigarr_free(malloc(16));
+}
+
+/* Appending one item at a time from nothing to 24 MiB with mapping from 64 KiB and a first
+ * reservation of 2 MiB: malloc up to 8,192 items (32 KiB); the grow to 16,384 items (64 KiB)
+ * maps 2 MiB (524,288 items); then 4, 8, 16, 32 MiB, each beyond the reservation, so
+ * each moves the array to a new, larger one. */
+static void test_mapped_growth(void)
+{
+    bigarr_tune(64 * 1024, 2 * MIB);
+    uint32_t *a = NULL;
+    size_t cap = 0, n = 6 * MIB, moves = 0, bad_cap = 0, bad_align = 0, lost = 0;
+    size_t caps[16], ncaps = 0;
+    uintptr_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == cap) {
+            if (bigarr_grow((void **)&a, &cap, i + 1, sizeof *a) != 0)
+                break;
+            if (ncaps < 16)
+                caps[ncaps++] = cap;
+            if (cap < i + 1)
+                bad_cap++;
+            if (bigarr_is_mapped(a) && (uintptr_t)a % (2 * MIB))
+                bad_align++;
+            if ((uintptr_t)a != prev) {
+                moves++;
+                if (!intact(a, i))
+                    lost++;
+            }
+            prev = (uintptr_t)a;
+        }
+        a[i] = item(i);
+    }
+    CHECK(bad_cap == 0);
+    CHECK(bad_align == 0);
+    CHECK(lost == 0);
+    CHECK(bigarr_is_mapped(a));
+    CHECK(intact(a, n));
+    /* malloc: 64 .. 8192 (8 grows); mapped: 2, 4, 8, 16, 32 MiB of 4-byte items */
+    size_t want[] = {64, 128, 256, 512, 1024, 2048, 4096, 8192,
+                     524288, 1048576, 2097152, 4194304, 8388608};
+    CHECK(ncaps == sizeof want / sizeof want[0]);
+    for (size_t k = 0; k < ncaps && k < sizeof want / sizeof want[0]; k++)
+        CHECK(caps[k] == want[k]);
+    CHECK(moves >= 5);         /* into the mapping, then at least at 4, 8, 16, 32 MiB */
+
+    /* A request that cannot be met leaves the array as it was. */
+    uint32_t *before = a;
+    size_t cap_before = cap;
+    CHECK(bigarr_grow((void **)&a, &cap, SIZE_MAX / 8, sizeof *a) == -1);
+    CHECK(a == before && cap == cap_before);
+    CHECK(intact(a, n));
+    /* A request within the capacity is no change at all. */
+    CHECK(bigarr_grow((void **)&a, &cap, 10, sizeof *a) == 0 && a == before);
+
+    CHECK(bigarr_live() == 1);
+    bigarr_free(a);
+    CHECK(bigarr_live() == 0);
+
+    /* The same failure on a malloc array. */
+    uint32_t *b = NULL;
+    size_t bcap = 0;
+    CHECK(bigarr_grow((void **)&b, &bcap, 100, sizeof *b) == 0 && bcap == 128);
+    for (size_t i = 0; i < 100; i++)
+        b[i] = item(i);
+    uint32_t *bb = b;
+    CHECK(bigarr_grow((void **)&b, &bcap, SIZE_MAX / 2, sizeof *b) == -1);
+    CHECK(b == bb && bcap == 128 && intact(b, 100));
+    bigarr_free(b);
+    bigarr_tune(0, 0);
+}
+
+/* More arrays than the registry holds: the extra ones stay in malloc, and all are right. */
+static void test_registry_full(void)
+{
+    enum { N = BIGARR_SLOTS + 6, ITEMS = 4096 };
+    bigarr_tune(4096, 2 * MIB);
+    uint32_t *a[N] = {0};
+    size_t cap[N] = {0}, mapped = 0, bad = 0;
+    for (size_t k = 0; k < N; k++) {
+        for (size_t i = 0; i < ITEMS; i++) {
+            if (bigarr_grow((void **)&a[k], &cap[k], i + 1, sizeof *a[k]) != 0) {
+                bad++;
+                break;
+            }
+            a[k][i] = item(i + k);
+        }
+        mapped += bigarr_is_mapped(a[k]) != 0;
+    }
+    for (size_t k = 0; k < N; k++)
+        for (size_t i = 0; i < ITEMS; i++)
+            bad += a[k][i] != item(i + k);
+    CHECK(bad == 0);
+    CHECK(mapped == BIGARR_SLOTS);
+    CHECK(bigarr_live() == BIGARR_SLOTS);
+    for (size_t k = 0; k < N; k++)
+        bigarr_free(a[k]);
+    CHECK(bigarr_live() == 0);
+    bigarr_tune(0, 0);
+}
+
+/* Two threads growing their own arrays through the shared registry at once (run under
+ * ThreadSanitizer too). */
+static void *grow_one(void *arg)
+{
+    size_t *ok = arg, n = 3 * MIB;
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (bigarr_grow((void **)&a, &cap, i + 1, sizeof *a) != 0) {
+            bigarr_free(a);
+            return NULL;
+        }
+        a[i] = item(i);
+    }
+    *ok = intact(a, n) && bigarr_is_mapped(a);
+    bigarr_free(a);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    bigarr_tune(64 * 1024, 2 * MIB);
+    size_t ok[2] = {0, 0};
+    pthread_t t;
+    int started = pthread_create(&t, NULL, grow_one, &ok[0]) == 0;
+    grow_one(&ok[1]);
+    if (started)
+        pthread_join(t, NULL);
+    CHECK(started);
+    CHECK(ok[0] && ok[1]);
+    CHECK(bigarr_live() == 0);
+    bigarr_tune(0, 0);
+}
+
+int main(void)
+{
+    test_small_stays_malloc();
+    test_mapped_growth();
+    test_registry_full();
+    test_threads();
+    return TEST_END("test_bigarr");
+}
