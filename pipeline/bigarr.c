@@ -17,6 +17,7 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 enum { HUGE_PAGE = 2 << 20, SLOTS = BIGARR_SLOTS };
 
@@ -29,7 +30,10 @@ struct mapping {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct mapping reg[SLOTS];
 static size_t map_min = BIGARR_MAP_MIN;
-static size_t first_resv = (size_t)1 << 30;
+/* Address space only, so generous: the array can grow sixteenfold from the first 4 MiB
+ * before it moves, and each move reserves four times what it needs. */
+enum { RESV_DEFAULT = 64 << 20, RESV_GROWTH = 4 };
+static size_t first_resv = RESV_DEFAULT;
 
 static size_t round_huge(size_t n)
 {
@@ -80,10 +84,18 @@ static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
             slot = &reg[i];
     if (!slot)
         return NULL;
+    /* Under a limit on address space (ulimit -v, as some cron set-ups have) a reservation
+     * would take room the rest of the run may need: there, stay in malloc. */
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        return NULL;
     size_t rw = round_huge(bytes);
     size_t resv = first_resv;
-    while (resv < rw)
-        resv *= 2;
+    while (resv < rw) {
+        if (resv > SIZE_MAX / 4 / RESV_GROWTH)
+            return NULL;
+        resv *= RESV_GROWTH;
+    }
     char *base = reserve(resv);
     if (!base)
         return NULL;
@@ -114,8 +126,11 @@ static int map_grow(struct mapping *m, size_t want)
         return 0;
     }
     size_t resv = m->resv;
-    while (resv < rw)
-        resv *= 2;
+    while (resv < rw) {
+        if (resv > SIZE_MAX / 4 / RESV_GROWTH)
+            return -1;
+        resv *= RESV_GROWTH;
+    }
     char *nb = reserve(resv);
     if (!nb)
         return -1;
@@ -212,7 +227,7 @@ void bigarr_tune(size_t min_bytes, size_t first_reserve)
 {
     pthread_mutex_lock(&mu);
     map_min = min_bytes ? min_bytes : BIGARR_MAP_MIN;
-    first_resv = first_reserve ? round_huge(first_reserve) : (size_t)1 << 30;
+    first_resv = first_reserve ? round_huge(first_reserve) : RESV_DEFAULT;
     pthread_mutex_unlock(&mu);
 }
 

@@ -9,7 +9,8 @@
  * grows in place, and moved without copying (mremap) when the reservation runs out. On a
  * virtual machine where every first-touched 4 KiB page costs 10 µs or more, that turns
  * 65,000 page faults into about 130 (docs/benchmark.md, seventh round). When the kernel
- * refuses a mapping the array stays in malloc: slower, never wrong.
+ * refuses a mapping, or the process has a limit on its address space (RLIMIT_AS), the
+ * array stays in malloc: slower, never wrong.
  *
  * bigarr_free(p) releases an array from bigarr_grow (NULL is fine); it also frees a pointer
  * from malloc, so a caller that builds a set with calloc may release it the usual way. Never
@@ -32,7 +33,7 @@ int bigarr_is_mapped(const void *p);
 size_t bigarr_live(void);
 
 /* For tests: the size from which arrays are mapped (0 restores BIGARR_MAP_MIN, SIZE_MAX
- * keeps every array in malloc) and the first reservation (0 restores the default, 1 GiB).
+ * keeps every array in malloc) and the first reservation (0 restores the default, 64 MiB).
  * Not for use while another thread grows an array. */
 void bigarr_tune(size_t map_min, size_t first_reserve);
 
