@@ -182,6 +182,22 @@ struct memo {
     const struct visit_digest *adverse;   /* per patient adverse status (adverse_ready) */
     struct visit_digest adverse_local;    /* built here when the dataset has no digest */
     int adverse_ready;
+    struct km_memo *km;                   /* the last Kaplan–Meier worked out (km_of) */
+};
+
+/* A Kaplan–Meier curve and what km_of learnt making it, for the selection it was made on:
+ * registries audit one curve several ways (median, share by session N, on several claims),
+ * and at a million patients each curve costs a pass over the records and a sort. The
+ * selection is the instrument and the subgroup; the claims' strings outlive the audit. */
+struct km_memo {
+    int instr;                 /* -1: empty */
+    enum subgroup_kind kind;
+    double sub_x;
+    const char *cov, *value;
+    int ok, open;
+    size_t n, excluded;
+    double tmax;
+    struct km km;              /* owned; empty unless ok */
 };
 
 /* One instrument's records, as positions in the patient set in its order. The records are
@@ -609,16 +625,46 @@ static int k_mean_pct(const struct ctx *x, const struct claim *c, struct audit_r
 
 /* Kaplan–Meier over treatments to response; *tmax the longest follow-up, *open 1 when a
  * patient is censored there (then S is unknown beyond tmax; after a final event it is not). */
-static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r,
-                 struct km *km, int *ok, double *tmax, int *open)
+/* 1 when the memo holds the curve of claim c's selection on instrument instr. */
+static int km_memo_hit(const struct km_memo *k, int instr, const struct claim *c)
 {
-    int instr, cov;
-    *ok = 0;
-    *tmax = NAN;
-    *open = 0;
-    if (resolve(x, c, r, 1, &instr, &cov))
+    if (k->instr != instr || k->kind != c->sub.kind)
         return 0;
-    size_t nr, n = 0, excluded = 0;
+    switch (c->sub.kind) {
+    case SUB_ALL:
+        return 1;
+    case SUB_BASELINE_LE:
+    case SUB_BASELINE_GE:
+        return k->sub_x == c->sub.x;
+    case SUB_COV_EQ:
+        return strcmp(k->cov, c->sub.cov) == 0 && strcmp(k->value, c->sub.value) == 0;
+    }
+    return 0;
+}
+
+/* A copy of src the caller owns (free with stats_km_free); -1 when out of memory. */
+static int km_copy(const struct km *src, struct km *dst)
+{
+    *dst = *src;
+    dst->step = NULL;
+    if (src->n_steps) {
+        dst->step = malloc(src->n_steps * sizeof *dst->step);
+        if (!dst->step)
+            return -1;
+        memcpy(dst->step, src->step, src->n_steps * sizeof *dst->step);
+    }
+    return 0;
+}
+
+/* Work out the curve of claim c's selection on instrument instr into the memo. */
+static int km_memo_fill(const struct ctx *x, const struct claim *c, int instr, int cov)
+{
+    struct km_memo *k = x->memo->km;
+    stats_km_free(&k->km);
+    memset(k, 0, sizeof *k);
+    k->instr = -1;
+    k->tmax = NAN;
+    size_t nr, n = 0;
     const uint32_t *rec = recs_of(x, instr, &nr);
     if (!rec)
         return -1;
@@ -635,28 +681,62 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
         if (!measure_in(x, c, cov, m))
             continue;
         if (m->sessions_to_response < 0) {
-            excluded++;
+            k->excluded++;
             continue;
         }
         t[n] = m->sessions_to_response;
         ev[n] = m->responded ? 1 : 0;
-        if (isnan(*tmax) || t[n] > *tmax) {
-            *tmax = t[n];
-            *open = 0;
+        if (isnan(k->tmax) || t[n] > k->tmax) {
+            k->tmax = t[n];
+            k->open = 0;
         }
-        if (t[n] == *tmax && !ev[n])
-            *open = 1;
+        if (t[n] == k->tmax && !ev[n])
+            k->open = 1;
         n++;
     }
-    if (excluded)
-        note_add(r, "excluded: %zu with one visit or baseline 0", excluded);
-    note_add(r, "response = >= 30%% improvement; treatments counted before the responding "
-                "visit");
-    r->n = n;
-    if (n > 0 && stats_km(t, ev, n, x->o->level, km) == 0)
-        *ok = 1;
+    k->n = n;
+    if (n > 0 && stats_km(t, ev, n, x->o->level, &k->km) == 0)
+        k->ok = 1;
+    else
+        memset(&k->km, 0, sizeof k->km);
     free(t);
     free(ev);
+    k->instr = instr;
+    k->kind = c->sub.kind;
+    k->sub_x = c->sub.x;
+    k->cov = c->sub.cov;
+    k->value = c->sub.value;
+    return 0;
+}
+
+/* Kaplan–Meier over treatments to response; *tmax the longest follow-up, *open 1 when a
+ * patient is censored there (then S is unknown beyond tmax; after a final event it is not).
+ * The curve comes from the memo when the last one was of the same selection; *km is the
+ * caller's copy, to free with stats_km_free when *ok. */
+static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r,
+                 struct km *km, int *ok, double *tmax, int *open)
+{
+    int instr, cov;
+    *ok = 0;
+    *tmax = NAN;
+    *open = 0;
+    if (resolve(x, c, r, 1, &instr, &cov))
+        return 0;
+    const struct km_memo *k = x->memo->km;
+    if (!km_memo_hit(k, instr, c) && km_memo_fill(x, c, instr, cov))
+        return -1;
+    if (k->excluded)
+        note_add(r, "excluded: %zu with one visit or baseline 0", k->excluded);
+    note_add(r, "response = >= 30%% improvement; treatments counted before the responding "
+                "visit");
+    r->n = k->n;
+    *tmax = k->tmax;
+    *open = k->open;
+    if (k->ok) {
+        if (km_copy(&k->km, km))
+            return -1;
+        *ok = 1;
+    }
     return 0;
 }
 
@@ -1271,6 +1351,9 @@ static void ctx_free(struct ctx *x)
         free(m->age_ok);
         free(m->age);
         digest_free(&m->adverse_local);
+        if (m->km)
+            stats_km_free(&m->km->km);
+        free(m->km);
     }
     x->recs = NULL;
     x->memo = NULL;
@@ -1292,7 +1375,10 @@ static int ctx_init(struct ctx *x, struct memo *m, struct recs *r)
     m->sex = malloc(ns);
     m->age_ok = malloc(ns);
     m->age = malloc(ns * sizeof *m->age);
-    if (!m->sub || !m->arm || !m->sex || !m->age_ok || !m->age) {
+    m->km = calloc(1, sizeof *m->km);
+    if (m->km)
+        m->km->instr = -1;
+    if (!m->sub || !m->arm || !m->sex || !m->age_ok || !m->age || !m->km) {
         ctx_free(x);
         return -1;
     }

@@ -1145,6 +1145,22 @@ static void test_rows_alone(void)
         "C18\ta\ts\tq\tpain\tfirst_session_share\t\tbaseline<=6\tge\t10\t\t\tr\t\n",
         "C19\ta\ts\tq\tpain\tweeks_no_improvement\t2\tclinic=East\tle\t50\t\t\tr\t\n",
         "C20\ta\ts\tq\tpain\tresponder_share_pct\t30\tarm=sham vs=control\tge\t5\t\t\tr\t\n",
+        /* Runs of Kaplan-Meier claims: the curve is remembered from one claim to the next
+         * while the selection (instrument, subgroup) stays, and remade when any part of
+         * it changes: subgroup value, kind, bound, instrument; an empty one too. */
+        "C21\ta\ts\tq\tpain\tcum_response_by_session\t2\tclinic=North\tge\t30\t\t\tr\t\n",
+        "C22\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=North\trange\t\t2\t6\tr\t\n",
+        "C23\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=south\tle\t3\t\t\tr\t\n",
+        "C24\ta\ts\tq\tpain\tkm_median_sessions\t\tbaseline<=6\tle\t3\t\t\tr\t\n",
+        "C25\ta\ts\tq\tpain\tcum_response_by_session\t4\tbaseline<=6\tge\t30\t\t\tr\t\n",
+        "C26\ta\ts\tq\tpain\tcum_response_by_session\t4\tbaseline<=5\tge\t30\t\t\tr\t\n",
+        "C27\ta\ts\tq\tpain\tcum_response_by_session\t4\tbaseline>=5\tge\t30\t\t\tr\t\n",
+        "C28\ta\ts\tq\tsleep\tcum_response_by_session\t4\tbaseline>=5\tge\t30\t\t\tr\t\n",
+        "C29\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t3\t\t\tr\t\n",
+        "C30\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tge\t30\t\t\tr\t\n",
+        "C31\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=Nowhere\tle\t3\t\t\tr\t\n",
+        "C32\ta\ts\tq\tpain\tcum_response_by_session\t3\tclinic=Nowhere\tge\t30\t\t\tr\t\n",
+        "C33\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tge\t30\t\t\tr\t\n",
     };
     enum { NR = sizeof rows / sizeof rows[0] };
     struct dataset ds;
