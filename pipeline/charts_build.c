@@ -137,14 +137,28 @@ static void values_free(struct instr_values *v)
     memset(v, 0, sizeof *v);
 }
 
-/* Instrument k's values named in `want`, in the measures' order: two passes (count, then
- * fill). Returns 0, or -1 when out of memory (*v empty). */
-static int gather_values(const struct patient_set *ps, size_t k, int want, struct instr_values *v)
+/* A complete case of instrument k: a first and a last score (change defined). */
+static int complete_case(const struct pmeasure *m, size_t k)
+{
+    return m->instr == k && !isnan(pm_change(m));
+}
+
+/* Each instrument's complete cases, counted in one pass over the measures: the gathers
+ * below need the sizes, and a pass over a million patients' records is not free. */
+static void count_complete(const struct patient_set *ps, size_t n_instr, size_t *n)
+{
+    memset(n, 0, n_instr * sizeof *n);
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->m[i].instr < n_instr && !isnan(pm_change(&ps->m[i])))
+            n[ps->m[i].instr]++;
+}
+
+/* Instrument k's values named in `want`, in the measures' order; n is its number of
+ * complete cases (count_complete). Returns 0, or -1 when out of memory (*v empty). */
+static int gather_values(const struct patient_set *ps, size_t k, size_t n, int want,
+                         struct instr_values *v)
 {
     memset(v, 0, sizeof *v);
-    size_t n = 0;
-    for (size_t i = 0; i < ps->n; i++)
-        n += ps->m[i].instr == k && !isnan(pm_change(&ps->m[i]));
     size_t cap = n ? n : 1;
     if (((want & V_PCT) && !(v->pct = malloc(cap * sizeof *v->pct))) ||
         ((want & V_SCORES) && !(v->b = malloc(cap * sizeof *v->b))) ||
@@ -153,17 +167,16 @@ static int gather_values(const struct patient_set *ps, size_t k, int want, struc
         values_free(v);
         return -1;
     }
-    for (size_t i = 0; i < ps->n; i++) {
+    for (size_t i = 0; i < ps->n && v->n < n; i++) {
         const struct pmeasure *m = &ps->m[i];
-        double change = m->instr == k ? pm_change(m) : NAN;
-        if (isnan(change))
+        if (!complete_case(m, k))
             continue;
         if (v->b) {
             v->b[v->n] = m->baseline;
             v->f[v->n] = m->final;
         }
         if (v->ch)
-            v->ch[v->n] = change;
+            v->ch[v->n] = pm_change(m);
         v->n++;
         double pct = pm_pct(m);
         if (pm_zero_baseline(m))
@@ -175,7 +188,7 @@ static int gather_values(const struct patient_set *ps, size_t k, int want, struc
 }
 
 static void per_instrument(struct ctx *c, const struct dataset *ds, const struct cohort *co,
-                           const struct patient_set *ps, size_t k)
+                           const struct patient_set *ps, size_t k, size_t n_complete)
 {
     const struct instrument *in = ds->instr[k];
     const struct cohort_group *g = cohort_overall(co, in->name);
@@ -187,7 +200,7 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
     snprintf(name, sizeof name, "waterfall_%s", in->name);
     snprintf(title, sizeof title, "Each patient's percent improvement: %s", in->label);
     struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
-    if (gather_values(ps, k, V_PCT, &v))
+    if (gather_values(ps, k, n_complete, V_PCT, &v))
         return;
     rc = chart_waterfall(&o, v.pct, v.np, v.nz, &ce);
     snprintf(cap, sizeof cap,
@@ -203,7 +216,7 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
     snprintf(xl, sizeof xl, "Improvement in %s (points, positive = better)", in->label);
     o.name = name;
     o.title = title;
-    if (gather_values(ps, k, V_CHANGE, &v))
+    if (gather_values(ps, k, n_complete, V_CHANGE, &v))
         return;
     rc = chart_change_hist(&o, xl, v.ch, v.n, &ce);
     values_free(&v);
@@ -213,7 +226,7 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
     snprintf(title, sizeof title, "Baseline against final score: %s", in->label);
     o.name = name;
     o.title = title;
-    if (gather_values(ps, k, V_SCORES, &v))
+    if (gather_values(ps, k, n_complete, V_SCORES, &v))
         return;
     rc = chart_scatter_baseline_final(&o, in->label, in->min, in->max, in->higher_better, v.b,
                                       v.f, v.n, &ce);
@@ -424,8 +437,11 @@ int charts_build(const char *dir, const struct dataset *ds, const struct patient
     forest(&c, audit, bench);
     struct visit_digest local;
     const struct visit_digest *dg = digest_of(ds, &local);
-    for (size_t k = 0; k < ds->n_instr; k++) {
-        per_instrument(&c, ds, co, ps, k);
+    size_t n_complete[INSTRUMENT_MAX];
+    size_t n_instr = ds->n_instr < INSTRUMENT_MAX ? ds->n_instr : INSTRUMENT_MAX;
+    count_complete(ps, n_instr, n_complete);
+    for (size_t k = 0; k < n_instr; k++) {
+        per_instrument(&c, ds, co, ps, k, n_complete[k]);
         if (dg)
             trajectory(&c, ds, dg, k);
     }
