@@ -381,8 +381,10 @@ static size_t fmt_slow(char *buf, double v)
     return strlen(buf);
 }
 
-/* Cache of slow-path results: patient measures repeat a lot (ratios of small integers,
- * RCIs of a few distinct changes), a couple of thousand distinct values in a million rows.
+/* Cache of every text but a whole number's: patient measures repeat a lot (ratios of small
+ * integers, RCIs of a few distinct changes), a couple of thousand distinct values in a
+ * million rows. Short decimals (37.5) are looked up too: finding one costs less than the
+ * fast path's arithmetic (patients.csv's writer at 10M rows: 0.87-0.99 s -> 0.76-0.80 s).
  * 4-way set-associative, first in first out: a direct-mapped table of the same size lost
  * one value in five to collisions (32,000 misses on the 1M benchmark against 2,800).
  * One per thread (_Thread_local, 160 KiB of thread storage), so formatting on two threads
@@ -396,7 +398,7 @@ static _Thread_local struct num_cache_set {
     } e[NUM_CACHE_WAYS];
 } num_cache[1u << NUM_CACHE_SET_BITS];
 
-size_t dataset_fmt_num(char *buf, double v)
+static size_t fmt_uncached(char *buf, double v)
 {
     if (!isfinite(v))
         return fmt_slow(buf, v);
@@ -468,6 +470,14 @@ size_t dataset_fmt_num(char *buf, double v)
             }
         }
     }
+    return fmt_slow(buf, v);
+}
+
+size_t dataset_fmt_num(char *buf, double v)
+{
+    /* Whole numbers and the non-finite are quicker to print than to look up. */
+    if (!isfinite(v) || v == 0 || (fabs(v) < 1e15 && v == trunc(v)))
+        return fmt_uncached(buf, v);
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     struct num_cache_set *c =
@@ -480,7 +490,7 @@ size_t dataset_fmt_num(char *buf, double v)
             return n;
         }
     }
-    size_t n = fmt_slow(buf, v);
+    size_t n = fmt_uncached(buf, v);
     if (n < sizeof c->e[0].s) {
         memmove(&c->bits[1], &c->bits[0], (NUM_CACHE_WAYS - 1) * sizeof c->bits[0]);
         memmove(&c->e[1], &c->e[0], (NUM_CACHE_WAYS - 1) * sizeof c->e[0]);

@@ -151,7 +151,8 @@ long dataset_add_file(struct dataset *ds, const char *path);
 /* Format v exactly as snprintf("%.15g") does, or as "%.17g" when the %.15g text does not
  * read back (strtod) to v; buf must hold DATASET_NUM_MAX bytes. Returns the length.
  * Fast paths (byte-identical to the printf result): whole numbers below 1e15, decimals with
- * at most 6 places that round-trip, and a small cache of recent other values.
+ * at most 6 places that round-trip, and a small cache of recent values other than whole
+ * numbers.
  * Thread-safe: the cache is per thread (_Thread_local), nothing else is shared. */
 enum { DATASET_NUM_MAX = 32 };
 size_t dataset_fmt_num(char *buf, double v);

@@ -258,14 +258,24 @@ static double gen_value(uint64_t *s, const double *pool, size_t npool)
     }
 }
 
-/* Values that would print with 16-17 digits: the cache's business. */
+/* Values the cache holds: two in three print with 16-17 digits, one in three is a short
+ * decimal (37.5, 0.25: the fast path's, looked up first as well), every other one of them
+ * the negative of the one before, so a cache that mixed up signs would be caught. */
 static double *make_pool(uint64_t seed, size_t n)
 {
     double *pool = malloc(n * sizeof *pool);
     if (!pool)
         exit(2);
-    for (size_t i = 0; i < n; i++)
-        pool[i] = (double)(1 + rng(&seed) % 100000) / (double)(3 + rng(&seed) % 997);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 6 == 5) {
+            pool[i] = -pool[i - 3];
+        } else if (i % 3 == 2) {
+            double v = (double)(1 + rng(&seed) % 99999) / pow10_tab[1 + rng(&seed) % 6];
+            pool[i] = rng(&seed) & 1 ? -v : v;
+        } else {
+            pool[i] = (double)(1 + rng(&seed) % 100000) / (double)(3 + rng(&seed) % 997);
+        }
+    }
     return pool;
 }
 
