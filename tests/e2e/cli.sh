@@ -53,9 +53,15 @@ grep -q 'gnuplot' "$tmp/err" || fail "gnuplot failure not reported"
 expect 0 "$bin" run -q --timings --no-charts --out "$tmp/o4" samples/visits.csv --today 2026-11-23
 [ -s "$tmp/out" ] && fail "--timings wrote to stdout"
 got=$(sed -n 's/^timing: \([a-z.]*\) .*/\1/p' "$tmp/err" | tr '\n' ' ')
-[ "$got" = "ingest patients cohort patients.csv report total " ] || fail "--timings stages: '$got'"
-[ "$(grep -c '^timing:' "$tmp/err")" = 6 ] || fail "--timings: a line not matched"
+[ "$got" = "ingest patients cohort patients.csv report total writer " ] || fail "--timings stages: '$got'"
+[ "$(grep -c '^timing:' "$tmp/err")" = 7 ] || fail "--timings: a line not matched"
 grep -qE '^timing: total +[0-9]+\.[0-9]{3} s$' "$tmp/err" || fail "--timings total line"
+# The patients.csv thread's own time (its stage line is only the wait for it), within the
+# run's total.
+grep -qE '^timing: writer +[0-9]+\.[0-9]{3} s +cpu +[0-9]+\.[0-9]{3} s +patients\.csv on its own thread' "$tmp/err" ||
+    fail "--timings writer line"
+awk '$2 == "total" {t = $3} $2 == "writer" {w = $3} END {exit !(w > 0 && w <= t)}' "$tmp/err" ||
+    fail "--timings: writer time not within the total"
 # Each stage's line ends with the peak memory so far, which never falls from stage to stage.
 peaks=$(sed -nE 's/^timing: [a-z.]+ +[0-9.]+ s +peak +([0-9]+) MiB$/\1/p' "$tmp/err")
 [ "$(wc -l <<<"$peaks")" = 5 ] || fail "--timings: peak memory missing on a stage line"
