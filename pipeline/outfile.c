@@ -1,4 +1,5 @@
 /* outfile.c — see outfile.h. */
+#define _GNU_SOURCE   /* sync_file_range */
 #include "outfile.h"
 
 #include <errno.h>
@@ -66,6 +67,20 @@ int outfile_commit(struct outfile *of, struct out_error *e)
         return out_err(e, OUT_EIO, of->path, 0, 0, "cannot replace: %s", strerror(err));
     }
     return 0;
+}
+
+void outfile_writeback(FILE *fp)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* Errors are left to the fsync in outfile_commit, which reports them; here a failure
+     * (ESPIPE on a pipe, EINVAL on a file system without it) only means no head start.
+     * stdio's buffer first, or its last part would wait for the commit. */
+    if (fflush(fp) != 0)
+        return;   /* the error stays on the stream for outfile_commit to report */
+    (void)sync_file_range(fileno(fp), 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fflush(fp);
+#endif
 }
 
 void outfile_abort(struct outfile *of)

@@ -21,6 +21,11 @@ struct outfile {
 int outfile_open(struct outfile *of, const char *path, struct out_error *e);
 /* Flush, fsync, close and rename over the target. Returns 0 or OUT_EIO (temp removed). */
 int outfile_commit(struct outfile *of, struct out_error *e);
+/* Start the disk writes of what fp holds so far, without waiting for them (Linux:
+ * sync_file_range), so that outfile_commit's fsync finds most of a large file already on
+ * disk instead of writing all of it then. For writers of large files, every few tens of
+ * MiB; a no-op where it does not apply (a pipe, a system without it). */
+void outfile_writeback(FILE *fp);
 /* Close and remove the temporary; the target is untouched. Safe to call twice. */
 void outfile_abort(struct outfile *of);
 

@@ -151,6 +151,10 @@ static int is_plain_number(const char *s)
  * struct writer on the caller's stack and heap, nothing static, so writers on two threads
  * do not meet (dataset_fmt_num keeps its cache per thread). */
 enum { WBUF_CAP = 1 << 15, DATE_SLOTS = 256 };
+/* patients.csv is about 50 bytes per visit: 500 MB at 10M rows, whose fsync at commit took
+ * 0.6 s here with nothing else left to do. Starting the disk writes every WRITEBACK_EVERY
+ * bytes overlaps them with the formatting. */
+#define WRITEBACK_EVERY ((size_t)32 << 20)
 
 struct strbuf {
     char *s;
@@ -171,6 +175,7 @@ struct writer {
     const struct patient_set *ps;   /* for pm_rci */
     char *buf;                  /* WBUF_CAP bytes */
     size_t len;
+    size_t unsynced;            /* bytes handed to stdio since the last outfile_writeback */
     int err;
     size_t row_max;             /* most bytes a row's cells other than K_ID can take */
     int have_patient;
@@ -251,10 +256,20 @@ static int sb_putc(struct strbuf *b, char c)
     return 0;
 }
 
+static void w_written(struct writer *w, size_t n)
+{
+    w->unsynced += n;
+    if (w->unsynced >= WRITEBACK_EVERY) {
+        outfile_writeback(w->fp);
+        w->unsynced = 0;
+    }
+}
+
 static void w_flush(struct writer *w)
 {
     if (w->len && !w->err && fwrite(w->buf, 1, w->len, w->fp) != w->len)
         w->err = 1;
+    w_written(w, w->len);
     w->len = 0;
 }
 
@@ -273,6 +288,7 @@ static void w_put(struct writer *w, const char *s, size_t n)
         if (n > WBUF_CAP) {   /* a huge id or covariate: straight through */
             if (!w->err && fwrite(s, 1, n, w->fp) != n)
                 w->err = 1;
+            w_written(w, n);
             return;
         }
     }

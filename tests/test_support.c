@@ -1,8 +1,9 @@
 /* Unit tests for the small shared modules: escape (every output format), outfile (atomic
- * replace, abort leaves the old file), quality.csv round trip, the report's number
- * formatting (never "nan"), and dataset_fmt_num against printf on millions of doubles, on
- * one thread and on two at once. Expected strings are written out by hand from each format's
- * rules. */
+ * replace, abort leaves the old file, writeback flushes and never replaces early),
+ * quality.csv round trip, the report's number formatting (never "nan"), and
+ * dataset_fmt_num against printf on millions of doubles, on one thread and on two at once.
+ * Expected strings are written out by hand from each format's rules. */
+#include <fcntl.h>
 #include <float.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -94,6 +95,42 @@ static void test_outfile(void)
     if (p)
         pclose(p);
     CHECK(n == 0);
+    /* outfile_writeback hands what stdio holds to the file (its size on disk shows it),
+     * leaves the target alone until commit, and loses nothing. */
+    CHECK(outfile_open(&of, path, &e) == 0);
+    fputs("0123456789", of.fp);
+    outfile_writeback(of.fp);
+    struct stat st;
+    CHECK(stat(of.tmp, &st) == 0 && st.st_size == 10);
+    CHECK_STR(slurp(path), "first\n");
+    fputs("abc\n", of.fp);
+    outfile_writeback(of.fp);
+    outfile_writeback(of.fp);
+    fputs("end\n", of.fp);
+    CHECK(outfile_commit(&of, &e) == 0);
+    CHECK_STR(slurp(path), "0123456789abc\nend\n");
+    /* Where it does not apply it only flushes: a pipe (sync_file_range: ESPIPE) and a
+     * stream with no descriptor. */
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    /* Non-blocking, so a writeback that failed to flush fails the read, not hangs it. */
+    CHECK(fcntl(pfd[0], F_SETFL, O_NONBLOCK) == 0);
+    FILE *pw = fdopen(pfd[1], "w");
+    CHECK(pw != NULL);
+    fputs("piped", pw);
+    outfile_writeback(pw);
+    char got[16] = {0};
+    CHECK(read(pfd[0], got, sizeof got - 1) == 5);
+    CHECK_STR(got, "piped");
+    CHECK(!ferror(pw));
+    fclose(pw);
+    close(pfd[0]);
+    char mem[16] = {0};
+    FILE *mf = fmemopen(mem, sizeof mem, "w");
+    fputs("mem", mf);
+    outfile_writeback(mf);
+    CHECK_STR(mem, "mem");
+    fclose(mf);
     /* A directory that cannot be written: OUT_EIO with the path in the error. */
     CHECK(outfile_open(&of, "/proc/outcomes-no/such", &e) == OUT_EIO);
     CHECK_CONTAINS(e.file, "/proc/outcomes-no/such");
