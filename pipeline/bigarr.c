@@ -1,10 +1,16 @@
 /* bigarr.c — large growing arrays in huge-page mappings (see bigarr.h).
  *
- * A mapped array is [base, base + rw) readable and writable, the rest of its reservation
- * [base + rw, base + resv) PROT_NONE: reserved address space that neither counts against
- * the commit limit nor holds memory until mprotect makes it writable. Only pages written
- * are ever resident, so committing ahead (doubling, as grow_buf does) costs no RSS; with
- * huge pages the resident size is the written part rounded up to 2 MiB. */
+ * A mapped array is one mapping (VMA) of `resv` bytes, readable and writable but mapped
+ * MAP_NORESERVE, so that reserving ahead charges nothing against the commit limit; only
+ * pages written are ever resident, and with huge pages the resident size is the written
+ * part rounded up to 2 MiB. The array's capacity is its first `rw` bytes, doubled as
+ * grow_buf doubles.
+ *
+ * One VMA, always: a move is mremap of the whole mapping, and kernels before 6.17 (Debian
+ * 12 has 6.1) refuse to move a range of more than one VMA, after clearing the destination.
+ * An earlier design kept the unused part PROT_NONE and opened it with mprotect; after its
+ * first move the array was two VMAs (a moved VMA never merges with its new neighbours), so
+ * on those kernels it could never move again and growth stopped near 2.6M records. */
 #define _GNU_SOURCE   /* mremap, MREMAP_FIXED, MADV_HUGEPAGE */
 #include "bigarr.h"
 
@@ -23,8 +29,8 @@ enum { HUGE_PAGE = 2 << 20, SLOTS = BIGARR_SLOTS };
 
 struct mapping {
     char *base;      /* NULL: free slot */
-    size_t rw;       /* bytes readable and writable from base, a multiple of HUGE_PAGE */
-    size_t resv;     /* bytes reserved from base */
+    size_t rw;       /* the array's capacity in bytes, a multiple of HUGE_PAGE */
+    size_t resv;     /* bytes mapped from base, at least rw */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -33,6 +39,7 @@ static size_t map_min = BIGARR_MAP_MIN;
 /* Address space only, so generous: the array can grow sixteenfold from the first 4 MiB
  * before it moves, and each move reserves four times what it needs. */
 enum { RESV_DEFAULT = 64 << 20, RESV_GROWTH = 4 };
+#define RESV_MAX (SIZE_MAX / 4 / RESV_GROWTH)
 static size_t first_resv = RESV_DEFAULT;
 
 static size_t round_huge(size_t n)
@@ -48,12 +55,28 @@ static struct mapping *find(const void *p)
     return NULL;
 }
 
-/* resv bytes of PROT_NONE address space at a 2 MiB boundary, so that each huge page of the
- * array is a whole page-middle-directory entry, advised for huge pages; NULL when refused. */
+/* The reservation for an array of rw bytes that has `from` reserved now: `from` times
+ * RESV_GROWTH until it holds rw; 0 past RESV_MAX. */
+static size_t resv_for(size_t from, size_t rw)
+{
+    size_t resv = from;
+    while (resv < rw) {
+        if (resv > RESV_MAX / RESV_GROWTH)
+            return 0;
+        resv *= RESV_GROWTH;
+    }
+    return resv;
+}
+
+/* resv bytes at a 2 MiB boundary, so that each huge page of the array is a whole
+ * page-middle-directory entry, advised for huge pages; NULL when refused. */
 static char *reserve(size_t resv)
 {
+    if (!resv || resv > RESV_MAX)
+        return NULL;
     size_t span = resv + HUGE_PAGE;
-    char *raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
     char *base = (char *)(((uintptr_t)raw + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
@@ -67,11 +90,6 @@ static char *reserve(size_t resv)
     (void)madvise(base, resv, MADV_HUGEPAGE);
 #endif
     return base;
-}
-
-static int writable(char *p, size_t n)
-{
-    return n == 0 || mprotect(p, n, PROT_READ | PROT_WRITE) == 0;
 }
 
 /* Moves a malloc block of `old` bytes into a new mapping of at least `bytes`; NULL when
@@ -90,19 +108,10 @@ static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
     if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
         return NULL;
     size_t rw = round_huge(bytes);
-    size_t resv = first_resv;
-    while (resv < rw) {
-        if (resv > SIZE_MAX / 4 / RESV_GROWTH)
-            return NULL;
-        resv *= RESV_GROWTH;
-    }
+    size_t resv = resv_for(first_resv, rw);
     char *base = reserve(resv);
     if (!base)
         return NULL;
-    if (!writable(base, rw)) {
-        munmap(base, resv);
-        return NULL;
-    }
     if (old_bytes)
         memcpy(base, old, old_bytes);
     free(old);
@@ -120,37 +129,19 @@ static int map_grow(struct mapping *m, size_t want)
         rw *= 2;
     }
     if (rw <= m->resv) {
-        if (!writable(m->base + m->rw, rw - m->rw))
-            return -1;
         m->rw = rw;
         return 0;
     }
-    size_t resv = m->resv;
-    while (resv < rw) {
-        if (resv > SIZE_MAX / 4 / RESV_GROWTH)
-            return -1;
-        resv *= RESV_GROWTH;
-    }
+    size_t resv = resv_for(m->resv, rw);
     char *nb = reserve(resv);
     if (!nb)
         return -1;
-    /* The new part first, so that nothing can fail once the array has moved. */
-    if (!writable(nb + m->rw, rw - m->rw)) {
+    /* Moving the page tables copies nothing, and the pages stay huge: both ends are 2 MiB
+     * aligned. Refused (no memory for page tables, too many mappings), the array is where
+     * it was; the destination, which the kernel may already have cleared, is given back. */
+    if (mremap(m->base, m->resv, resv, MREMAP_MAYMOVE | MREMAP_FIXED, nb) != nb) {
         munmap(nb, resv);
         return -1;
-    }
-    /* Moving the page tables copies nothing; the fallback copies (it can fail only when the
-     * old range is no longer one mapping, which this module never makes). */
-    if (mremap(m->base, m->rw, m->rw, MREMAP_MAYMOVE | MREMAP_FIXED, nb) == nb) {
-        if (m->resv > m->rw)
-            munmap(m->base + m->rw, m->resv - m->rw);
-    } else {
-        if (!writable(nb, m->rw)) {
-            munmap(nb, resv);
-            return -1;
-        }
-        memcpy(nb, m->base, m->rw);
-        munmap(m->base, m->resv);
     }
     *m = (struct mapping){nb, rw, resv};
     return 0;
@@ -227,7 +218,9 @@ void bigarr_tune(size_t min_bytes, size_t first_reserve)
 {
     pthread_mutex_lock(&mu);
     map_min = min_bytes ? min_bytes : BIGARR_MAP_MIN;
-    first_resv = first_reserve ? round_huge(first_reserve) : RESV_DEFAULT;
+    /* Past RESV_MAX the rounding could wrap to 0; reserve() refuses such a size anyway. */
+    first_resv = !first_reserve ? RESV_DEFAULT
+                 : first_reserve > RESV_MAX ? RESV_MAX + 1 : round_huge(first_reserve);
     pthread_mutex_unlock(&mu);
 }
 

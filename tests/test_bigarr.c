@@ -2,16 +2,71 @@
  * mapping and from one reservation into a larger one; capacities follow the rule written in
  * bigarr.c (malloc: doubling from 64 items; mapped: the writable part doubles from the first
  * whole 2 MiB), failures leave the array as it was, a full registry falls back to malloc,
- * and every mapping is released. Expected capacities are worked out by hand below. */
+ * and every mapping is released. Expected capacities are worked out by hand below.
+ *
+ * mremap is replaced here by one that behaves as Debian 12's kernel (6.1) does, whatever
+ * the kernel under the test: a source range that is more than one mapping (VMA) is refused
+ * with EFAULT after the destination has been unmapped (kernels before 6.17 clear a
+ * MREMAP_FIXED destination first). Newer kernels move such ranges, which once hid a bug
+ * here: after its first move an array was two VMAs and could not move again. It can also
+ * refuse the next call on request, to check that a refused move leaves the array usable. */
+#define _GNU_SOURCE   /* mremap flags */
+#include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "bigarr.h"
 #include "harness.h"
 
 #define MIB ((size_t)1 << 20)
+
+static size_t mremap_calls, mremap_multi;
+static int mremap_refuse_next;
+
+/* Mappings (lines of /proc/self/maps) that meet [p, p + n); 0 when it cannot tell. */
+static size_t vmas_in(const void *p, size_t n)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    uintptr_t lo = (uintptr_t)p, hi = lo + n, a, b;
+    size_t k = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < hi && b > lo)
+            k++;
+    fclose(f);
+    return k;
+}
+
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *to = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        to = va_arg(ap, void *);
+        va_end(ap);
+    }
+    mremap_calls++;
+    int multi = vmas_in(old, old_len) != 1;
+    mremap_multi += multi;
+    if (multi || mremap_refuse_next) {
+        mremap_refuse_next = 0;
+        if (to)
+            munmap(to, new_len);
+        errno = multi ? EFAULT : ENOMEM;
+        return MAP_FAILED;
+    }
+    return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
+}
 
 static uint32_t item(size_t i)
 {
@@ -83,7 +138,7 @@ static void test_mapped_growth(void)
     CHECK(bad_align == 0);
     CHECK(lost == 0);
     CHECK(bigarr_is_mapped(a));
-    CHECK(intact(a, n));
+    CHECK(cap >= n && intact(a, n));
     /* malloc: 64 .. 8192 (8 grows); mapped: 2, 4, 8, 16, 32 MiB of 4-byte items */
     size_t want[] = {64, 128, 256, 512, 1024, 2048, 4096, 8192,
                      524288, 1048576, 2097152, 4194304, 8388608};
@@ -91,13 +146,14 @@ static void test_mapped_growth(void)
     for (size_t k = 0; k < ncaps && k < sizeof want / sizeof want[0]; k++)
         CHECK(caps[k] == want[k]);
     CHECK(moves >= 3);         /* into the mapping, at 4 MiB, at 16 MiB (and any realloc) */
+    CHECK(mremap_multi == 0);  /* every move was of one VMA: Debian 12's kernel takes it */
 
     /* A request that cannot be met leaves the array as it was. */
     uint32_t *before = a;
     size_t cap_before = cap;
     CHECK(bigarr_grow((void **)&a, &cap, SIZE_MAX / 8, sizeof *a) == -1);
     CHECK(a == before && cap == cap_before);
-    CHECK(intact(a, n));
+    CHECK(cap >= n && intact(a, n));
     /* A request within the capacity is no change at all. */
     CHECK(bigarr_grow((void **)&a, &cap, 10, sizeof *a) == 0 && a == before);
 
@@ -199,6 +255,65 @@ static void *grow_one(void *arg)
     return NULL;
 }
 
+/* A move the kernel refuses (here: the one from the 2 MiB reservation, at 4 MiB) leaves
+ * the array where it was, whole and growable; the next attempt moves it. Then three more
+ * moves in a row (8 -> 32 -> 128 -> 512 MiB reservations) keep every item. */
+static void test_move_refused(void)
+{
+    bigarr_tune(64 * 1024, 2 * MIB);
+    uint32_t *a = NULL;
+    size_t cap = 0, n = 512 * 1024;   /* 2 MiB of items: fills the first mapping */
+    CHECK(bigarr_grow((void **)&a, &cap, n, sizeof *a) == 0 && cap == n);
+    CHECK(bigarr_is_mapped(a));
+    for (size_t i = 0; i < n; i++)
+        a[i] = item(i);
+    uint32_t *before = a;
+    size_t calls = mremap_calls;
+    mremap_refuse_next = 1;
+    CHECK(bigarr_grow((void **)&a, &cap, n + 1, sizeof *a) == -1);
+    CHECK(mremap_calls == calls + 1);
+    CHECK(a == before && cap == n && bigarr_is_mapped(a));
+    CHECK(cap >= n && intact(a, n));
+    a[n - 1] = item(n - 1);            /* still writable to the end */
+    size_t lost = 0, failed = 0;
+    for (size_t want = 2 * n, last = 128 * n; want <= last && !failed; want *= 4) {
+        failed += bigarr_grow((void **)&a, &cap, want, sizeof *a) != 0;
+        if (failed)
+            break;
+        lost += !intact(a, n);
+        for (size_t i = n; i < want; i++)
+            a[i] = item(i);
+        n = want;
+    }
+    CHECK(failed == 0 && lost == 0);
+    CHECK(n == 128 * 512 * 1024 && cap >= n);
+    CHECK(cap >= n && intact(a, n));
+    CHECK(mremap_multi == 0);
+    CHECK(bigarr_live() == 1);
+    bigarr_free(a);
+    CHECK(bigarr_live() == 0);
+    bigarr_tune(0, 0);
+}
+
+/* A first reservation too large to round (it once wrapped to 0 and looped forever): the
+ * kernel refuses it, and arrays stay in malloc. */
+static void test_tune_huge(void)
+{
+    bigarr_tune(4096, SIZE_MAX);
+    uint32_t *a = NULL;
+    size_t cap = 0;
+    CHECK(bigarr_grow((void **)&a, &cap, 4096, sizeof *a) == 0 && cap == 4096);
+    CHECK(!bigarr_is_mapped(a));
+    bigarr_free(a);
+    bigarr_tune(4096, SIZE_MAX - 1024 * 1024);
+    a = NULL;
+    cap = 0;
+    CHECK(bigarr_grow((void **)&a, &cap, 4096, sizeof *a) == 0 && !bigarr_is_mapped(a));
+    bigarr_free(a);
+    CHECK(bigarr_live() == 0);
+    bigarr_tune(0, 0);
+}
+
 static void test_threads(void)
 {
     bigarr_tune(64 * 1024, 2 * MIB);
@@ -220,6 +335,8 @@ int main(void)
     test_mapped_growth();
     test_registry_full();
     test_address_limit();
+    test_move_refused();
+    test_tune_huge();
     test_threads();
     return TEST_END("test_bigarr");
 }
