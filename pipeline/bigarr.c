@@ -92,6 +92,19 @@ static char *reserve(size_t resv)
     return base;
 }
 
+/* reserve(*resv), or where that is refused, reserve(rw) with no headroom (*resv = rw): under a
+ * strict commit limit (vm.overcommit_memory=2 ignores MAP_NORESERVE) the whole reservation
+ * is charged, and a fourfold one may not fit where the array itself does. */
+static char *reserve_for(size_t *resv, size_t rw)
+{
+    char *base = reserve(*resv);
+    if (!base && *resv > rw) {
+        *resv = rw;
+        base = reserve(rw);
+    }
+    return base;
+}
+
 /* Moves a malloc block of `old` bytes into a new mapping of at least `bytes`; NULL when
  * the kernel (or a full registry) refuses, and then nothing has changed. */
 static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
@@ -109,7 +122,7 @@ static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
         return NULL;
     size_t rw = round_huge(bytes);
     size_t resv = resv_for(first_resv, rw);
-    char *base = reserve(resv);
+    char *base = reserve_for(&resv, rw);
     if (!base)
         return NULL;
     if (old_bytes)
@@ -133,7 +146,7 @@ static int map_grow(struct mapping *m, size_t want)
         return 0;
     }
     size_t resv = resv_for(m->resv, rw);
-    char *nb = reserve(resv);
+    char *nb = reserve_for(&resv, rw);
     if (!nb)
         return -1;
     /* Moving the page tables copies nothing, and the pages stay huge: both ends are 2 MiB

@@ -68,6 +68,21 @@ void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
     return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
 }
 
+#ifndef __SANITIZE_THREAD__   /* TSan must see every mmap, so no stand-in there */
+/* mmap, refusing MAP_NORESERVE mappings of more than mmap_refuse_over bytes (0: none) as a
+ * strict commit limit would. */
+static size_t mmap_refuse_over;
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (mmap_refuse_over && len > mmap_refuse_over && (flags & MAP_NORESERVE)) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+#endif
+
 static uint32_t item(size_t i)
 {
     return (uint32_t)(i * 2654435761u) ^ 0x5bd1e995u;
@@ -296,23 +311,57 @@ static void test_move_refused(void)
 }
 
 /* A first reservation too large to round (it once wrapped to 0 and looped forever): the
- * kernel refuses it, and arrays stay in malloc. */
+ * kernel refuses it, and the array is mapped with no headroom, its 16 KiB rounded up to one
+ * 2 MiB page (524,288 items); growing past that moves it. */
 static void test_tune_huge(void)
 {
-    bigarr_tune(4096, SIZE_MAX);
+    size_t tunes[] = {SIZE_MAX, SIZE_MAX - 1024 * 1024};
+    for (size_t t = 0; t < 2; t++) {
+        bigarr_tune(4096, tunes[t]);
+        uint32_t *a = NULL;
+        size_t cap = 0;
+        CHECK(bigarr_grow((void **)&a, &cap, 4096, sizeof *a) == 0 && cap == 524288);
+        CHECK(bigarr_is_mapped(a));
+        for (size_t i = 0; i < cap; i++)
+            a[i] = item(i);
+        CHECK(bigarr_grow((void **)&a, &cap, cap + 1, sizeof *a) == 0 && cap == 1048576);
+        CHECK(cap >= 524288 && intact(a, 524288));
+        bigarr_free(a);
+    }
+    CHECK(bigarr_live() == 0);
+    bigarr_tune(0, 0);
+}
+
+#ifndef __SANITIZE_THREAD__
+/* Where a fourfold reservation is refused but the array itself fits, it moves with no
+ * headroom; where neither fits, the grow fails and the array is as it was. Mappings over
+ * 7 MiB refused (a reservation maps 2 MiB more than it keeps, for alignment): from the
+ * 2 MiB first mapping, 4 MiB of items needs 8 MiB reserved (refused), then exactly 4 MiB
+ * (6 MiB mapped: taken); 8 MiB of items cannot be had either way. */
+static void test_strict_commit(void)
+{
+    bigarr_tune(64 * 1024, 2 * MIB);
     uint32_t *a = NULL;
-    size_t cap = 0;
-    CHECK(bigarr_grow((void **)&a, &cap, 4096, sizeof *a) == 0 && cap == 4096);
-    CHECK(!bigarr_is_mapped(a));
-    bigarr_free(a);
-    bigarr_tune(4096, SIZE_MAX - 1024 * 1024);
-    a = NULL;
-    cap = 0;
-    CHECK(bigarr_grow((void **)&a, &cap, 4096, sizeof *a) == 0 && !bigarr_is_mapped(a));
+    size_t cap = 0, n = MIB / 2;
+    CHECK(bigarr_grow((void **)&a, &cap, n, sizeof *a) == 0 && bigarr_is_mapped(a));
+    for (size_t i = 0; i < n; i++)
+        a[i] = item(i);
+    mmap_refuse_over = 7 * MIB;
+    CHECK(bigarr_grow((void **)&a, &cap, n + 1, sizeof *a) == 0);
+    CHECK(cap == MIB && bigarr_is_mapped(a) && intact(a, n));
+    for (size_t i = n; i < MIB && cap >= MIB; i++)
+        a[i] = item(i);
+    uint32_t *before = a;
+    CHECK(bigarr_grow((void **)&a, &cap, MIB + 1, sizeof *a) == -1);
+    CHECK(a == before && cap == MIB && intact(a, MIB));
+    mmap_refuse_over = 0;
+    CHECK(bigarr_grow((void **)&a, &cap, MIB + 1, sizeof *a) == 0 && intact(a, MIB));
+    CHECK(mremap_multi == 0);
     bigarr_free(a);
     CHECK(bigarr_live() == 0);
     bigarr_tune(0, 0);
 }
+#endif
 
 static void test_threads(void)
 {
@@ -337,6 +386,9 @@ int main(void)
     test_address_limit();
     test_move_refused();
     test_tune_huge();
+#ifndef __SANITIZE_THREAD__
+    test_strict_commit();
+#endif
     test_threads();
     return TEST_END("test_bigarr");
 }
