@@ -98,7 +98,7 @@ static char *reserve(size_t resv)
 static char *reserve_for(size_t *resv, size_t rw)
 {
     char *base = reserve(*resv);
-    if (!base && *resv > rw) {
+    if (!base && *resv != rw) {   /* also when resv_for gave 0 (past RESV_MAX) */
         *resv = rw;
         base = reserve(rw);
     }
