@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ static size_t map_min = BIGARR_MAP_MIN;
 enum { RESV_DEFAULT = 64 << 20, RESV_GROWTH = 4 };
 #define RESV_MAX (SIZE_MAX / 4 / RESV_GROWTH)
 static size_t first_resv = RESV_DEFAULT;
+static const char *overcommit_file = "/proc/sys/vm/overcommit_memory";
 
 static size_t round_huge(size_t n)
 {
@@ -105,6 +107,29 @@ static char *reserve_for(size_t *resv, size_t rw)
     return base;
 }
 
+/* 1 when the process has a finite limit of this kind. Under a limit on address space
+ * (ulimit -v, as some cron set-ups have) or on data (ulimit -d: since Linux 4.7 it counts
+ * every private writable mapping, MAP_NORESERVE or not) a reservation would take room the
+ * rest of the run may need: there, arrays stay in malloc. */
+static int limited(int resource)
+{
+    struct rlimit lim;
+    return getrlimit(resource, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY;
+}
+
+/* 1 under a strict commit limit (vm.overcommit_memory=2): every reservation is charged in
+ * full, so headroom would use up commit that the run's mallocs need later, and arrays are
+ * reserved at exactly their capacity (each doubling moves the array, still without a copy). */
+static int strict_commit(void)
+{
+    FILE *f = fopen(overcommit_file, "r");
+    if (!f)
+        return 0;
+    int mode = fgetc(f);
+    fclose(f);
+    return mode == '2';
+}
+
 /* Moves a malloc block of `old` bytes into a new mapping of at least `bytes`; NULL when
  * the kernel (or a full registry) refuses, and then nothing has changed. */
 static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
@@ -115,13 +140,10 @@ static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
             slot = &reg[i];
     if (!slot)
         return NULL;
-    /* Under a limit on address space (ulimit -v, as some cron set-ups have) a reservation
-     * would take room the rest of the run may need: there, stay in malloc. */
-    struct rlimit as;
-    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+    if (limited(RLIMIT_AS) || limited(RLIMIT_DATA))
         return NULL;
     size_t rw = round_huge(bytes);
-    size_t resv = resv_for(first_resv, rw);
+    size_t resv = strict_commit() ? rw : resv_for(first_resv, rw);
     char *base = reserve_for(&resv, rw);
     if (!base)
         return NULL;
@@ -130,6 +152,17 @@ static struct mapping *map_new(void *old, size_t old_bytes, size_t bytes)
     free(old);
     *slot = (struct mapping){base, rw, resv};
     return slot;
+}
+
+/* Unmaps a reservation that a refused mremap was to fill. Some refusals come before the
+ * kernel clears the destination (then it is still ours), some after (6.1 unmaps it first,
+ * and then another thread's mmap may already have landed in the gap: unmapping the range
+ * blind would take that away). msync fails with ENOMEM where any page of the range is
+ * unmapped; where none is, the range is our reservation, whole. */
+static void give_back(char *nb, size_t resv)
+{
+    if (msync(nb, resv, MS_ASYNC) == 0)
+        munmap(nb, resv);
 }
 
 /* Makes the mapped array m hold at least `want` bytes; -1 when refused (m unchanged). */
@@ -145,15 +178,15 @@ static int map_grow(struct mapping *m, size_t want)
         m->rw = rw;
         return 0;
     }
-    size_t resv = resv_for(m->resv, rw);
+    size_t resv = strict_commit() ? rw : resv_for(m->resv, rw);
     char *nb = reserve_for(&resv, rw);
     if (!nb)
         return -1;
     /* Moving the page tables copies nothing, and the pages stay huge: both ends are 2 MiB
      * aligned. Refused (no memory for page tables, too many mappings), the array is where
-     * it was; the destination, which the kernel may already have cleared, is given back. */
+     * it was, and the destination is given back. */
     if (mremap(m->base, m->resv, resv, MREMAP_MAYMOVE | MREMAP_FIXED, nb) != nb) {
-        munmap(nb, resv);
+        give_back(nb, resv);
         return -1;
     }
     *m = (struct mapping){nb, rw, resv};
@@ -227,6 +260,13 @@ size_t bigarr_live(void)
     return n;
 }
 
+void bigarr_tune_overcommit(const char *path)
+{
+    pthread_mutex_lock(&mu);
+    overcommit_file = path ? path : "/proc/sys/vm/overcommit_memory";
+    pthread_mutex_unlock(&mu);
+}
+
 void bigarr_tune(size_t min_bytes, size_t first_reserve)
 {
     pthread_mutex_lock(&mu);
@@ -258,6 +298,11 @@ int bigarr_is_mapped(const void *p)
 size_t bigarr_live(void)
 {
     return 0;
+}
+
+void bigarr_tune_overcommit(const char *path)
+{
+    (void)path;
 }
 
 void bigarr_tune(size_t min_bytes, size_t first_reserve)

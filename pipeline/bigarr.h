@@ -9,8 +9,9 @@
  * grows in place, and moved without copying (mremap) when the reservation runs out. On a
  * virtual machine where every first-touched 4 KiB page costs 10 µs or more, that turns
  * 65,000 page faults into about 130 (docs/benchmark.md, seventh round). When the kernel
- * refuses a mapping, or the process has a limit on its address space (RLIMIT_AS), the
- * array stays in malloc: slower, never wrong.
+ * refuses a mapping, or the process has a limit on its address space or data (RLIMIT_AS,
+ * RLIMIT_DATA), the array stays in malloc: slower, never wrong. Under a strict commit
+ * limit (vm.overcommit_memory=2) nothing is reserved ahead.
  *
  * bigarr_free(p) releases an array from bigarr_grow (NULL is fine); it also frees a pointer
  * from malloc, so a caller that builds a set with calloc may release it the usual way. Never
@@ -36,5 +37,7 @@ size_t bigarr_live(void);
  * keeps every array in malloc) and the first reservation (0 restores the default, 64 MiB).
  * Not for use while another thread grows an array. */
 void bigarr_tune(size_t map_min, size_t first_reserve);
+/* For tests: the file read for the overcommit mode (NULL restores /proc/sys/vm/...). */
+void bigarr_tune_overcommit(const char *path);
 
 #endif
