@@ -13,9 +13,10 @@
  * with another thread's page landed in the gap), to check that a refused move leaves the
  * array usable and the address space as it was.
  *
- * Every test also checks what is mapped (from /proc/self/maps): a reservation's alignment
- * slack is trimmed, a freed array leaves nothing behind, a refused destination is given
- * back, and mappings are advised for huge pages. */
+ * The tests of mapped arrays also check what is mapped (from /proc/self/maps and smaps): a
+ * reservation's alignment slack is trimmed, a freed array leaves nothing behind, a refused
+ * destination is given back (and nothing else in its range), mappings are advised for huge
+ * pages, and under a strict commit limit a mapping is exactly the array's capacity. */
 #define _GNU_SOURCE   /* mremap flags */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,10 +60,12 @@ static size_t refused_len;
 static void *other_page;         /* REFUSE_AFTER_OTHER_MAPS: the page "another thread" got */
 
 /* Mappings (lines of /proc/self/maps) that meet [p, p + n), and the bytes of [p, p + n)
- * they cover. */
-static size_t maps_in(const void *p, size_t n, size_t *bytes)
+ * they cover; *first (when not NULL) is the whole size of the first of them, 0 if none. */
+static size_t maps_in(const void *p, size_t n, size_t *bytes, size_t *first)
 {
     *bytes = 0;
+    if (first)
+        *first = 0;
     FILE *f = fopen("/proc/self/maps", "r");
     if (!f)
         return 0;
@@ -71,7 +74,8 @@ static size_t maps_in(const void *p, size_t n, size_t *bytes)
     char line[512];
     while (fgets(line, sizeof line, f))
         if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &a, &b) == 2 && a < hi && b > lo) {
-            k++;
+            if (!k++ && first)
+                *first = b - a;
             *bytes += (b < hi ? b : hi) - (a > lo ? a : lo);
         }
     fclose(f);
@@ -81,29 +85,21 @@ static size_t maps_in(const void *p, size_t n, size_t *bytes)
 static size_t vmas_in(const void *p, size_t n)
 {
     size_t bytes;
-    return maps_in(p, n, &bytes);
+    return maps_in(p, n, &bytes, NULL);
 }
 
 static size_t mapped_in(const void *p, size_t n)
 {
     size_t bytes;
-    maps_in(p, n, &bytes);
+    maps_in(p, n, &bytes, NULL);
     return bytes;
 }
 
 /* The size of the mapping (VMA) that holds p; 0 when none does. */
 static size_t vma_len(const void *p)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return 0;
-    uintptr_t at = (uintptr_t)p, a, b;
-    size_t len = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &a, &b) == 2 && a <= at && at < b)
-            len = b - a;
-    fclose(f);
+    size_t bytes, len;
+    maps_in(p, 1, &bytes, &len);
     return len;
 }
 
@@ -275,7 +271,7 @@ static void test_mapped_growth(void)
                     lost++;
                 if (bigarr_is_mapped(a) && mapped < 3) {
                     size_t r = resv[mapped++], bytes;
-                    bad_vma += maps_in(a, r, &bytes) != 1 || bytes != r;
+                    bad_vma += maps_in(a, r, &bytes, NULL) != 1 || bytes != r;
 #ifdef MMAP_STANDIN
                     bad_slack += last_span != r + 2 * MIB || mapped_in(last_raw, last_span) != r;
 #endif
@@ -410,8 +406,10 @@ static void *grow_one(void *arg)
     return NULL;
 }
 
-/* A move the kernel refuses (here: the one from the 2 MiB reservation, at 4 MiB) leaves
- * the array where it was, whole and growable; the next attempt moves it. Then three more
+/* A move the kernel refuses (here: the one from the 2 MiB reservation, at 4 MiB, into 8 MiB)
+ * leaves the array where it was, whole and growable, and the destination unmapped unless
+ * another thread got part of it (how: when the stand-in refuses, and what it does to the
+ * destination first); the next attempt moves it. Then three more
  * moves in a row (8 -> 32 -> 128 -> 512 MiB reservations) keep every item. */
 static void test_move_refused(int how)
 {
