@@ -20,6 +20,7 @@
 
 #include "civil_date.h"
 #include "outfile.h"
+#include "plan.h"
 
 /* ---- the model's constants, in one place so docs/simulator.md can mirror them ---- */
 
@@ -1037,7 +1038,7 @@ int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e)
 enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
-    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS
+    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS
 };
 
 /* One table drives getopt_long and --help. */
@@ -1047,7 +1048,9 @@ static const struct cli_opt {
     const char *arg;    /* NULL: takes no argument */
     const char *help;
 } cli_opts[] = {
-    {"patients", O_PATIENTS, "N", "patients to simulate (default 1000)"},
+    {"patients", O_PATIENTS, "N", "patients to simulate (default 1000); with --plan a "
+                                  "comma-separated list of cohort sizes (default "
+                                  "50,100,200,400)"},
     {"seed", O_SEED, "N", "random seed; same seed, same bytes (default 1)"},
     {"start", O_START, "DATE", "first enrolment day YYYY-MM-DD (default 2025-01-01)"},
     {"months", O_MONTHS, "N", "length of the data window in months (default 12)"},
@@ -1068,6 +1071,9 @@ static const struct cli_opt {
                                    "or a preset (below); default all"},
     {"output", O_OUTPUT, "FILE", "write here (atomically) instead of standard output"},
     {"stats", O_STATS, NULL, "print counts of rows, dropouts and dirty rows to stderr"},
+    {"plan", O_PLAN, "CLAIMS", "instead of data, write how often each claim of the registry "
+                               "would be supported or contradicted, per cohort size"},
+    {"reps", O_REPS, "N", "with --plan: data sets simulated per size (default 200)"},
     {"help", O_HELP, NULL, "show this help"},
 };
 enum { N_CLI_OPTS = sizeof cli_opts / sizeof cli_opts[0] };
@@ -1096,7 +1102,11 @@ static void cli_help(FILE *fp)
     fputs("With --dirty, a defect meant for pain goes into sleep when pain is not written;\n"
           "a defect or NA (--tricky) whose only cell is not written is left out (the row\n"
           "stays clean). --stats counts what was written. Details: docs/simulator.md.\n", fp);
-    fputs("\nExit status: 0 ok, 2 usage, 4 I/O error, 5 internal error.\n", fp);
+    fputs("\nWith --plan, each size gets --reps data sets, seeds --seed, --seed + 1, ...; each\n"
+          "goes through ingest, per-patient and audit as `outcomes run` does, and the CSV\n"
+          "gives per claim and size the verdict counts and shares with 95% Monte Carlo\n"
+          "intervals. Replicate r is `simulate --patients N --seed SEED+r` then `run`.\n", fp);
+    fputs("\nExit status: 0 ok, 2 usage, 3 bad registry, 4 I/O error, 5 internal error.\n", fp);
 }
 
 static int usage_error(const char *fmt, ...)
@@ -1139,10 +1149,67 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* `simulate --plan CLAIMS`: the sizes, the registry, then plan_run into output. */
+static int plan_cli(const struct sim_params *sp, const char *claims, const char *sizes,
+                    long reps, const char *output, int stats)
+{
+    struct plan_opts po;
+    memset(&po, 0, sizeof po);
+    po.sim = *sp;
+    po.reps = reps ? reps : 200;
+    if (stats)
+        return usage_error("--stats is not for --plan");
+    const char *list = sizes ? sizes : "50,100,200,400";
+    for (const char *q = list;;) {
+        const char *comma = strchr(q, ',');
+        size_t n = comma ? (size_t)(comma - q) : strlen(q);
+        char one[24];
+        long l;
+        if (n >= sizeof one || (memcpy(one, q, n), one[n] = '\0', parse_int(one, 1, 1000000L, &l)))
+            return usage_error("--patients: '%.*s' in '%s' is not a whole number in 1..1000000",
+                               (int)n, q, list);
+        if (po.n_sizes == PLAN_MAX_SIZES)
+            return usage_error("--patients: more than %d sizes", PLAN_MAX_SIZES);
+        po.patients[po.n_sizes++] = l;
+        if (!comma)
+            break;
+        q = comma + 1;
+    }
+    struct out_error e = {0};
+    unsigned cols;
+    if (columns_mask(&po.sim, &cols, &e) != 0)
+        return usage_error("--%s", e.msg);
+    struct claim_set cs;
+    claim_set_init(&cs);
+    int rc = claims_load(claims, &cs, &e);
+    if (!rc) {
+        struct outfile of;
+        if (output && strcmp(output, "-") != 0) {
+            if ((rc = outfile_open(&of, output, &e)) == 0) {
+                rc = plan_run(&po, &cs, of.fp, &e);
+                if (rc == 0)
+                    rc = outfile_commit(&of, &e);
+                else
+                    outfile_abort(&of);
+            }
+        } else {
+            rc = plan_run(&po, &cs, stdout, &e);
+        }
+    }
+    claim_set_free(&cs);
+    if (rc) {
+        char msg[1024];
+        out_error_format(&e, msg, sizeof msg);
+        fprintf(stderr, "outcomes simulate: %s\n", msg);
+    }
+    return rc;
+}
+
 int simulate_cli(int argc, char **argv)
 {
     struct sim_params p = sim_params_default();
-    const char *output = NULL;
+    const char *output = NULL, *patients_arg = NULL, *plan_claims = NULL;
+    long reps = 0;
     int stats = 0;
     struct option longopts[N_CLI_OPTS + 1];
     char shortopts[2 * N_CLI_OPTS + 1];
@@ -1174,11 +1241,17 @@ int simulate_cli(int argc, char **argv)
         case O_HELP:
             cli_help(stdout);
             return fflush(stdout) == 0 ? OUT_OK : OUT_EIO;
-        case O_PATIENTS:
-            if (parse_int(optarg, 1, 1000000000L, &l))
-                return usage_error("--%s: '%s' is not a whole number in 1..1000000000", name,
+        case O_PATIENTS:   /* parsed below, once --plan is known */
+            patients_arg = optarg;
+            break;
+        case O_PLAN:
+            plan_claims = optarg;
+            break;
+        case O_REPS:
+            if (parse_int(optarg, 1, 100000, &l))
+                return usage_error("--%s: '%s' is not a whole number in 1..100000", name,
                                    optarg);
-            p.patients = l;
+            reps = l;
             break;
         case O_SEED: {
             char *end;
@@ -1255,6 +1328,18 @@ int simulate_cli(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (plan_claims)
+        return plan_cli(&p, plan_claims, patients_arg, reps, output, stats);
+    if (reps)
+        return usage_error("--reps is for --plan");
+    if (patients_arg) {
+        long l;
+        if (parse_int(patients_arg, 1, 1000000000L, &l))
+            return usage_error("--patients: '%s' is not a whole number in 1..1000000000%s",
+                               patients_arg,
+                               strchr(patients_arg, ',') ? " (a list is for --plan)" : "");
+        p.patients = l;
+    }
 
     struct out_error e = {0};
     unsigned cols;

@@ -1,0 +1,226 @@
+/* plan.c — see plan.h. */
+#define _GNU_SOURCE   /* open_memstream */
+#include "plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "cohort.h"
+#include "dataset.h"
+#include "digest.h"
+#include "escape.h"
+#include "ingest.h"
+#include "patient.h"
+#include "stats.h"
+
+/* The tally of one audit row over the replicates of one size. */
+struct tally {
+    const char *claim, *part, *statistic;   /* from the first replicate's row */
+    char part_buf[8];
+    long count[V__COUNT];
+    double *est;                            /* reps slots; n_est used */
+    size_t n_est;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void put_num(FILE *out, double v)
+{
+    char buf[DATASET_NUM_MAX];
+    if (isfinite(v)) {
+        dataset_fmt_num(buf, v);
+        fputs(buf, out);
+    }
+}
+
+int plan_write_row(FILE *out, long patients, const char *claim, const char *part,
+                   const char *statistic, const long *count, long reps, double *est,
+                   size_t n_est)
+{
+    fprintf(out, "%ld,", patients);
+    esc_csv(out, claim);
+    fputc(',', out);
+    esc_csv(out, part);
+    fputc(',', out);
+    esc_csv(out, statistic);
+    fprintf(out, ",%ld", reps);
+    for (int v = 0; v < V__COUNT; v++)
+        fprintf(out, ",%ld", count[v]);
+    /* The Monte Carlo share and its 95% Wilson interval, for supported and contradicted. */
+    const enum verdict shown[2] = {V_SUPPORTED, V_CONTRADICTED};
+    for (int i = 0; i < 2; i++) {
+        double lo = NAN, hi = NAN;
+        if (stats_prop_wilson(count[shown[i]], reps, 0.95, &lo, &hi) != 0)
+            lo = hi = NAN;
+        fputc(',', out);
+        put_num(out, (double)count[shown[i]] / (double)reps);
+        fputc(',', out);
+        put_num(out, lo);
+        fputc(',', out);
+        put_num(out, hi);
+    }
+    fputc(',', out);
+    if (n_est) {
+        qsort(est, n_est, sizeof *est, cmp_double);
+        put_num(out, n_est % 2 ? est[n_est / 2] : (est[n_est / 2 - 1] + est[n_est / 2]) / 2);
+    }
+    fputc('\n', out);
+    return ferror(out) ? -1 : 0;
+}
+
+/* One replicate: simulate, ingest, per-patient, audit, exactly as `outcomes run` does with
+ * its defaults. Fills *ar. */
+static int replicate(const struct sim_params *sp, const struct claim_set *cs,
+                     struct audit_result *ar, struct out_error *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    int rc = simulate_write(sp, mem, e);
+    if (fclose(mem) != 0 && !rc)
+        rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    struct ingest_opts io;
+    ingest_opts_default(&io);
+    struct patient_opts po;
+    patient_opts_default(&po);
+    struct cohort_opts co;
+    cohort_opts_default(&co);
+    struct audit_opts ao;
+    audit_opts_default(&ao);
+    /* As main passes them: the audit's intervals are the cohort table's. */
+    ao.seed = co.seed;
+    ao.boot_reps = co.boot_reps;
+    ao.large_n = co.boot_max_n + 1;
+
+    struct dataset ds;
+    struct patient_set ps = {0};
+    dataset_init(&ds);
+    rc = ingest_buffer("simulated", buf, len, &io, &ds, NULL, e);
+    free(buf);
+    if (!rc)
+        rc = patient_compute(&ds, &po, &ps, e);
+    if (!rc && !ds.digest && digest_attach(&ds))
+        rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+    if (!rc)
+        rc = audit_run(cs, &ds, &ps, &ao, ar, e);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    return rc;
+}
+
+static void tallies_free(struct tally *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        free(t[i].est);
+    free(t);
+}
+
+/* Every replicate of one size, tallied into t[0 .. *n_rows). */
+static int one_size(const struct plan_opts *o, long patients, const struct claim_set *cs,
+                    struct audit_result *ar, struct tally **tp, size_t *n_rows,
+                    struct out_error *e)
+{
+    struct tally *t = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (long r = 0; r < o->reps && !rc; r++) {
+        struct sim_params sp = o->sim;
+        sp.patients = patients;
+        sp.seed = o->sim.seed + (unsigned long)r;
+        audit_result_free(ar);
+        audit_result_init(ar);
+        if ((rc = replicate(&sp, cs, ar, e))) {
+            char msg[sizeof e->msg];
+            out_error_format(e, msg, sizeof msg);
+            rc = out_err(e, rc, NULL, 0, 0, "replicate with %ld patients, seed %lu: %s",
+                         patients, sp.seed, msg);
+            break;
+        }
+        if (r == 0) {
+            n = ar->n;
+            t = calloc(n ? n : 1, sizeof *t);
+            if (!t)
+                return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+            for (size_t i = 0; i < n; i++) {
+                t[i].claim = ar->row[i].claim->id;
+                snprintf(t[i].part_buf, sizeof t[i].part_buf, "%s", ar->row[i].part);
+                t[i].statistic = claim_stat_defs[ar->row[i].stat].name;
+                t[i].est = malloc((size_t)o->reps * sizeof *t[i].est);
+                if (!t[i].est) {
+                    tallies_free(t, n);
+                    return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+                }
+            }
+        } else if (ar->n != n) {
+            /* The audit gives one row per claim (two for "up to") whatever the data. */
+            rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0,
+                         "replicate with %ld patients, seed %lu: %zu audit rows, not %zu",
+                         patients, sp.seed, ar->n, n);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const struct audit_row *row = &ar->row[i];
+            if ((unsigned)row->verdict < V__COUNT)
+                t[i].count[row->verdict]++;
+            if (isfinite(row->est))
+                t[i].est[t[i].n_est++] = row->est;
+        }
+    }
+    if (rc) {
+        tallies_free(t, n);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        t[i].part = t[i].part_buf;
+    *tp = t;
+    *n_rows = n;
+    return 0;
+}
+
+int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
+             struct out_error *e)
+{
+    if (o->n_sizes < 1 || o->n_sizes > PLAN_MAX_SIZES)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "from 1 to %d cohort sizes, not %zu",
+                       PLAN_MAX_SIZES, o->n_sizes);
+    if (o->reps < 1 || o->reps > 100000)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "replicates: %ld is not in 1..100000",
+                       o->reps);
+    for (size_t i = 0; i < o->n_sizes; i++)
+        if (o->patients[i] < 1)
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0, "cohort size %ld is not >= 1",
+                           o->patients[i]);
+    fputs("patients,claim,part,statistic,reps,supported,contradicted,inconclusive,"
+          "insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,"
+          "share_contradicted,contradicted_lo,contradicted_hi,median_estimate\n", out);
+    struct audit_result ar;
+    audit_result_init(&ar);
+    int rc = 0;
+    for (size_t s = 0; s < o->n_sizes && !rc; s++) {
+        struct tally *t = NULL;
+        size_t n = 0;
+        if ((rc = one_size(o, o->patients[s], cs, &ar, &t, &n, e)))
+            break;
+        for (size_t i = 0; i < n && !rc; i++)
+            if (plan_write_row(out, o->patients[s], t[i].claim, t[i].part, t[i].statistic,
+                               t[i].count, o->reps, t[i].est, t[i].n_est))
+                rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error");
+        tallies_free(t, n);
+    }
+    audit_result_free(&ar);
+    if (!rc && (fflush(out) != 0 || ferror(out)))
+        rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error");
+    return rc;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `outcomes simulate --plan` tallies, per cohort size, exactly the verdicts that `outcomes run`
+# gives on the data sets the simulator writes for seeds SEED, SEED+1, ... (the reproduction
+# recipe in docs/simulator.md), and the plan file is written atomically.
+set -eu
+cd "$(dirname "$0")/../.."
+bin=${OUTCOMES:-build/san/outcomes}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf 'id\tsource\tseed\tquote\tinstrument\tstatistic\tparam\tsubgroup\tcomparison\tvalue\tvalue_lo\tvalue_hi\treading\tneeds\n' >"$tmp/claims.tsv"
+{
+    printf 'S62\ts\tx\tq\tpain\tresponder_share_pct\t30\t\tge\t62\t\t\tr\t\n'
+    printf 'M50\ts\tx\tq\tpain\tmedian_pct_improvement\t\t\tge\t50\t\t\tr\t\n'
+    printf 'U60\ts\tx\tq\tsleep\tmedian_pct_improvement\t\t\tupto\t60\t\t\tr\t\n'
+    printf 'D5\ts\tx\tq\tpain\tmean_pct_improvement\t\tvs=control\tge\t5\t\t\tr\t\n'
+} >>"$tmp/claims.tsv"
+sim=(--control 0.4 --effect 0.3 --months 6)
+"$bin" simulate --plan "$tmp/claims.tsv" --patients 60,150 --reps 4 --seed 5 "${sim[@]}" \
+    -o "$tmp/plan.csv"
+[ "$(head -1 "$tmp/plan.csv")" = "patients,claim,part,statistic,reps,supported,contradicted,inconclusive,insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,share_contradicted,contradicted_lo,contradicted_hi,median_estimate" ]
+[ "$(wc -l <"$tmp/plan.csv")" -eq $((1 + 2 * 5)) ]   # U60 is two rows: median and reach
+for n in 60 150; do
+    : >"$tmp/verdicts"
+    for r in 0 1 2 3; do
+        "$bin" simulate --patients "$n" --seed $((5 + r)) "${sim[@]}" -o "$tmp/v.csv"
+        "$bin" run --quiet --no-charts --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
+        # Quoted fields (a CI method "Welch t, 54.3 df", notes) become one token, so the
+        # commas split the columns; the verdict column is found by name.
+        awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) if (h[i] == "verdict") v = i; next }
+             { gsub(/"([^"]|"")*"/, "Q"); split($0, f, ","); print f[1] "," f[2] "," f[v] }' \
+            "$tmp/run/audit.csv" >>"$tmp/verdicts"
+    done
+    # Tally as the plan does, and compare with its counts columns (6-10).
+    awk -F, -v n="$n" '{ c[$1 "," $2 "," $3]++; k[$1 "," $2] = 1 }
+        END { split("supported contradicted inconclusive insufficient_data not_auditable", vs, " ")
+              for (key in k) { line = n "," key
+                               for (i = 1; i <= 5; i++) line = line "," (c[key "," vs[i]] + 0)
+                               print line } }' "$tmp/verdicts" | sort >"$tmp/want"
+    awk -F, -v n="$n" '$1 == n { print $1 "," $2 "," $3 "," $6 "," $7 "," $8 "," $9 "," $10 }' \
+        "$tmp/plan.csv" | sort >"$tmp/got"
+    diff "$tmp/want" "$tmp/got"
+done
+# The claims must not all have the same verdict in every data set, or the comparison above
+# would pass with the seeds mixed up.
+[ "$(cut -d, -f6-10 "$tmp/plan.csv" | sort -u | wc -l)" -gt 3 ]
+# A failing plan (a registry that does not load) leaves the previous file in place.
+cp "$tmp/plan.csv" "$tmp/before.csv"
+printf 'not a registry\n' >"$tmp/bad.tsv"
+if "$bin" simulate --plan "$tmp/bad.tsv" -o "$tmp/plan.csv" 2>"$tmp/err"; then exit 1; fi
+cmp "$tmp/plan.csv" "$tmp/before.csv"
+grep -q "bad.tsv" "$tmp/err"
