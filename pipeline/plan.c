@@ -93,6 +93,14 @@ static int replicate(const struct sim_params *sp, const struct claim_set *cs,
     }
     struct ingest_opts io;
     ingest_opts_default(&io);
+    /* The data are read as on the window's last day, not today: a study still to start
+     * (a window that runs past today) would otherwise lose its later visits as future. */
+    long first, last;
+    if ((rc = simulate_window(sp, &first, &last, e)) != 0) {
+        free(buf);
+        return rc;
+    }
+    io.today = (int32_t)last;
     struct patient_opts po;
     patient_opts_default(&po);
     struct cohort_opts co;

@@ -867,6 +867,11 @@ static int check_params(const struct sim_params *p, long *first, long *last,
     return 0;
 }
 
+int simulate_window(const struct sim_params *p, long *first, long *last, struct out_error *e)
+{
+    return check_params(p, first, last, e);
+}
+
 /* An anonymous temporary file in $TMPDIR (or /tmp): it vanishes when closed. */
 static FILE *temp_bucket(void)
 {
@@ -1105,7 +1110,9 @@ static void cli_help(FILE *fp)
     fputs("\nWith --plan, each size gets --reps data sets, seeds --seed, --seed + 1, ...; each\n"
           "goes through ingest, per-patient and audit as `outcomes run` does, and the CSV\n"
           "gives per claim and size the verdict counts and shares with 95% Monte Carlo\n"
-          "intervals. Replicate r is `simulate --patients N --seed SEED+r` then `run`.\n", fp);
+          "intervals. Replicate r is `simulate --patients N --seed SEED+r` then `run`,\n"
+          "read as on the window's last day (`run --today LAST`), so a window that runs\n"
+          "past today keeps its later visits.\n", fp);
     fputs("\nExit status: 0 ok, 2 usage, 3 bad registry, 4 I/O error, 5 internal error.\n", fp);
 }
 

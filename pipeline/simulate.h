@@ -131,6 +131,10 @@ struct sim_params sim_params_default(void);
  * *e is filled on failure. Nothing is printed. out is flushed, not closed. */
 int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e);
 
+/* The data window of p: first and last day (days since 1970-01-01); no visit is written
+ * outside it. Returns 0, or OUT_EUSAGE (with *e) for invalid parameters. */
+int simulate_window(const struct sim_params *p, long *first, long *last, struct out_error *e);
+
 /* simulate_write, and when st is non-NULL fill it with counts of what was written. */
 int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
                  struct out_error *e);

@@ -287,6 +287,22 @@ static char **sorted_lines(char *text, size_t *n)
     return v;
 }
 
+/* The window plan.c reads the data as of. Days since 1970-01-01 by hand: 2025-01-01 is
+ * 55 * 365 + 14 leap days = 20089, 2025-12-31 is 20089 + 364; 2024-01-31 is 20089 - 366 + 30
+ * = 19753, and a month on from it is clipped to 29 February, less a day: 19753 + 28 = 19781. */
+static void test_window(void)
+{
+    struct sim_params p = sim_params_default();
+    long first = 0, last = 0;
+    struct out_error e;
+    CHECK(simulate_window(&p, &first, &last, &e) == 0 && first == 20089 && last == 20453);
+    memcpy(p.start, "2024-01-31", 10);
+    p.months = 1;
+    CHECK(simulate_window(&p, &first, &last, &e) == 0 && first == 19753 && last == 19781);
+    p.months = 0;
+    CHECK(simulate_window(&p, &first, &last, &e) == OUT_EUSAGE && strstr(e.msg, "months"));
+}
+
 static void test_determinism(void)
 {
     struct sim_params p = sim_params_default();
@@ -934,6 +950,7 @@ static void test_cli(void)
 int main(void)
 {
     test_header();
+    test_window();
     test_determinism();
     test_dirty_counts();
     test_natural_course();

@@ -19,27 +19,45 @@ sim=(--control 0.4 --effect 0.3 --months 6)
     -o "$tmp/plan.csv"
 [ "$(head -1 "$tmp/plan.csv")" = "patients,claim,part,statistic,reps,supported,contradicted,inconclusive,insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,share_contradicted,contradicted_lo,contradicted_hi,median_estimate" ]
 [ "$(wc -l <"$tmp/plan.csv")" -eq $((1 + 2 * 5)) ]   # U60 is two rows: median and reach
-for n in 60 150; do
-    : >"$tmp/verdicts"
-    for r in 0 1 2 3; do
-        "$bin" simulate --patients "$n" --seed $((5 + r)) "${sim[@]}" -o "$tmp/v.csv"
-        "$bin" run --quiet --no-charts --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
-        # Quoted fields (a CI method "Welch t, 54.3 df", notes) become one token, so the
-        # commas split the columns; the verdict column is found by name.
-        awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) if (h[i] == "verdict") v = i; next }
-             { gsub(/"([^"]|"")*"/, "Q"); split($0, f, ","); print f[1] "," f[2] "," f[v] }' \
-            "$tmp/run/audit.csv" >>"$tmp/verdicts"
+# compare PLAN SEED [RUN OPTION]...: for each size, the plan's counts equal the verdicts of
+# `run` (with those options) on the data sets of seeds SEED .. SEED+3.
+compare() {
+    local plan=$1 seed=$2 n r; shift 2
+    for n in 60 150; do
+        : >"$tmp/verdicts"
+        for r in 0 1 2 3; do
+            "$bin" simulate --patients "$n" --seed $((seed + r)) "${sim[@]}" -o "$tmp/v.csv"
+            "$bin" run --quiet --no-charts "$@" --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
+            # Quoted fields (a CI method "Welch t, 54.3 df", notes) become one token, so the
+            # commas split the columns; the verdict column is found by name.
+            awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) if (h[i] == "verdict") v = i; next }
+                 { gsub(/"([^"]|"")*"/, "Q"); split($0, f, ","); print f[1] "," f[2] "," f[v] }' \
+                "$tmp/run/audit.csv" >>"$tmp/verdicts"
+        done
+        # Tally as the plan does, and compare with its counts columns (6-10).
+        awk -F, -v n="$n" '{ c[$1 "," $2 "," $3]++; k[$1 "," $2] = 1 }
+            END { split("supported contradicted inconclusive insufficient_data not_auditable", vs, " ")
+                  for (key in k) { line = n "," key
+                                   for (i = 1; i <= 5; i++) line = line "," (c[key "," vs[i]] + 0)
+                                   print line } }' "$tmp/verdicts" | sort >"$tmp/want"
+        awk -F, -v n="$n" '$1 == n { print $1 "," $2 "," $3 "," $6 "," $7 "," $8 "," $9 "," $10 }' \
+            "$plan" | sort >"$tmp/got"
+        diff "$tmp/want" "$tmp/got"
     done
-    # Tally as the plan does, and compare with its counts columns (6-10).
-    awk -F, -v n="$n" '{ c[$1 "," $2 "," $3]++; k[$1 "," $2] = 1 }
-        END { split("supported contradicted inconclusive insufficient_data not_auditable", vs, " ")
-              for (key in k) { line = n "," key
-                               for (i = 1; i <= 5; i++) line = line "," (c[key "," vs[i]] + 0)
-                               print line } }' "$tmp/verdicts" | sort >"$tmp/want"
-    awk -F, -v n="$n" '$1 == n { print $1 "," $2 "," $3 "," $6 "," $7 "," $8 "," $9 "," $10 }' \
-        "$tmp/plan.csv" | sort >"$tmp/got"
-    diff "$tmp/want" "$tmp/got"
-done
+}
+compare "$tmp/plan.csv" 5
+# A study still to start: its window runs past today. The plan reads each data set as on
+# the window's last day, as `run --today LAST` does; with today's date the later visits
+# would be rejected as in the future and the plan would count too few.
+start=$(date -u -d "$(date -u +%Y-%m-01) +1 month" +%F)
+last=$(date -u -d "$start +6 months -1 day" +%F)
+sim=(--control 0.4 --effect 0.3 --months 6 --start "$start")
+"$bin" simulate --plan "$tmp/claims.tsv" --patients 60,150 --reps 4 --seed 9 "${sim[@]}" \
+    -o "$tmp/future.csv"
+compare "$tmp/future.csv" 9 --today "$last"
+[ "$(wc -l <"$tmp/run/rejects.csv")" -eq 1 ]    # LAST is the window's last day: nothing rejected
+"$bin" run --quiet --no-charts --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
+grep -q future_date "$tmp/run/rejects.csv"      # ... and without it the data do lose visits
 # The claims must not all have the same verdict in every data set, or the comparison above
 # would pass with the seeds mixed up.
 [ "$(cut -d, -f6-10 "$tmp/plan.csv" | sort -u | wc -l)" -gt 3 ]
