@@ -136,10 +136,11 @@ static void tallies_free(struct tally *t, size_t n)
 }
 
 /* Every replicate of one size, tallied into t[0 .. *n_rows). */
-static int one_size(const struct plan_opts *o, long patients, const struct claim_set *cs,
+static int one_size(const struct plan_opts *o, size_t size_i, const struct claim_set *cs,
                     struct audit_result *ar, struct tally **tp, size_t *n_rows,
                     struct out_error *e)
 {
+    long patients = o->patients[size_i];
     struct tally *t = NULL;
     size_t n = 0;
     int rc = 0;
@@ -185,6 +186,8 @@ static int one_size(const struct plan_opts *o, long patients, const struct claim
             if (isfinite(row->est))
                 t[i].est[t[i].n_est++] = row->est;
         }
+        if (o->progress)
+            o->progress(o->progress_ctx, size_i, r + 1);
     }
     if (rc) {
         tallies_free(t, n);
@@ -219,7 +222,7 @@ int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
     for (size_t s = 0; s < o->n_sizes && !rc; s++) {
         struct tally *t = NULL;
         size_t n = 0;
-        if ((rc = one_size(o, o->patients[s], cs, &ar, &t, &n, e)))
+        if ((rc = one_size(o, s, cs, &ar, &t, &n, e)))
             break;
         for (size_t i = 0; i < n && !rc; i++)
             if (plan_write_row(out, o->patients[s], t[i].claim, t[i].part, t[i].statistic,

@@ -37,6 +37,10 @@ struct plan_opts {
     long patients[PLAN_MAX_SIZES];   /* cohort sizes, each >= 1 */
     size_t n_sizes;                  /* 1 .. PLAN_MAX_SIZES */
     long reps;                       /* replicates per size, 1 .. 100000 */
+    /* Called after each replicate with the size's index and the replicates done at it
+     * (1 .. reps); NULL for none. For a progress line: it must not write to out. */
+    void (*progress)(void *ctx, size_t size_i, long done);
+    void *progress_ctx;
 };
 
 /* Writes the header and the rows described above to out. Returns 0 or an error (above). */

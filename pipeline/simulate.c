@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gsl/gsl_errno.h>
@@ -1156,6 +1157,40 @@ static int parse_int(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
+/* The plan's progress line on stderr, as run's: nothing in the first second, then at most
+ * four updates a second, and a last one with a newline if anything was shown. */
+struct plan_progress {
+    const struct plan_opts *po;
+    double t0, last;
+    int shown;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void plan_progress_line(void *ctx, size_t size_i, long done)
+{
+    struct plan_progress *pp = ctx;
+    const struct plan_opts *po = pp->po;
+    double t = mono_s();
+    int final = size_i + 1 == po->n_sizes && done == po->reps;
+    if (final ? !pp->shown : t - pp->t0 < 1.0 || t - pp->last < 0.25)
+        return;
+    pp->last = t;
+    pp->shown = 1;
+    double all = (double)po->n_sizes * (double)po->reps;
+    double k = (double)size_i * (double)po->reps + (double)done;
+    char line[128];
+    snprintf(line, sizeof line, "plan: %ld patients (size %zu of %zu), data set %ld of %ld, %.0f%%, %.0f s",
+             po->patients[size_i], size_i + 1, po->n_sizes, done, po->reps, 100.0 * k / all,
+             t - pp->t0);
+    fprintf(stderr, "\r%-60s%s", line, final ? "\n" : "");
+}
+
 /* `simulate --plan CLAIMS`: the sizes, the registry, then plan_run into output. */
 static int plan_cli(const struct sim_params *sp, const char *claims, const char *sizes,
                     long reps, const char *output, int stats)
@@ -1186,12 +1221,19 @@ static int plan_cli(const struct sim_params *sp, const char *claims, const char 
     unsigned cols;
     if (columns_mask(&po.sim, &cols, &e) != 0)
         return usage_error("--%s", e.msg);
+    /* Progress only on a terminal, and not when the table itself goes to that terminal. */
+    int to_stdout = !output || strcmp(output, "-") == 0;
+    struct plan_progress pp = {.po = &po, .t0 = mono_s()};
+    if (isatty(STDERR_FILENO) && !(to_stdout && isatty(STDOUT_FILENO))) {
+        po.progress = plan_progress_line;
+        po.progress_ctx = &pp;
+    }
     struct claim_set cs;
     claim_set_init(&cs);
     int rc = claims_load(claims, &cs, &e);
     if (!rc) {
         struct outfile of;
-        if (output && strcmp(output, "-") != 0) {
+        if (!to_stdout) {
             if ((rc = outfile_open(&of, output, &e)) == 0) {
                 rc = plan_run(&po, &cs, of.fp, &e);
                 if (rc == 0)

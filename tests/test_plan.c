@@ -231,6 +231,44 @@ static void test_seeds(void)
     claim_set_free(&cs);
 }
 
+/* The progress callback: once per replicate, sizes in order, done counting 1 .. reps. */
+struct calls {
+    long n, bad;
+    size_t size_i;
+    long done;
+};
+
+static void record_call(void *ctx, size_t size_i, long done)
+{
+    struct calls *c = ctx;
+    long want_done = c->size_i == size_i ? c->done + 1 : 1;
+    if (!(size_i == c->size_i || size_i == c->size_i + 1) || done != want_done)
+        c->bad++;
+    c->n++;
+    c->size_i = size_i;
+    c->done = done;
+}
+
+static void test_progress(void)
+{
+    struct claim_set cs;
+    CHECK(registry(DIFF_ROWS, &cs) == 0);
+    struct plan_opts o = opts(30, 3);
+    o.patients[1] = 40;
+    o.n_sizes = 2;
+    int rc = -1;
+    char *plain = plan_text(&o, &cs, &rc);
+    struct calls c = {0};
+    o.progress = record_call;
+    o.progress_ctx = &c;
+    char *t = plan_text(&o, &cs, &rc);
+    CHECK(rc == 0 && c.n == 6 && c.bad == 0 && c.size_i == 1 && c.done == 3);
+    CHECK(plain && t && strcmp(plain, t) == 0);   /* the table does not change */
+    free(plain);
+    free(t);
+    claim_set_free(&cs);
+}
+
 static void test_invalid(void)
 {
     struct claim_set cs;
@@ -311,6 +349,7 @@ int main(void)
     test_null_error_rate();
     test_power_and_sizes();
     test_seeds();
+    test_progress();
     test_invalid();
     test_cli();
     return TEST_END("test_plan");

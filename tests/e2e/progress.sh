@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Progress on stderr: silent when stderr is not a terminal (cron, pipes, files) and under
 # --quiet; on a terminal (faked with util-linux `script`), a run of more than a second shows
-# the ingest line ("ingest: 42% 3.1M rows 85 MB/s"), the stage names and "done in".
+# the ingest line ("ingest: 42% 3.1M rows 85 MB/s"), the stage names and "done in"; simulate
+# --plan shows its data-set count the same way, and never in a table written to the terminal.
 set -eu
 cd "$(dirname "$0")/../.."
 bin=${OUTCOMES:-build/san/outcomes}
@@ -36,4 +37,24 @@ if [ "$ms" -ge 2000 ]; then
     grep -q 'done in [0-9.]* s' "$tmp/t.tty" || { echo "no final line:"; cat -v "$tmp/t.tty"; exit 1; }
 else
     echo "run took ${ms} ms: too quick to expect progress (terminal case not checked)"
+fi
+
+# simulate --plan: the same rules. Not a terminal: nothing on stderr.
+plan=(simulate --plan samples/claims.tsv --patients 300 --reps 40)
+"$bin" "${plan[@]}" -o "$tmp/p.csv" 2>"$tmp/p.err"
+[ ! -s "$tmp/p.err" ] || { echo "plan wrote to stderr without a terminal:"; cat "$tmp/p.err"; exit 1; }
+# The table on the terminal itself: no progress line in it.
+script -qec "$(quote "$bin" "${plan[@]}")" /dev/null >"$tmp/pt.tty"
+! grep -q 'plan:' "$tmp/pt.tty" || { echo "progress mixed into the table on the terminal"; exit 1; }
+grep -q '^300,E01a,' "$tmp/pt.tty"
+# The table to a file, stderr on the terminal: the line, ending at 100%, and the same table.
+start=$(date +%s%N)
+script -qec "$(quote "$bin" "${plan[@]}" -o "$tmp/pf.csv")" /dev/null >"$tmp/pf.tty"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+cmp "$tmp/p.csv" "$tmp/pf.csv"
+if [ "$ms" -ge 1500 ]; then
+    grep -q 'plan: 300 patients (size 1 of 1), data set 40 of 40, 100%' "$tmp/pf.tty" ||
+        { echo "no plan progress on a terminal:"; cat -v "$tmp/pf.tty"; exit 1; }
+else
+    echo "plan took ${ms} ms: too quick to expect progress (terminal case not checked)"
 fi
