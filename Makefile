@@ -35,7 +35,7 @@ REL_OBJ   := $(LIBSRC:pipeline/%.c=build/rel/%.o)
 SAN_OBJ   := $(LIBSRC:pipeline/%.c=build/san/%.o)
 TESTBIN   := $(TESTSRC:tests/%.c=build/san/%) build/san/test_csvread_swar
 TSAN_OBJ  := $(LIBSRC:pipeline/%.c=build/tsan/%.o)
-TSANBIN   := build/tsan/test_stream build/tsan/test_ingest build/tsan/test_bigarr
+TSANBIN   := build/tsan/test_stream build/tsan/test_ingest build/tsan/test_bigarr build/tsan/test_plan
 # Kept between runs (make would delete them as intermediates of the pattern rule).
 .SECONDARY: $(TSAN_OBJ)
 

@@ -3,6 +3,7 @@
 #include "plan.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,66 +136,157 @@ static void tallies_free(struct tally *t, size_t n)
     free(t);
 }
 
+/* replicate into a fresh *ar, its error message naming the size and seed. */
+static int replicate_named(const struct sim_params *sp, const struct claim_set *cs,
+                           struct audit_result *ar, struct out_error *e)
+{
+    audit_result_free(ar);
+    audit_result_init(ar);
+    int rc = replicate(sp, cs, ar, e);
+    if (rc) {
+        char msg[sizeof e->msg];
+        out_error_format(e, msg, sizeof msg);
+        rc = out_err(e, rc, NULL, 0, 0, "replicate with %ld patients, seed %lu: %s",
+                     sp->patients, sp->seed, msg);
+    }
+    return rc;
+}
+
+/* The replicates of one size, shared by the threads that run them. Replicate 0 runs first,
+ * alone: it gives the number of audit rows n. The others are handed out in order; each
+ * writes its verdicts and estimates into its own slots, so the tally, made afterwards in
+ * replicate order, is the same bytes whatever the number of threads. */
+struct size_run {
+    const struct plan_opts *o;
+    const struct claim_set *cs;
+    size_t size_i, n;
+    unsigned char *verdict;      /* reps * n */
+    double *est;                 /* reps * n; NAN when the replicate had none */
+    pthread_mutex_t mu;
+    long next, done;             /* replicates handed out, finished */
+    long err_r;                  /* the first failing replicate, or -1 */
+    int err_rc;
+    struct out_error err;
+};
+
+/* Run replicate r into its slots. Returns 0 or an error (*e set). */
+static int run_one(struct size_run *sr, long r, struct audit_result *ar, struct out_error *e)
+{
+    const struct plan_opts *o = sr->o;
+    struct sim_params sp = o->sim;
+    sp.patients = o->patients[sr->size_i];
+    sp.seed = o->sim.seed + (unsigned long)r;
+    int rc = replicate_named(&sp, sr->cs, ar, e);
+    if (rc)
+        return rc;
+    if (ar->n != sr->n)   /* the audit gives one row per claim (two for "up to") */
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0,
+                       "replicate with %ld patients, seed %lu: %zu audit rows, not %zu",
+                       sp.patients, sp.seed, ar->n, sr->n);
+    for (size_t i = 0; i < sr->n; i++) {
+        sr->verdict[(size_t)r * sr->n + i] = (unsigned char)ar->row[i].verdict;
+        sr->est[(size_t)r * sr->n + i] = ar->row[i].est;
+    }
+    return 0;
+}
+
+static void *size_worker(void *arg)
+{
+    struct size_run *sr = arg;
+    struct audit_result ar;
+    audit_result_init(&ar);
+    for (;;) {
+        pthread_mutex_lock(&sr->mu);
+        long r = sr->err_rc ? sr->o->reps : sr->next++;
+        pthread_mutex_unlock(&sr->mu);
+        if (r >= sr->o->reps)
+            break;
+        struct out_error e = {0};
+        int rc = run_one(sr, r, &ar, &e);
+        pthread_mutex_lock(&sr->mu);
+        if (rc && (!sr->err_rc || r < sr->err_r)) {
+            sr->err_rc = rc;
+            sr->err_r = r;
+            sr->err = e;
+        }
+        if (!rc && sr->o->progress)
+            sr->o->progress(sr->o->progress_ctx, sr->size_i, ++sr->done);
+        pthread_mutex_unlock(&sr->mu);
+    }
+    audit_result_free(&ar);
+    return NULL;
+}
+
 /* Every replicate of one size, tallied into t[0 .. *n_rows). */
 static int one_size(const struct plan_opts *o, size_t size_i, const struct claim_set *cs,
                     struct audit_result *ar, struct tally **tp, size_t *n_rows,
                     struct out_error *e)
 {
-    long patients = o->patients[size_i];
-    struct tally *t = NULL;
-    size_t n = 0;
-    int rc = 0;
-    for (long r = 0; r < o->reps && !rc; r++) {
-        struct sim_params sp = o->sim;
-        sp.patients = patients;
-        sp.seed = o->sim.seed + (unsigned long)r;
-        audit_result_free(ar);
-        audit_result_init(ar);
-        if ((rc = replicate(&sp, cs, ar, e))) {
-            char msg[sizeof e->msg];
-            out_error_format(e, msg, sizeof msg);
-            rc = out_err(e, rc, NULL, 0, 0, "replicate with %ld patients, seed %lu: %s",
-                         patients, sp.seed, msg);
+    struct size_run sr = {.o = o, .cs = cs, .size_i = size_i, .next = 1, .done = 1,
+                          .err_r = -1};
+    /* Replicate 0 on this thread: its rows name the tally's rows. */
+    struct sim_params sp = o->sim;
+    sp.patients = o->patients[size_i];
+    int rc = replicate_named(&sp, cs, ar, e);
+    if (rc)
+        return rc;
+    size_t n = sr.n = ar->n;
+    size_t slots = (size_t)o->reps * (n ? n : 1);
+    struct tally *t = calloc(n ? n : 1, sizeof *t);
+    sr.verdict = malloc(slots);
+    sr.est = malloc(slots * sizeof *sr.est);
+    for (size_t i = 0; t && i < n; i++)
+        if (!(t[i].est = malloc((size_t)o->reps * sizeof *t[i].est)))
             break;
-        }
-        if (r == 0) {
-            n = ar->n;
-            t = calloc(n ? n : 1, sizeof *t);
-            if (!t)
-                return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
-            for (size_t i = 0; i < n; i++) {
-                t[i].claim = ar->row[i].claim->id;
-                snprintf(t[i].part_buf, sizeof t[i].part_buf, "%s", ar->row[i].part);
-                t[i].statistic = claim_stat_defs[ar->row[i].stat].name;
-                t[i].est = malloc((size_t)o->reps * sizeof *t[i].est);
-                if (!t[i].est) {
-                    tallies_free(t, n);
-                    return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
-                }
-            }
-        } else if (ar->n != n) {
-            /* The audit gives one row per claim (two for "up to") whatever the data. */
-            rc = out_err(e, OUT_EINTERNAL, NULL, 0, 0,
-                         "replicate with %ld patients, seed %lu: %zu audit rows, not %zu",
-                         patients, sp.seed, ar->n, n);
-            break;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const struct audit_row *row = &ar->row[i];
-            if ((unsigned)row->verdict < V__COUNT)
-                t[i].count[row->verdict]++;
-            if (isfinite(row->est))
-                t[i].est[t[i].n_est++] = row->est;
-        }
-        if (o->progress)
-            o->progress(o->progress_ctx, size_i, r + 1);
+    if (!t || !sr.verdict || !sr.est || (n && !t[n - 1].est)) {
+        tallies_free(t, n);
+        free(sr.verdict);
+        free(sr.est);
+        return out_err(e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
     }
+    for (size_t i = 0; i < n; i++) {
+        t[i].claim = ar->row[i].claim->id;
+        snprintf(t[i].part_buf, sizeof t[i].part_buf, "%s", ar->row[i].part);
+        t[i].part = t[i].part_buf;
+        t[i].statistic = claim_stat_defs[ar->row[i].stat].name;
+        sr.verdict[i] = (unsigned char)ar->row[i].verdict;
+        sr.est[i] = ar->row[i].est;
+    }
+    if (o->progress)
+        o->progress(o->progress_ctx, size_i, 1);
+
+    /* The rest on up to o->threads threads, this one included. */
+    pthread_mutex_init(&sr.mu, NULL);
+    pthread_t th[PLAN_MAX_THREADS];
+    size_t extra = 0, want = o->threads > 1 ? (size_t)o->threads - 1 : 0;
+    if (want > PLAN_MAX_THREADS)
+        want = PLAN_MAX_THREADS;
+    if ((long)want > o->reps - 1)
+        want = (size_t)(o->reps - 1);
+    while (extra < want && pthread_create(&th[extra], NULL, size_worker, &sr) == 0)
+        extra++;   /* a thread that cannot start leaves its share to the others */
+    size_worker(&sr);
+    for (size_t k = 0; k < extra; k++)
+        pthread_join(th[k], NULL);
+    pthread_mutex_destroy(&sr.mu);
+    if ((rc = sr.err_rc) != 0) {
+        *e = sr.err;
+    } else {
+        for (long r = 0; r < o->reps; r++)
+            for (size_t i = 0; i < n; i++) {
+                size_t k = (size_t)r * n + i;
+                if (sr.verdict[k] < V__COUNT)
+                    t[i].count[sr.verdict[k]]++;
+                if (isfinite(sr.est[k]))
+                    t[i].est[t[i].n_est++] = sr.est[k];
+            }
+    }
+    free(sr.verdict);
+    free(sr.est);
     if (rc) {
         tallies_free(t, n);
         return rc;
     }
-    for (size_t i = 0; i < n; i++)
-        t[i].part = t[i].part_buf;
     *tp = t;
     *n_rows = n;
     return 0;

@@ -8,6 +8,8 @@
  *   outcomes simulate --patients N --seed (seed + r) [same options] -o r.csv
  *   outcomes run --claims FILE r.csv
  * Every size uses the same seeds, so the sizes are compared on common random numbers.
+ * Replicates may run on several threads (plan_opts.threads); they are tallied in seed order,
+ * so the output does not depend on the number.
  *
  * The output is one CSV row per audited claim row (registry order) per size:
  *   patients,claim,part,statistic,reps,supported,contradicted,inconclusive,
@@ -30,15 +32,18 @@
 #include "error.h"
 #include "simulate.h"
 
-enum { PLAN_MAX_SIZES = 32 };
+enum { PLAN_MAX_SIZES = 32, PLAN_MAX_THREADS = 64 };
 
 struct plan_opts {
     struct sim_params sim;           /* the simulated clinic; sim.patients is ignored */
     long patients[PLAN_MAX_SIZES];   /* cohort sizes, each >= 1 */
     size_t n_sizes;                  /* 1 .. PLAN_MAX_SIZES */
     long reps;                       /* replicates per size, 1 .. 100000 */
+    int threads;                     /* replicates run at once; 0 or 1: one at a time. The
+                                        table is the same bytes whatever the number */
     /* Called after each replicate with the size's index and the replicates done at it
-     * (1 .. reps); NULL for none. For a progress line: it must not write to out. */
+     * (1 .. reps, in order: calls are serialised, from any of the threads); NULL for none.
+     * For a progress line: it must not write to out. */
     void (*progress)(void *ctx, size_t size_i, long done);
     void *progress_ctx;
 };

@@ -1044,7 +1044,7 @@ int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e)
 enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
-    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS
+    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS
 };
 
 /* One table drives getopt_long and --help. */
@@ -1080,6 +1080,8 @@ static const struct cli_opt {
     {"plan", O_PLAN, "CLAIMS", "instead of data, write how often each claim of the registry "
                                "would be supported or contradicted, per cohort size"},
     {"reps", O_REPS, "N", "with --plan: data sets simulated per size (default 200)"},
+    {"threads", O_THREADS, "N", "with --plan: data sets run at once (default: the CPUs online); "
+                                "the table is the same for any N"},
     {"help", O_HELP, NULL, "show this help"},
 };
 enum { N_CLI_OPTS = sizeof cli_opts / sizeof cli_opts[0] };
@@ -1193,12 +1195,17 @@ static void plan_progress_line(void *ctx, size_t size_i, long done)
 
 /* `simulate --plan CLAIMS`: the sizes, the registry, then plan_run into output. */
 static int plan_cli(const struct sim_params *sp, const char *claims, const char *sizes,
-                    long reps, const char *output, int stats)
+                    long reps, int threads, const char *output, int stats)
 {
     struct plan_opts po;
     memset(&po, 0, sizeof po);
     po.sim = *sp;
     po.reps = reps ? reps : 200;
+    if (!threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus < 1 ? 1 : cpus > PLAN_MAX_THREADS ? PLAN_MAX_THREADS : (int)cpus;
+    }
+    po.threads = threads;
     if (stats)
         return usage_error("--stats is not for --plan");
     const char *list = sizes ? sizes : "50,100,200,400";
@@ -1259,6 +1266,7 @@ int simulate_cli(int argc, char **argv)
     struct sim_params p = sim_params_default();
     const char *output = NULL, *patients_arg = NULL, *plan_claims = NULL;
     long reps = 0;
+    int threads = 0;
     int stats = 0;
     struct option longopts[N_CLI_OPTS + 1];
     char shortopts[2 * N_CLI_OPTS + 1];
@@ -1301,6 +1309,12 @@ int simulate_cli(int argc, char **argv)
                 return usage_error("--%s: '%s' is not a whole number in 1..100000", name,
                                    optarg);
             reps = l;
+            break;
+        case O_THREADS:
+            if (parse_int(optarg, 1, PLAN_MAX_THREADS, &l))
+                return usage_error("--%s: '%s' is not a whole number in 1..%d", name, optarg,
+                                   PLAN_MAX_THREADS);
+            threads = (int)l;
             break;
         case O_SEED: {
             char *end;
@@ -1378,9 +1392,11 @@ int simulate_cli(int argc, char **argv)
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
     if (plan_claims)
-        return plan_cli(&p, plan_claims, patients_arg, reps, output, stats);
+        return plan_cli(&p, plan_claims, patients_arg, reps, threads, output, stats);
     if (reps)
         return usage_error("--reps is for --plan");
+    if (threads)
+        return usage_error("--threads is for --plan");
     if (patients_arg) {
         long l;
         if (parse_int(patients_arg, 1, 1000000000L, &l))

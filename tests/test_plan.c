@@ -269,6 +269,62 @@ static void test_progress(void)
     claim_set_free(&cs);
 }
 
+/* Replicates run on several threads give the same table to the byte as one at a time, and
+ * the progress calls stay in order. The claims sit near the simulated values (about 55%
+ * responders, a median improvement about 40%), so verdicts and estimates vary between data
+ * sets: a replicate run twice or not at all, or a result in another's slot, would change the
+ * counts or the medians. */
+static void test_threads(void)
+{
+    struct claim_set cs;
+    CHECK(registry("S55\ts\tx\tq\tpain\tresponder_share_pct\t30\t\tge\t55\t\t\tr\t\n"
+                   "M45\ts\tx\tq\tpain\tmedian_pct_improvement\t\t\tge\t45\t\t\tr\t\n",
+                   &cs) == 0);
+    struct plan_opts o = opts(40, 11);
+    o.patients[1] = 90;
+    o.n_sizes = 2;
+    int rc = -1;
+    char *one = plan_text(&o, &cs, &rc);
+    CHECK(rc == 0 && one);
+    /* Mixed verdicts at 90 patients: the median claim is contradicted in some data sets and
+     * inconclusive in the others (3 and 8 with these seeds). */
+    long con = one ? count_of(one, "90,M45,", 6) : -1, inc = one ? count_of(one, "90,M45,", 7) : -1;
+    CHECK(con > 0 && inc > 0 && con + inc == 11);
+    const int nthreads[] = {2, 3, 8, 64};
+    for (size_t k = 0; k < sizeof nthreads / sizeof nthreads[0]; k++) {
+        o.threads = nthreads[k];
+        struct calls c = {0};
+        o.progress = record_call;
+        o.progress_ctx = &c;
+        char *t = plan_text(&o, &cs, &rc);
+        CHECK(rc == 0 && t && one && strcmp(one, t) == 0);
+        CHECK(c.n == 22 && c.bad == 0 && c.size_i == 1 && c.done == 11);
+        free(t);
+    }
+    /* The counts are those of the 11 data sets run one by one (a plan of one replicate at
+     * seed 1 + r runs only replicate 0, on the calling thread). */
+    long by_one[2] = {0, 0};
+    for (long r = 0; r < 11; r++) {
+        struct plan_opts or = opts(90, 1);
+        or.sim.seed = o.sim.seed + (unsigned long)r;
+        char *t = plan_text(&or, &cs, &rc);
+        by_one[0] += t ? count_of(t, "90,M45,", 6) : 100;
+        by_one[1] += t ? count_of(t, "90,M45,", 7) : 100;
+        free(t);
+    }
+    CHECK(by_one[0] == con && by_one[1] == inc);
+    /* More threads than replicates. */
+    struct plan_opts o1 = opts(30, 1);
+    char *a = plan_text(&o1, &cs, &rc);
+    o1.threads = 4;
+    char *b = plan_text(&o1, &cs, &rc);
+    CHECK(a && b && strcmp(a, b) == 0);
+    free(a);
+    free(b);
+    free(one);
+    claim_set_free(&cs);
+}
+
 static void test_invalid(void)
 {
     struct claim_set cs;
@@ -336,6 +392,12 @@ static void test_cli(void)
     CHECK(cli(reps_no_plan) == OUT_EUSAGE);
     const char *reps_zero[] = {"--plan", reg, "--reps", "0", NULL};
     CHECK(cli(reps_zero) == OUT_EUSAGE);
+    const char *threads_no_plan[] = {"--threads", "2", NULL};
+    CHECK(cli(threads_no_plan) == OUT_EUSAGE);
+    const char *threads_zero[] = {"--plan", reg, "--threads", "0", NULL};
+    CHECK(cli(threads_zero) == OUT_EUSAGE);
+    const char *threads_many[] = {"--plan", reg, "--threads", "65", NULL};
+    CHECK(cli(threads_many) == OUT_EUSAGE);
     const char *no_registry[] = {"--plan", "/nonexistent/claims.tsv", "--reps", "1", NULL};
     int rc = cli(no_registry);
     CHECK(rc == OUT_EIO || rc == OUT_EINPUT);
@@ -350,6 +412,7 @@ int main(void)
     test_power_and_sizes();
     test_seeds();
     test_progress();
+    test_threads();
     test_invalid();
     test_cli();
     return TEST_END("test_plan");
