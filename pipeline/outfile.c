@@ -28,6 +28,19 @@ int outfile_open(struct outfile *of, const char *path, struct out_error *e)
     if (snprintf(of->path, sizeof of->path, "%s", path) >= (int)sizeof of->path ||
         snprintf(of->tmp, sizeof of->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof of->tmp)
         return out_err(e, OUT_EIO, path, 0, 0, "path too long");
+    /* A directory is refused now, before any work, not at the rename. A device or FIFO
+     * (`-o /dev/null`, `-o /dev/stdout`, a named pipe) is written to as it is: a temporary
+     * renamed over it would replace the device with a file (and as root, for everyone). */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return out_err(e, OUT_EIO, path, 0, 0, "cannot replace: %s", strerror(EISDIR));
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        of->direct = 1;
+        of->tmp[0] = '\0';
+        if (!(of->fp = fopen(path, "we")))
+            return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+        return 0;
+    }
     int fd = mkstemp(of->tmp);
     if (fd < 0)
         return out_err(e, OUT_EIO, path, 0, 0, "cannot create: %s", strerror(errno));
@@ -50,7 +63,9 @@ int outfile_commit(struct outfile *of, struct out_error *e)
 {
     if (!of->fp)
         return out_err(e, OUT_EIO, of->path, 0, 0, "not open");
-    int bad = ferror(of->fp) || fflush(of->fp) != 0 || fsync(fileno(of->fp)) != 0;
+    /* No fsync on a device or pipe (it has nothing to make durable; /dev/null says EINVAL). */
+    int bad = ferror(of->fp) || fflush(of->fp) != 0 ||
+              (!of->direct && fsync(fileno(of->fp)) != 0);
     int err = errno;
     if (fclose(of->fp) != 0 && !bad) {
         bad = 1;
@@ -58,9 +73,12 @@ int outfile_commit(struct outfile *of, struct out_error *e)
     }
     of->fp = NULL;
     if (bad) {
-        unlink(of->tmp);
+        if (!of->direct)
+            unlink(of->tmp);
         return out_err(e, OUT_EIO, of->path, 0, 0, "write failed: %s", strerror(err));
     }
+    if (of->direct)
+        return 0;
     if (rename(of->tmp, of->path) != 0) {
         err = errno;
         unlink(of->tmp);
@@ -88,7 +106,8 @@ void outfile_abort(struct outfile *of)
     if (of->fp) {
         fclose(of->fp);
         of->fp = NULL;
-        unlink(of->tmp);
+        if (!of->direct)
+            unlink(of->tmp);
     }
 }
 

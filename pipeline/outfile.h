@@ -3,6 +3,9 @@
  * A reader (a browser, a dashboard, the next stage) sees either the old file or the whole
  * new one, never a half-written one; a failed run leaves the last good file in place.
  * Usage: outfile_open → write to of.fp → outfile_commit (or outfile_abort on any error).
+ * A target that exists and is not a regular file is not replaced: a directory is an error at
+ * open, a device or FIFO (/dev/null, /dev/stdout, a named pipe) is written to directly, and
+ * what it got before a failure stays there.
  */
 #ifndef OUTCOMES_OUTFILE_H
 #define OUTCOMES_OUTFILE_H
@@ -14,7 +17,8 @@
 struct outfile {
     FILE *fp;
     char path[4096];
-    char tmp[4096];
+    char tmp[4096];      /* "" when direct */
+    int direct;          /* writing straight to a device or FIFO: no temporary, no rename */
 };
 
 /* Open a temporary file in the target's directory. Returns 0 or OUT_EIO with *e set. */

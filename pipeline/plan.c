@@ -2,6 +2,7 @@
 #define _GNU_SOURCE   /* open_memstream */
 #include "plan.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -127,6 +128,11 @@ static int replicate(const struct sim_params *sp, const struct claim_set *cs,
     patient_set_free(&ps);
     dataset_free(&ds);
     return rc;
+}
+
+static int decided(unsigned v)
+{
+    return v == V_SUPPORTED || v == V_CONTRADICTED || v == V_INCONCLUSIVE;
 }
 
 static void tallies_free(struct tally *t, size_t n)
@@ -277,7 +283,9 @@ static int one_size(const struct plan_opts *o, size_t size_i, const struct claim
                 size_t k = (size_t)r * n + i;
                 if (sr.verdict[k] < V__COUNT)
                     t[i].count[sr.verdict[k]]++;
-                if (isfinite(sr.est[k]))
+                /* Only a data set the audit decided on: an insufficient one's estimate can
+                 * rest on one or two patients and would pull the median anywhere. */
+                if (decided(sr.verdict[k]) && isfinite(sr.est[k]))
                     t[i].est[t[i].n_est++] = sr.est[k];
             }
     }
@@ -301,6 +309,12 @@ int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
     if (o->reps < 1 || o->reps > 100000)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0, "replicates: %ld is not in 1..100000",
                        o->reps);
+    /* Replicate r uses seed + r: past the generator's last seed it would repeat a seed. */
+    if (o->sim.seed < 1 || o->sim.seed > SIM_SEED_MAX ||
+        (unsigned long)(o->reps - 1) > SIM_SEED_MAX - o->sim.seed)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "seeds %lu + 0..%ld: the replicates' seeds must stay in 1..%lu",
+                       o->sim.seed, o->reps - 1, (unsigned long)SIM_SEED_MAX);
     for (size_t i = 0; i < o->n_sizes; i++)
         if (o->patients[i] < 1)
             return out_err(e, OUT_EUSAGE, NULL, 0, 0, "cohort size %ld is not >= 1",
@@ -319,11 +333,11 @@ int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
         for (size_t i = 0; i < n && !rc; i++)
             if (plan_write_row(out, o->patients[s], t[i].claim, t[i].part, t[i].statistic,
                                t[i].count, o->reps, t[i].est, t[i].n_est))
-                rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error");
+                rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error: %s", strerror(errno));
         tallies_free(t, n);
     }
     audit_result_free(&ar);
     if (!rc && (fflush(out) != 0 || ferror(out)))
-        rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error");
+        rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error: %s", strerror(errno));
     return rc;
 }

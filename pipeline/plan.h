@@ -17,7 +17,8 @@
  *   share_contradicted,contradicted_lo,contradicted_hi,median_estimate
  * The shares are of the replicates, each with a 95% Wilson interval for the Monte Carlo
  * error (the share itself is an estimate from `reps` draws). median_estimate is the median of
- * the replicates' finite estimates, empty when there are none.
+ * the finite estimates of the replicates the audit decided on (supported, contradicted or
+ * inconclusive), empty when there are none: an insufficient one's rests on too few patients.
  *
  * Nothing is printed; errors are returned with *e set (OUT_EUSAGE for invalid parameters,
  * OUT_EIO when writing fails, OUT_EINTERNAL when out of memory; a replicate that the

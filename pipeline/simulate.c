@@ -123,7 +123,8 @@ struct sim_params sim_params_default(void)
 {
     struct sim_params p = {
         .patients = 1000, .seed = 1, .start = "2025-01-01", .months = 12, .clinics = 3,
-        .effect = 0.55, .control = 0.0, .followup = 0.3, .dropout = 1.0,
+        .effect = 0.55, .control = 0.0, .arm = {"treatment", "control"}, .followup = 0.3,
+        .dropout = 1.0,
         .dirty = 0.0, .tricky = 0.0, .order = SIM_SORTED, .buckets = 0, .columns = NULL,
     };
     return p;
@@ -719,7 +720,7 @@ static void gen_patient(struct sim *S, long i)
     }
     int treated = !(gsl_rng_uniform(R) < p->control);
     if (S->has_arm)
-        field_set(&base, C_ARM, treated ? "treatment" : "control");
+        field_set(&base, C_ARM, p->arm[!treated]);
     int freq = 1 + pick(R, M.freq_p, 3);
     int planned = M.sessions_min + (int)gsl_ran_poisson(R, M.sessions_extra_mean);
 
@@ -821,6 +822,21 @@ static void gen_patient(struct sim *S, long i)
 
 /* ---- the run ---- */
 
+_Static_assert((int)SIM_ARM_MAX < (int)FIELD_CAP, "an arm name must fit a field");
+
+/* An arm name the file can carry and ingest reads back unchanged: printable ASCII (UTF-8
+ * bytes too), no blank at either end (ingest trims them), terminated within the array. */
+static int arm_name_ok(const char *s)
+{
+    size_t n = strnlen(s, SIM_ARM_MAX + 1);
+    if (n < 1 || n > SIM_ARM_MAX || s[0] == ' ' || s[n - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 static int check_params(const struct sim_params *p, long *first, long *last,
                         struct out_error *e)
 {
@@ -829,6 +845,11 @@ static int check_params(const struct sim_params *p, long *first, long *last,
     start[sizeof p->start] = '\0';
     if (p->patients < 1)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0, "patients: %ld is not >= 1", p->patients);
+    /* gsl_rng_mt19937 keeps a seed's low 32 bits and takes 0 as 4357: any other seed would
+     * silently repeat another seed's data. */
+    if (p->seed < 1 || p->seed > SIM_SEED_MAX)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0, "seed: %lu is not in 1..%lu", p->seed,
+                       (unsigned long)SIM_SEED_MAX);
     if (parse_date(start, first) != 0)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0, "start: '%s' is not a date YYYY-MM-DD",
                        start);
@@ -852,6 +873,15 @@ static int check_params(const struct sim_params *p, long *first, long *last,
             return out_err(e, OUT_EUSAGE, NULL, 0, 0, "%s: %g is not in [%g, %g]",
                            ranges[i].name, v, ranges[i].lo, ranges[i].hi);
     }
+    for (int a = 0; a < 2; a++)
+        if (!arm_name_ok(p->arm[a]))
+            return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                           "arms: '%.*s' is not 1-%d printable characters without a blank at "
+                           "either end", SIM_ARM_MAX, p->arm[a], SIM_ARM_MAX);
+    /* audit.c matches arm names ignoring case: two that differ only in case would be one arm */
+    if (strcasecmp(p->arm[0], p->arm[1]) == 0)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "arms: the treated and control arm are both named '%s'", p->arm[0]);
     if (p->order != SIM_SORTED && p->order != SIM_SHUFFLED)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0, "order: unknown value %d", (int)p->order);
     if (p->buckets < 0 || p->buckets > 1024)
@@ -1044,7 +1074,7 @@ int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e)
 enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
-    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS
+    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS, O_ARMS
 };
 
 /* One table drives getopt_long and --help. */
@@ -1057,7 +1087,7 @@ static const struct cli_opt {
     {"patients", O_PATIENTS, "N", "patients to simulate (default 1000); with --plan a "
                                   "comma-separated list of cohort sizes (default "
                                   "50,100,200,400)"},
-    {"seed", O_SEED, "N", "random seed; same seed, same bytes (default 1)"},
+    {"seed", O_SEED, "N", "random seed 1..4294967295; same seed, same bytes (default 1)"},
     {"start", O_START, "DATE", "first enrolment day YYYY-MM-DD (default 2025-01-01)"},
     {"months", O_MONTHS, "N", "length of the data window in months (default 12)"},
     {"clinics", O_CLINICS, "N", "number of clinics, 1-50 (default 3)"},
@@ -1065,6 +1095,7 @@ static const struct cli_opt {
                               "(default 0.55, Vickers 2012 vs no acupuncture)"},
     {"control", O_CONTROL, "F", "fraction in an untreated control arm; adds the arm column "
                                 "(default 0)"},
+    {"arms", O_ARMS, "T,C", "with --control: the arms' names (default treatment,control)"},
     {"followup", O_FOLLOWUP, "F", "fraction of completers with a 12-month visit (default 0.3)"},
     {"dropout", O_DROPOUT, "S", "scale of the informative dropout hazard; 0 = none "
                                 "(default 1)"},
@@ -1164,7 +1195,7 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 struct plan_progress {
     const struct plan_opts *po;
     double t0, last;
-    int shown;
+    int shown, ended;   /* a line shown; the last one, ending in a newline */
 };
 
 static double mono_s(void)
@@ -1191,6 +1222,7 @@ static void plan_progress_line(void *ctx, size_t size_i, long done)
              po->patients[size_i], size_i + 1, po->n_sizes, done, po->reps, 100.0 * k / all,
              t - pp->t0);
     fprintf(stderr, "\r%-60s%s", line, final ? "\n" : "");
+    pp->ended = final;
 }
 
 /* `simulate --plan CLAIMS`: the sizes, the registry, then plan_run into output. */
@@ -1256,6 +1288,8 @@ static int plan_cli(const struct sim_params *sp, const char *claims, const char 
     if (rc) {
         char msg[1024];
         out_error_format(&e, msg, sizeof msg);
+        if (pp.shown && !pp.ended)   /* the message on a line of its own */
+            fputc('\n', stderr);
         fprintf(stderr, "outcomes simulate: %s\n", msg);
     }
     return rc;
@@ -1267,7 +1301,7 @@ int simulate_cli(int argc, char **argv)
     const char *output = NULL, *patients_arg = NULL, *plan_claims = NULL;
     long reps = 0;
     int threads = 0;
-    int stats = 0;
+    int stats = 0, arms_set = 0;
     struct option longopts[N_CLI_OPTS + 1];
     char shortopts[2 * N_CLI_OPTS + 1];
     size_t ns = 0;
@@ -1320,9 +1354,10 @@ int simulate_cli(int argc, char **argv)
             char *end;
             errno = 0;
             unsigned long v = strtoul(optarg, &end, 10);
-            if (end == optarg || *end || errno || optarg[0] == '-')
-                return usage_error("--%s: '%s' is not a non-negative whole number", name,
-                                   optarg);
+            if (end == optarg || *end || errno || optarg[0] == '-' || v < 1 || v > SIM_SEED_MAX)
+                return usage_error("--%s: '%s' is not a whole number in 1..%lu (GSL's "
+                                   "generator keeps 32 bits and takes 0 as 4357)", name,
+                                   optarg, (unsigned long)SIM_SEED_MAX);
             p.seed = v;
             break;
         }
@@ -1378,6 +1413,19 @@ int simulate_cli(int argc, char **argv)
         case O_COLUMNS:
             p.columns = optarg;
             break;
+        case O_ARMS: {
+            const char *comma = strchr(optarg, ',');
+            size_t n0 = comma ? (size_t)(comma - optarg) : 0;
+            if (!comma || strchr(comma + 1, ',') || n0 > SIM_ARM_MAX ||
+                strlen(comma + 1) > SIM_ARM_MAX)
+                return usage_error("--%s: '%s' is not two names TREATED,CONTROL of 1-%d "
+                                   "characters", name, optarg, SIM_ARM_MAX);
+            memcpy(p.arm[0], optarg, n0);
+            p.arm[0][n0] = '\0';
+            strcpy(p.arm[1], comma + 1);
+            arms_set = 1;
+            break;
+        }
         case O_OUTPUT:
             output = optarg;
             break;
@@ -1391,6 +1439,14 @@ int simulate_cli(int argc, char **argv)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
+    if (arms_set && !(p.control > 0))
+        return usage_error("--arms names the arm column, written only with --control > 0");
+    if (arms_set) {   /* names checked now, so a bad one is a usage message before any output */
+        struct out_error ae = {0};
+        long first, last;
+        if (simulate_window(&p, &first, &last, &ae) != 0)
+            return usage_error("--%s", ae.msg);
+    }
     if (plan_claims)
         return plan_cli(&p, plan_claims, patients_arg, reps, threads, output, stats);
     if (reps)

@@ -52,6 +52,9 @@
 
 enum sim_order { SIM_SORTED, SIM_SHUFFLED };
 
+enum { SIM_ARM_MAX = 40 };
+#define SIM_SEED_MAX 4294967295UL
+
 /* Dirty-row kinds, one per ingest rejection reason, in the order of enum reject_reason. */
 enum sim_dirty {
     SIM_D_FIELD_COUNT,   /* a line cut short, or an extra field */
@@ -85,13 +88,17 @@ const char *sim_tricky_name(enum sim_tricky k);
 
 struct sim_params {
     long patients;          /* >= 1 */
-    unsigned long seed;     /* any value; 0 is allowed */
+    unsigned long seed;     /* 1..SIM_SEED_MAX: gsl_rng_mt19937 keeps 32 bits and takes 0
+                               as 4357, so other values would repeat another seed */
     char start[11];         /* first enrolment day, YYYY-MM-DD */
     int months;             /* window: start .. start + months - 1 day (1..600) */
     int clinics;            /* 1..SIM_MAX_CLINICS */
     double effect;          /* treatment effect in SD units (>= 0); 0 = natural course only */
     double control;         /* fraction of patients in a no-treatment control arm, [0, 1];
                                0 = no control arm and no `arm` column */
+    char arm[2][SIM_ARM_MAX + 1];  /* the arm column's values, treated then control
+                               (--arms); 1..SIM_ARM_MAX printable bytes, no blank at either
+                               end, the two different even ignoring case (as audit compares) */
     double followup;        /* fraction of completers with a 12-month visit (dropouts: half) */
     double dropout;         /* scale of the dropout hazard, [0, 10]; 0 = nobody drops out */
     double dirty;           /* fraction of visit rows given one defect, [0, 0.5] */
@@ -117,7 +124,7 @@ struct sim_stats {
 };
 
 /* Defaults: 1000 patients, seed 1, start 2025-01-01, 12 months, 3 clinics, effect 0.55,
- * no control arm, follow-up 0.3, dropout 1, no dirty or tricky rows, sorted, every column. */
+ * no control arm (arms named "treatment" and "control"), follow-up 0.3, dropout 1, no dirty or tricky rows, sorted, every column. */
 struct sim_params sim_params_default(void);
 
 /* Rules for `columns` (also in --help): patient_id and visit_date are required, and pain or

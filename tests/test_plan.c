@@ -342,6 +342,24 @@ static void test_invalid(void)
     o.patients[0] = 10;
     o.sim.months = 0;
     CHECK(plan_text(&o, &cs, &rc) == NULL && rc == OUT_EUSAGE);
+    /* Seeds seed .. seed + reps - 1 must stay in 1..2^32 - 1 (GSL's mt19937 keeps 32 bits and
+     * takes 0 as 4357): the last seed itself is fine, one past it is not, nor is 0. */
+    o.sim = sim_params_default();
+    o.patients[0] = 5;
+    o.sim.seed = 4294967295UL;
+    o.reps = 1;
+    char *t = plan_text(&o, &cs, &rc);
+    CHECK(t != NULL && rc == 0);
+    free(t);
+    o.reps = 2;
+    CHECK(plan_text(&o, &cs, &rc) == NULL && rc == OUT_EUSAGE);
+    o.sim.seed = 4294967294UL;
+    t = plan_text(&o, &cs, &rc);
+    CHECK(t != NULL && rc == 0);
+    free(t);
+    o.sim.seed = 0;
+    o.reps = 1;
+    CHECK(plan_text(&o, &cs, &rc) == NULL && rc == OUT_EUSAGE);
     claim_set_free(&cs);
 }
 

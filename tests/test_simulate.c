@@ -260,6 +260,75 @@ static void test_header(void)
     free(s);
 }
 
+/* s with every ",from," made ",to," (a new string). */
+static char *replace_field(const char *s, const char *from, const char *to)
+{
+    char f[64], t[64];
+    snprintf(f, sizeof f, ",%s,", from);
+    snprintf(t, sizeof t, ",%s,", to);
+    size_t fl = strlen(f), tl = strlen(t), cap = strlen(s) + 1;
+    for (const char *q = s; (q = strstr(q, f)); q += fl)
+        cap += tl;
+    char *out = malloc(cap), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *q; (q = strstr(s, f)); s = q + fl - 1) {   /* the closing comma stays */
+        memcpy(w, s, (size_t)(q - s));
+        w += q - s;
+        memcpy(w, t, tl - 1);
+        w += tl - 1;
+    }
+    strcpy(w, s);
+    return out;
+}
+
+/* --arms renames the arm values and changes nothing else: the default file with its
+ * "treatment" and "control" cells renamed by hand is the same bytes. A quote in a name is
+ * doubled and the field quoted (RFC 4180). */
+static void test_arm_names(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 40;
+    p.control = 0.5;
+    char *plain = simulate_string(&p, NULL, NULL);
+    strcpy(p.arm[0], "acupuncture");
+    strcpy(p.arm[1], "usual care");
+    char *named = simulate_string(&p, NULL, NULL);
+    char *tmp = plain ? replace_field(plain, "treatment", "acupuncture") : NULL;
+    char *want = tmp ? replace_field(tmp, "control", "usual care") : NULL;
+    CHECK(named && want && strcmp(named, want) == 0);
+    CHECK(named && strstr(named, ",acupuncture,") && strstr(named, ",usual care,"));
+    CHECK(named && !strstr(named, ",treatment,") && !strstr(named, ",control,"));
+    free(tmp);
+    free(want);
+    free(named);
+    strcpy(p.arm[0], "acu\"x");
+    named = simulate_string(&p, NULL, NULL);
+    CHECK(named && strstr(named, ",\"acu\"\"x\","));
+    free(named);
+    free(plain);
+
+    /* Names the file could not carry, or that audit would take for one arm. */
+    static const char *const bad[][2] = {
+        {"", "control"}, {" sham", "real"}, {"sham ", "real"}, {"a\tb", "c"},
+        {"Sham", "sham"}, {"x", "X"},
+    };
+    FILE *null = fopen("/dev/null", "w");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct out_error e = {0};
+        strcpy(p.arm[0], bad[i][0]);
+        strcpy(p.arm[1], bad[i][1]);
+        CHECK(null && simulate_write(&p, null, &e) == OUT_EUSAGE);
+        CHECK_CONTAINS(e.msg, "arms");
+    }
+    memset(p.arm[0], 'a', sizeof p.arm[0]);   /* not terminated within the array */
+    strcpy(p.arm[1], "b");
+    struct out_error e = {0};
+    CHECK(null && simulate_write(&p, null, &e) == OUT_EUSAGE);
+    if (null)
+        fclose(null);
+}
+
 static int line_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -887,6 +956,13 @@ static void test_invalid_params(void)
     p = sim_params_default();
     p.control = NAN;
     CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    /* Seeds GSL's mt19937 would take for another: 0 (its 4357) and above 32 bits. */
+    p = sim_params_default();
+    p.seed = 0;
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "seed");
+    p.seed = 4294967296UL;
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
     fclose(null);
 }
 
@@ -927,6 +1003,8 @@ static void test_cli(void)
     CHECK(cli("--order", "random", NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("--no-such-option", NULL, NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("stray", NULL, NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--seed", "0", NULL, NULL) == OUT_EUSAGE);
+    CHECK(cli("--seed", "4294967296", NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("-n", "5", "-o", "/nonexistent-dir/x.csv") == OUT_EIO);
 
     /* --columns: a preset, a list, and usage errors (exit 2) before any output. */
@@ -945,12 +1023,35 @@ static void test_cli(void)
     CHECK(cli("--columns", "patient_id,visit_date,adverse", NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("--columns", "patient_id,visit_date,arm,pain", NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("--columns", "patient_id,visit_date,stress", NULL, NULL) == OUT_EUSAGE);
+
+    /* --arms: two names, only with a control arm; checked before any output. */
+    CHECK(cli("--arms", "acupuncture,sham", "-o", path) == OUT_EUSAGE);   /* no --control */
+    CHECK(access(path, F_OK) != 0);
+    char *argv[] = {(char *)"simulate", (char *)"--control", (char *)"0.5", (char *)"--arms",
+                    NULL, (char *)"-o", path, NULL};
+    static const char *const arms_bad[] = {"sham", "a,b,c", ",sham", "sham,", "x,X",
+                                           "a, b"};
+    for (size_t i = 0; i < sizeof arms_bad / sizeof arms_bad[0]; i++) {
+        argv[4] = (char *)arms_bad[i];
+        CHECK(simulate_cli(7, argv) == OUT_EUSAGE);
+        CHECK(access(path, F_OK) != 0);
+    }
+    argv[4] = (char *)"acupuncture,sham";
+    CHECK(simulate_cli(7, argv) == 0);
+    fp = fopen(path, "rb");
+    n = fp ? fread(got, 1, sizeof got - 1, fp) : 0;
+    got[n] = '\0';
+    if (fp)
+        fclose(fp);
+    CHECK(strstr(got, ",acupuncture,") && strstr(got, ",sham,"));
+    unlink(path);
 }
 
 int main(void)
 {
     test_header();
     test_window();
+    test_arm_names();
     test_determinism();
     test_dirty_counts();
     test_natural_course();

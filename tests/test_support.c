@@ -95,6 +95,30 @@ static void test_outfile(void)
     if (p)
         pclose(p);
     CHECK(n == 0);
+    /* A target that is not a regular file is not replaced by one: a directory is refused at
+     * open (nothing created), /dev/null stays the device, a FIFO gets the bytes. */
+    CHECK(outfile_open(&of, sub, &e) == OUT_EIO);
+    CHECK_CONTAINS(e.msg, "directory");
+    CHECK(outfile_open(&of, "/dev/null", &e) == 0 && of.direct);
+    fputs("gone\n", of.fp);
+    CHECK(outfile_commit(&of, &e) == 0);
+    struct stat dn;
+    CHECK(stat("/dev/null", &dn) == 0 && S_ISCHR(dn.st_mode));
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    int rfd = open(fifo, O_RDONLY | O_NONBLOCK);   /* a reader, so the writer's open returns */
+    CHECK(rfd >= 0);
+    CHECK(outfile_open(&of, fifo, &e) == 0);
+    fputs("through", of.fp);
+    CHECK(outfile_commit(&of, &e) == 0);
+    char fbuf[16] = {0};
+    CHECK(read(rfd, fbuf, sizeof fbuf - 1) == 7);
+    CHECK_STR(fbuf, "through");
+    close(rfd);
+    struct stat fs;
+    CHECK(stat(fifo, &fs) == 0 && S_ISFIFO(fs.st_mode));
+    unlink(fifo);
     /* outfile_writeback hands what stdio holds to the file (its size on disk shows it),
      * leaves the target alone until commit, and loses nothing. */
     CHECK(outfile_open(&of, path, &e) == 0);

@@ -15,6 +15,7 @@ printf 'id\tsource\tseed\tquote\tinstrument\tstatistic\tparam\tsubgroup\tcompari
     printf 'D5\ts\tx\tq\tpain\tmean_pct_improvement\t\tvs=control\tge\t5\t\t\tr\t\n'
 } >>"$tmp/claims.tsv"
 sim=(--control 0.4 --effect 0.3 --months 6)
+: >"$tmp/all_verdicts"
 "$bin" simulate --plan "$tmp/claims.tsv" --patients 60,150 --reps 4 --seed 5 "${sim[@]}" \
     -o "$tmp/plan.csv"
 [ "$(head -1 "$tmp/plan.csv")" = "patients,claim,part,statistic,reps,supported,contradicted,inconclusive,insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,share_contradicted,contradicted_lo,contradicted_hi,median_estimate" ]
@@ -30,10 +31,31 @@ compare() {
             "$bin" run --quiet --no-charts "$@" --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
             # Quoted fields (a CI method "Welch t, 54.3 df", notes) become one token, so the
             # commas split the columns; the verdict column is found by name.
-            awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) if (h[i] == "verdict") v = i; next }
-                 { gsub(/"([^"]|"")*"/, "Q"); split($0, f, ","); print f[1] "," f[2] "," f[v] }' \
+            awk 'NR == 1 { n = split($0, h, ","); for (i = 1; i <= n; i++) { if (h[i] == "verdict") v = i
+                                                                            if (h[i] == "estimate") x = i }
+                           next }
+                 { gsub(/"([^"]|"")*"/, "Q"); split($0, f, ","); print f[1] "," f[2] "," f[v] "," f[x] }' \
                 "$tmp/run/audit.csv" >>"$tmp/verdicts"
         done
+        cat "$tmp/verdicts" >>"$tmp/all_verdicts"
+        # median_estimate (column 17): the median of the estimates of the data sets the audit
+        # decided on; an insufficient data set's estimate (it may have one) is left out.
+        awk -F, '$3 ~ /^(supported|contradicted|inconclusive)$/ && $4 != "n/a" && $4 != "" {
+                     k = $1 "," $2; e[k, ++m[k]] = $4 + 0 }
+                 END { for (k in m) { n = m[k]
+                           for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+                               if (e[k, j] < e[k, i]) { t = e[k, i]; e[k, i] = e[k, j]; e[k, j] = t }
+                           printf "%s,%.6g\n", k, n % 2 ? e[k, (n + 1) / 2] : (e[k, n / 2] + e[k, n / 2 + 1]) / 2 } }' \
+            "$tmp/verdicts" | sort >"$tmp/want_med"
+        awk -F, -v n="$n" '$1 == n && $17 != "" { printf "%s,%s,%.6g\n", $2, $3, $17 }' "$plan" |
+            sort >"$tmp/got_med"
+        # audit.csv rounds estimates to 6 significant digits; the plan keeps them whole.
+        paste -d, "$tmp/want_med" "$tmp/got_med" | awk -F, '
+            { d = $3 - $6; if (d < 0) d = -d; m = $3 < 0 ? -$3 : $3
+              if ($1 != $4 || $2 != $5 || d > 1e-4 * (m > 1 ? m : 1)) { print "median: " $0; bad = 1 } }
+            END { exit bad }'
+        [ "$(wc -l <"$tmp/want_med")" -eq "$(wc -l <"$tmp/got_med")" ]
+        cut -d, -f1-3 "$tmp/verdicts" >"$tmp/v3" && mv "$tmp/v3" "$tmp/verdicts"
         # Tally as the plan does, and compare with its counts columns (6-10).
         awk -F, -v n="$n" '{ c[$1 "," $2 "," $3]++; k[$1 "," $2] = 1 }
             END { split("supported contradicted inconclusive insufficient_data not_auditable", vs, " ")
@@ -58,9 +80,21 @@ compare "$tmp/future.csv" 9 --today "$last"
 [ "$(wc -l <"$tmp/run/rejects.csv")" -eq 1 ]    # LAST is the window's last day: nothing rejected
 "$bin" run --quiet --no-charts --claims "$tmp/claims.tsv" --out "$tmp/run" "$tmp/v.csv"
 grep -q future_date "$tmp/run/rejects.csv"      # ... and without it the data do lose visits
+# Some insufficient data set had an estimate, or the median check above could not fail.
+grep -Eq ',insufficient_data,[-0-9.]+$' "$tmp/all_verdicts"
 # The claims must not all have the same verdict in every data set, or the comparison above
 # would pass with the seeds mixed up.
 [ "$(cut -d, -f6-10 "$tmp/plan.csv" | sort -u | wc -l)" -gt 3 ]
+# A comparison names its arms: with the simulator's default names the claim's 'usual care'
+# arm is empty (not auditable in every data set); --arms names them as the claim does.
+{ head -1 "$tmp/claims.tsv"
+  printf 'G\ts\tx\tq\tpain\tmean_pct_improvement\t\tvs=usual care\tge\t0\t\t\tr\t\n'; } >"$tmp/uc.tsv"
+"$bin" simulate --plan "$tmp/uc.tsv" --patients 80 --reps 3 --control 0.5 >"$tmp/uc0.csv"
+[ "$(cut -d, -f10 "$tmp/uc0.csv" | tail -1)" = 3 ]
+"$bin" simulate --plan "$tmp/uc.tsv" --patients 80 --reps 3 --control 0.5 \
+    --arms 'acupuncture,usual care' >"$tmp/uc1.csv"
+[ "$(cut -d, -f10 "$tmp/uc1.csv" | tail -1)" = 0 ]
+[ "$(tail -1 "$tmp/uc1.csv" | awk -F, '{ print $6 + $7 + $8 }')" = 3 ]
 # A failing plan (a registry that does not load) leaves the previous file in place.
 cp "$tmp/plan.csv" "$tmp/before.csv"
 printf 'not a registry\n' >"$tmp/bad.tsv"
