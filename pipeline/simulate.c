@@ -895,6 +895,10 @@ static int check_params(const struct sim_params *p, long *first, long *last,
     if (d > civil_days_in_month(y, m))
         d = civil_days_in_month(y, m);
     *last = (long)civil_days(y, m, d) - 1;
+    /* Dates are written with four-digit years; a later day would come out as 9999. */
+    if (*last > (long)civil_days(9999, 12, 31))
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "start %s + %d months runs past 9999-12-31", start, p->months);
     return 0;
 }
 

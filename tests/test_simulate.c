@@ -956,6 +956,14 @@ static void test_invalid_params(void)
     p = sim_params_default();
     p.control = NAN;
     CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    /* A window past 9999-12-31 would write year 10000 as 9999; the last one that fits is fine. */
+    p = sim_params_default();
+    p.patients = 5;
+    memcpy(p.start, "9999-06-01", 11);
+    CHECK(simulate_write(&p, null, &e) == OUT_EUSAGE);
+    CHECK_CONTAINS(e.msg, "9999-12-31");
+    memcpy(p.start, "9999-01-01", 11);
+    CHECK(simulate_write(&p, null, &e) == 0);
     /* Seeds GSL's mt19937 would take for another: 0 (its 4357) and above 32 bits. */
     p = sim_params_default();
     p.seed = 0;
