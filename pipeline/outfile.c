@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +23,90 @@ static void read_umask(void)
     umask(proc_umask);
 }
 
+/* Whether following path's symlinks passes through /proc (/dev/stdout is a link to
+ * /proc/self/fd/1): such a file is someone's open descriptor, and renaming onto what it
+ * resolves to would replace the file behind it (a `>> log` redirection, say). */
+static int links_into_proc(const char *path, char *t, size_t tn)
+{
+    char cur[PATH_MAX];
+    if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur || tn < 7)
+        return 0;
+    if (strncmp(path, "/proc/", 6) == 0) {
+        snprintf(t, tn, "%s", path);
+        return 1;
+    }
+    for (int hop = 0; hop < 40; hop++) {
+        struct stat lst;
+        if (lstat(cur, &lst) != 0 || !S_ISLNK(lst.st_mode))
+            return 0;
+        ssize_t n = readlink(cur, t, tn - 1);
+        if (n < 0)
+            return 0;
+        t[n] = '\0';
+        if (strncmp(t, "/proc/", 6) == 0)
+            return 1;
+        if (t[0] == '/') {
+            memcpy(cur, t, (size_t)n + 1);
+        } else {   /* relative to the link's directory */
+            char *slash = strrchr(cur, '/');
+            size_t dir = slash ? (size_t)(slash - cur) + 1 : 0;
+            if (dir + (size_t)n + 1 > sizeof cur)
+                return 0;
+            memcpy(cur + dir, t, (size_t)n + 1);
+        }
+    }
+    return 0;
+}
+
+/* The descriptor a /proc path names when it is one of ours (/proc/self/fd/N), else -1. */
+static int own_fd(const char *t)
+{
+    char self[32];
+    int n = -1, end = 0;
+    snprintf(self, sizeof self, "/proc/%ld/fd/", (long)getpid());
+    const char *num = strncmp(t, "/proc/self/fd/", 14) == 0 ? t + 14
+                      : strncmp(t, self, strlen(self)) == 0 ? t + strlen(self) : NULL;
+    if (num && sscanf(num, "%d%n", &n, &end) == 1 && num[end] == '\0' && n >= 0)
+        return n;
+    return -1;
+}
+
+/* Where a write to path really lands: a symlink's target (so the link survives the rename),
+ * or path itself when it is not a link or its target cannot be resolved (dangling). */
+static int resolve_target(const char *path, char *out, size_t n)
+{
+    struct stat lst;
+    char buf[PATH_MAX];
+    if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && realpath(path, buf))
+        return snprintf(out, n, "%s", buf) >= (int)n ? -1 : 0;
+    return snprintf(out, n, "%s", path) >= (int)n ? -1 : 0;
+}
+
 int outfile_open(struct outfile *of, const char *path, struct out_error *e)
 {
     memset(of, 0, sizeof *of);
-    if (snprintf(of->path, sizeof of->path, "%s", path) >= (int)sizeof of->path ||
-        snprintf(of->tmp, sizeof of->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof of->tmp)
+    if (resolve_target(path, of->path, sizeof of->path) != 0 ||
+        snprintf(of->tmp, sizeof of->tmp, "%s.tmp.XXXXXX", of->path) >= (int)sizeof of->tmp)
         return out_err(e, OUT_EIO, path, 0, 0, "path too long");
-    /* A directory is refused now, before any work, not at the rename. A device or FIFO
-     * (`-o /dev/null`, `-o /dev/stdout`, a named pipe) is written to as it is: a temporary
-     * renamed over it would replace the device with a file (and as root, for everyone). */
+    /* A directory is refused now, before any work, not at the rename. A device, FIFO or
+     * /proc/self/fd link (`-o /dev/null`, `-o /dev/stdout`, a named pipe) cannot be replaced
+     * by a rename without destroying it (as root, for everyone): the output is gathered in an
+     * unnamed temporary file and copied there at commit, so it still gets all or nothing. */
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    int exists = stat(of->path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode))
         return out_err(e, OUT_EIO, path, 0, 0, "cannot replace: %s", strerror(EISDIR));
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    char proc[PATH_MAX];
+    int via_proc = links_into_proc(path, proc, sizeof proc);
+    if (exists && (!S_ISREG(st.st_mode) || via_proc)) {
         of->direct = 1;
+        of->fd_target = via_proc ? own_fd(proc) : -1;
         of->tmp[0] = '\0';
-        if (!(of->fp = fopen(path, "we")))
-            return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
+        snprintf(of->path, sizeof of->path, "%s", path);   /* opened by its own name */
+        if (!(of->fp = tmpfile()))
+            return out_err(e, OUT_EIO, path, 0, 0, "cannot create a temporary file: %s",
+                           strerror(errno));
+        fcntl(fileno(of->fp), F_SETFD, FD_CLOEXEC);
         return 0;
     }
     int fd = mkstemp(of->tmp);
@@ -59,13 +127,54 @@ int outfile_open(struct outfile *of, const char *path, struct out_error *e)
     return 0;
 }
 
+/* Direct mode's commit: the gathered temporary, copied to the device or pipe. */
+static int copy_out(struct outfile *of, struct out_error *e)
+{
+    FILE *src = of->fp;
+    of->fp = NULL;
+    int bad = ferror(src) || fflush(src) != 0 || fseek(src, 0, SEEK_SET) != 0;
+    int err = errno;
+    /* Our own descriptor (/dev/stdout): written through a copy of it, so its offset and
+     * append mode hold (reopening /proc/self/fd/1 would start at 0, or truncate). Else the
+     * device or FIFO opened without O_TRUNC. */
+    int fd = bad ? -1 : of->fd_target >= 0 ? fcntl(of->fd_target, F_DUPFD_CLOEXEC, 0)
+                                           : open(of->path, O_WRONLY | O_CLOEXEC);
+    FILE *dst = fd < 0 ? NULL : fdopen(fd, "w");
+    if (fd >= 0 && !dst)
+        close(fd);
+    if (!bad && !dst) {
+        err = errno;
+        fclose(src);
+        return out_err(e, OUT_EIO, of->path, 0, 0, "cannot open: %s", strerror(err));
+    }
+    char buf[65536];
+    size_t n;
+    while (!bad && (n = fread(buf, 1, sizeof buf, src)) > 0)
+        if (fwrite(buf, 1, n, dst) != n) {
+            bad = 1;
+            err = errno;
+        }
+    if (!bad && ferror(src)) {
+        bad = 1;
+        err = errno;
+    }
+    if (dst && fclose(dst) != 0 && !bad) {
+        bad = 1;
+        err = errno;
+    }
+    fclose(src);   /* an unnamed temporary: closing removes it */
+    if (bad)
+        return out_err(e, OUT_EIO, of->path, 0, 0, "write failed: %s", strerror(err));
+    return 0;
+}
+
 int outfile_commit(struct outfile *of, struct out_error *e)
 {
     if (!of->fp)
         return out_err(e, OUT_EIO, of->path, 0, 0, "not open");
-    /* No fsync on a device or pipe (it has nothing to make durable; /dev/null says EINVAL). */
-    int bad = ferror(of->fp) || fflush(of->fp) != 0 ||
-              (!of->direct && fsync(fileno(of->fp)) != 0);
+    if (of->direct)
+        return copy_out(of, e);
+    int bad = ferror(of->fp) || fflush(of->fp) != 0 || fsync(fileno(of->fp)) != 0;
     int err = errno;
     if (fclose(of->fp) != 0 && !bad) {
         bad = 1;
@@ -73,12 +182,9 @@ int outfile_commit(struct outfile *of, struct out_error *e)
     }
     of->fp = NULL;
     if (bad) {
-        if (!of->direct)
-            unlink(of->tmp);
+        unlink(of->tmp);
         return out_err(e, OUT_EIO, of->path, 0, 0, "write failed: %s", strerror(err));
     }
-    if (of->direct)
-        return 0;
     if (rename(of->tmp, of->path) != 0) {
         err = errno;
         unlink(of->tmp);

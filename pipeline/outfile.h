@@ -3,9 +3,13 @@
  * A reader (a browser, a dashboard, the next stage) sees either the old file or the whole
  * new one, never a half-written one; a failed run leaves the last good file in place.
  * Usage: outfile_open → write to of.fp → outfile_commit (or outfile_abort on any error).
- * A target that exists and is not a regular file is not replaced: a directory is an error at
- * open, a device or FIFO (/dev/null, /dev/stdout, a named pipe) is written to directly, and
- * what it got before a failure stays there.
+ * A symlink is followed: its target is replaced and the link stays (a dangling link is
+ * replaced by the file). A target that exists and
+ * is not a regular file is never replaced: a directory is an error at open; a device, FIFO or
+ * /proc/self/fd link (/dev/null, /dev/stdout, a named pipe) gets the whole output copied in
+ * at commit from an unnamed temporary (through the descriptor itself for /dev/stdout, so
+ * `>> log` appends), or nothing on abort (a FIFO with no reader makes the
+ * commit wait for one, as `cat > fifo` does).
  */
 #ifndef OUTCOMES_OUTFILE_H
 #define OUTCOMES_OUTFILE_H
@@ -16,9 +20,10 @@
 
 struct outfile {
     FILE *fp;
-    char path[4096];
+    char path[4096];     /* the target: a symlink's resolved target; when direct, as given */
     char tmp[4096];      /* "" when direct */
-    int direct;          /* writing straight to a device or FIFO: no temporary, no rename */
+    int direct;          /* a device or FIFO: fp is an unnamed temporary copied in at commit */
+    int fd_target;       /* when direct through /proc/self/fd/N: N, written through; else -1 */
 };
 
 /* Open a temporary file in the target's directory. Returns 0 or OUT_EIO with *e set. */

@@ -21,6 +21,7 @@
 
 #include "civil_date.h"
 #include "outfile.h"
+#include "parse_num.h"
 #include "plan.h"
 
 /* ---- the model's constants, in one place so docs/simulator.md can mirror them ---- */
@@ -824,12 +825,15 @@ static void gen_patient(struct sim *S, long i)
 
 _Static_assert((int)SIM_ARM_MAX < (int)FIELD_CAP, "an arm name must fit a field");
 
-/* An arm name the file can carry and ingest reads back unchanged: printable ASCII (UTF-8
- * bytes too), no blank at either end (ingest trims them), terminated within the array. */
+/* An arm name the file can carry, ingest reads back unchanged and a claim can name:
+ * printable ASCII (UTF-8 bytes too), no blank at either end (ingest trims them), not a
+ * missing-value token (NA, N/A, .: ingest reads those as no arm), no '=' (a claim's
+ * `arm=X vs=Y` could not hold it), terminated within the array. */
 static int arm_name_ok(const char *s)
 {
     size_t n = strnlen(s, SIM_ARM_MAX + 1);
-    if (n < 1 || n > SIM_ARM_MAX || s[0] == ' ' || s[n - 1] == ' ')
+    if (n < 1 || n > SIM_ARM_MAX || s[0] == ' ' || s[n - 1] == ' ' ||
+        parse_is_missing_token(s) || strchr(s, '='))
         return 0;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -877,7 +881,8 @@ static int check_params(const struct sim_params *p, long *first, long *last,
         if (!arm_name_ok(p->arm[a]))
             return out_err(e, OUT_EUSAGE, NULL, 0, 0,
                            "arms: '%.*s' is not 1-%d printable characters without a blank at "
-                           "either end", SIM_ARM_MAX, p->arm[a], SIM_ARM_MAX);
+                           "either end, '=' or being a missing value (NA, N/A, .)",
+                           SIM_ARM_MAX, p->arm[a], SIM_ARM_MAX);
     /* audit.c matches arm names ignoring case: two that differ only in case would be one arm */
     if (strcasecmp(p->arm[0], p->arm[1]) == 0)
         return out_err(e, OUT_EUSAGE, NULL, 0, 0,
@@ -1110,7 +1115,9 @@ static const struct cli_opt {
     {"buckets", O_BUCKETS, "K", "temporary files for shuffling (default: ~200,000 rows each)"},
     {"columns", O_COLUMNS, "LIST", "write only these columns, comma-separated in header order, "
                                    "or a preset (below); default all"},
-    {"output", O_OUTPUT, "FILE", "write here (atomically) instead of standard output"},
+    {"output", O_OUTPUT, "FILE", "write here instead of standard output: a file atomically "
+                                 "(temporary, then rename); a device or pipe gets the whole "
+                                 "output at the end"},
     {"stats", O_STATS, NULL, "print counts of rows, dropouts and dirty rows to stderr"},
     {"plan", O_PLAN, "CLAIMS", "instead of data, write how often each claim of the registry "
                                "would be supported or contradicted, per cohort size"},
@@ -1448,8 +1455,11 @@ int simulate_cli(int argc, char **argv)
     if (arms_set) {   /* names checked now, so a bad one is a usage message before any output */
         struct out_error ae = {0};
         long first, last;
-        if (simulate_window(&p, &first, &last, &ae) != 0)
+        unsigned mask;
+        if (simulate_window(&p, &first, &last, &ae) != 0 || columns_mask(&p, &mask, &ae) != 0)
             return usage_error("--%s", ae.msg);
+        if (!(mask & col_bit(C_ARM)))
+            return usage_error("--arms names the arm column, which --columns leaves out");
     }
     if (plan_claims)
         return plan_cli(&p, plan_claims, patients_arg, reps, threads, output, stats);

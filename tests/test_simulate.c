@@ -311,7 +311,8 @@ static void test_arm_names(void)
     /* Names the file could not carry, or that audit would take for one arm. */
     static const char *const bad[][2] = {
         {"", "control"}, {" sham", "real"}, {"sham ", "real"}, {"a\tb", "c"},
-        {"Sham", "sham"}, {"x", "X"},
+        {"Sham", "sham"}, {"x", "X"}, {"NA", "sham"}, {"real", "n/a"}, {".", "sham"},
+        {"a=b", "c"}, {"x vs=y", "z"},
     };
     FILE *null = fopen("/dev/null", "w");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1044,6 +1045,10 @@ static void test_cli(void)
         CHECK(simulate_cli(7, argv) == OUT_EUSAGE);
         CHECK(access(path, F_OK) != 0);
     }
+    char *argv_core[] = {(char *)"simulate", (char *)"--control", (char *)"0.5",
+                         (char *)"--arms", (char *)"a,b", (char *)"--columns", (char *)"core",
+                         NULL};
+    CHECK(simulate_cli(7, argv_core) == OUT_EUSAGE);   /* the arm column is not written */
     argv[4] = (char *)"acupuncture,sham";
     CHECK(simulate_cli(7, argv) == 0);
     fp = fopen(path, "rb");

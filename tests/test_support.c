@@ -115,10 +115,48 @@ static void test_outfile(void)
     char fbuf[16] = {0};
     CHECK(read(rfd, fbuf, sizeof fbuf - 1) == 7);
     CHECK_STR(fbuf, "through");
+    /* An aborted write sends the pipe nothing: the reader sees end of file, no writer ever
+     * having opened it. */
+    CHECK(outfile_open(&of, fifo, &e) == 0);
+    fputs("half", of.fp);
+    outfile_abort(&of);
+    CHECK(read(rfd, fbuf, sizeof fbuf - 1) == 0);
     close(rfd);
     struct stat fs;
     CHECK(stat(fifo, &fs) == 0 && S_ISFIFO(fs.st_mode));
     unlink(fifo);
+    /* A symlink is followed: the target gets the bytes, the link stays a link. */
+    char target[300], link1[300];
+    snprintf(target, sizeof target, "%s/target.txt", dir);
+    snprintf(link1, sizeof link1, "%s/link.txt", dir);
+    FILE *tf = fopen(target, "w");
+    if (tf)
+        fclose(tf);
+    CHECK(symlink("target.txt", link1) == 0);
+    CHECK(outfile_open(&of, link1, &e) == 0 && !of.direct);
+    fputs("via link\n", of.fp);
+    CHECK(outfile_commit(&of, &e) == 0);
+    CHECK_STR(slurp(target), "via link\n");
+    struct stat ls;
+    CHECK(lstat(link1, &ls) == 0 && S_ISLNK(ls.st_mode));
+    unlink(link1);
+    /* A link into /proc/self/fd (what /dev/stdout is) naming a regular file open here for
+     * appending: the bytes go through the descriptor, after what the file held; nothing is
+     * renamed over the link or the file. */
+    int tfd = open(target, O_WRONLY | O_APPEND);   /* `>> target`: "via link\n" stays */
+    CHECK(tfd >= 0);
+    char fdlink[300], fdpath[64];
+    snprintf(fdlink, sizeof fdlink, "%s/stdout", dir);
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", tfd);
+    CHECK(symlink(fdpath, fdlink) == 0);
+    CHECK(outfile_open(&of, fdlink, &e) == 0 && of.direct);
+    fputs("through fd\n", of.fp);
+    CHECK(outfile_commit(&of, &e) == 0);
+    close(tfd);
+    CHECK_STR(slurp(target), "via link\nthrough fd\n");
+    CHECK(lstat(fdlink, &ls) == 0 && S_ISLNK(ls.st_mode));
+    unlink(fdlink);
+    unlink(target);
     /* outfile_writeback hands what stdio holds to the file (its size on disk shows it),
      * leaves the target alone until commit, and loses nothing. */
     CHECK(outfile_open(&of, path, &e) == 0);
