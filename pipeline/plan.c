@@ -300,6 +300,15 @@ static int one_size(const struct plan_opts *o, size_t size_i, const struct claim
     return 0;
 }
 
+/* errno as the failed write left it: nothing between the failure and here resets it, but
+ * a stream can fail without a system call (then errno is 0 and we say so). */
+static int write_error(const struct plan_opts *o, struct out_error *e)
+{
+    int err = errno;
+    return out_err(e, OUT_EIO, o->out_name ? o->out_name : "standard output", 0, 0,
+                   "write error: %s", err ? strerror(err) : "unknown cause");
+}
+
 int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
              struct out_error *e)
 {
@@ -319,9 +328,14 @@ int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
         if (o->patients[i] < 1)
             return out_err(e, OUT_EUSAGE, NULL, 0, 0, "cohort size %ld is not >= 1",
                            o->patients[i]);
-    fputs("patients,claim,part,statistic,reps,supported,contradicted,inconclusive,"
-          "insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,"
-          "share_contradicted,contradicted_lo,contradicted_hi,median_estimate\n", out);
+    /* errno is cleared before each write and a failure is caught at once, so the message
+     * gives the write's cause, not that of some call made since. */
+    errno = 0;
+    if (fputs("patients,claim,part,statistic,reps,supported,contradicted,inconclusive,"
+              "insufficient_data,not_auditable,share_supported,supported_lo,supported_hi,"
+              "share_contradicted,contradicted_lo,contradicted_hi,median_estimate\n",
+              out) == EOF || ferror(out))
+        return write_error(o, e);
     struct audit_result ar;
     audit_result_init(&ar);
     int rc = 0;
@@ -331,13 +345,13 @@ int plan_run(const struct plan_opts *o, const struct claim_set *cs, FILE *out,
         if ((rc = one_size(o, s, cs, &ar, &t, &n, e)))
             break;
         for (size_t i = 0; i < n && !rc; i++)
-            if (plan_write_row(out, o->patients[s], t[i].claim, t[i].part, t[i].statistic,
-                               t[i].count, o->reps, t[i].est, t[i].n_est))
-                rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error: %s", strerror(errno));
+            if ((errno = 0, plan_write_row(out, o->patients[s], t[i].claim, t[i].part, t[i].statistic,
+                               t[i].count, o->reps, t[i].est, t[i].n_est)))
+                rc = write_error(o, e);
         tallies_free(t, n);
     }
     audit_result_free(&ar);
-    if (!rc && (fflush(out) != 0 || ferror(out)))
-        rc = out_err(e, OUT_EIO, NULL, 0, 0, "write error: %s", strerror(errno));
+    if (!rc && (errno = 0, fflush(out) != 0 || ferror(out)))
+        rc = write_error(o, e);
     return rc;
 }

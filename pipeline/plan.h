@@ -47,6 +47,7 @@ struct plan_opts {
      * For a progress line: it must not write to out. */
     void (*progress)(void *ctx, size_t size_i, long done);
     void *progress_ctx;
+    const char *out_name;            /* what a write error names; NULL: "standard output" */
 };
 
 /* Writes the header and the rows described above to out. Returns 0 or an error (above). */

@@ -4,6 +4,7 @@
 #include "simulate.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
@@ -449,20 +451,40 @@ static enum sim_dirty next_dirty_kind(struct sim *S)
     return (enum sim_dirty)S->perm[S->perm_pos++];
 }
 
-static void dirty_date(struct row *r, long day, int future)
+/* Returns 0 when no future date can be written (the row then goes out clean, uncounted). */
+static int dirty_date(struct row *r, long day, int future, long last_day)
 {
     int y, m, d;
     civil_from_days((int32_t)day, &y, &m, &d);
     if (future) {
-        /* A transposition typo: 2026 -> 2062. When that is not far ahead, +50 years. */
+        /* A transposition typo: 2026 -> 2062. When that is not far ahead, or not past the
+         * window's last day (what `run --today LAST` reads as today), +50 years; a window
+         * of up to 600 months ends before that. Years stop at 9999: four digits. */
         int ty = y / 100 * 100 + (y % 10) * 10 + (y / 10) % 10;
-        y = ty > y + 10 ? ty : y + 50;
-        if (d > civil_days_in_month(y, m))
-            d = civil_days_in_month(y, m);
+        int fy = ty > y + 10 ? ty : y + 50;
+        int fd = d;
+        if (fd > civil_days_in_month(fy, m))
+            fd = civil_days_in_month(fy, m);
+        if (fy != y + 50 && (long)civil_days(fy, m, fd) <= last_day) {
+            fy = y + 50;
+            fd = d > civil_days_in_month(fy, m) ? civil_days_in_month(fy, m) : d;
+        }
+        int fm = m;
+        if (fy > 9999) {
+            fy = 9999;
+            fm = 12;
+            fd = 31;
+        }
+        if ((long)civil_days(fy, fm, fd) <= last_day)
+            return 0;
+        y = fy;
+        m = fm;
+        d = fd;
     } else {
         d = civil_days_in_month(y, m) + 1;   /* 2026-02-29, 2026-04-31, 2026-01-32 */
     }
     snprintf(r->f[C_DATE], FIELD_CAP, "%04d-%02d-%02d", y, m, d);
+    return 1;
 }
 
 /* The 0-10 score the typing defects (non_numeric_score, out_of_range, duplicate_conflict)
@@ -494,8 +516,8 @@ static int apply_dirty(struct sim *S, enum sim_dirty k, struct row *r, long day,
         return 1;
     case SIM_D_MISSING_ID: field_set(r, C_ID, ""); return 1;
     case SIM_D_MISSING_DATE: field_set(r, C_DATE, ""); return 1;
-    case SIM_D_BAD_DATE: dirty_date(r, day, 0); return 1;
-    case SIM_D_FUTURE_DATE: dirty_date(r, day, 1); return 1;
+    case SIM_D_BAD_DATE: return dirty_date(r, day, 0, S->last_day);
+    case SIM_D_FUTURE_DATE: return dirty_date(r, day, 1, S->last_day);
     case SIM_D_BAD_SESSION:
         field_set(r, C_SESSION, gsl_rng_uniform(S->dirt) < 0.5 ? "0" : "x");
         return has_col(S, C_SESSION);
@@ -1236,6 +1258,21 @@ static void plan_progress_line(void *ctx, size_t size_i, long done)
     pp->ended = final;
 }
 
+/* Whether path is a terminal. Opened without becoming our controlling terminal and
+ * without waiting (a FIFO is not a character device, so it is never opened here). */
+static int names_terminal(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISCHR(st.st_mode))
+        return 0;
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int tty = isatty(fd);
+    close(fd);
+    return tty;
+}
+
 /* `simulate --plan CLAIMS`: the sizes, the registry, then plan_run into output. */
 static int plan_cli(const struct sim_params *sp, const char *claims, const char *sizes,
                     long reps, int threads, const char *output, int stats)
@@ -1271,10 +1308,12 @@ static int plan_cli(const struct sim_params *sp, const char *claims, const char 
     unsigned cols;
     if (columns_mask(&po.sim, &cols, &e) != 0)
         return usage_error("--%s", e.msg);
-    /* Progress only on a terminal, and not when the table itself goes to that terminal. */
+    /* Progress only on a terminal, and not when the table itself goes to a terminal
+     * (`-o /dev/stdout`, `-o /dev/tty` as well as no -o): the line would land in it. */
     int to_stdout = !output || strcmp(output, "-") == 0;
     struct plan_progress pp = {.po = &po, .t0 = mono_s()};
-    if (isatty(STDERR_FILENO) && !(to_stdout && isatty(STDOUT_FILENO))) {
+    if (isatty(STDERR_FILENO) &&
+        !(to_stdout ? isatty(STDOUT_FILENO) : names_terminal(output))) {
         po.progress = plan_progress_line;
         po.progress_ctx = &pp;
     }
@@ -1285,6 +1324,7 @@ static int plan_cli(const struct sim_params *sp, const char *claims, const char 
         struct outfile of;
         if (!to_stdout) {
             if ((rc = outfile_open(&of, output, &e)) == 0) {
+                po.out_name = output;
                 rc = plan_run(&po, &cs, of.fp, &e);
                 if (rc == 0)
                     rc = outfile_commit(&of, &e);

@@ -3,6 +3,7 @@
  * replicate is the simulator's data with seed + r, and the CLI's refusals. */
 #define _GNU_SOURCE   /* open_memstream */
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -363,6 +364,30 @@ static void test_invalid(void)
     claim_set_free(&cs);
 }
 
+/* A write error names the output and the write's cause: at the header (unbuffered) and at
+ * the final flush (buffered), to /dev/full, which takes no bytes (ENOSPC). */
+static void test_write_error(void)
+{
+    struct claim_set cs;
+    CHECK(registry(DIFF_ROWS, &cs) == 0);
+    struct plan_opts o = opts(10, 2);
+    for (int buffered = 0; buffered < 2; buffered++) {
+        FILE *fp = fopen("/dev/full", "w");
+        CHECK(fp != NULL);
+        if (!fp)
+            break;
+        if (!buffered)
+            setvbuf(fp, NULL, _IONBF, 0);
+        o.out_name = buffered ? "plan.csv" : NULL;
+        struct out_error e = {0};
+        CHECK(plan_run(&o, &cs, fp, &e) == OUT_EIO);
+        CHECK_STR(e.file, buffered ? "plan.csv" : "standard output");
+        CHECK_CONTAINS(e.msg, strerror(ENOSPC));
+        fclose(fp);
+    }
+    claim_set_free(&cs);
+}
+
 static int cli(const char *const *args)
 {
     char *argv[16] = {(char *)"simulate"};
@@ -432,6 +457,7 @@ int main(void)
     test_progress();
     test_threads();
     test_invalid();
+    test_write_error();
     test_cli();
     return TEST_END("test_plan");
 }

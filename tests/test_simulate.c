@@ -897,6 +897,33 @@ static void test_columns_dirty(void)
     CHECK(st.tricky[SIM_T_QUOTED] == full.tricky[SIM_T_QUOTED]);
 }
 
+/* A future_date row must be after the window's last day (run --today LAST) and have a
+ * four-digit year: near 9999 the typo's +50 years would write year 10040 (ingest: invalid
+ * date), and in a long window the transposed year (2013 -> 2031) can fall inside it. */
+static void test_future_date_edges(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 300;
+    p.dirty = 0.3;
+    struct sim_stats st;
+    memcpy(p.start, "9990-01-01", 11);
+    ingest_reconciles(&p, "9990-12-31", &st);
+    CHECK(st.dirty[SIM_D_FUTURE_DATE] > 50);   /* written as 9999-12-31 */
+
+    memcpy(p.start, "2000-01-01", 11);
+    p.months = 600;
+    p.dirty = 0.3;
+    ingest_reconciles(&p, "2049-12-31", &st);
+    CHECK(st.dirty[SIM_D_FUTURE_DATE] > 50);
+
+    /* A window that ends on 9999-12-31 leaves no future day: those rows go out clean. */
+    memcpy(p.start, "9999-01-01", 11);
+    p.months = 12;
+    p.dirty = 0.3;
+    ingest_reconciles(&p, "9999-12-31", &st);
+    CHECK(st.dirty[SIM_D_FUTURE_DATE] == 0 && st.dirty[SIM_D_BAD_DATE] > 50);
+}
+
 static void test_columns_invalid(void)
 {
     static const struct { const char *spec; double control; const char *says; } bad[] = {
@@ -1070,6 +1097,7 @@ int main(void)
     test_natural_course();
     test_columns_projection();
     test_columns_dirty();
+    test_future_date_edges();
     test_columns_invalid();
     test_invalid_params();
     test_cli();

@@ -40,7 +40,7 @@ else
 fi
 
 # simulate --plan: the same rules. Not a terminal: nothing on stderr.
-plan=(simulate --plan samples/claims.tsv --patients 300 --reps 40)
+plan=(simulate --plan samples/claims.tsv --patients 300 --reps 100)
 "$bin" "${plan[@]}" -o "$tmp/p.csv" 2>"$tmp/p.err"
 [ ! -s "$tmp/p.err" ] || { echo "plan wrote to stderr without a terminal:"; cat "$tmp/p.err"; exit 1; }
 # The table on the terminal itself: no progress line in it.
@@ -53,8 +53,16 @@ script -qec "$(quote "$bin" "${plan[@]}" -o "$tmp/pf.csv")" /dev/null >"$tmp/pf.
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cmp "$tmp/p.csv" "$tmp/pf.csv"
 if [ "$ms" -ge 1500 ]; then
-    grep -q 'plan: 300 patients (size 1 of 1), data set 40 of 40, 100%' "$tmp/pf.tty" ||
+    grep -q 'plan: 300 patients (size 1 of 1), data set 100 of 100, 100%' "$tmp/pf.tty" ||
         { echo "no plan progress on a terminal:"; cat -v "$tmp/pf.tty"; exit 1; }
+    # The table to the terminal by name: no progress line in it either (it showed above,
+    # so its absence here is the rule, not a quick run).
+    for dev in /dev/stdout /dev/tty; do
+        script -qec "$(quote "$bin" "${plan[@]}" -o "$dev")" /dev/null >"$tmp/pd.tty"
+        grep -q '^300,E01a,' "$tmp/pd.tty" || { echo "-o $dev: no table"; cat -v "$tmp/pd.tty"; exit 1; }
+        ! grep -q 'plan:' "$tmp/pd.tty" ||
+            { echo "-o $dev: progress mixed into the table on the terminal"; exit 1; }
+    done
 else
     echo "plan took ${ms} ms: too quick to expect progress (terminal case not checked)"
 fi
