@@ -794,8 +794,16 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
         r->lo = 100 * (1 - shi);
         r->hi = 100 * (1 - slo);
         snprintf(r->method, sizeof r->method, "Kaplan-Meier 1-S(t), log-log CI");
+        /* The log-log band does not exist at S = 1 or S = 0; stats_km_at bounds it by the
+         * nearest band, which the note names so the limit can be traced. */
         if (isnan(r->lo) || isnan(r->hi))
-            note_add(r, "no CI where everyone at risk has responded (S = 0)");
+            note_add(r, "no CI: everyone at risk responded at the first response time");
+        else if (s == 1)
+            note_add(r, "nobody responded by %g treatments: the upper limit is that of the "
+                        "first response time (1-S cannot fall)", c->param);
+        else if (s == 0)
+            note_add(r, "everyone still followed had responded by %g treatments: the lower "
+                        "limit is that of the last time before (1-S cannot fall)", c->param);
     }
     stats_km_free(&km);
     return 0;

@@ -1,11 +1,13 @@
 /* benchmarks.c — see benchmarks.h. */
 #include "benchmarks.h"
 
-#include <csv.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "csvread.h"
+#include "parse_num.h"
 
 
 enum { NCOL = 9 };
@@ -15,83 +17,70 @@ static const char *const cols[NCOL] = {"id", "citation", "measure", "estimate", 
 struct st {
     struct bench_set *s;
     const char *path;
-    char *f[NCOL];
-    int nf;
-    long line;
-    int rc;
-    struct out_error *e;
+    int header_done;
 };
 
-static void on_field(void *data, size_t len, void *arg)
-{
-    struct st *t = arg;
-    if (t->nf < NCOL && !t->f[t->nf]) {
-        t->f[t->nf] = malloc(len + 1);
-        if (t->f[t->nf]) {
-            memcpy(t->f[t->nf], data, len);
-            t->f[t->nf][len] = '\0';
-        }
-    }
-    t->nf++;
-}
-
+/* Plain decimals only (parse_decimal): strtod would take "0x10" as 16, "1e1" or "nan".
+ * Empty is NAN. */
 static int num(const char *s, double *out)
 {
     if (!s[0]) {
         *out = NAN;
         return 0;
     }
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return errno || *end || !isfinite(*out) ? -1 : 0;
+    return parse_decimal(s, '.', out) || !isfinite(*out) ? -1 : 0;
 }
 
-static void on_record(int c, void *arg)
+static char *dup_field(const struct csvread_record *rec, size_t i)
 {
-    (void)c;
-    struct st *t = arg;
-    t->line++;
-    int nf = t->nf;
-    t->nf = 0;
-    if (!t->rc && t->line == 1) {
+    char *d = malloc(rec->len[i] + 1);
+    if (d) {
+        memcpy(d, rec->field[i], rec->len[i]);
+        d[rec->len[i]] = '\0';
+    }
+    return d;
+}
+
+/* One record, with the physical line it starts on (csvread: blank lines and quoted line
+ * breaks do not shift it). */
+static int on_record(void *ctx, const struct csvread_record *rec, struct out_error *e)
+{
+    struct st *t = ctx;
+    if (!t->header_done) {
+        t->header_done = 1;
         for (int i = 0; i < NCOL; i++)
-            if (nf != NCOL || !t->f[i] || strcmp(t->f[i], cols[i]))
-                t->rc = out_err(t->e, OUT_EINPUT, t->path, 1, i + 1,
-                                "header must be id, citation, measure, estimate, lo, hi, n, "
-                                "note, chart");
-    } else if (!t->rc && nf != NCOL) {
-        t->rc = out_err(t->e, OUT_EINPUT, t->path, t->line, 0, "expected %d fields, found %d",
-                        NCOL, nf);
-    } else if (!t->rc) {
-        struct bench *nb = realloc(t->s->b, (t->s->n + 1) * sizeof *nb);
-        if (!nb) {
-            t->rc = out_err(t->e, OUT_EINTERNAL, t->path, t->line, 0, "out of memory");
-        } else {
-            t->s->b = nb;
-            struct bench *b = &nb[t->s->n++];
-            memset(b, 0, sizeof *b);
-            b->id = t->f[0];
-            b->citation = t->f[1];
-            b->measure = t->f[2];
-            b->note = t->f[7];
-            b->chart = t->f[8];
-            t->f[0] = t->f[1] = t->f[2] = t->f[7] = t->f[8] = NULL;
-            double n;
-            if (!b->id || !b->citation || !b->measure || !b->note || !b->chart)
-                t->rc = out_err(t->e, OUT_EINTERNAL, t->path, t->line, 0, "out of memory");
-            else if (num(t->f[3], &b->estimate) || num(t->f[4], &b->lo) || num(t->f[5], &b->hi) ||
-                     num(t->f[6], &n) || (!isnan(n) && (n < 0 || n != floor(n))))
-                t->rc = out_err(t->e, OUT_EINPUT, t->path, t->line, 0,
-                                "estimate, lo, hi and n must be numbers or empty");
-            else
-                b->n = isnan(n) ? -1 : (long)n;
-        }
+            if (rec->n != NCOL || strcmp(rec->field[i < (int)rec->n ? i : 0], cols[i]))
+                return out_err(e, OUT_EINPUT, t->path, rec->line, i + 1,
+                               "header must be id, citation, measure, estimate, lo, hi, n, "
+                               "note, chart");
+        return 0;
     }
-    for (int i = 0; i < NCOL; i++) {
-        free(t->f[i]);
-        t->f[i] = NULL;
-    }
+    if (rec->n != NCOL)
+        return out_err(e, OUT_EINPUT, t->path, rec->line, 0, "expected %d fields, found %zu",
+                       NCOL, rec->n);
+    double est, lo, hi, n;
+    if (num(rec->field[3], &est) || num(rec->field[4], &lo) || num(rec->field[5], &hi) ||
+        num(rec->field[6], &n) || (!isnan(n) && (n < 0 || n != floor(n) || n > 1e15)))
+        return out_err(e, OUT_EINPUT, t->path, rec->line, 0,
+                       "estimate, lo, hi and n must be plain decimal numbers or empty");
+    struct bench *nb = realloc(t->s->b, (t->s->n + 1) * sizeof *nb);
+    if (!nb)
+        return out_err(e, OUT_EINTERNAL, t->path, rec->line, 0, "out of memory");
+    t->s->b = nb;
+    struct bench *b = &nb[t->s->n++];
+    memset(b, 0, sizeof *b);
+    b->estimate = est;
+    b->lo = lo;
+    b->hi = hi;
+    b->n = isnan(n) ? -1 : (long)n;
+    b->id = dup_field(rec, 0);
+    b->citation = dup_field(rec, 1);
+    b->measure = dup_field(rec, 2);
+    b->note = dup_field(rec, 7);
+    b->chart = dup_field(rec, 8);
+    if (!b->id || !b->citation || !b->measure || !b->note || !b->chart)
+        return out_err(e, OUT_EINTERNAL, t->path, rec->line, 0, "out of memory");
+    return 0;
 }
 
 int bench_load(const char *path, struct bench_set *out, struct out_error *e)
@@ -100,26 +89,24 @@ int bench_load(const char *path, struct bench_set *out, struct out_error *e)
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return out_err(e, OUT_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-    struct csv_parser p;
-    struct st t = {.s = out, .path = path, .e = e};
-    csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);
-    csv_set_delim(&p, '\t');
+    struct st t = {.s = out, .path = path};
+    struct csvread r;
+    int rc = csvread_init(&r, path, '\t', 0, on_record, &t, e);
     char buf[65536];
     size_t n;
-    int perr = 0;
-    while (!perr && (n = fread(buf, 1, sizeof buf, fp)) > 0)
-        perr = csv_parse(&p, buf, n, on_field, on_record, &t) != n;
-    if (!perr)
-        perr = csv_fini(&p, on_field, on_record, &t) != 0;
-    csv_free(&p);
+    while (!rc && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+        rc = csvread_feed(&r, buf, n, e);
+    if (!rc && ferror(fp))
+        rc = out_err(e, OUT_EIO, path, 0, 0, "read error: %s", strerror(errno));
+    if (!rc)
+        rc = csvread_finish(&r, e);
+    if (!rc && !t.header_done)
+        rc = out_err(e, OUT_EINPUT, path, 1, 0, "empty file: no header");
+    csvread_free(&r);
     fclose(fp);
-    for (int i = 0; i < NCOL; i++)
-        free(t.f[i]);
-    if (!t.rc && perr)
-        t.rc = out_err(e, OUT_EINPUT, path, t.line + 1, 0, "malformed quoting");
-    if (t.rc)
+    if (rc)
         bench_set_free(out);
-    return t.rc;
+    return rc;
 }
 
 void bench_set_free(struct bench_set *s)

@@ -653,11 +653,14 @@ static int stage_ingest(struct options *o, char **files, int nfiles, struct data
         return rc;
     rc = ingest_files((const char *const *)files, (size_t)nfiles, &o->ingest, ds, rej.fp, e);
 commit:
-    if (rc && rc != OUT_EINPUT) {
+    /* A failed run leaves the last good outputs in place, rejects.csv with them: a
+     * file-level error (malformed CSV, a NUL byte) stops the read part-way, and a partial
+     * rejects.csv beside the last good report would contradict its counts. Under --strict
+     * a rejected row fails the run on purpose, and rejects.csv is what tells why. */
+    if (rc && !(rc == OUT_EINPUT && o->ingest.strict)) {
         outfile_abort(&rej);
         return rc;
     }
-    /* Under --strict a rejected row fails the run, but rejects.csv still tells why. */
     int rc2 = outfile_commit(&rej, rc ? NULL : e);
     return rc ? rc : rc2;
 }
@@ -1023,10 +1026,14 @@ int main(int argc, char **argv)
         o.by[o.n_by++] = "arm";
     }
     if (o.month) {
-        int y, m;
-        char tail;
-        if (strlen(o.month) != 7 || sscanf(o.month, "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 ||
-            m > 12 || y < 1900) {
+        /* Digits only: sscanf's %d would take "2026-+1" or "2026- 1" as January, while the
+         * month is also compared as text. */
+        const char *mo = o.month;
+        int digits = strlen(mo) == 7 && mo[4] == '-';
+        for (int i = 0; digits && i < 7; i++)
+            digits = i == 4 || (mo[i] >= '0' && mo[i] <= '9');
+        int y = digits ? atoi(mo) : 0, m = digits ? atoi(mo + 5) : 0;
+        if (!digits || m < 1 || m > 12 || y < 1900) {
             fprintf(stderr, "outcomes: --month: '%s' is not a month YYYY-MM\n", o.month);
             return OUT_EUSAGE;
         }

@@ -590,10 +590,16 @@ void patient_table_free(struct patient_table *pt)
     patient_table_init(pt);
 }
 
-/* Undo esc_csv's formula-injection prefix in place. */
+/* Undo esc_csv's formula-injection prefix in place: the writer adds one ' before a trigger
+ * that is not a plain number, and before a text that itself starts with ' and a trigger
+ * (so "'=x" is written "''=x" and must come back as "'=x"). */
 static void unescape_field(char *s)
 {
-    if (s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]) && !is_plain_number(s + 1))
+    if (s[0] != '\'' || !s[1])
+        return;
+    int trig = strchr("=+-@\t\r", s[1]) && !is_plain_number(s + 1);
+    int quoted_trig = s[1] == '\'' && s[2] && strchr("=+-@\t\r", s[2]);
+    if (trig || quoted_trig)
         memmove(s, s + 1, strlen(s));
 }
 

@@ -174,7 +174,9 @@ static void time_to_response(struct doc *d, const struct report_input *in)
              "Treatments received before the visit at which a patient first reports a 30%% "
              "improvement; patients who never do are censored at their last visit "
              "(Kaplan-Meier, Greenwood variance, log-log 95%% intervals; median by "
-             "Brookmeyer-Crowley). The worst case counts every dropout as a non-responder.");
+             "Brookmeyer-Crowley; at 0%% or 100%%, where that interval does not exist, the "
+             "nearest one that does bounds it, since the share cannot fall). The worst case "
+             "counts every dropout as a non-responder.");
     static const char *const head[] = {"Instrument", "Median sessions (95% CI)",
                                        "Responded by 3", "by 6", "by 8", "by 12",
                                        "Worst case by 6", "Worst case by 12", "Dropouts"};

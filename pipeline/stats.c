@@ -1414,15 +1414,27 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
         else
             b = mid;
     }
+    /* Where the log-log band does not exist (S = 1 before the first event, S = 0 once
+     * everyone at risk has had it: R gives NA for both) S's monotonicity still bounds it:
+     * S(t) >= S(t1) >= lo(t1) for t before the first event t1, and S(t) <= S(t') <= hi(t')
+     * at t' the last step with S > 0. So the nearest band that exists is carried over, a
+     * conservative interval rather than none, or a false [1, 1]. */
     if (a == 0) {
         if (k->n == 0)
             return;
-        *surv = *lo = *hi = 1.0;
+        *surv = *hi = 1.0;
+        *lo = k->n_steps && k->step[0].surv > 0 ? k->step[0].lo : NAN;
         return;
     }
-    *surv = k->step[a - 1].surv;
-    *lo = k->step[a - 1].lo;
-    *hi = k->step[a - 1].hi;
+    const struct km_step *st = &k->step[a - 1];
+    *surv = st->surv;
+    if (st->surv > 0) {
+        *lo = st->lo;
+        *hi = st->hi;
+    } else {
+        *lo = 0.0;
+        *hi = a >= 2 ? k->step[a - 2].hi : NAN;
+    }
 }
 
 /* ------------------------------------------------------------------ ANCOVA */

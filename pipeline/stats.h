@@ -153,8 +153,11 @@ struct km {
 };
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out);
 void stats_km_free(struct km *k);
-/* S(t) at time t with its CI (right-continuous step function: an event at t counts;
- * S = lo = hi = 1 before the first event). All NAN when k is NULL/empty or t is NAN. */
+/* S(t) at time t with its CI (right-continuous step function: an event at t counts).
+ * Where the band does not exist, S's monotonicity bounds it by the nearest band that does:
+ * before the first event S = hi = 1 and lo = the first step's lo; where S = 0, lo = 0 and
+ * hi = the last step with S > 0's hi; NAN when there is no such step (no events at all, or
+ * S = 0 at the first step). All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);
 
 /* ANCOVA: final = b0 + b1*baseline + b2*group (group 0/1) by least squares; returns b2,

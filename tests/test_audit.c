@@ -450,6 +450,8 @@ static void test_cohort_b(void)
         "KR\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t3\t6\tr\t\n"
         "KGE\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t2\t\t\tr\t\n"
         "KLE\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t1\t\t\tr\t\n"
+        "C1\ta\ts\tq\tpain\tcum_response_by_session\t1\t\tge\t30\t\t\tr\t\n"
+        "C1L\ta\ts\tq\tpain\tcum_response_by_session\t1\t\tle\t80\t\t\tr\t\n"
         "C2\ta\ts\tq\tpain\tcum_response_by_session\t2\t\tge\t30\t\t\tr\t\n"
         "C6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n"
         "L1\ta\ts\tq\tpain\tweeks_no_improvement\t1\t\tle\t10\t\t\tr\t\n"
@@ -486,6 +488,18 @@ static void test_cohort_b(void)
         CHECK_NEAR(r->hi, 76.8892, 0.001);
         CHECK(r->verdict == V_SUPPORTED);
     }
+    /* Nobody responded after 1 treatment: 1 - S(1) = 0, where the log-log band does not
+     * exist. 1 - S cannot fall, so 1 - S(1) <= 1 - S(2) <= 0.768892 (the band at 2 above):
+     * CI [0, 76.8892]. That meets [30, 100] (inconclusive, not the contradiction a CI of
+     * [0, 0] would give) and lies inside [0, 80] (supported). */
+    if ((r = row_of(&res, "C1", ""))) {
+        CHECK_NEAR(r->est, 0, 0);
+        CHECK_NEAR(r->lo, 0, 0);
+        CHECK_NEAR(r->hi, 76.8892, 0.001);
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK_CONTAINS(r->note, "nobody responded by 1 treatments");
+    }
+    CHECK(V("C1L") == V_SUPPORTED);
     /* 6 treatments is beyond the longest follow-up (5): nothing to estimate there. */
     if ((r = row_of(&res, "C6", ""))) {
         CHECK(r->verdict == V_INSUFFICIENT);

@@ -871,8 +871,11 @@ static void test_km(void)
     CHECK_NEAR(k.q_lo[2], 2, 0);
     CHECK(isnan(k.q_hi[0]) && isnan(k.q_hi[1]) && isnan(k.q_hi[2]));
     /* S(t) as a right-continuous step */
+    /* Before the first event S = 1 and the log-log band does not exist (R: NA); S(t) >=
+     * S(1) >= lo(1), so lo is the first step's (R's .27312284993 above), hi 1. */
     stats_km_at(&k, 0.5, &s, &lo, &hi);
-    CHECK(s == 1 && lo == 1 && hi == 1);
+    CHECK(s == 1 && hi == 1);
+    CHECK_NEAR(lo, 0.27312284993, 1e-10);
     stats_km_at(&k, 1, &s, &lo, &hi);
     CHECK_NEAR(s, 5.0 / 6, 1e-15);
     CHECK_NEAR(lo, 0.27312284993, 1e-10);
@@ -945,6 +948,20 @@ static void test_km(void)
         CHECK(k.step[3].surv == 0);
         CHECK(isnan(k.step[3].se) && isnan(k.step[3].lo));
     }
+    /* At S = 0 the point query bounds S by the last band that exists: S(4) <= S(3) <= hi(3).
+     * By hand: S(3) = .25, G = 1/(4*3) + 1/(3*2) + 1/(2*1) = .75, theta = z sqrt(.75) /
+     * |ln .25| = 1.2244; hi = .25^exp(-theta) = 0.66532534279 (lo = .25^exp(theta) =
+     * 0.00894782442, the step's own). Before t = 1: S(1) = .75, G = 1/12, lo =
+     * .75^exp(z sqrt(1/12) / |ln .75|) = 0.12794691760. */
+    stats_km_at(&k, 4, &s, &lo, &hi);
+    CHECK(s == 0 && lo == 0);
+    CHECK_NEAR(hi, 0.66532534279, 1e-10);
+    stats_km_at(&k, 3, &s, &lo, &hi);
+    CHECK_NEAR(lo, 0.00894782442, 1e-10);
+    CHECK_NEAR(hi, 0.66532534279, 1e-10);
+    stats_km_at(&k, 0.5, &s, &lo, &hi);
+    CHECK(s == 1 && hi == 1);
+    CHECK_NEAR(lo, 0.12794691760, 1e-10);
     stats_km_free(&k);
     /* 1 2 3+ 4+: S = .75 .5 then flat at .5 to the end -> median (2 + last time 4)/2 = 3
      * (R 4.2: quantile 1.5 3 NA). */
@@ -964,13 +981,18 @@ static void test_km(void)
     CHECK(k.n_steps == 1 && k.step[0].surv == 0);
     /* S drops from 1 to 0 at t = 1: every quantile is the first time, 1 */
     CHECK_NEAR(k.q[1], 1, 0);
+    /* ... and no band exists anywhere to bound S with: the open limits are NAN. */
+    stats_km_at(&k, 1, &s, &lo, &hi);
+    CHECK(s == 0 && lo == 0 && isnan(hi));
+    stats_km_at(&k, 0.5, &s, &lo, &hi);
+    CHECK(s == 1 && hi == 1 && isnan(lo));
     stats_km_free(&k);
     const int none[] = {0, 0, 0, 0};
     CHECK(stats_km(t4, none, 4, 0.95, &k) == 0);
     CHECK(k.n_steps == 0 && k.n_events == 0);
     CHECK(isnan(k.q[0]) && isnan(k.q[1]) && isnan(k.q_lo[1]) && isnan(k.q_hi[1]));
     stats_km_at(&k, 10, &s, &lo, &hi);
-    CHECK(s == 1);
+    CHECK(s == 1 && hi == 1 && isnan(lo));
     stats_km_free(&k);
     /* 2 2 2 2 with events 1 1 0 0: one step, n_risk 4, d 2, S = .5, G = 2/(4*2) = .25;
      * the curve sits at .5 to the end, so the median is (2 + 2)/2 = 2. */

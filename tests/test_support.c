@@ -551,6 +551,35 @@ static void test_benchmarks(void)
     CHECK(e.line == 3);
     CHECK(bs.n == 0);
     CHECK(bench_load("/nonexistent/benchmarks.tsv", &bs, &e) == OUT_EIO);
+    /* Lines are physical lines: blank lines and a quoted line break before the bad row
+     * (line 7) do not shift it (libcsv's record count would say 4). */
+    fp = fopen(path, "w");
+    fputs("id\tcitation\tmeasure\testimate\tlo\thi\tn\tnote\tchart\n"
+          "\n\n"
+          "a\t\"two\nlines\"\tc\t1\t\t\t10\t\t\n"
+          "b\tb\tc\t2\t\t\t10\t\t\n"
+          "c\tb\tc\tmany\t\t\t10\t\t\n", fp);
+    fclose(fp);
+    CHECK(bench_load(path, &bs, &e) == OUT_EINPUT);
+    CHECK(e.line == 7);
+    /* Numbers are plain decimals: strtod's hex, nan and inf forms are refused. */
+    const char *bad[] = {"0x10", "nan", "inf", "1e400", "0x1p3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fp = fopen(path, "w");
+        fprintf(fp, "id\tcitation\tmeasure\testimate\tlo\thi\tn\tnote\tchart\n"
+                    "a\tb\tc\t%s\t\t\t10\t\t\n", bad[i]);
+        fclose(fp);
+        CHECK(bench_load(path, &bs, &e) == OUT_EINPUT && e.line == 2);
+    }
+    /* A header alone is an empty set; an empty file has no header. */
+    fp = fopen(path, "w");
+    fputs("id\tcitation\tmeasure\testimate\tlo\thi\tn\tnote\tchart\n", fp);
+    fclose(fp);
+    CHECK(bench_load(path, &bs, &e) == 0 && bs.n == 0);
+    bench_set_free(&bs);
+    fp = fopen(path, "w");
+    fclose(fp);
+    CHECK(bench_load(path, &bs, &e) == OUT_EINPUT);
     unlink(path);
 }
 

@@ -44,6 +44,17 @@ expect 0 "$bin" run -q --no-charts --today 2026-11-23 --out "$tmp/o1" "$tmp/bad.
 expect 3 "$bin" run -q --no-charts --strict --today 2026-11-23 --out "$tmp/o2" "$tmp/bad.csv"
 grep -q "bad.csv:3" "$tmp/err" || { cat "$tmp/err"; fail "strict error lacks file:line"; }
 grep -q "out_of_range" "$tmp/o2/rejects.csv" || fail "strict run lost rejects.csv"
+# A file-level error (a NUL byte on line 3) fails the run with exit 3 and leaves the last
+# good run's outputs as they were, rejects.csv included (it was replaced by a partial one).
+printf 'patient_id,visit_date,pain\nA,2026-01-01,5\nB,2026-01-0\0008,4\n' >"$tmp/nul.csv"
+for cmd in run ingest; do
+    expect 0 "$bin" $cmd -q --today 2026-11-23 --no-charts --out "$tmp/o5$cmd" "$tmp/bad.csv"
+    cp -r "$tmp/o5$cmd" "$tmp/o5$cmd.before"
+    expect 3 "$bin" $cmd -q --today 2026-11-23 --no-charts --out "$tmp/o5$cmd" "$tmp/nul.csv"
+    grep -q "nul.csv:3" "$tmp/err" || { cat "$tmp/err"; fail "$cmd: NUL error lacks file:line"; }
+    diff -r "$tmp/o5$cmd.before" "$tmp/o5$cmd" >/dev/null ||
+        fail "$cmd: a file-level error changed the last good outputs"
+done
 # Without gnuplot on PATH the numbers still land, the run says why and exits 4.
 mkdir "$tmp/emptypath"
 PATH="$tmp/emptypath" expect 4 "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" run -q --out "$tmp/o3" "$tmp/bad.csv" --today 2026-11-23

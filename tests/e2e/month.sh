@@ -32,3 +32,10 @@ set +e
 "$bin" run -q --month 2026-13 visits.csv 2>err; st=$?
 set -e
 [ "$st" -eq 2 ] && grep -q "not a month" err
+# A sign or a blank is not a digit (sscanf's %d took "2026-+1" as January, then no month matched).
+for bad in 2026-+1 "2026- 1" " 2026-1" 2026-1x 2026_01; do
+    set +e
+    "$bin" run -q --month "$bad" visits.csv 2>err; st=$?
+    set -e
+    [ "$st" -eq 2 ] && grep -q "not a month" err || { echo "--month '$bad' accepted ($st)"; exit 1; }
+done
