@@ -712,10 +712,17 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     static const char *const required[] = {"patient_id", "visit_date"};
     /* A wide file needs no date column: without one the baseline is 1970-01-01. */
     for (size_t k = 0; k < (g->o->n_wide ? 1u : 2u); k++)
-        if ((k == 0 ? g->c_id : g->c_date) < 0)
+        if ((k == 0 ? g->c_id : g->c_date) < 0) {
+            /* When a rename already names this column's source, say that it is missing. */
+            for (size_t i = 0; i < g->o->n_map; i++)
+                if (strcasecmp(g->o->column_map[i].canonical, required[k]) == 0)
+                    return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
+                                   "missing column '%s' (renamed to %s by --column or "
+                                   "--config)", g->o->column_map[i].source, required[k]);
             return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
                            "missing required column '%s' (rename yours with --column %s=NAME)",
                            required[k], required[k]);
+        }
     size_t n_instr = g->o->n_wide;
     for (size_t i = 0; i < g->n_col; i++)
         n_instr += g->col[i].role == ROLE_INSTR;

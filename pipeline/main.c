@@ -158,6 +158,8 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         {"no-stream", no_argument, 0, 'G'},
         {0, 0, 0, 0}};
     int c;
+    const char *cli_cols[INGEST_MAP_MAX];   /* the --column values so far (more fail anyway) */
+    size_t n_cli_cols = 0;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:c:qh", lopts, NULL)) != -1) {
@@ -177,6 +179,22 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
                 fprintf(stderr, "outcomes: --column: %s\n", ce.msg);   /* ce.msg names no option */
                 return OUT_EUSAGE;
             }
+            /* A later rename of a source replaces an earlier one (so the command line
+             * overrides --config), but two --column giving one source two meanings is a
+             * slip that would silently lose one of them. */
+            const char *src = strchr(optarg, '=') + 1;
+            for (size_t i = 0; i < n_cli_cols; i++) {
+                const char *prev = strchr(cli_cols[i], '=');
+                if (strcasecmp(prev + 1, src) == 0 &&
+                    ((size_t)(prev - cli_cols[i]) != (size_t)(src - 1 - optarg) ||
+                     strncasecmp(cli_cols[i], optarg, (size_t)(prev - cli_cols[i])) != 0)) {
+                    fprintf(stderr, "outcomes: --column: '%s' and '%s' both rename column '%s'\n",
+                            cli_cols[i], optarg, src);
+                    return OUT_EUSAGE;
+                }
+            }
+            if (n_cli_cols < sizeof cli_cols / sizeof cli_cols[0])
+                cli_cols[n_cli_cols++] = optarg;
             break;
         }
         case 'K':
@@ -251,7 +269,8 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'R': {
             errno = 0;
             unsigned long long v = strtoull(optarg, &end, 10);
-            if (errno || *end || optarg[0] == '-') {
+            /* strtoull takes "" as 0 and skips blanks and a sign: digits only. */
+            if (errno || *end || optarg[0] < '0' || optarg[0] > '9') {
                 fprintf(stderr, "outcomes: --seed: '%s' is not a whole number\n", optarg);
                 return OUT_EUSAGE;
             }

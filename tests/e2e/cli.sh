@@ -27,6 +27,9 @@ expect 2 "$bin" run --bogus x.csv
 expect 2 "$bin" run --min-cell zero x.csv
 expect 2 "$bin" run --today 2026-02-30 x.csv
 expect 2 "$bin" audit --out "$tmp/o"
+expect 2 "$bin" run --seed "" x.csv;  grep -q -- "--seed" "$tmp/err" || fail "empty --seed accepted"
+expect 2 "$bin" run --seed " 5" x.csv
+expect 2 "$bin" run --seed +5 x.csv
 # Missing file: I/O failure, named.
 expect 4 "$bin" run -q --out "$tmp/o" "$tmp/nope.csv"
 grep -q "nope.csv" "$tmp/err" || fail "missing file not named"
@@ -38,6 +41,14 @@ grep -qE 'unterminated.csv:[0-9]+' "$tmp/err" || { cat "$tmp/err"; fail "no file
 printf 'patient_id,pain\nA,5\n' >"$tmp/nodate.csv"
 expect 3 "$bin" run -q --no-charts --out "$tmp/o" "$tmp/nodate.csv"
 grep -q 'visit_date' "$tmp/err" || fail "missing column not named"
+# A rename whose source is missing names the source; one source given two meanings is a
+# usage error (the second silently replaced the first).
+printf 'patient_id,when,pain,x\nA,2026-01-01,5,3\n' >"$tmp/when.csv"
+expect 3 "$bin" run -q --no-charts --column visit_date=nope --out "$tmp/o" "$tmp/when.csv"
+grep -q "missing column 'nope' (renamed to visit_date" "$tmp/err" || { cat "$tmp/err"; fail "rename source not named"; }
+expect 2 "$bin" run -q --no-charts --column sleep=x --column stress=x --out "$tmp/o" "$tmp/when.csv"
+grep -q "'sleep=x' and 'stress=x' both rename column 'x'" "$tmp/err" || { cat "$tmp/err"; fail "double rename"; }
+expect 0 "$bin" run -q --no-charts --today 2026-11-23 --column visit_date=when --column sleep=x --column SLEEP=X --out "$tmp/o" "$tmp/when.csv"
 # --strict: a rejected row fails the run with exit 3, and rejects.csv says why.
 printf 'patient_id,visit_date,pain\nA,2026-01-01,5\nA,2026-01-08,11\nA,2026-01-15,3\n' >"$tmp/bad.csv"
 expect 0 "$bin" run -q --no-charts --today 2026-11-23 --out "$tmp/o1" "$tmp/bad.csv"
