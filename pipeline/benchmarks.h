@@ -2,7 +2,8 @@
  *
  * A TSV with header id, citation, measure, estimate, lo, hi, n, note, chart; one row per
  * published figure. `chart` = "shares" marks rows that are a share of patients (0-100) and are
- * drawn beneath the claims in the forest plot. Empty numbers are NAN (n: -1).
+ * drawn beneath the claims in the forest plot. Numbers are plain decimals (47.6, -3.7: no
+ * exponent, hex, nan or inf); empty ones are NAN (n: -1). Errors name the physical line.
  * Ownership: a struct bench_set owns its strings; bench_set_free() releases them.
  */
 #ifndef OUTCOMES_BENCHMARKS_H

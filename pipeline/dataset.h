@@ -94,6 +94,8 @@ struct dataset {
 
     long rows_read, rows_accepted, rows_rejected;
     long rejected_by[REJ__COUNT];
+    int strict_stop;        /* 1: ingest read all input and failed only because a row was
+                               rejected under ingest_opts.strict (not a file-level error) */
 
     /* Visit-level facts for the audit and charts (digest.h), filled by ingest; owned. When
      * sorted input is streamed, the visit arrays above hold only the patient being read and

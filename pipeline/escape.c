@@ -31,14 +31,33 @@ static int is_plain_number(const char *s)
     return *end == '\0';
 }
 
+static int is_trigger(char c)
+{
+    return c && strchr("=+-@\t\r", c) != NULL;
+}
+
+/* A trigger that is not a plain number; or any run of ' before a trigger, so that
+ * csv_unprefix can tell "'=x" (written "''=x") from "=x" (written "'=x"), and "''=x"
+ * (written "'''=x") from "'=x": writing then unprefixing gives every text back. */
+int csv_needs_prefix(const char *s)
+{
+    size_t k = strspn(s, "'");
+    if (!is_trigger(s[k]))
+        return 0;
+    return k > 0 || !is_plain_number(s);
+}
+
+void csv_unprefix(char *s)
+{
+    size_t k = strspn(s, "'");
+    if (k == 0 || !is_trigger(s[k]) || (k == 1 && is_plain_number(s + 1)))
+        return;
+    memmove(s, s + 1, strlen(s));
+}
+
 void esc_csv(FILE *fp, const char *s)
 {
-    /* A text that already starts with ' and a trigger also gets the prefix, so a reader that
-     * strips one leading ' always gets the original back. */
-    int trig = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-               s[0] == '\r';
-    int quoted_trig = s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]);
-    int inject = (trig && !is_plain_number(s)) || quoted_trig;
+    int inject = csv_needs_prefix(s);
     size_t len = strlen(s);
     int quote = inject || strpbrk(s, ",\"\r\n") != NULL ||
                 (len && (s[0] == ' ' || s[len - 1] == ' '));

@@ -15,6 +15,11 @@ void esc_html(FILE *fp, const char *s);
  * a field starting with = + - @ TAB or CR is prefixed with ' against formula injection,
  * unless it is a plain number (so "-3.5" stays a number). */
 void esc_csv(FILE *fp, const char *s);
+/* Whether esc_csv puts a ' before s: the rule above, and before any leading run of '
+ * followed by a trigger, so that csv_unprefix (in place, on a field as read back) gives
+ * every original text back. */
+int csv_needs_prefix(const char *s);
+void csv_unprefix(char *s);
 /* A JSON string literal including the surrounding quotes. */
 void esc_json(FILE *fp, const char *s);
 /* A gnuplot string: a single-quoted literal, in which gnuplot does no backslash, backquote

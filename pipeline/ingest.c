@@ -2244,6 +2244,7 @@ static int run(const char *const *paths, size_t n, const char *name, const void 
             snprintf(e->msg + m, sizeof e->msg - m, " (strict: %ld row%s rejected)",
                      ds->rows_rejected, ds->rows_rejected == 1 ? "" : "s");
         }
+        ds->strict_stop = 1;
         rc = OUT_EINPUT;
     }
     return rc;

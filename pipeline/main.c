@@ -675,8 +675,9 @@ commit:
     /* A failed run leaves the last good outputs in place, rejects.csv with them: a
      * file-level error (malformed CSV, a NUL byte) stops the read part-way, and a partial
      * rejects.csv beside the last good report would contradict its counts. Under --strict
-     * a rejected row fails the run on purpose, and rejects.csv is what tells why. */
-    if (rc && !(rc == OUT_EINPUT && o->ingest.strict)) {
+     * a rejected row fails the run on purpose once all is read (ds->strict_stop), and
+     * rejects.csv is what tells why; a file-level error under --strict is the former. */
+    if (rc && !(rc == OUT_EINPUT && ds->strict_stop)) {
         outfile_abort(&rej);
         return rc;
     }

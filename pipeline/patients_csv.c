@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "civil_date.h"
+#include "escape.h"
 #include "outfile.h"
 
 enum col_kind {
@@ -129,19 +130,6 @@ static const struct column cols[] = {
 #undef DBL
 enum { NCOLS = sizeof cols / sizeof cols[0] };
 
-/* Same test as escape.c uses to leave "-3.5" unprefixed (writer and reader). */
-static int is_plain_number(const char *s)
-{
-    char *end;
-    if (!*s)
-        return 0;
-    for (const char *p = s; *p; p++)
-        if (!strchr("0123456789+-.eE", *p))
-            return 0;
-    strtod(s, &end);
-    return *end == '\0';
-}
-
 /* ---- writing ---- */
 
 /* Rows are built in a private buffer and handed to stdio in blocks of about WBUF_CAP bytes:
@@ -211,10 +199,7 @@ static int sb_reserve(struct strbuf *b, size_t more)
  * stream. Returns 0 or -1 (out of memory). */
 static int sb_put_csv(struct strbuf *b, const char *s)
 {
-    int trig = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-               s[0] == '\r';
-    int quoted_trig = s[0] == '\'' && s[1] && strchr("=+-@\t\r", s[1]);
-    int inject = (trig && !is_plain_number(s)) || quoted_trig;
+    int inject = csv_needs_prefix(s);
     size_t len = 0, quotes = 0;
     int special = 0;
     for (const char *p = s; *p; p++, len++) {
@@ -590,19 +575,6 @@ void patient_table_free(struct patient_table *pt)
     patient_table_init(pt);
 }
 
-/* Undo esc_csv's formula-injection prefix in place: the writer adds one ' before a trigger
- * that is not a plain number, and before a text that itself starts with ' and a trigger
- * (so "'=x" is written "''=x" and must come back as "'=x"). */
-static void unescape_field(char *s)
-{
-    if (s[0] != '\'' || !s[1])
-        return;
-    int trig = strchr("=+-@\t\r", s[1]) && !is_plain_number(s + 1);
-    int quoted_trig = s[1] == '\'' && s[2] && strchr("=+-@\t\r", s[2]);
-    if (trig || quoted_trig)
-        memmove(s, s + 1, strlen(s));
-}
-
 static int parse_long(const char *s, long *out)
 {
     char *end;
@@ -695,7 +667,7 @@ static void header_field(struct reader *r, size_t f, const char *s)
     }
     r->cov_names = nv;
     r->cov_names[r->n_cov_names++] = copy;
-    unescape_field(copy);
+    csv_unprefix(copy);
     if (!copy[0])
         rd_fail(r, OUT_EINPUT, (long)f + 1, "empty covariate name in header", NULL);
     for (size_t i = 0; i + 1 < r->n_cov_names; i++)
@@ -723,7 +695,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
     long v;
     switch (c->kind) {
     case K_ID:
-        unescape_field(s);
+        csv_unprefix(s);
         if (!*s)
             return -1;
         {
@@ -737,7 +709,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         }
         return 0;
     case K_INSTR: {
-        unescape_field(s);
+        csv_unprefix(s);
         int k = find_instr(r, s);
         if (k < 0)
             return -1;
@@ -917,7 +889,7 @@ static void on_field(void *s, size_t len, void *data)
     size_t c = f - NCOLS;
     if (c >= r->pt->ds.n_cov)
         return;   /* the record callback reports the field count */
-    unescape_field(str);
+    csv_unprefix(str);
     uint32_t v = UINT32_MAX;
     if (*str) {
         long idx = dataset_cov_intern(&r->pt->ds, str);

@@ -847,6 +847,8 @@ static void test_csv_roundtrip(void)
     /* Texts that start with ' and a trigger: written with a second ', read back as given. */
     addv(&ds, "'=x", 0, 0, 6, NA, NA, 0);
     addv(&ds, "'-5", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "''=x", 0, 0, 6, NA, NA, 0);
+    addv(&ds, "''-5", 0, 0, 6, NA, NA, 0);
     setcov(&ds, "line\nbreak", "=cmd|' /C calc'!A0", "a \"b\"");
     setcov(&ds, "'=x", "'@North", "'+1");
     CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
@@ -900,12 +902,13 @@ static void test_csv_roundtrip(void)
     CHECK_STR(dataset_cov(&pt.ds, (size_t)p, dataset_cov_index(&pt.ds, "clinic")),
               "=cmd|' /C calc'!A0");
     CHECK_STR(dataset_cov(&pt.ds, (size_t)p, dataset_cov_index(&pt.ds, "arm")), "a \"b\"");
-    long px = -1, p5 = -1;
+    long px = -1, p5 = -1, pxx = 0;
     for (size_t i = 0; i < pt.ds.n_patients; i++) {
         px = strcmp(pt.ds.patient_id[i], "'=x") == 0 ? (long)i : px;
         p5 = strcmp(pt.ds.patient_id[i], "'-5") == 0 ? (long)i : p5;
+        pxx += strcmp(pt.ds.patient_id[i], "''=x") == 0 || strcmp(pt.ds.patient_id[i], "''-5") == 0;
     }
-    CHECK(px >= 0 && p5 >= 0);
+    CHECK(px >= 0 && p5 >= 0 && pxx == 2);
     if (px >= 0) {
         CHECK_STR(dataset_cov(&pt.ds, (size_t)px, dataset_cov_index(&pt.ds, "clinic")),
                   "'@North");

@@ -60,6 +60,32 @@ static void test_escape(void)
     CHECK_STR(esc(esc_csv, "-inf"), "\"'-inf\"");
     /* Already starts with ' and a trigger: prefixed too, so stripping one ' is lossless. */
     CHECK_STR(esc(esc_csv, "'=x"), "\"''=x\"");
+    CHECK_STR(esc(esc_csv, "''=x"), "\"'''=x\"");
+    CHECK_STR(esc(esc_csv, "'-5"), "\"''-5\"");
+    CHECK_STR(esc(esc_csv, "'x"), "'x");
+    /* The prefix is undone exactly: for every text of up to 5 characters over ' = - 5 x @,
+     * unprefixing what the writer writes gives the text back (so no two texts share a
+     * field). */
+    {
+        const char al[] = "'=-5x@";
+        long bad = 0, n = 0;
+        for (int len = 0; len <= 5; len++) {
+            long total = 1;
+            for (int i = 0; i < len; i++)
+                total *= 6;
+            for (long code = 0; code < total; code++, n++) {
+                char t[8], w[9];
+                long c = code;
+                for (int i = 0; i < len; i++, c /= 6)
+                    t[i] = al[c % 6];
+                t[len] = '\0';
+                snprintf(w, sizeof w, "%s%s", csv_needs_prefix(t) ? "'" : "", t);
+                csv_unprefix(w);
+                bad += strcmp(w, t) != 0;
+            }
+        }
+        CHECK(n == 9331 && bad == 0);
+    }
     CHECK_STR(esc(esc_csv, " padded "), "\" padded \"");
     CHECK_STR(esc(esc_json, "a\"b\\c\n\t<"), "\"a\\\"b\\\\c\\n\\t\\u003c\"");
     CHECK_STR(esc(esc_json, "\x01"), "\"\\u0001\"");

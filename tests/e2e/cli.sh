@@ -65,6 +65,13 @@ for cmd in run ingest; do
     grep -q "nul.csv:3" "$tmp/err" || { cat "$tmp/err"; fail "$cmd: NUL error lacks file:line"; }
     diff -r "$tmp/o5$cmd.before" "$tmp/o5$cmd" >/dev/null ||
         fail "$cmd: a file-level error changed the last good outputs"
+    # Under --strict as well: a rejected row (line 3) then a file-level error (line 4) is
+    # the file-level error, and rejects.csv stays too.
+    printf 'patient_id,visit_date,pain\nA,2026-01-01,5\nA,2026-01-08,11\nA,2026-01-15,"3\n' >"$tmp/sq.csv"
+    expect 3 "$bin" $cmd -q --strict --today 2026-11-23 --no-charts --out "$tmp/o5$cmd" "$tmp/sq.csv"
+    grep -q "sq.csv:4: unterminated" "$tmp/err" || { cat "$tmp/err"; fail "$cmd: no quoting error"; }
+    diff -r "$tmp/o5$cmd.before" "$tmp/o5$cmd" >/dev/null ||
+        fail "$cmd --strict: a file-level error changed the last good outputs"
 done
 # Without gnuplot on PATH the numbers still land, the run says why and exits 4.
 mkdir "$tmp/emptypath"
