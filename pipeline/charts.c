@@ -751,12 +751,16 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
         t_end = 1;
 
     /* Block 0: the step curve as explicit vertices, so one polygon gives the CI band. */
+    /* Where the band does not exist (0% before the first response, 100% once everyone
+     * still followed has responded) the share cannot fall, so the nearest band bounds it,
+     * as in the tables (stats_km_at): up to the first step's upper limit before it, from
+     * the last step's lower limit after 100%. */
     fputs("# block 0: session, share responded %, CI low %, CI high %\n", j.dat);
-    double ps = 0, pl = 0, ph = 0;
-    fputs("0 0 0 0\n", j.dat);
+    double ps = 0, pl = 0, ph = m && isfinite(s[0].hi) ? 100 * s[0].hi : 0;
+    fprintf(j.dat, "0 0 0 %.6g\n", ph);
     for (size_t i = 0; i < m; i++) {
         double sh = 100 * s[i].share;
-        double lo = isfinite(s[i].lo) ? 100 * s[i].lo : sh;
+        double lo = isfinite(s[i].lo) ? 100 * s[i].lo : i > 0 && sh >= 100 ? pl : sh;
         double hi = isfinite(s[i].hi) ? 100 * s[i].hi : sh;
         fprintf(j.dat, "%.6g %.6g %.6g %.6g\n", s[i].t, ps, pl, ph);
         fprintf(j.dat, "%.6g %.6g %.6g %.6g\n", s[i].t, sh, lo, hi);
@@ -786,9 +790,13 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
         fprintf(j.gp, " at %.6g, graph 0.97 center font ',9' tc rgb '#333333' front\n",
                 (win[w].from + win[w].to) / 2);
         if (win[w].to <= s[m - 1].t + 1e-9) {
+            /* Beside the mark, on the side with room: right of it would run past the axis
+             * when the window ends near the last session. */
             double sh = 100 * km_share_at(s, m, win[w].to);
-            fprintf(j.gp, "set label %zu '%.0f%% by session %g' at %.6g, %.6g offset 0.8,-0.9 "
-                    "left font ',10' boxed front\n", w + 40, sh, win[w].to, win[w].to, sh);
+            int right = win[w].to > 0.7 * t_end;
+            fprintf(j.gp, "set label %zu '%.0f%% by session %g' at %.6g, %.6g offset %s,-0.9 "
+                    "%s font ',10' boxed front\n", w + 40, sh, win[w].to, win[w].to, sh,
+                    right ? "-0.8" : "0.8", right ? "right" : "left");
         }
     }
     double step = nice_step(t_end, 12);
@@ -797,7 +805,9 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
     fputs("set xlabel 'Sessions (treatments received before the responding visit)'\n"
           "set ylabel 'Patients responded (%)'\n"
           "set bmargin 7\n"
-          "set key bottom right\n"
+          /* Above the plot, clear of the curve and of the boxed labels under it, which
+           * can sit anywhere inside. */
+          "set key at graph 1, graph 1 right bottom horizontal\n"
           "set arrow 1 from graph 0, first 50 to graph 1, first 50 nohead dt 3 "
           "lc rgb '#888888'\n", j.gp);
     /* Patients at risk under the axis, only where a step gives the exact number; the label

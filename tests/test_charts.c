@@ -99,6 +99,13 @@ static char *svg_text(const char *s)
 }
 
 /* Checks the four outputs of chart NAME; returns the SVG text (decoded) or NULL. */
+static char *slurp_in(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return slurp(p, NULL);
+}
+
 static char *check_rendered(const char *dir, const char *name)
 {
     char p[512];
@@ -315,6 +322,24 @@ static void test_every_chart(const char *dir)
     txt = check_rendered(dir, "km");
     CHECK_CONTAINS(txt, "Advertised: 3–6 sessions");
     CHECK_CONTAINS(txt, "At risk");
+    free(txt);
+    /* The window-end labels sit right of the mark, or left of it near the axis's end:
+     * the x range is 0..16 (t_max), so 12 is past 0.7 of it and 6 is not. */
+    txt = slurp_in(dir, "km.gp");
+    CHECK_CONTAINS(txt, " by session 12' at 12, ");
+    CHECK_CONTAINS(txt, "offset -0.8,-0.9 right font");
+    CHECK_CONTAINS(txt, "offset 0.8,-0.9 left font");
+    free(txt);
+
+    /* The band where the log-log one does not exist, as stats_km_at gives it: before the
+     * first response (t = 2, share 20% [10, 30]) 0 to 30; once all responded (t = 4, band
+     * NAN) from the last lower limit, 10, to 100. */
+    struct chart_step two[2] = {{.t = 2, .share = 0.2, .lo = 0.1, .hi = 0.3, .n_risk = 10},
+                                {.t = 4, .share = 1, .lo = NAN, .hi = NAN, .n_risk = 2}};
+    o = (struct chart_out){ .dir = dir, .name = "km_edges" };
+    CHECK(chart_km(&o, two, 2, 10, 10, NAN, NULL, 0, &e) == 0);
+    txt = slurp_in(dir, "km_edges.dat");
+    CHECK_CONTAINS(txt, "\n0 0 0 30\n2 0 0 30\n2 20 10 30\n4 20 10 30\n4 100 10 100\n");
     free(txt);
 
     o = (struct chart_out){ .dir = dir, .name = "forest" };
