@@ -27,6 +27,7 @@ static const char *const reason_names[REJ__COUNT] = {
     [REJ_DUP_CONFLICT] = "duplicate_conflict",
     [REJ_BAD_FLAG] = "invalid_flag",
     [REJ_BAD_EPISODE] = "invalid_episode",
+    [REJ_MANGLED_ID] = "mangled_patient_id",
 };
 
 const char *reject_reason_name(enum reject_reason r)

@@ -40,6 +40,7 @@ enum reject_reason {
     REJ_DUP_CONFLICT,   /* same patient, date and session as an earlier row, other scores */
     REJ_BAD_FLAG,       /* adverse_event or baseline not yes/no/true/false/1/0 */
     REJ_BAD_EPISODE,    /* episode not a whole number >= 1 */
+    REJ_MANGLED_ID,     /* an id a spreadsheet turned into a number (1.23457E+11) */
     REJ__COUNT
 };
 

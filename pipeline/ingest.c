@@ -919,6 +919,41 @@ static int visit_day(struct ingest *g, const struct csvread_record *rec, const c
 
 /* The row's patient id (the id cell, or the composite key built in g->idbuf). Returns 0,
  * -1 when the row was rejected, or an error code. */
+/* An id in a spreadsheet's scientific notation (1.23457E+11, 1E+05): the spreadsheet read
+ * a long numeric id as a number and kept six digits, so the real id is gone and every
+ * patient whose id rounds the same way would be merged into one. No id scheme writes "E+"
+ * on purpose, so the form alone is enough: one digit 1-9, optionally '.' and digits, 'E' or
+ * 'e', '+', one to three digits. */
+static int id_in_sci_notation(const char *s)
+{
+    if (*s < '1' || *s > '9')
+        return 0;
+    s++;
+    if (*s == '.') {
+        s++;
+        if (*s < '0' || *s > '9')
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if ((*s != 'E' && *s != 'e') || s[1] != '+')
+        return 0;
+    s += 2;
+    size_t n = 0;
+    while (n < 4 && s[n] >= '0' && s[n] <= '9')
+        n++;
+    return n >= 1 && n <= 3 && s[n] == '\0';
+}
+
+static void reject_sci_id(struct ingest *g, const struct csvread_record *rec, long c)
+{
+    char buf[64];
+    reject(g, rec, REJ_MANGLED_ID, c + 1,
+           "%s: '%s' is a number in a spreadsheet's scientific notation: the original id is "
+           "lost (format the column as text before exporting)",
+           g->col[c].name, shown(g->cell[c], buf));
+}
+
 static int row_id(struct ingest *g, const struct csvread_record *rec, const char **idp,
                   struct out_error *e)
 {
@@ -930,6 +965,10 @@ static int row_id(struct ingest *g, const struct csvread_record *rec, const char
             if (parse_is_missing(g->cell[c])) {
                 reject(g, rec, REJ_MISSING_ID, c + 1, "%s is missing (part of the patient key)",
                        g->col[c].name);
+                return -1;
+            }
+            if (id_in_sci_notation(g->cell[c])) {
+                reject_sci_id(g, rec, c);
                 return -1;
             }
             need += strlen(g->cell[c]) + 1;
@@ -1425,6 +1464,11 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
      * cells are parsed; a new patient comes every few rows there, and the look-ahead
      * prefetch_next makes for shuffled input would cost more than it saves. */
     int same = g->last_p && strcmp(ds->patient_id[g->last_p - 1], id) == 0;
+    /* The previous row's id was accepted, so only a new one needs this look. */
+    if (!same && !g->o->n_key && id_in_sci_notation(id)) {
+        reject_sci_id(g, rec, g->c_id);
+        return 0;
+    }
     if (!same && g->o->patient_done)
         dataset_prefetch_patient(ds, id, strlen(id));
     if (g->o->n_wide)

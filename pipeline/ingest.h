@@ -3,7 +3,8 @@
  *
  * Input (long format, one row per visit). Header names are matched case-insensitively after
  * trimming, after renaming through ingest_opts.column_map:
- *   patient_id      required; an empty or NA id rejects the row
+ *   patient_id      required; an empty or NA id rejects the row, and so does one in a
+ *                   spreadsheet's scientific notation (1.23457E+11: the real id is lost)
  *   visit_date      required; strictly YYYY-MM-DD, a real calendar date, year >= 1900,
  *                   not after ingest_opts.today
  *   session         optional; an integer >= 1 (empty = none, stored as 0)
@@ -26,12 +27,13 @@
  * first (order may differ).
  *
  * Row rejects (enum reject_reason, checked in this order, the first failing one is reported):
- * wrong field count, missing id, missing date, invalid date, future date, invalid session,
- * non-numeric score, out of range (the first offending column), invalid flag, no scores
- * (every instrument cell missing; pain_post alone does not count), exact duplicate (same
- * patient, date and session with identical scores, pain_post and flags as an earlier
- * accepted row) and conflicting duplicate (same key, other values; the first row is kept
- * and the message names the line it conflicts with).
+ * wrong field count, missing id, mangled id (scientific notation), missing date, invalid
+ * date, future date, invalid session, invalid episode, non-numeric score, out of range (the
+ * first offending column), invalid flag, no scores (every instrument cell missing; pain_post
+ * alone does not count), exact duplicate (same patient, date and session with identical
+ * scores, pain_post and flags as an earlier accepted row) and conflicting duplicate (same
+ * key, other values; the first row is kept and the message names the line it conflicts
+ * with).
  *
  * The rejects stream (CSV, header "file,line,column,reason,message,raw"): file as given,
  * physical line where the record starts, 1-based column of the offending cell (empty when
@@ -61,8 +63,8 @@
  * A row with any invalid score cell (non-numeric, out of range) is rejected whole, naming the
  * first such column, and yields no visit: partial acceptance would keep a patient's baseline
  * while dropping the follow-up the clinic has to correct, and rejects.csv then holds the row
- * once, to be fixed and re-read. The row checks, in order: wrong field count, missing id,
- * missing / invalid / future baseline date, non-numeric or out-of-range score (first column
+ * once, to be fixed and re-read. The row checks, in order: wrong field count, missing or
+ * mangled id, missing / invalid / future baseline date, non-numeric or out-of-range score (first column
  * in file order), no scores (every score cell empty), future date (baseline + offset after
  * today, naming that time point's first scored column), then duplicates: when any visit of
  * the row has the patient, date and session of an earlier accepted visit, the row is an exact

@@ -1848,8 +1848,79 @@ static void test_date_runs(void)
     dataset_free(&ds);
 }
 
+/* Spreadsheet-mangled ids (pitfalls.md: "long numbers become 1.23E+05"): an id in scientific
+ * notation has lost its digits, so its rows are rejected with their own reason, on the id's
+ * column, before any other check of the row; ids that only look numeric stay ids. */
+static void test_mangled_ids(void)
+{
+    static const char csv[] =
+        "patient_id,visit_date,pain\n"
+        "1.23457E+11,2026-01-05,8\n"     /* line 2: Excel's General format */
+        "1.23457E+11,2026-01-12,6\n"     /* 3: the same id again: rejected again */
+        "1E+05,2026-13-40,x\n"           /* 4: mangled id wins over the bad date and score */
+        "4.5e+7,2026-01-05,5\n"          /* 5: lower-case e */
+        "007,2026-01-05,8\n"             /* accepted: leading zeros are an id's business */
+        "1.5E-05,2026-01-05,8\n"         /* accepted: no '+', not a long number */
+        "E+05,2026-01-05,8\n"            /* accepted: no mantissa */
+        "1.E+05,2026-01-05,8\n"          /* accepted: no digit after the point */
+        "12E+05,2026-01-05,8\n"          /* accepted: Excel writes one leading digit */
+        "1.2E+1234,2026-01-05,8\n"       /* accepted: four exponent digits */
+        "1.2E+05x,2026-01-05,8\n"        /* accepted: trailing text */
+        "P-1E+05,2026-01-05,8\n";        /* accepted: a prefix */
+    struct ingest_opts o;
+    ingest_opts_default(&o);
+    o.today = 20780;
+    struct dataset ds;
+    dataset_init(&ds);
+    struct out_error e = {0};
+    char rej[4096] = "";
+    FILE *rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("ids.csv", csv, sizeof csv - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_read == 12 && ds.rows_accepted == 8 && ds.rows_rejected == 4);
+    CHECK(ds.rejected_by[REJ_MANGLED_ID] == 4);
+    CHECK_STR(reject_reason_name(REJ_MANGLED_ID), "mangled_patient_id");
+    CHECK_CONTAINS(rej, "ids.csv,2,1,mangled_patient_id,patient_id: '1.23457E+11' is a number "
+                        "in a spreadsheet's scientific notation");
+    CHECK_CONTAINS(rej, "ids.csv,3,1,mangled_patient_id,");
+    CHECK_CONTAINS(rej, "ids.csv,4,1,mangled_patient_id,patient_id: '1E+05'");
+    CHECK_CONTAINS(rej, "ids.csv,5,1,mangled_patient_id,patient_id: '4.5e+7'");
+    CHECK(ds.n_patients == 8);
+    dataset_free(&ds);
+
+    /* A part of a composite key, named by its own column. */
+    static const char key[] = "clinic,mrn,visit_date,pain\n"
+                              "north,1.23457E+11,2026-01-05,8\nnorth,123456789012,2026-01-05,8\n";
+    ingest_opts_default(&o);
+    o.today = 20780;
+    CHECK(ingest_opts_set_key(&o, "clinic,mrn", &e) == 0);
+    dataset_init(&ds);
+    rej[0] = '\0';
+    rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("key.csv", key, sizeof key - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MANGLED_ID] == 1);
+    CHECK_CONTAINS(rej, "key.csv,2,2,mangled_patient_id,mrn: '1.23457E+11'");
+    dataset_free(&ds);
+
+    /* A wide row is one patient: rejected whole. */
+    static const char wide[] = "id,p0,p3\n1.2E+05,7,5\n120000,7,5\n";
+    ingest_opts_default(&o);
+    o.today = 20780;
+    CHECK(ingest_opts_set_wide(&o, "pain: p0@0d, p3@3m; patient_id=id", &e) == 0);
+    dataset_init(&ds);
+    rej[0] = '\0';
+    rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("wide.csv", wide, sizeof wide - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_accepted == 1 && ds.n_visits == 2 && ds.rejected_by[REJ_MANGLED_ID] == 1);
+    CHECK_CONTAINS(rej, "wide.csv,2,1,mangled_patient_id,id: '1.2E+05'");
+    dataset_free(&ds);
+}
+
 int main(void)
 {
+    test_mangled_ids();
     test_date_runs();
     test_episode_column();
     test_sha256();
