@@ -103,6 +103,10 @@ struct dataset {
      * are empty after ingest: this is then all that is left of the visits. */
     struct visit_digest *digest;
     long visits_streamed;   /* visits accepted and already passed on (streaming), else 0 */
+    /* Patient ids that equal another id once leading zeros are dropped (007 and 7), as
+     * quality_count_zero_led_ids counted them on the ids as read (before pseudonyms);
+     * carried by quality.csv. */
+    size_t ids_zero_led;
 };
 
 struct visit_digest;

@@ -814,6 +814,8 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
     if (rc)
         goto fail;
+    if (st == ST_RUN || st == ST_INGEST)
+        ds.ids_zero_led = quality_count_zero_led_ids(&ds);   /* on the ids as read */
     if (o->key_file && (st == ST_RUN || st == ST_INGEST)) {
         unsigned char key[PSEUDONYM_KEY_MAX];
         size_t klen;

@@ -3,6 +3,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,71 @@ static void put_day(FILE *fp, int32_t day)
     fputs(buf, fp);
 }
 
+/* The id's digits after its leading zeros ("0" for "000"), or NULL when it is not all
+ * digits. */
+static const char *digits_tail(const char *id, size_t *len)
+{
+    const char *s = id;
+    if (*s < '0' || *s > '9')
+        return NULL;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    if (*s)
+        return NULL;
+    const char *t = id;
+    while (*t == '0' && t[1])
+        t++;
+    *len = (size_t)(s - t);
+    return t;
+}
+
+struct zslot {
+    const char *tail;   /* NULL = empty */
+    size_t len;
+    size_t members;
+};
+
+size_t quality_count_zero_led_ids(const struct dataset *ds)
+{
+    size_t n = 0, len;
+    int any = 0;
+    for (size_t p = 0; p < ds->n_patients; p++) {
+        const char *id = ds->patient_id[p];
+        if (digits_tail(id, &len)) {
+            n++;
+            any |= id[0] == '0' && id[1] != '\0';
+        }
+    }
+    if (!any)
+        return 0;   /* no id has a leading zero, so no two can differ only in those */
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    struct zslot *t = calloc(cap, sizeof *t);
+    if (!t)
+        return 0;
+    size_t flagged = 0;
+    for (size_t p = 0; p < ds->n_patients; p++) {
+        const char *tail = digits_tail(ds->patient_id[p], &len);
+        if (!tail)
+            continue;
+        uint64_t h = 14695981039346656037ULL;   /* FNV-1a */
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)tail[i]) * 1099511628211ULL;
+        size_t i = (size_t)h & (cap - 1);
+        while (t[i].tail && !(t[i].len == len && memcmp(t[i].tail, tail, len) == 0))
+            i = (i + 1) & (cap - 1);
+        if (!t[i].tail) {
+            t[i] = (struct zslot){tail, len, 1};
+            continue;
+        }
+        /* Ids are distinct, so a second id with these digits differs in its zeros. */
+        flagged += ++t[i].members == 2 ? 2 : 1;
+    }
+    free(t);
+    return flagged;
+}
+
 int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e)
 {
     fputs("kind,name,sha256,rows_read,rows_accepted,rows_rejected,first_visit,last_visit\n", fp);
@@ -25,6 +91,7 @@ int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e)
     for (int r = 0; r < REJ__COUNT; r++)
         fprintf(fp, "reason,%s,,,,%ld,,\n", reject_reason_name((enum reject_reason)r),
                 ds->rejected_by[r]);
+    fprintf(fp, "ids,leading_zeros,,%zu,,,,\n", ds->ids_zero_led);
     for (size_t f = 0; f < ds->n_files; f++) {
         const struct input_file *fi = &ds->file[f];
         fputs("file,", fp);
@@ -105,6 +172,9 @@ static void q_record(int c, void *data)
         for (int k = 0; k < REJ__COUNT; k++)
             if (!strcmp(f[1], reject_reason_name((enum reject_reason)k)))
                 ds->rejected_by[k] = j;
+    } else if (!strcmp(f[0], "ids")) {
+        if (!strcmp(f[1], "leading_zeros"))
+            ds->ids_zero_led = (size_t)r;
     } else if (!strcmp(f[0], "file")) {
         long idx = dataset_add_file(ds, f[1]);
         if (idx < 0) {

@@ -5,7 +5,9 @@
  * file had, how many were rejected and why, and which bytes were read (SHA-256).
  * Columns: kind,name,sha256,rows_read,rows_accepted,rows_rejected,first_visit,last_visit
  *   kind = total (name empty) | reason (name = reject reason, count in rows_rejected)
- *        | file (name = path).  Dates are YYYY-MM-DD or empty.
+ *        | file (name = path)
+ *        | ids (name = leading_zeros, count in rows_read: ds->ids_zero_led).
+ *  Dates are YYYY-MM-DD or empty.
  */
 #ifndef OUTCOMES_QUALITY_H
 #define OUTCOMES_QUALITY_H
@@ -14,6 +16,14 @@
 
 #include "dataset.h"
 #include "error.h"
+
+/* Patient ids that equal another id once leading zeros are dropped: all-digit ids such as
+ * 007, 07 and 7 (three ids, one group). A spreadsheet drops the zeros of an id it reads as
+ * a number, so one patient exported twice, once through a spreadsheet, becomes two. Ids
+ * with any non-digit (P007, clinic/007) are not compared. Returns the number of ids in such
+ * groups (0 when there are none, or on out of memory: the count is advice, never a
+ * reason to fail a run). Time linear in the ids; memory only when an id starts with 0. */
+size_t quality_count_zero_led_ids(const struct dataset *ds);
 
 int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e);
 

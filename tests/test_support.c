@@ -226,6 +226,41 @@ static void test_outfile(void)
     CHECK(system(cmd) == 0);
 }
 
+/* Ids that differ only in leading zeros, counted by hand: {007, 07, 7} is a group of 3 and
+ * {0, 000} one of 2; 12 alone, P007/P7 and 7a are not all digits, 0070 is not 70's or 7's. */
+static void test_zero_led_ids(void)
+{
+    static const char *const ids[] = {"007", "12", "7", "P007", "P7", "0", "07", "7a",
+                                      "0070", "000", "70"};
+    struct dataset ds;
+    dataset_init(&ds);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        CHECK(dataset_patient(&ds, ids[i]) == (long)i);
+    CHECK(quality_count_zero_led_ids(&ds) == 3 + 2 + 2);   /* 0070 and 70 pair up too */
+    dataset_free(&ds);
+
+    /* No id with a leading zero: nothing, however many all-digit ids. */
+    dataset_init(&ds);
+    char buf[16];
+    int added = 1;
+    for (int i = 1; i <= 5000; i++) {
+        snprintf(buf, sizeof buf, "%d", i);
+        added &= dataset_patient(&ds, buf) >= 0;
+    }
+    CHECK(quality_count_zero_led_ids(&ds) == 0);
+    /* One zero-padded copy of each of 5000 ids: every id is flagged. */
+    for (int i = 1; i <= 5000; i++) {
+        snprintf(buf, sizeof buf, "%06d", i);
+        added &= dataset_patient(&ds, buf) >= 0;
+    }
+    CHECK(added);
+    CHECK(quality_count_zero_led_ids(&ds) == 10000);
+    dataset_free(&ds);
+    dataset_init(&ds);
+    CHECK(quality_count_zero_led_ids(&ds) == 0);
+    dataset_free(&ds);
+}
+
 static void test_quality_roundtrip(void)
 {
     struct dataset a, b;
@@ -236,6 +271,7 @@ static void test_quality_roundtrip(void)
     a.rows_rejected = 3;
     a.rejected_by[REJ_RANGE] = 2;
     a.rejected_by[REJ_DUP_EXACT] = 1;
+    a.ids_zero_led = 4;
     long f = dataset_add_file(&a, "dir/odd, \"name\".csv");
     CHECK(f == 0);
     snprintf(a.file[0].sha256, sizeof a.file[0].sha256, "%064d", 7);
@@ -255,6 +291,7 @@ static void test_quality_roundtrip(void)
     CHECK(quality_read(&b, path, &e) == 0);
     CHECK(b.rows_read == 10 && b.rows_accepted == 7 && b.rows_rejected == 3);
     CHECK(b.rejected_by[REJ_RANGE] == 2 && b.rejected_by[REJ_DUP_EXACT] == 1);
+    CHECK(b.ids_zero_led == 4);
     CHECK(b.n_files == 1);
     if (b.n_files == 1) {
         CHECK_STR(b.file[0].path, "dir/odd, \"name\".csv");
@@ -678,6 +715,7 @@ int main(void)
     test_escape();
     test_outfile();
     test_quality_roundtrip();
+    test_zero_led_ids();
     test_format();
     test_fmt_num();
     test_fmt_num_threads();
