@@ -647,11 +647,20 @@ static int km_copy(const struct km *src, struct km *dst)
 {
     *dst = *src;
     dst->step = NULL;
+    dst->followed = NULL;
     if (src->n_steps) {
         dst->step = malloc(src->n_steps * sizeof *dst->step);
         if (!dst->step)
             return -1;
         memcpy(dst->step, src->step, src->n_steps * sizeof *dst->step);
+    }
+    if (src->n_followed) {
+        dst->followed = malloc(src->n_followed * sizeof *dst->followed);
+        if (!dst->followed) {
+            stats_km_free(dst);
+            return -1;
+        }
+        memcpy(dst->followed, src->followed, src->n_followed * sizeof *dst->followed);
     }
     return 0;
 }
@@ -785,8 +794,21 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
         note_add(r, "%g treatments is beyond the longest follow-up (%g)", c->param, tmax);
         r->n = 0;   /* nothing observed there: insufficient, whatever the cohort size */
     } else if (km.n_events == 0) {
+        double s, slo, shi;
+        stats_km_at(&km, c->param, &s, &slo, &shi);
+        long nt = stats_km_followed(&km, c->param);
         r->est = 0;
-        note_add(r, "no patient responded: no KM interval");
+        if (nt > 0 && isfinite(slo)) {
+            r->lo = 0;
+            r->hi = 100 * (1 - slo);
+            snprintf(r->method, sizeof r->method,
+                     "Kaplan-Meier 1-S(t) = 0, exact (Clopper-Pearson) bound");
+            note_add(r, "no patient responded: 0 of the %ld followed to %g treatments or "
+                        "longer, exact binomial upper limit", nt, c->param);
+        } else {
+            note_add(r, "no patient responded, and none was followed to %g treatments: "
+                        "no interval", c->param);
+        }
     } else {
         double s, slo, shi;
         stats_km_at(&km, c->param, &s, &slo, &shi);

@@ -606,6 +606,9 @@ int claims_parse(const char *name, const char *buf, size_t len, struct claim_set
     }
     if (!have_header)
         rc = out_err(e, OUT_EINPUT, name, 0, 0, "empty registry: no header line");
+    else if (out->n == 0)   /* an unattended run would audit nothing and say nothing */
+        rc = out_err(e, OUT_EINPUT, name, 0, 0, "no claims: the registry has a header but "
+                                                 "no claim rows");
 
 out:
     fields_clear(&fs);

@@ -1271,6 +1271,9 @@ void stats_km_free(struct km *k)
     free(k->step);
     k->step = NULL;
     k->n_steps = 0;
+    free(k->followed);
+    k->followed = NULL;
+    k->n_followed = 0;
 }
 
 static void km_nan(struct km *o, size_t n)
@@ -1279,6 +1282,9 @@ static void km_nan(struct km *o, size_t n)
     o->n_events = 0;
     o->n_steps = 0;
     o->step = NULL;
+    o->followed = NULL;
+    o->n_followed = 0;
+    o->level = NAN;
     for (int i = 0; i < 3; i++)
         o->q[i] = o->q_lo[i] = o->q_hi[i] = NAN;
 }
@@ -1362,7 +1368,24 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     out->n_events = nev;
     out->n_steps = ns;
     out->step = st;
+    out->level = level;
     st = NULL;
+    if (nev == 0) {
+        /* Every time is a censoring: keep how many were followed to each time or longer. */
+        size_t nd = 0;
+        for (size_t i = 0; i < ncen; i++)
+            nd += i == 0 || ct[i] != ct[i - 1];
+        out->followed = malloc(nd * sizeof *out->followed);
+        if (!out->followed) {
+            stats_km_free(out);
+            km_nan(out, n);
+            goto out;
+        }
+        for (size_t i = 0; i < ncen; i++)
+            if (i == 0 || ct[i] != ct[i - 1])
+                out->followed[out->n_followed++] =
+                    (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
+    }
 
     cx = malloc((ns + 1) * sizeof *cx);
     cy = malloc((ns + 1) * sizeof *cy);
@@ -1401,6 +1424,21 @@ out:
     return rc;
 }
 
+long stats_km_followed(const struct km *k, double t)
+{
+    if (!k || !k->followed || isnan(t))
+        return -1;
+    size_t i = 0, j = k->n_followed;   /* the first time >= t */
+    while (i < j) {
+        size_t mid = i + (j - i) / 2;
+        if (k->followed[mid].t < t)
+            i = mid + 1;
+        else
+            j = mid;
+    }
+    return i < k->n_followed ? k->followed[i].n : 0;
+}
+
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi)
 {
     *surv = *lo = *hi = NAN;
@@ -1419,6 +1457,14 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
      * S(t) >= S(t1) >= lo(t1) for t before the first event t1, and S(t) <= S(t') <= hi(t')
      * at t' the last step with S > 0. So the nearest band that exists is carried over, a
      * conservative interval rather than none, or a false [1, 1]. */
+    if (a == 0 && k->n_steps == 0 && k->followed) {
+        /* No events: 0 of the n_t followed to t responded (see stats.h). */
+        long nt = stats_km_followed(k, t);
+        *surv = *hi = 1.0;
+        if (nt > 0)
+            *lo = pow((1 - k->level) / 2, 1.0 / (double)nt);
+        return;
+    }
     if (a == 0) {
         if (k->n == 0)
             return;

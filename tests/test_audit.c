@@ -434,6 +434,56 @@ static void test_cohort_a(void)
     dataset_free(&ds);
 }
 
+/* Nobody responded (no KM step at all): 20 patients from 10 to 9 (10%), each followed for 5
+ * treatments. There is no band to carry, but 0 of the n followed to t responded, so the
+ * exact binomial limit applies: 1 - 0.025^(1/20) = 1 - exp(-3.688879/20) = 0.168435, the
+ * Clopper-Pearson upper limit for 0/20 (R: binom.test(0, 20)$conf.int[2] = 0.1684335). */
+static void test_no_responders(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    static const char *const instr[] = {"pain"};
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 1))
+        die_oom();
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "N%02d", i);
+        addv(&ds, id, 0, 1, 10, NAN, -1);
+        addv(&ds, id, 35, 6, 9, NAN, -1);
+    }
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const char *rows =
+        "N5\ta\ts\tq\tpain\tcum_response_by_session\t5\t\tge\t30\t\t\tr\t\n"
+        "N3\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tle\t20\t\t\tr\t\n"
+        "N6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    const struct audit_row *r = row_of(&res, "N5", "");
+    if (r) {
+        CHECK_NEAR(r->est, 0, 0);
+        CHECK_NEAR(r->lo, 0, 0);
+        CHECK_NEAR(r->hi, 16.84335, 1e-4);
+        CHECK(r->verdict == V_CONTRADICTED);   /* it was inconclusive: "no KM interval" */
+        CHECK_CONTAINS(r->note, "0 of the 20 followed to 5 treatments");
+        CHECK_CONTAINS(r->method, "Clopper-Pearson");
+    }
+    if ((r = row_of(&res, "N3", ""))) {
+        CHECK_NEAR(r->hi, 16.84335, 1e-4);
+        CHECK(r->verdict == V_SUPPORTED);
+    }
+    CHECK(V("N6") == V_INSUFFICIENT);   /* beyond the longest follow-up */
+    audit_result_free(&res);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 static void test_cohort_b(void)
 {
     struct dataset ds;
@@ -1008,6 +1058,13 @@ static void test_parse_errors(void)
     CHECK(claims_parse("h.tsv", empty, strlen(empty), &cs, &e) == OUT_EINPUT);
     out_error_format(&e, msg, sizeof msg);
     CHECK_CONTAINS(msg, "empty registry");
+    /* A header and nothing else (comments and blank lines do not count) is refused too: a
+     * run would otherwise audit nothing, exit 0, and say nothing. */
+    char hdr_only[1024];
+    snprintf(hdr_only, sizeof hdr_only, "%s# todo\n\n", HEADER);
+    CHECK(claims_parse("h.tsv", hdr_only, strlen(hdr_only), &cs, &e) == OUT_EINPUT);
+    out_error_format(&e, msg, sizeof msg);
+    CHECK_CONTAINS(msg, "h.tsv: no claims: the registry has a header but no claim rows");
     static const char utf16[] = "\xff\xfei\0d\0";
     CHECK(claims_parse("h.tsv", utf16, sizeof utf16 - 1, &cs, &e) == OUT_EINPUT);
     out_error_format(&e, msg, sizeof msg);
@@ -1285,6 +1342,7 @@ int main(void)
     test_parse_errors();
     test_cohort_a();
     test_cohort_b();
+    test_no_responders();
     test_arm_difference();
     test_registry();
     test_rows_alone();

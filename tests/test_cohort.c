@@ -631,6 +631,12 @@ static void test_edges(void)
     CHECK(z->resp30.k == 0 && z->resp30.n == 3);
     CHECK(z->km.n == 3 && z->km.n_events == 0);
     CHECK(z->km_at[1] == 0.0);
+    /* No response at all: by session 3, 0 of the 3 followed to 4 responded, so the exact
+     * upper limit 1 - 0.025^(1/3) = 0.7075982 (Clopper-Pearson 0/3); by session 6 nobody
+     * was followed that far: no limit. */
+    CHECK(z->km_at[0] == 0.0 && z->km_at_lo[0] == 0.0);
+    CHECK_NEAR(z->km_at_hi[0], 0.7075982, 1e-7);
+    CHECK(isnan(z->km_at_hi[1]));
     CHECK(z->worst_at[3] == 0.0);
     CHECK(isnan(z->km.q[1]));
     csv = csv_of(&c);

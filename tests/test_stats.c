@@ -991,8 +991,42 @@ static void test_km(void)
     CHECK(stats_km(t4, none, 4, 0.95, &k) == 0);
     CHECK(k.n_steps == 0 && k.n_events == 0);
     CHECK(isnan(k.q[0]) && isnan(k.q[1]) && isnan(k.q_lo[1]) && isnan(k.q_hi[1]));
+    /* Nobody was followed to 10: no bound. Followed to 2 or longer: 3 of the 4 (times 2, 3,
+     * 4), none with the event, so the exact limit 0.025^(1/3) = exp(-3.688879/3) = 0.292402,
+     * i.e. 1 - S <= 0.707598, the Clopper-Pearson upper limit for 0/3 (R: binom.test(0, 3)
+     * gives 0.7075982). At 4 (a tie with a time counts: followed to it) 0/1: 0.025. */
     stats_km_at(&k, 10, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1 && isnan(lo));
+    CHECK(stats_km_followed(&k, 10) == 0 && stats_km_followed(&k, 2) == 3);
+    CHECK(stats_km_followed(&k, 0) == 4 && stats_km_followed(&k, NAN) == -1);
+    stats_km_at(&k, 2, &s, &lo, &hi);
+    CHECK(s == 1 && hi == 1);
+    CHECK_NEAR(1 - lo, 0.7075982, 1e-7);
+    stats_km_at(&k, 1.5, &s, &lo, &hi);
+    CHECK_NEAR(1 - lo, 0.7075982, 1e-7);
+    stats_km_at(&k, 4, &s, &lo, &hi);
+    CHECK_NEAR(lo, 0.025, 1e-15);
+    stats_km_free(&k);
+    CHECK(k.followed == NULL && k.n_followed == 0);
+    /* 0 of 100 at the 90% level: 0.05^(1/100); R binom.test(0, 100, conf.level = 0.9)
+     * gives 0.02951305. Times with ties: 50 at 3, 50 at 7. */
+    double t100[100];
+    int e100[100];
+    for (int i = 0; i < 100; i++) {
+        t100[i] = i < 50 ? 3 : 7;
+        e100[i] = 0;
+    }
+    CHECK(stats_km(t100, e100, 100, 0.90, &k) == 0);
+    CHECK(k.n_followed == 2);
+    stats_km_at(&k, 3, &s, &lo, &hi);
+    CHECK_NEAR(1 - lo, 0.02951305, 1e-8);
+    stats_km_at(&k, 5, &s, &lo, &hi);   /* the 50 followed to 7 */
+    CHECK_NEAR(lo, pow(0.05, 1.0 / 50), 1e-15);
+    /* With events there is no such table: the carried band rules (above) apply. */
+    CHECK(stats_km_followed(&k, 3) == 100);
+    stats_km_free(&k);
+    CHECK(stats_km(t4, all1, 4, 0.95, &k) == 0 && k.followed == NULL);
+    CHECK(stats_km_followed(&k, 1) == -1);
     stats_km_free(&k);
     /* 2 2 2 2 with events 1 1 0 0: one step, n_risk 4, d 2, S = .5, G = 2/(4*2) = .25;
      * the curve sits at .5 to the end, so the median is (2 + 2)/2 = 2. */
