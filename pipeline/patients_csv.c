@@ -1153,6 +1153,16 @@ static int finish(struct reader *r, const struct instrument_table *tab)
 
 /* libcsv would trim unquoted spaces and tabs; this file never pads, and an id may end in
  * a tab that esc_csv leaves unquoted. */
+/* libcsv grows a field's buffer without limit, so one stray quote would pull the rest of a
+ * 500 MB file into a single field before the error shows. No field the writer makes can be
+ * longer than ingest's record limit (1 MiB: ids and covariate values come from records). */
+enum { FIELD_CAP = (1 << 20) + 4096 };
+
+static void *capped_realloc(void *ptr, size_t n)
+{
+    return n > FIELD_CAP ? NULL : realloc(ptr, n);
+}
+
 static int no_space(unsigned char c)
 {
     (void)c;
@@ -1174,6 +1184,7 @@ int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_tab
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
         return out_err(e, OUT_EINTERNAL, name, 0, 0, "out of memory");
     csv_set_space_func(&p, no_space);
+    csv_set_realloc_func(&p, capped_realloc);
 
     int rc = 0;
     char buf[65536];
@@ -1185,8 +1196,13 @@ int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_tab
             size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : got - off;
             if (csv_parse(&p, buf + off, len, on_field, on_record, &r) != len) {
                 r.rec_line = r.line;
-                rd_fail(&r, OUT_EINPUT, (long)r.field + 1, "malformed CSV",
-                        csv_strerror(csv_error(&p)));
+                if (csv_error(&p) == CSV_ENOMEM && p.entry_size + p.blk_size > FIELD_CAP)
+                    rd_fail(&r, OUT_EINPUT, (long)r.field + 1,
+                            "a field longer than 1 MiB runs to this line (a stray quote?)",
+                            NULL);
+                else
+                    rd_fail(&r, OUT_EINPUT, (long)r.field + 1, "malformed CSV",
+                            csv_strerror(csv_error(&p)));
             }
             off += len;
             if (nl)

@@ -109,7 +109,7 @@ int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e)
 struct qstate {
     struct dataset *ds;
     const char *path;
-    char field[8][1024];
+    char field[8][4104];   /* a path ingest could open is at most PATH_MAX (4096) bytes */
     int nf;
     long line;
     int bad;
@@ -137,6 +137,10 @@ static void q_field(void *s, size_t len, void *data)
 {
     struct qstate *q = data;
     if (q->nf < 8) {
+        /* Cut short, a path would be wrong provenance without a word: refuse it instead. */
+        if (len >= sizeof q->field[0] && !q->bad)
+            q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line + 1, q->nf + 1,
+                             "field longer than %zu bytes", sizeof q->field[0] - 1);
         size_t n = len < sizeof q->field[0] - 1 ? len : sizeof q->field[0] - 1;
         memcpy(q->field[q->nf], s, n);
         q->field[q->nf][n] = '\0';
@@ -158,7 +162,7 @@ static void q_record(int c, void *data)
         return;
     }
     struct dataset *ds = q->ds;
-    char (*f)[1024] = q->field;
+    char (*f)[sizeof q->field[0]] = q->field;
     long r, a, j;
     if (to_long(f[3], &r) || to_long(f[4], &a) || to_long(f[5], &j)) {
         q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 0, "counts are not whole numbers");
