@@ -713,12 +713,18 @@ static int header(struct ingest *g, const struct csvread_record *rec, struct out
     /* A wide file needs no date column: without one the baseline is 1970-01-01. */
     for (size_t k = 0; k < (g->o->n_wide ? 1u : 2u); k++)
         if ((k == 0 ? g->c_id : g->c_date) < 0) {
-            /* When a rename already names this column's source, say that it is missing. */
+            /* When renames already name this column's sources, say that they are missing:
+             * every one of them (a config file and --column may each give one). */
+            char srcs[INGEST_MAP_MAX * (INGEST_NAME_MAX + 8)] = "";
+            size_t used = 0;
             for (size_t i = 0; i < g->o->n_map; i++)
                 if (strcasecmp(g->o->column_map[i].canonical, required[k]) == 0)
-                    return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
-                                   "missing column '%s' (renamed to %s by --column or "
-                                   "--config)", g->o->column_map[i].source, required[k]);
+                    used += (size_t)snprintf(srcs + used, sizeof srcs - used, "%s'%s'",
+                                             used ? " or " : "", g->o->column_map[i].source);
+            if (used)
+                return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
+                               "missing column %s (renamed to %s by --column or --config)",
+                               srcs, required[k]);
             return out_err(e, OUT_EINPUT, g->path, rec->line, 0,
                            "missing required column '%s' (rename yours with --column %s=NAME)",
                            required[k], required[k]);

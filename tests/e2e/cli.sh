@@ -46,6 +46,10 @@ grep -q 'visit_date' "$tmp/err" || fail "missing column not named"
 printf 'patient_id,when,pain,x\nA,2026-01-01,5,3\n' >"$tmp/when.csv"
 expect 3 "$bin" run -q --no-charts --column visit_date=nope --out "$tmp/o" "$tmp/when.csv"
 grep -q "missing column 'nope' (renamed to visit_date" "$tmp/err" || { cat "$tmp/err"; fail "rename source not named"; }
+# A config file and --column each rename a different missing source to visit_date: both named.
+printf 'column = visit_date=seen_on\n' >"$tmp/ren.conf"
+expect 3 "$bin" run -q --no-charts --config "$tmp/ren.conf" --column visit_date=nope --out "$tmp/o" "$tmp/when.csv"
+grep -q "missing column 'seen_on' or 'nope' (renamed to visit_date" "$tmp/err" || { cat "$tmp/err"; fail "second rename source not named"; }
 expect 2 "$bin" run -q --no-charts --column sleep=x --column stress=x --out "$tmp/o" "$tmp/when.csv"
 grep -q "'sleep=x' and 'stress=x' both rename column 'x'" "$tmp/err" || { cat "$tmp/err"; fail "double rename"; }
 expect 0 "$bin" run -q --no-charts --today 2026-11-23 --column visit_date=when --column sleep=x --column SLEEP=X --out "$tmp/o" "$tmp/when.csv"
