@@ -104,7 +104,7 @@ static const char initials[] = "ABCDEFGHJKLMNPRSTW";
 static const char *const dirty_names[SIM_D__COUNT] = {
     "wrong_field_count", "missing_patient_id", "missing_date", "invalid_date", "future_date",
     "invalid_session", "non_numeric_score", "out_of_range", "no_scores", "duplicate_exact",
-    "duplicate_conflict", "invalid_flag",
+    "duplicate_conflict", "invalid_flag", "invalid_episode", "mangled_patient_id",
 };
 static const char *const tricky_names[SIM_T__COUNT] = {"na_sleep", "na_pain_post", "quoted"};
 
@@ -343,7 +343,7 @@ struct sim {
     unsigned cols;    /* columns written, col_bit() of each */
     long next_dirty;  /* visit index of the next dirty row, -1 for none */
     long block;
-    int perm[SIM_D__COUNT], perm_pos;
+    int perm[SIM_D__COUNT], perm_pos, n_kinds;   /* the kinds in turn (see sim_init_kinds) */
     FILE *out;
     FILE **bucket;
     int n_bucket;
@@ -444,8 +444,8 @@ static void plan_next_dirty(struct sim *S)
 
 static enum sim_dirty next_dirty_kind(struct sim *S)
 {
-    if (S->perm_pos >= SIM_D__COUNT) {
-        gsl_ran_shuffle(S->dirt, S->perm, SIM_D__COUNT, sizeof S->perm[0]);
+    if (S->perm_pos >= S->n_kinds) {
+        gsl_ran_shuffle(S->dirt, S->perm, (size_t)S->n_kinds, sizeof S->perm[0]);
         S->perm_pos = 0;
     }
     return (enum sim_dirty)S->perm[S->perm_pos++];
@@ -542,6 +542,14 @@ static int apply_dirty(struct sim *S, enum sim_dirty k, struct row *r, long day,
     case SIM_D_BAD_FLAG:
         field_set(r, C_AE, "bruising");
         return has_col(S, C_AE);
+    case SIM_D_MANGLED_ID: {
+        /* Excel's General format keeps six digits of a long number: the id is gone. */
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.5E", strtod(r->f[C_ID], NULL));
+        field_set(r, C_ID, buf);
+        return 1;
+    }
+    case SIM_D_BAD_EPISODE:
     case SIM_D__COUNT:
         break;
     }
@@ -714,7 +722,10 @@ static void gen_patient(struct sim *S, long i)
     if (skip_sunday(enroll) != enroll)
         enroll = enroll < S->last_day ? enroll + 1 : enroll - 1;
 
-    snprintf(buf, sizeof buf, "P%06ld", i + 1);
+    if (p->numeric_ids)
+        snprintf(buf, sizeof buf, "%ld", 100000000000L + i + 1);
+    else
+        snprintf(buf, sizeof buf, "P%06ld", i + 1);
     field_set(&base, C_ID, buf);
     int clinic = pick_clinic(R, p->clinics);
     clinic_name(clinic, buf, sizeof buf);
@@ -1022,9 +1033,13 @@ int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
     S.out = out;
     S.has_arm = p->control > 0;
     usual_knots(S.knot);
+    /* The kinds that can be written go round in turn; listing them in enum order keeps
+     * the stream of an unchanged set of kinds the same bytes as before a kind was added. */
+    S.n_kinds = 0;
     for (int k = 0; k < SIM_D__COUNT; k++)
-        S.perm[k] = k;
-    S.perm_pos = SIM_D__COUNT;
+        if (k != SIM_D_BAD_EPISODE && (k != SIM_D_MANGLED_ID || p->numeric_ids))
+            S.perm[S.n_kinds++] = k;
+    S.perm_pos = S.n_kinds;
 
     S.model = gsl_rng_alloc(gsl_rng_mt19937);
     S.dirt = gsl_rng_alloc(gsl_rng_mt19937);
@@ -1105,7 +1120,8 @@ int simulate_write(const struct sim_params *p, FILE *out, struct out_error *e)
 enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
-    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS, O_ARMS
+    O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS, O_ARMS,
+    O_NUMERIC_IDS
 };
 
 /* One table drives getopt_long and --help. */
@@ -1140,6 +1156,9 @@ static const struct cli_opt {
     {"output", O_OUTPUT, "FILE", "write here instead of standard output: a file atomically "
                                  "(temporary, then rename); a device or pipe gets the whole "
                                  "output at the end"},
+    {"numeric-ids", O_NUMERIC_IDS, NULL, "patient ids as 12-digit numbers (100000000001, ...) "
+                                         "instead of P000001; with --dirty, some are written as "
+                                         "a spreadsheet shows them (1.00000E+11)"},
     {"stats", O_STATS, NULL, "print counts of rows, dropouts and dirty rows to stderr"},
     {"plan", O_PLAN, "CLAIMS", "instead of data, write how often each claim of the registry "
                                "would be supported or contradicted, per cohort size"},
@@ -1482,6 +1501,9 @@ int simulate_cli(int argc, char **argv)
             break;
         case O_STATS:
             stats = 1;
+            break;
+        case O_NUMERIC_IDS:
+            p.numeric_ids = 1;
             break;
         default:   /* getopt_long has said what was wrong */
             fputs("Try 'outcomes simulate --help'.\n", stderr);
