@@ -1267,8 +1267,15 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
         for (int a = 0; a < KM_AT_N; a++) {
             char s[64];
             snprintf(s, sizeof s, "responded_by_%d", cohort_km_at[a]);
-            row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a],
-                "Kaplan-Meier 1-S, Greenwood log-log CI");
+            /* Before the first response the limit is exact, not Greenwood's (stats_km_at). */
+            long nt = stats_km_followed(&g->km, cohort_km_at[a]);
+            char how[96];
+            if (nt > 0)
+                snprintf(how, sizeof how, "Kaplan-Meier 1-S = 0, exact limit for 0 of %ld "
+                                          "followed", nt);
+            else
+                snprintf(how, sizeof how, "Kaplan-Meier 1-S, Greenwood log-log CI");
+            row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a], how);
             snprintf(s, sizeof s, "responded_by_%d_worst_case", cohort_km_at[a]);
             row(fp, g, s, g->n_patients, g->worst_at[a], NAN, NAN,
                 "dropouts counted as non-responders");
