@@ -923,19 +923,17 @@ static int visit_day(struct ingest *g, const struct csvread_record *rec, const c
     }
 }
 
-/* The row's patient id (the id cell, or the composite key built in g->idbuf). Returns 0,
- * -1 when the row was rejected, or an error code. */
 /* An id in a spreadsheet's scientific notation (1.23457E+11, 1E+05): the spreadsheet read
  * a long numeric id as a number and kept six digits, so the real id is gone and every
  * patient whose id rounds the same way would be merged into one. No id scheme writes "E+"
- * on purpose, so the form alone is enough: one digit 1-9, optionally '.' and digits, 'E' or
- * 'e', '+', one to three digits. */
+ * on purpose, so the form alone is enough: one digit 1-9, optionally '.' or ',' and digits,
+ * 'E' or 'e', '+', one to three digits. */
 static int id_in_sci_notation(const char *s)
 {
     if (*s < '1' || *s > '9')
         return 0;
     s++;
-    if (*s == '.') {
+    if (*s == '.' || *s == ',') {   /* ',' from a spreadsheet set to a decimal-comma locale */
         s++;
         if (*s < '0' || *s > '9')
             return 0;
@@ -960,6 +958,8 @@ static void reject_sci_id(struct ingest *g, const struct csvread_record *rec, lo
            g->col[c].name, shown(g->cell[c], buf));
 }
 
+/* The row's patient id (the id cell, or the composite key built in g->idbuf). Returns 0,
+ * -1 when the row was rejected, or an error code. */
 static int row_id(struct ingest *g, const struct csvread_record *rec, const char **idp,
                   struct out_error *e)
 {

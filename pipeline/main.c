@@ -685,6 +685,21 @@ commit:
     return rc ? rc : rc2;
 }
 
+/* A row of visits.csv refused on reading it back: say why that is not the row's fault. */
+static int reread_error(const struct dataset *ds, int rc, struct out_error *e)
+{
+    if (rc == OUT_EINPUT && ds->strict_stop) {
+        char was[sizeof e->msg];
+        snprintf(was, sizeof was, "%s", e->msg);
+        snprintf(e->msg, sizeof e->msg,
+                 "%.300s: a row `ingest` accepted is refused on reading it back (a different "
+                 "--today or instruments, an edited file, or one from another version): run "
+                 "`outcomes ingest` again",
+                 was);
+    }
+    return rc;
+}
+
 /* Read visits.csv (and quality.csv) back for a later stage. With ps, visits.csv in patient
  * order (as ingest writes it from grouped input) is streamed as `run` streams its input: the
  * per-patient records are made while reading and *streamed is set; a file not grouped by
@@ -705,6 +720,10 @@ static int load_visits(struct options *o, struct dataset *ds, struct patient_set
     io.time_column[0] = '\0';
     io.decimal_comma = 0;
     io.delimiter = ',';
+    /* Every row of visits.csv was accepted once. One refused now (a later --today, an edited
+     * file, one written by an older version) would vanish from every figure while
+     * quality.csv's counts still held it: stop instead. */
+    io.strict = 1;
     int rc;
     *streamed = 0;
     if (ps && !o->no_stream) {
@@ -714,10 +733,10 @@ static int load_visits(struct options *o, struct dataset *ds, struct patient_set
             return quality_read(ds, qpath, e);
         }
         if (rc != INGEST_UNGROUPED)
-            return rc;
+            return reread_error(ds, rc, e);
     }
     if ((rc = ingest_files(files, 1, &io, ds, NULL, e)))
-        return rc;
+        return reread_error(ds, rc, e);
     return quality_read(ds, qpath, e);
 }
 
@@ -804,6 +823,27 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         goto done;
     }
 
+    /* The registry and the benchmarks are read before any stage writes: an error in them
+     * (exit 3) then leaves every output as the last good run left it, not half replaced. */
+    if (o->claims && st != ST_INGEST && st != ST_PATIENTS &&
+        (rc = claims_load(o->claims, &cs, &e)))
+        goto fail;
+    if (st == ST_RUN || st == ST_CHARTS || st == ST_REPORT) {
+        char bpath[4096] = "";
+        if (o->benchmarks)
+            snprintf(bpath, sizeof bpath, "%s", o->benchmarks);
+        else if (o->claims) {
+            /* benchmarks.tsv beside the registry, when it is there */
+            const char *slash = strrchr(o->claims, '/');
+            int dl = slash ? (int)(slash - o->claims + 1) : 0;
+            snprintf(bpath, sizeof bpath, "%.*sbenchmarks.tsv", dl, o->claims);
+            if (access(bpath, R_OK) != 0)
+                bpath[0] = '\0';
+        }
+        if (bpath[0] && (rc = bench_load(bpath, &bs, &e)))
+            goto fail;
+    }
+
     int streamed = 0;
     if (st == ST_RUN || st == ST_INGEST) {
         prog_reading("ingest");
@@ -814,8 +854,11 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
     if (rc)
         goto fail;
-    if (st == ST_RUN || st == ST_INGEST)
-        ds.ids_zero_led = quality_count_zero_led_ids(&ds);   /* on the ids as read */
+    if ((st == ST_RUN || st == ST_INGEST) &&
+        quality_count_zero_led_ids(&ds, &ds.ids_zero_led)) {   /* on the ids as read */
+        rc = out_err(&e, OUT_EINTERNAL, NULL, 0, 0, "out of memory");
+        goto fail;
+    }
     if (o->key_file && (st == ST_RUN || st == ST_INGEST)) {
         unsigned char key[PSEUDONYM_KEY_MAX];
         size_t klen;
@@ -890,8 +933,7 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         ao.boot_reps = o->cohort.boot_reps;
         ao.large_n = o->cohort.boot_max_n + 1;
         prog_stage("audit");
-        if ((rc = claims_load(o->claims, &cs, &e)) ||
-            (rc = audit_run(&cs, &ds, desc, &ao, &ar, &e)))
+        if ((rc = audit_run(&cs, &ds, desc, &ao, &ar, &e)))
             goto fail;
         have_audit = 1;
         if ((st == ST_AUDIT || st == ST_RUN) &&
@@ -900,20 +942,6 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
     }
     if (st == ST_AUDIT)
         goto done;
-
-    char bpath[4096] = "";
-    if (o->benchmarks)
-        snprintf(bpath, sizeof bpath, "%s", o->benchmarks);
-    else if (o->claims) {
-        /* benchmarks.tsv beside the registry, when it is there */
-        const char *slash = strrchr(o->claims, '/');
-        int dl = slash ? (int)(slash - o->claims + 1) : 0;
-        snprintf(bpath, sizeof bpath, "%.*sbenchmarks.tsv", dl, o->claims);
-        if (access(bpath, R_OK) != 0)
-            bpath[0] = '\0';
-    }
-    if (bpath[0] && (rc = bench_load(bpath, &bs, &e)))
-        goto fail;
 
     char chart_err[1024] = "";
     if (!o->no_charts && (st == ST_CHARTS || st == ST_RUN || st == ST_REPORT)) {

@@ -1151,8 +1151,6 @@ static int finish(struct reader *r, const struct instrument_table *tab)
     return 0;
 }
 
-/* libcsv would trim unquoted spaces and tabs; this file never pads, and an id may end in
- * a tab that esc_csv leaves unquoted. */
 /* libcsv grows a field's buffer without limit, so one stray quote would pull the rest of a
  * 500 MB file into a single field before the error shows. No field the writer makes can be
  * longer than ingest's record limit (1 MiB: ids and covariate values come from records). */
@@ -1163,6 +1161,8 @@ static void *capped_realloc(void *ptr, size_t n)
     return n > FIELD_CAP ? NULL : realloc(ptr, n);
 }
 
+/* libcsv would trim unquoted spaces and tabs; this file never pads, and an id may end in
+ * a tab that esc_csv leaves unquoted. */
 static int no_space(unsigned char c)
 {
     (void)c;

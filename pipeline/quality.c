@@ -37,16 +37,18 @@ static const char *digits_tail(const char *id, size_t *len)
     return t;
 }
 
+/* A slot of the table of digit tails: the id's index (UINT32_MAX = empty) and how many ids
+ * share its tail. 8 bytes, the tail found again from the id, so ten million all-digit ids
+ * take 128 MiB for the moment of the count, not 24 bytes a slot. */
 struct zslot {
-    const char *tail;   /* NULL = empty */
-    size_t len;
-    size_t members;
+    uint32_t idx, members;
 };
 
-size_t quality_count_zero_led_ids(const struct dataset *ds)
+int quality_count_zero_led_ids(const struct dataset *ds, size_t *count)
 {
     size_t n = 0, len;
     int any = 0;
+    *count = 0;
     for (size_t p = 0; p < ds->n_patients; p++) {
         const char *id = ds->patient_id[p];
         if (digits_tail(id, &len)) {
@@ -57,11 +59,13 @@ size_t quality_count_zero_led_ids(const struct dataset *ds)
     if (!any)
         return 0;   /* no id has a leading zero, so no two can differ only in those */
     size_t cap = 16;
-    while (cap < 2 * n)
+    while (cap < n + n / 3 + 1)   /* load <= 3/4 */
         cap *= 2;
-    struct zslot *t = calloc(cap, sizeof *t);
+    struct zslot *t = malloc(cap * sizeof *t);
     if (!t)
-        return 0;
+        return -1;
+    for (size_t i = 0; i < cap; i++)
+        t[i] = (struct zslot){UINT32_MAX, 0};
     size_t flagged = 0;
     for (size_t p = 0; p < ds->n_patients; p++) {
         const char *tail = digits_tail(ds->patient_id[p], &len);
@@ -71,17 +75,22 @@ size_t quality_count_zero_led_ids(const struct dataset *ds)
         for (size_t i = 0; i < len; i++)
             h = (h ^ (unsigned char)tail[i]) * 1099511628211ULL;
         size_t i = (size_t)h & (cap - 1);
-        while (t[i].tail && !(t[i].len == len && memcmp(t[i].tail, tail, len) == 0))
-            i = (i + 1) & (cap - 1);
-        if (!t[i].tail) {
-            t[i] = (struct zslot){tail, len, 1};
+        for (; t[i].idx != UINT32_MAX; i = (i + 1) & (cap - 1)) {
+            size_t ol = 0;
+            const char *other = digits_tail(ds->patient_id[t[i].idx], &ol);
+            if (ol == len && memcmp(other, tail, len) == 0)
+                break;
+        }
+        if (t[i].idx == UINT32_MAX) {
+            t[i] = (struct zslot){(uint32_t)p, 1};
             continue;
         }
         /* Ids are distinct, so a second id with these digits differs in its zeros. */
         flagged += ++t[i].members == 2 ? 2 : 1;
     }
     free(t);
-    return flagged;
+    *count = flagged;
+    return 0;
 }
 
 int quality_write(const struct dataset *ds, FILE *fp, struct out_error *e)
@@ -180,6 +189,7 @@ static void q_record(int c, void *data)
         if (!strcmp(f[1], "leading_zeros"))
             ds->ids_zero_led = (size_t)r;
     } else if (!strcmp(f[0], "file")) {
+        csv_unprefix(f[1]);   /* esc_csv wrote "+v.csv" as "'+v.csv" */
         long idx = dataset_add_file(ds, f[1]);
         if (idx < 0) {
             q->bad = out_err(q->e, OUT_EINTERNAL, q->path, q->line, 0, "out of memory");
@@ -208,6 +218,10 @@ int quality_read(struct dataset *ds, const char *path, struct out_error *e)
     free(ds->file);
     ds->file = NULL;
     ds->n_files = 0;
+    /* Every count comes from the file, none from the reading of visits.csv. */
+    ds->rows_read = ds->rows_accepted = ds->rows_rejected = 0;
+    memset(ds->rejected_by, 0, sizeof ds->rejected_by);
+    ds->ids_zero_led = 0;
     struct csv_parser p;
     struct qstate q = {.ds = ds, .path = path, .e = e};
     csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);

@@ -1916,6 +1916,21 @@ static void test_mangled_ids(void)
     CHECK(ds.rows_accepted == 1 && ds.n_visits == 2 && ds.rejected_by[REJ_MANGLED_ID] == 1);
     CHECK_CONTAINS(rej, "wide.csv,2,1,mangled_patient_id,id: '1.2E+05'");
     dataset_free(&ds);
+
+    /* A spreadsheet in a decimal-comma locale writes 1,23457E+11 (in a ';' file). */
+    static const char semi[] = "patient_id;visit_date;pain\n1,23457E+11;2026-01-05;8\n"
+                               "1,23457E+11;2026-02-05;3\n12345678901;2026-01-05;8\n";
+    ingest_opts_default(&o);
+    o.today = 20780;
+    o.decimal_comma = 1;
+    dataset_init(&ds);
+    rej[0] = '\0';
+    rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("semi.csv", semi, sizeof semi - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MANGLED_ID] == 2);
+    CHECK_CONTAINS(rej, "semi.csv,2,1,mangled_patient_id,\"patient_id: '1,23457E+11' is a number");
+    dataset_free(&ds);
 }
 
 int main(void)

@@ -77,6 +77,16 @@ for cmd in run ingest; do
     diff -r "$tmp/o5$cmd.before" "$tmp/o5$cmd" >/dev/null ||
         fail "$cmd --strict: a file-level error changed the last good outputs"
 done
+# A registry or benchmarks file in error (exit 3) is found before any output is replaced: a
+# run on other data with a header-only registry, or a bad benchmarks file, changes nothing.
+expect 0 "$bin" run -q --today 2026-11-23 --no-charts --claims samples/claims.tsv --out "$tmp/o6" "$tmp/bad.csv"
+cp -r "$tmp/o6" "$tmp/o6.before"
+head -1 samples/claims.tsv >"$tmp/hdr.tsv"
+expect 3 "$bin" run -q --today 2026-11-23 --no-charts --claims "$tmp/hdr.tsv" --out "$tmp/o6" "$tmp/when.csv"
+grep -q "hdr.tsv: no claims" "$tmp/err" || { cat "$tmp/err"; fail "header-only registry not refused"; }
+printf 'not a benchmarks file\n' >"$tmp/bench.tsv"
+expect 3 "$bin" run -q --today 2026-11-23 --no-charts --claims samples/claims.tsv --benchmarks "$tmp/bench.tsv" --out "$tmp/o6" "$tmp/when.csv"
+diff -r "$tmp/o6.before" "$tmp/o6" >/dev/null || fail "a registry error changed the last good outputs"
 # Without gnuplot on PATH the numbers still land, the run says why and exits 4.
 mkdir "$tmp/emptypath"
 PATH="$tmp/emptypath" expect 4 "$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" run -q --out "$tmp/o3" "$tmp/bad.csv" --today 2026-11-23
