@@ -609,6 +609,8 @@ struct reader {
     int err;                    /* first error already in *e; ignore the rest */
     long line;                  /* physical line being fed to libcsv (1-based) */
     long rec_line;              /* physical line where the current record started */
+    long next_line;             /* the line after the last record's end: where the next
+                                   starts, before its first field is known */
     size_t field;               /* index of the next field in the record */
     int header_done;
     size_t n_cols;
@@ -984,6 +986,7 @@ static void on_record(int term, void *data)
             end_record(r);
     }
     r->field = 0;
+    r->next_line = r->line + 1;
     memset(&r->m, 0, sizeof r->m);
     r->pid = -1;
 }
@@ -1179,6 +1182,7 @@ int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_tab
     r.e = e;
     r.name = name;
     r.line = 1;
+    r.next_line = 1;
     r.pid = -1;
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0)
@@ -1195,12 +1199,15 @@ int patients_csv_read_fp(FILE *fp, const char *name, const struct instrument_tab
             const char *nl = memchr(buf + off, '\n', got - off);
             size_t len = nl ? (size_t)(nl - (buf + off)) + 1 : got - off;
             if (csv_parse(&p, buf + off, len, on_field, on_record, &r) != len) {
+                long started = r.field ? r.rec_line : r.next_line;   /* on_field's, or */
                 r.rec_line = r.line;
-                if (csv_error(&p) == CSV_ENOMEM && p.entry_size + p.blk_size > FIELD_CAP)
+                if (csv_error(&p) == CSV_ENOMEM && p.entry_size + p.blk_size > FIELD_CAP) {
+                    /* Named where its record starts, as every other row error: the quote
+                     * that ran away is there, not 1 MiB later. */
+                    r.rec_line = started;
                     rd_fail(&r, OUT_EINPUT, (long)r.field + 1,
-                            "a field longer than 1 MiB runs to this line (a stray quote?)",
-                            NULL);
-                else
+                            "a field longer than 1 MiB (a stray quote?)", NULL);
+                } else
                     rd_fail(&r, OUT_EINPUT, (long)r.field + 1, "malformed CSV",
                             csv_strerror(csv_error(&p)));
             }

@@ -1842,7 +1842,7 @@ static void test_csv_errors(void)
         }
         size_t lines = 210, width = 10000;
         size_t glen = strlen(good);
-        char *stray = malloc(glen + 1 + lines * width + 1);
+        char *stray = malloc(glen + 1 + lines * width + 1 + 4);   /* + room for "d,1," */
         CHECK(stray != NULL);
         if (stray) {
             memcpy(stray, good, glen);
@@ -1855,14 +1855,21 @@ static void test_csv_errors(void)
             }
             *w = '\0';
             CHECK(read_text(stray, &pt, &e) == OUT_EINPUT);
-            CHECK_CONTAINS(e.msg, "a field longer than 1 MiB runs to this line");
-            /* the file's 5 lines (header; "a\nb" on 2-3; c's two rows), then the field from
-             * line 6: 1 MiB + 4 KiB = 1,052,672 bytes is passed on the field's 106th line of
-             * 10,000 bytes (105 lines hold 1,050,000), file line 6 + 105 = 111 */
-            CHECK(e.line == 111);
-            if (e.line != 111)
+            CHECK_CONTAINS(e.msg, "a field longer than 1 MiB (a stray quote?)");
+            /* the file's 5 lines (header; "a\nb" on 2-3; c's two rows), then the record with
+             * the stray quote from line 6, where the error is placed (the cap itself is
+             * passed on file line 111: 105 lines of 10,000 bytes hold 1,050,000 < 1,052,672) */
+            CHECK(e.line == 6 && e.col == 1);
+            if (e.line != 6)
                 fprintf(stderr, "  stray quote reported at line %ld\n", e.line);
             CHECK(pt.set.n == 0);
+            /* The same quote in the record's third field: the record still starts on 6. */
+            memmove(stray + glen + 4, stray + glen, strlen(stray + glen) + 1);
+            memcpy(stray + glen, "d,1,", 4);
+            CHECK(read_text(stray, &pt, &e) == OUT_EINPUT);
+            CHECK(e.line == 6 && e.col == 3);
+            if (e.line != 6 || e.col != 3)
+                fprintf(stderr, "  stray quote in field 3 reported at %ld:%ld\n", e.line, e.col);
             free(stray);
         }
     }
