@@ -793,33 +793,39 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
     if (c->param > tmax && open) {
         note_add(r, "%g treatments is beyond the longest follow-up (%g)", c->param, tmax);
         r->n = 0;   /* nothing observed there: insufficient, whatever the cohort size */
+    } else if (km.n_events == 0) {
+        double s, slo, shi;
+        stats_km_at(&km, c->param, &s, &slo, &shi);
+        long nt = stats_km_followed(&km, c->param);
+        r->est = 0;
+        if (nt > 0 && isfinite(slo)) {
+            r->lo = 0;
+            r->hi = 100 * (1 - slo);
+            snprintf(r->method, sizeof r->method,
+                     "Kaplan-Meier 1-S(t) = 0, exact (Clopper-Pearson) bound");
+            note_add(r, "no patient responded: 0 of the %ld followed to %g treatments or "
+                        "longer, exact binomial upper limit", nt, c->param);
+        } else {
+            note_add(r, "no patient responded, and none was followed to %g treatments: "
+                        "no interval", c->param);
+        }
     } else {
         double s, slo, shi;
         stats_km_at(&km, c->param, &s, &slo, &shi);
-        long nt = stats_km_followed(&km, c->param);   /* >= 0 only before the first response */
         r->est = 100 * (1 - s);
         r->lo = 100 * (1 - shi);
         r->hi = 100 * (1 - slo);
-        /* Where the log-log band does not exist the limits come from elsewhere
-         * (stats_km_at); the method and the note say where, so they can be traced. */
-        if (nt >= 0) {
-            snprintf(r->method, sizeof r->method,
-                     "Kaplan-Meier 1-S(t) = 0, exact (Clopper-Pearson) upper limit");
-            if (nt > 0)
-                note_add(r, "nobody responded by %g treatments: 0 of the %ld followed that "
-                            "far or longer, exact binomial upper limit", c->param, nt);
-            else
-                note_add(r, "no patient responded, and none was followed to %g treatments: "
-                            "no interval", c->param);
-        } else {
-            snprintf(r->method, sizeof r->method, "Kaplan-Meier 1-S(t), log-log CI");
-            if (isnan(r->lo) || isnan(r->hi))
-                note_add(r, "no CI: everyone at risk responded at the first response time");
-            else if (s == 0)
-                note_add(r, "everyone still followed had responded by %g treatments: the "
-                            "lower limit is that of the last time before (1-S cannot fall)",
-                         c->param);
-        }
+        snprintf(r->method, sizeof r->method, "Kaplan-Meier 1-S(t), log-log CI");
+        /* The log-log band does not exist at S = 1 or S = 0; stats_km_at bounds it by the
+         * nearest band, which the note names so the limit can be traced. */
+        if (isnan(r->lo) || isnan(r->hi))
+            note_add(r, "no CI: everyone at risk responded at the first response time");
+        else if (s == 1)
+            note_add(r, "nobody responded by %g treatments: the upper limit is that of the "
+                        "first response time (1-S cannot fall)", c->param);
+        else if (s == 0)
+            note_add(r, "everyone still followed had responded by %g treatments: the lower "
+                        "limit is that of the last time before (1-S cannot fall)", c->param);
     }
     stats_km_free(&km);
     return 0;

@@ -751,14 +751,12 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
         t_end = 1;
 
     /* Block 0: the step curve as explicit vertices, so one polygon gives the CI band. */
-    /* Where the band does not exist, as in the tables (stats_km_at): before the first
-     * response, up to the exact 95% limit for 0 responders among the n at risk then (the
-     * widest such limit before it: anyone censored earlier was also followed to earlier
-     * times); once everyone still followed has responded, from the last step's lower
-     * limit (the share cannot fall). */
+    /* Where the band does not exist (0% before the first response, 100% once everyone
+     * still followed has responded) the share cannot fall, so the nearest band bounds it,
+     * as in the tables (stats_km_at): up to the first step's upper limit before it, from
+     * the last step's lower limit after 100%. */
     fputs("# block 0: session, share responded %, CI low %, CI high %\n", j.dat);
-    double ps = 0, pl = 0;
-    double ph = m && s[0].n_risk > 0 ? 100 * (1 - pow(0.025, 1.0 / (double)s[0].n_risk)) : 0;
+    double ps = 0, pl = 0, ph = m && isfinite(s[0].hi) ? 100 * s[0].hi : 0;
     fprintf(j.dat, "0 0 0 %.6g\n", ph);
     for (size_t i = 0; i < m; i++) {
         double sh = 100 * s[i].share;

@@ -80,9 +80,7 @@ extern const struct chart_window chart_claim_windows[2];   /* 3–6 and 6–12 s
 /* Share responded by session as a step line with its CI band; windows shaded (win NULL and
  * n_win 0: chart_claim_windows) with the curve's value marked where each window ends;
  * patients at risk under the axis. t_max extends the curve to the last follow-up (NAN or
- * <= last step: end at the last step). Before the first step the band runs from 0 to the
- * exact 95% limit for 0 responders among the first step's n_risk; a step without lo (all
- * at risk responded) takes the previous step's. */
+ * <= last step: end at the last step). */
 int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n_steps,
              size_t n_patients, size_t n_events, double t_max, const struct chart_window *win,
              size_t n_win, struct out_error *e);

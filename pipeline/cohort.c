@@ -1267,12 +1267,11 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
         for (int a = 0; a < KM_AT_N; a++) {
             char s[64];
             snprintf(s, sizeof s, "responded_by_%d", cohort_km_at[a]);
-            /* Before the first response the limit is exact, not Greenwood's (stats_km_at). */
+            /* With no response at all the limit is exact, not Greenwood's (stats_km_at). */
             long nt = stats_km_followed(&g->km, cohort_km_at[a]);
             char how[96];
             if (nt > 0)
-                snprintf(how, sizeof how, "Kaplan-Meier 1-S = 0, exact limit for 0 of %ld "
-                                          "followed", nt);
+                snprintf(how, sizeof how, "no response: exact limit for 0 of %ld followed", nt);
             else
                 snprintf(how, sizeof how, "Kaplan-Meier 1-S, Greenwood log-log CI");
             row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a], how);

@@ -181,10 +181,10 @@ static void time_to_response(struct doc *d, const struct report_input *in)
              "Treatments received before the visit at which a patient first reports a 30%% "
              "improvement; patients who never do are censored at their last visit "
              "(Kaplan-Meier, Greenwood variance, log-log 95%% intervals; median by "
-             "Brookmeyer-Crowley; where that interval does not exist, at 0%% the exact "
-             "binomial limit for 0 responders among those followed that far, and at 100%% "
-             "the last interval before, since the share cannot fall). The worst case counts "
-             "every dropout as a non-responder.");
+             "Brookmeyer-Crowley; at 0%% or 100%%, where that interval does not exist, the "
+             "nearest one that does bounds it, since the share cannot fall; where nobody "
+             "responded at all, the exact binomial limit for 0 of those followed that far). "
+             "The worst case counts every dropout as a non-responder.");
     static const char *const head[] = {"Instrument", "Median sessions (95% CI)",
                                        "Responded by 3", "by 6", "by 8", "by 12",
                                        "Worst case by 6", "Worst case by 12", "Dropouts"};

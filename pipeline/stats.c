@@ -1370,13 +1370,10 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     out->step = st;
     out->level = level;
     st = NULL;
-    {
-        /* Before the first event time t1 (everywhere when there is none) every time is a
-         * censoring: keep how many were followed to each of those times or longer, and to
-         * t1 itself, for the exact bound there. */
-        double t1 = nev ? et[0] : INFINITY;
-        size_t nd = nev ? 1 : 0;
-        for (size_t i = 0; i < ncen && ct[i] < t1; i++)
+    if (nev == 0) {
+        /* Every time is a censoring: keep how many were followed to each time or longer. */
+        size_t nd = 0;
+        for (size_t i = 0; i < ncen; i++)
             nd += i == 0 || ct[i] != ct[i - 1];
         out->followed = malloc(nd * sizeof *out->followed);
         if (!out->followed) {
@@ -1384,13 +1381,10 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
             km_nan(out, n);
             goto out;
         }
-        size_t i = 0;
-        for (; i < ncen && ct[i] < t1; i++)
+        for (size_t i = 0; i < ncen; i++)
             if (i == 0 || ct[i] != ct[i - 1])
                 out->followed[out->n_followed++] =
-                    (struct km_followed){.t = ct[i], .n = (long)(n - i)};
-        if (nev)
-            out->followed[out->n_followed++] = (struct km_followed){.t = t1, .n = (long)(n - i)};
+                    (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
     }
 
     cx = malloc((ns + 1) * sizeof *cx);
@@ -1432,7 +1426,7 @@ out:
 
 long stats_km_followed(const struct km *k, double t)
 {
-    if (!k || !k->followed || isnan(t) || (k->n_steps && t >= k->step[0].t))
+    if (!k || !k->followed || isnan(t))
         return -1;
     size_t i = 0, j = k->n_followed;   /* the first time >= t */
     while (i < j) {
@@ -1459,21 +1453,30 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
             b = mid;
     }
     /* Where the log-log band does not exist (S = 1 before the first event, S = 0 once
-     * everyone at risk has had it: R gives NA for both) there is still a limit. Before the
-     * first event no one followed to t has had it, and under independent censoring each of
-     * those n_t is a Bernoulli trial with P(event by t) = 1 - S(t): the exact binomial
-     * limit for 0 of n_t (the X = 0 branch of Clopper-Pearson, so its coverage is exact,
-     * and tighter than carrying back the first step's band, which may not exist either).
-     * At S = 0, S's monotonicity bounds it: S(t) <= S(t') <= hi(t') at t' the last step
-     * with S > 0, rather than none. */
-    if (a == 0) {
-        /* No event by t: 0 of the n_t followed to t responded (see stats.h). */
-        if (k->n == 0 || !k->followed)
-            return;
+     * everyone at risk has had it: R gives NA for both) S's monotonicity still bounds it:
+     * S(t) >= S(t1) >= lo(t1) for t before the first event t1, and S(t) <= S(t') <= hi(t')
+     * at t' the last step with S > 0. So the nearest band that exists is carried over, a
+     * conservative interval rather than none, or a false [1, 1]. */
+    if (a == 0 && k->n_steps == 0 && k->followed) {
+        /* No events: 0 of the n_t followed to t responded (see stats.h). Only here, not
+         * before the first of some events: times are those of *recorded* events, and where
+         * an outcome is scored now and then (stress monthly) an event first recorded at t1
+         * may have happened long before. Counting everyone at risk before t1 as an observed
+         * 0 would then claim precision the schedule never gave (stress by session 3 in the
+         * sample: 0 of 189, though none had a stress score by then); the band at t1, carried
+         * back, has those late-recorded events in it. With no event at all nothing can have
+         * been recorded late. */
         long nt = stats_km_followed(k, t);
         *surv = *hi = 1.0;
         if (nt > 0)
             *lo = pow((1 - k->level) / 2, 1.0 / (double)nt);
+        return;
+    }
+    if (a == 0) {
+        if (k->n == 0)
+            return;
+        *surv = *hi = 1.0;
+        *lo = k->n_steps && k->step[0].surv > 0 ? k->step[0].lo : NAN;
         return;
     }
     const struct km_step *st = &k->step[a - 1];

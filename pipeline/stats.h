@@ -150,9 +150,9 @@ struct km {
      * A curve lying exactly at 1-q over a flat gives the flat's midpoint (to the last
      * observed time when the flat is the curve's end). NAN = not reached. */
     double q[3], q_lo[3], q_hi[3];
-    /* Each distinct time before the first event time t1 (all times when there are no
-     * events), then t1, with how many were followed to it or longer: for stats_km_at's exact
-     * limit before the first event. NULL when n = 0. Owned. (Added.) */
+    /* Only when there are data but no events (so no steps): each distinct time and how many
+     * were followed to it or longer, for stats_km_at's exact bound; NULL otherwise. Owned.
+     * (Added.) */
     struct km_followed { double t; long n; } *followed;
     size_t n_followed;
     double level;           /* the level the CIs were made at */
@@ -160,18 +160,16 @@ struct km {
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out);
 void stats_km_free(struct km *k);
 /* S(t) at time t with its CI (right-continuous step function: an event at t counts).
- * Where the log-log band does not exist:
- *  - before the first event (everywhere when there is none) S = hi = 1 and lo is the exact
- *    (Clopper–Pearson) limit for 0 events among the n_t followed to t or longer (time >=
- *    t), (alpha/2)^(1/n_t): under independent censoring each is a Bernoulli trial with
- *    P(event by t) = 1 - S(t). lo NAN when nobody was followed to t (no events only);
- *  - where S = 0, lo = 0 and hi = the last step with S > 0's hi (S cannot rise); NAN when
- *    there is no such step (S = 0 at the first step).
- * All NAN when k is NULL/empty or t is NAN. */
+ * Where the band does not exist, S's monotonicity bounds it by the nearest band that does:
+ * before the first event S = hi = 1 and lo = the first step's lo; where S = 0, lo = 0 and
+ * hi = the last step with S > 0's hi; NAN when there is no such step (S = 0 at the first
+ * step). With no events at all, S = hi = 1 and lo is the exact (Clopper–Pearson) bound for
+ * 0 events among the n_t followed to t or longer, (alpha/2)^(1/n_t): under independent
+ * censoring each of them is a Bernoulli trial with P(event by t) = 1 - S(t); lo NAN when
+ * nobody was followed to t. All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);
-/* Before the first event time (any t when there are no events): how many were followed
- * to t or longer (time >= t), 0 when nobody was; -1 at or after the first event time, for
- * no data, or t NAN. (Added.) */
+/* With no events: how many were followed to t or longer (time >= t); -1 when k has events
+ * or no data, or t is NAN. (Added.) */
 long stats_km_followed(const struct km *k, double t);
 
 /* ANCOVA: final = b0 + b1*baseline + b2*group (group 0/1) by least squares; returns b2,

@@ -641,6 +641,8 @@ static void test_edges(void)
     CHECK(isnan(z->km.q[1]));
     csv = csv_of(&c);
     CHECK(has_line(csv, "pain,,,change_mean,3,0,,,Student t; improvement positive"));
+    CHECK(strstr(csv, ",responded_by_3,3,0,0,0.70759") != NULL);
+    CHECK(strstr(csv, "no response: exact limit for 0 of 3 followed") != NULL);
     CHECK(csv_clean(csv) == 0);
     free(csv);
     cohort_free(&c);

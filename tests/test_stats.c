@@ -871,14 +871,11 @@ static void test_km(void)
     CHECK_NEAR(k.q_lo[2], 2, 0);
     CHECK(isnan(k.q_hi[0]) && isnan(k.q_hi[1]) && isnan(k.q_hi[2]));
     /* S(t) as a right-continuous step */
-    /* Before the first event S = 1 and the log-log band does not exist (R: NA). All 6 were
-     * followed to 0.5 and none had the event: the exact limit for 0 of 6, 0.025^(1/6) =
-     * exp(-3.6888794541/6) = 0.5407418736 (R: 1 - binom.test(0, 6)$conf.int[2]). Carrying
-     * the first step's band back would give R's .27312284993 above: valid but looser. */
+    /* Before the first event S = 1 and the log-log band does not exist (R: NA); S(t) >=
+     * S(1) >= lo(1), so lo is the first step's (R's .27312284993 above), hi 1. */
     stats_km_at(&k, 0.5, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1);
-    CHECK_NEAR(lo, 0.5407418736, 1e-10);
-    CHECK(stats_km_followed(&k, 0.5) == 6 && stats_km_followed(&k, 1) == -1);
+    CHECK_NEAR(lo, 0.27312284993, 1e-10);
     stats_km_at(&k, 1, &s, &lo, &hi);
     CHECK_NEAR(s, 5.0 / 6, 1e-15);
     CHECK_NEAR(lo, 0.27312284993, 1e-10);
@@ -954,8 +951,8 @@ static void test_km(void)
     /* At S = 0 the point query bounds S by the last band that exists: S(4) <= S(3) <= hi(3).
      * By hand: S(3) = .25, G = 1/(4*3) + 1/(3*2) + 1/(2*1) = .75, theta = z sqrt(.75) /
      * |ln .25| = 1.2244; hi = .25^exp(-theta) = 0.66532534279 (lo = .25^exp(theta) =
-     * 0.00894782442, the step's own). Before t = 1, 0 of the 4 followed: lo = 0.025^(1/4) =
-     * exp(-3.6888794541/4) = 0.3976353644 (the first step's band would give 0.12794691760). */
+     * 0.00894782442, the step's own). Before t = 1: S(1) = .75, G = 1/12, lo =
+     * .75^exp(z sqrt(1/12) / |ln .75|) = 0.12794691760. */
     stats_km_at(&k, 4, &s, &lo, &hi);
     CHECK(s == 0 && lo == 0);
     CHECK_NEAR(hi, 0.66532534279, 1e-10);
@@ -964,7 +961,7 @@ static void test_km(void)
     CHECK_NEAR(hi, 0.66532534279, 1e-10);
     stats_km_at(&k, 0.5, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1);
-    CHECK_NEAR(lo, 0.3976353644, 1e-10);
+    CHECK_NEAR(lo, 0.12794691760, 1e-10);
     stats_km_free(&k);
     /* 1 2 3+ 4+: S = .75 .5 then flat at .5 to the end -> median (2 + last time 4)/2 = 3
      * (R 4.2: quantile 1.5 3 NA). */
@@ -984,13 +981,11 @@ static void test_km(void)
     CHECK(k.n_steps == 1 && k.step[0].surv == 0);
     /* S drops from 1 to 0 at t = 1: every quantile is the first time, 1 */
     CHECK_NEAR(k.q[1], 1, 0);
-    /* ... and no band exists anywhere to bound S = 0 with: hi is NAN. Before it, 0 of the 1
-     * followed had the event: lo = 0.025^(1/1). */
+    /* ... and no band exists anywhere to bound S with: the open limits are NAN. */
     stats_km_at(&k, 1, &s, &lo, &hi);
     CHECK(s == 0 && lo == 0 && isnan(hi));
     stats_km_at(&k, 0.5, &s, &lo, &hi);
-    CHECK(s == 1 && hi == 1);
-    CHECK_NEAR(lo, 0.025, 1e-15);
+    CHECK(s == 1 && hi == 1 && isnan(lo));
     stats_km_free(&k);
     const int none[] = {0, 0, 0, 0};
     CHECK(stats_km(t4, none, 4, 0.95, &k) == 0);
@@ -1027,30 +1022,11 @@ static void test_km(void)
     CHECK_NEAR(1 - lo, 0.02951305, 1e-8);
     stats_km_at(&k, 5, &s, &lo, &hi);   /* the 50 followed to 7 */
     CHECK_NEAR(lo, pow(0.05, 1.0 / 50), 1e-15);
+    /* With events there is no such table: the carried band rules (above) apply. */
     CHECK(stats_km_followed(&k, 3) == 100);
     stats_km_free(&k);
-    /* Censorings before the first event: 0.5+ 1+ 2 3+. Followed to t or longer: 4 up to
-     * 0.5, 3 up to 1 (a censoring at t was followed to t), 2 up to the event at 2. So at
-     * 1.5 the limit is 0.025^(1/2) = 0.158113883; at 2 S = 1/2 and the band exists. */
-    {
-        const double tc[] = {0.5, 1, 2, 3};
-        const int ec[] = {0, 0, 1, 0};
-        CHECK(stats_km(tc, ec, 4, 0.95, &k) == 0 && k.n_followed == 3);
-        CHECK(stats_km_followed(&k, 0.3) == 4 && stats_km_followed(&k, 0.5) == 4);
-        CHECK(stats_km_followed(&k, 0.7) == 3 && stats_km_followed(&k, 1) == 3);
-        CHECK(stats_km_followed(&k, 1.5) == 2 && stats_km_followed(&k, 2) == -1);
-        stats_km_at(&k, 1.5, &s, &lo, &hi);
-        CHECK(s == 1 && hi == 1);
-        CHECK_NEAR(lo, 0.158113883, 1e-9);
-        stats_km_at(&k, 0.2, &s, &lo, &hi);
-        CHECK_NEAR(lo, 0.3976353644, 1e-10);
-        stats_km_at(&k, 2, &s, &lo, &hi);
-        CHECK_NEAR(s, 0.5, 1e-15);
-        stats_km_free(&k);
-    }
-    /* With events the table stops at the first event time: 1 2 3 4, all events. */
-    CHECK(stats_km(t4, all1, 4, 0.95, &k) == 0 && k.n_followed == 1);
-    CHECK(stats_km_followed(&k, 1) == -1 && stats_km_followed(&k, 0.99) == 4);
+    CHECK(stats_km(t4, all1, 4, 0.95, &k) == 0 && k.followed == NULL);
+    CHECK(stats_km_followed(&k, 1) == -1);
     stats_km_free(&k);
     /* 2 2 2 2 with events 1 1 0 0: one step, n_risk 4, d 2, S = .5, G = 2/(4*2) = .25;
      * the curve sits at .5 to the end, so the median is (2 + 2)/2 = 2. */
