@@ -201,6 +201,26 @@ static void fmt_num(char *buf, size_t n, double v)
     dataset_fmt_num(buf, v);
 }
 
+/* A score for visits.csv, which ingest reads back and which, as every input, may hold no
+ * exponent: the shortest form unless that has one (1e-05), else the fewest fixed decimals
+ * that read back to the same double (0.00001). */
+static void put_plain_num(FILE *fp, double v)
+{
+    char buf[DATASET_NUM_MAX];
+    dataset_fmt_num(buf, v);
+    if (!strpbrk(buf, "eE")) {
+        fputs(buf, fp);
+        return;
+    }
+    char fixed[400];   /* DBL_MIN needs 307 zeros after the point; 17 digits after those */
+    for (int prec = 0; prec < 360; prec++) {
+        snprintf(fixed, sizeof fixed, "%.*f", prec, v);
+        if (strtod(fixed, NULL) == v)
+            break;
+    }
+    fputs(fixed, fp);
+}
+
 /* "pain, pain_vas, ..." for messages that list what would have been accepted. */
 static void instrument_list(const struct instrument_table *tab, char *buf, size_t n)
 {
@@ -996,6 +1016,13 @@ static int row_id(struct ingest *g, const struct csvread_record *rec, const char
         }
         *q = '\0';
         id = g->idbuf;
+        /* "N" and "A" make "N/A": read back from visits.csv it would be a missing id. */
+        if (parse_is_missing(id)) {
+            reject(g, rec, REJ_MISSING_ID, g->c_key[0] + 1,
+                   "the patient key '%s' (its parts joined with '/') reads as a missing value",
+                   id);
+            return -1;
+        }
     } else if (parse_is_missing(id)) {
         reject(g, rec, REJ_MISSING_ID, g->c_id + 1, "%s is missing", g->col[g->c_id].name);
         return -1;
@@ -2362,17 +2389,13 @@ int ingest_write_visits(const struct dataset *ds, FILE *fp, struct out_error *e)
         for (size_t k = 0; k < ds->n_instr; k++) {
             double x = ds->score[i * ds->n_instr + k];
             fputc(',', fp);
-            if (!isnan(x)) {
-                fmt_num(num, sizeof num, x);
-                fputs(num, fp);
-            }
+            if (!isnan(x))
+                put_plain_num(fp, x);
         }
         if (ds->pain_post) {
             fputc(',', fp);
-            if (!isnan(ds->pain_post[i])) {
-                fmt_num(num, sizeof num, ds->pain_post[i]);
-                fputs(num, fp);
-            }
+            if (!isnan(ds->pain_post[i]))
+                put_plain_num(fp, ds->pain_post[i]);
         }
         fputs(v->adverse < 0 ? ",," : v->adverse ? ",yes," : ",no,", fp);
         if (v->baseline < 10)

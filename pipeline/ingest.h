@@ -234,7 +234,8 @@ int ingest_buffer(const char *name, const void *data, size_t len, const struct i
 /* Write ds as the normalised long-format visits.csv handed from `ingest` to `patients`:
  * header patient_id,visit_date,session,<instruments>,[pain_post,]adverse_event,baseline,
  * <covariates>; one row per accepted visit in input order; session empty when 0; scores in
- * the shortest form that reads back to the same double; adverse_event yes/no/empty;
+ * the shortest form that reads back to the same double, in fixed notation (ingest takes no
+ * exponent: 1e-05 is written 0.00001); adverse_event yes/no/empty;
  * baseline 1/0; each covariate repeated on every row of its patient. Fields are quoted per
  * RFC 4180 but written verbatim otherwise (no formula-injection prefix), so ingest reads
  * the file back to the same dataset; it is an interchange file, not a spreadsheet.

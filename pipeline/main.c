@@ -692,9 +692,10 @@ static int reread_error(const struct dataset *ds, int rc, struct out_error *e)
         char was[sizeof e->msg];
         snprintf(was, sizeof was, "%s", e->msg);
         snprintf(e->msg, sizeof e->msg,
-                 "%.300s: a row `ingest` accepted is refused on reading it back (a different "
-                 "--today or instruments, an edited file, or one from another version): run "
-                 "`outcomes ingest` again",
+                 "%.280s: a row `ingest` accepted is refused on reading it back (an earlier "
+                 "--today or other instruments than ingest had, an edited file, or one from "
+                 "another version): give this stage ingest's options, or run `outcomes "
+                 "ingest` again",
                  was);
     }
     return rc;
@@ -720,9 +721,9 @@ static int load_visits(struct options *o, struct dataset *ds, struct patient_set
     io.time_column[0] = '\0';
     io.decimal_comma = 0;
     io.delimiter = ',';
-    /* Every row of visits.csv was accepted once. One refused now (a later --today, an edited
-     * file, one written by an older version) would vanish from every figure while
-     * quality.csv's counts still held it: stop instead. */
+    /* Every row of visits.csv was accepted once. One refused now (an earlier --today than
+     * ingest's, an edited file, one written by an older version) would vanish from every
+     * figure while quality.csv's counts still held it: stop instead. */
     io.strict = 1;
     int rc;
     *streamed = 0;

@@ -37,12 +37,14 @@ static const char *digits_tail(const char *id, size_t *len)
     return t;
 }
 
-/* A slot of the table of digit tails: the id's index (UINT32_MAX = empty) and how many ids
- * share its tail. 8 bytes, the tail found again from the id, so ten million all-digit ids
- * take 128 MiB for the moment of the count, not 24 bytes a slot. */
+/* A slot of the table of digit tails: the id's index (UINT32_MAX = empty), and 31 bits of
+ * the tail's hash with the top bit set once a second id shares the tail. 8 bytes, the tail
+ * found again from the id (the hash bits spare most of those looks), so ten million
+ * all-digit ids take 128 MiB for the moment of the count. */
 struct zslot {
-    uint32_t idx, members;
+    uint32_t idx, tag;
 };
+#define ZSLOT_SHARED UINT32_C(0x80000000)
 
 int quality_count_zero_led_ids(const struct dataset *ds, size_t *count)
 {
@@ -75,18 +77,23 @@ int quality_count_zero_led_ids(const struct dataset *ds, size_t *count)
         for (size_t i = 0; i < len; i++)
             h = (h ^ (unsigned char)tail[i]) * 1099511628211ULL;
         size_t i = (size_t)h & (cap - 1);
+        uint32_t tag = (uint32_t)(h >> 33);   /* 31 bits the index did not use (cap <= 2^32) */
         for (; t[i].idx != UINT32_MAX; i = (i + 1) & (cap - 1)) {
+            if ((t[i].tag & ~ZSLOT_SHARED) != tag)
+                continue;
             size_t ol = 0;
             const char *other = digits_tail(ds->patient_id[t[i].idx], &ol);
             if (ol == len && memcmp(other, tail, len) == 0)
                 break;
         }
         if (t[i].idx == UINT32_MAX) {
-            t[i] = (struct zslot){(uint32_t)p, 1};
+            t[i] = (struct zslot){(uint32_t)p, tag};
             continue;
         }
-        /* Ids are distinct, so a second id with these digits differs in its zeros. */
-        flagged += ++t[i].members == 2 ? 2 : 1;
+        /* Ids are distinct, so a second id with these digits differs in its zeros: the
+         * first time, both count; after that, each newcomer. */
+        flagged += t[i].tag & ZSLOT_SHARED ? 1 : 2;
+        t[i].tag |= ZSLOT_SHARED;
     }
     free(t);
     *count = flagged;

@@ -1903,6 +1903,21 @@ static void test_mangled_ids(void)
     CHECK_CONTAINS(rej, "key.csv,2,2,mangled_patient_id,mrn: '1.23457E+11'");
     dataset_free(&ds);
 
+    /* Parts that join into a missing token ("N" and "A" -> "N/A") are a missing id: so is
+     * that id when visits.csv is read back. */
+    static const char na[] = "clinic,mrn,visit_date,pain\nN,A,2026-01-05,8\nN,B,2026-01-05,8\n";
+    ingest_opts_default(&o);
+    o.today = 20780;
+    CHECK(ingest_opts_set_key(&o, "clinic,mrn", &e) == 0);
+    dataset_init(&ds);
+    rej[0] = '\0';
+    rf = fmemopen(rej, sizeof rej, "w");
+    CHECK(ingest_buffer("na.csv", na, sizeof na - 1, &o, &ds, rf, &e) == 0);
+    fclose(rf);
+    CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MISSING_ID] == 1);
+    CHECK_CONTAINS(rej, "na.csv,2,1,missing_patient_id,the patient key 'N/A'");
+    dataset_free(&ds);
+
     /* A wide row is one patient: rejected whole. */
     static const char wide[] = "id,p0,p3\n1.2E+05,7,5\n120000,7,5\n";
     ingest_opts_default(&o);
@@ -1933,8 +1948,55 @@ static void test_mangled_ids(void)
     dataset_free(&ds);
 }
 
+/* visits.csv is read back by ingest, which takes no exponent: scores the shortest form
+ * would write as 1e-05 go out in fixed notation and come back as the same doubles, pain_post
+ * too (the smallest positive normal double, 2^-1022 = 2.2250738585072014e-308, included). */
+static void test_visits_fixed_notation(void)
+{
+    static const char csv[] =
+        "patient_id,visit_date,pain,pain_post\n"
+        "A,2026-01-05,0.00001,0.0000000000000000000001\n"
+        "A,2026-01-12,0.000123,7\n"
+        "B,2026-01-05,0.000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000000000000000"
+        "00000000000000000000000000000000000000000000000000000000000000000000022250738585"
+        "072014,5\n";
+    struct ingest_opts o;
+    ingest_opts_default(&o);
+    o.today = 20780;
+    struct dataset ds, back;
+    dataset_init(&ds);
+    dataset_init(&back);
+    struct out_error e = {0};
+    CHECK(ingest_buffer("tiny.csv", csv, sizeof csv - 1, &o, &ds, NULL, &e) == 0);
+    CHECK(ds.rows_accepted == 3);
+    CHECK(ds.score[2] == 0x1p-1022);   /* the input's decimal is DBL_MIN to 17 digits */
+    char *out = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&out, &len);
+    CHECK(fp && ingest_write_visits(&ds, fp, &e) == 0);
+    if (fp)
+        fclose(fp);
+    CHECK(out && !strpbrk(strchr(out, '\n'), "eE+"));
+    CHECK_CONTAINS(out, "\nA,2026-01-05,,0.00001,0.0000000000000000000001,");
+    CHECK_CONTAINS(out, "\nA,2026-01-12,,0.000123,7,");
+    CHECK(out && ingest_buffer("visits.csv", out, len, &o, &back, NULL, &e) == 0);
+    CHECK(back.rows_accepted == 3 && back.rows_rejected == 0);
+    int same = back.n_visits == ds.n_visits;
+    for (size_t v = 0; same && v < ds.n_visits; v++)
+        same = back.score[v] == ds.score[v] &&
+               (back.pain_post[v] == ds.pain_post[v] ||
+                (isnan(back.pain_post[v]) && isnan(ds.pain_post[v])));
+    CHECK(same);
+    free(out);
+    dataset_free(&ds);
+    dataset_free(&back);
+}
+
 int main(void)
 {
+    test_visits_fixed_notation();
     test_mangled_ids();
     test_date_runs();
     test_episode_column();
