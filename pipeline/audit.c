@@ -806,6 +806,7 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
             note_add(r, "no patient responded: 0 of the %ld followed to %g treatments or "
                         "longer, exact binomial upper limit", nt, c->param);
         } else {
+            snprintf(r->method, sizeof r->method, "Kaplan-Meier 1-S(t) = 0, no interval");
             note_add(r, "no patient responded, and none was followed to %g treatments: "
                         "no interval", c->param);
         }

@@ -1272,6 +1272,8 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
             char how[96];
             if (nt > 0)
                 snprintf(how, sizeof how, "no response: exact limit for 0 of %ld followed", nt);
+            else if (nt == 0)
+                snprintf(how, sizeof how, "no response, and nobody followed that far");
             else
                 snprintf(how, sizeof how, "Kaplan-Meier 1-S, Greenwood log-log CI");
             row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a], how);

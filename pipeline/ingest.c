@@ -213,7 +213,10 @@ static void put_plain_num(FILE *fp, double v)
         return;
     }
     char fixed[400];   /* DBL_MIN needs 307 zeros after the point; 17 digits after those */
-    for (int prec = 0; prec < 360; prec++) {
+    /* Fewer decimals than the exponent's (5 for 1e-05) would print 0: start there. */
+    const char *ex = strpbrk(buf, "eE");
+    int prec = ex[1] == '-' ? atoi(ex + 2) : 0;
+    for (; prec < 360; prec++) {
         snprintf(fixed, sizeof fixed, "%.*f", prec, v);
         if (strtod(fixed, NULL) == v)
             break;

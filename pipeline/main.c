@@ -721,6 +721,11 @@ static int load_visits(struct options *o, struct dataset *ds, struct patient_set
     io.time_column[0] = '\0';
     io.decimal_comma = 0;
     io.delimiter = ',';
+    /* A visits.csv row can be longer than the input row it came from (added columns,
+     * quoting, the patient's covariates from other rows on every row): the input's record
+     * limit would refuse what ingest wrote. The file is ingest's own, so the limit only
+     * guards against a damaged one. */
+    io.max_field = (size_t)256 << 20;
     /* Every row of visits.csv was accepted once. One refused now (an earlier --today than
      * ingest's, an edited file, one written by an older version) would vanish from every
      * figure while quality.csv's counts still held it: stop instead. */

@@ -643,6 +643,9 @@ static void test_edges(void)
     CHECK(has_line(csv, "pain,,,change_mean,3,0,,,Student t; improvement positive"));
     CHECK(strstr(csv, ",responded_by_3,3,0,0,0.70759") != NULL);
     CHECK(strstr(csv, "no response: exact limit for 0 of 3 followed") != NULL);
+    /* followed to 4 only: by 6 nobody was, and the label says so (no Greenwood CI there) */
+    CHECK(strstr(csv, ",responded_by_6,3,0,0,,\"no response, and nobody followed that far\"") ||
+          strstr(csv, ",responded_by_6,3,0,0,,no response, and nobody followed that far"));
     CHECK(csv_clean(csv) == 0);
     free(csv);
     cohort_free(&c);

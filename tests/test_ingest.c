@@ -1851,6 +1851,23 @@ static void test_date_runs(void)
 /* Spreadsheet-mangled ids (pitfalls.md: "long numbers become 1.23E+05"): an id in scientific
  * notation has lost its digits, so its rows are rejected with their own reason, on the id's
  * column, before any other check of the row; ids that only look numeric stay ids. */
+/* Ingest text into a fresh ds with the rejects in rej (rej_size bytes, NUL-terminated);
+ * ingest's return code. */
+static int ingest_with_rejects(const char *name, const char *text, size_t len,
+                               const struct ingest_opts *o, struct dataset *ds, char *rej,
+                               size_t rej_size)
+{
+    struct out_error e = {0};
+    dataset_init(ds);
+    memset(rej, 0, rej_size);
+    FILE *rf = fmemopen(rej, rej_size - 1, "w");
+    if (!rf)
+        return -1;
+    int rc = ingest_buffer(name, text, len, o, ds, rf, &e);
+    fclose(rf);
+    return rc;
+}
+
 static void test_mangled_ids(void)
 {
     static const char csv[] =
@@ -1871,12 +1888,9 @@ static void test_mangled_ids(void)
     ingest_opts_default(&o);
     o.today = 20780;
     struct dataset ds;
-    dataset_init(&ds);
     struct out_error e = {0};
     char rej[4096] = "";
-    FILE *rf = fmemopen(rej, sizeof rej, "w");
-    CHECK(ingest_buffer("ids.csv", csv, sizeof csv - 1, &o, &ds, rf, &e) == 0);
-    fclose(rf);
+    CHECK(ingest_with_rejects("ids.csv", csv, sizeof csv - 1, &o, &ds, rej, sizeof rej) == 0);
     CHECK(ds.rows_read == 12 && ds.rows_accepted == 8 && ds.rows_rejected == 4);
     CHECK(ds.rejected_by[REJ_MANGLED_ID] == 4);
     CHECK_STR(reject_reason_name(REJ_MANGLED_ID), "mangled_patient_id");
@@ -1894,11 +1908,7 @@ static void test_mangled_ids(void)
     ingest_opts_default(&o);
     o.today = 20780;
     CHECK(ingest_opts_set_key(&o, "clinic,mrn", &e) == 0);
-    dataset_init(&ds);
-    rej[0] = '\0';
-    rf = fmemopen(rej, sizeof rej, "w");
-    CHECK(ingest_buffer("key.csv", key, sizeof key - 1, &o, &ds, rf, &e) == 0);
-    fclose(rf);
+    CHECK(ingest_with_rejects("key.csv", key, sizeof key - 1, &o, &ds, rej, sizeof rej) == 0);
     CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MANGLED_ID] == 1);
     CHECK_CONTAINS(rej, "key.csv,2,2,mangled_patient_id,mrn: '1.23457E+11'");
     dataset_free(&ds);
@@ -1909,11 +1919,7 @@ static void test_mangled_ids(void)
     ingest_opts_default(&o);
     o.today = 20780;
     CHECK(ingest_opts_set_key(&o, "clinic,mrn", &e) == 0);
-    dataset_init(&ds);
-    rej[0] = '\0';
-    rf = fmemopen(rej, sizeof rej, "w");
-    CHECK(ingest_buffer("na.csv", na, sizeof na - 1, &o, &ds, rf, &e) == 0);
-    fclose(rf);
+    CHECK(ingest_with_rejects("na.csv", na, sizeof na - 1, &o, &ds, rej, sizeof rej) == 0);
     CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MISSING_ID] == 1);
     CHECK_CONTAINS(rej, "na.csv,2,1,missing_patient_id,the patient key 'N/A'");
     dataset_free(&ds);
@@ -1923,11 +1929,7 @@ static void test_mangled_ids(void)
     ingest_opts_default(&o);
     o.today = 20780;
     CHECK(ingest_opts_set_wide(&o, "pain: p0@0d, p3@3m; patient_id=id", &e) == 0);
-    dataset_init(&ds);
-    rej[0] = '\0';
-    rf = fmemopen(rej, sizeof rej, "w");
-    CHECK(ingest_buffer("wide.csv", wide, sizeof wide - 1, &o, &ds, rf, &e) == 0);
-    fclose(rf);
+    CHECK(ingest_with_rejects("wide.csv", wide, sizeof wide - 1, &o, &ds, rej, sizeof rej) == 0);
     CHECK(ds.rows_accepted == 1 && ds.n_visits == 2 && ds.rejected_by[REJ_MANGLED_ID] == 1);
     CHECK_CONTAINS(rej, "wide.csv,2,1,mangled_patient_id,id: '1.2E+05'");
     dataset_free(&ds);
@@ -1938,11 +1940,7 @@ static void test_mangled_ids(void)
     ingest_opts_default(&o);
     o.today = 20780;
     o.decimal_comma = 1;
-    dataset_init(&ds);
-    rej[0] = '\0';
-    rf = fmemopen(rej, sizeof rej, "w");
-    CHECK(ingest_buffer("semi.csv", semi, sizeof semi - 1, &o, &ds, rf, &e) == 0);
-    fclose(rf);
+    CHECK(ingest_with_rejects("semi.csv", semi, sizeof semi - 1, &o, &ds, rej, sizeof rej) == 0);
     CHECK(ds.rows_accepted == 1 && ds.rejected_by[REJ_MANGLED_ID] == 2);
     CHECK_CONTAINS(rej, "semi.csv,2,1,mangled_patient_id,\"patient_id: '1,23457E+11' is a number");
     dataset_free(&ds);

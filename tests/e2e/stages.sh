@@ -59,3 +59,15 @@ abs=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 grep -q "'+v.csv" "$tmp/ps/quality.csv" || { echo "quality.csv: no ' prefix"; exit 1; }
 grep -q '"path": "+v.csv"' "$tmp/pr/summary.json" || { echo "run: path"; exit 1; }
 grep -q '"path": "+v.csv"' "$tmp/ps/summary.json" || { grep path "$tmp/ps/summary.json"; echo "staged: path"; exit 1; }
+
+# A row near ingest's 1 MiB record limit grows in visits.csv (session, adverse_event and
+# baseline columns, quoting): the later stages still read it, as `run` does.
+python3 -c "
+import sys
+sys.stdout.write('patient_id,visit_date,pain,clinic\n')
+sys.stdout.write('A,2026-01-05,8,' + 'x' * 1048559 + '\n')
+sys.stdout.write('A,2026-03-05,4,\nB,2026-01-06,7,n\nB,2026-02-06,5,n\n')
+" >"$tmp/wide_cell.csv"
+"$bin" ingest --quiet --today 2026-06-01 --out "$tmp/big" "$tmp/wide_cell.csv"
+[ "$(head -2 "$tmp/big/visits.csv" | tail -1 | wc -c)" -gt 1048576 ] || { echo "visits.csv row did not grow"; exit 1; }
+"$bin" patients --quiet --out "$tmp/big"
