@@ -1000,7 +1000,8 @@ static int row_id(struct ingest *g, const struct csvread_record *rec, const char
                 reject_sci_id(g, rec, c);
                 return -1;
             }
-            need += strlen(g->cell[c]) + 1;
+            /* Worst case: every byte escaped. */
+            need += 2 * strlen(g->cell[c]) + 1;
         }
         if (need > g->idbuf_cap) {
             char *nb = realloc(g->idbuf, need);
@@ -1009,13 +1010,17 @@ static int row_id(struct ingest *g, const struct csvread_record *rec, const char
             g->idbuf = nb;
             g->idbuf_cap = need;
         }
+        /* A slash or backslash inside a part gets a backslash first, so the join is one-to-one:
+         * unescaped, "A/B" + "C" and "A" + "B/C" would both be "A/B/C", one patient. */
         char *q = g->idbuf;
         for (size_t k = 0; k < g->o->n_key; k++) {
             if (k)
                 *q++ = '/';
-            size_t n = strlen(g->cell[g->c_key[k]]);
-            memcpy(q, g->cell[g->c_key[k]], n);
-            q += n;
+            for (const char *p = g->cell[g->c_key[k]]; *p; p++) {
+                if (*p == '/' || *p == '\\')
+                    *q++ = '\\';
+                *q++ = *p;
+            }
         }
         *q = '\0';
         id = g->idbuf;

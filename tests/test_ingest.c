@@ -1131,6 +1131,30 @@ static void test_key_and_time(void)
     CHECK_CONTAINS(r.rejects, "ok_composite_key.csv,4,2,missing_patient_id,record is missing "
                               "(part of the patient key),\"A,,2025-01-02,4\"\n");
     run_free(&r);
+    /* Parts holding the separator. Joined as they are, "A/B" + "C" and "A" + "B/C" would
+     * both be "A/B/C" and the two patients would merge into one with four visits. A slash
+     * or backslash in a part is preceded by a backslash, so the ids differ:
+     *   A/B, C  -> A\/B/C      A, B/C  -> A/B\/C      A\, B -> A\\/B */
+    {
+        static const char slash[] = "site,record,visit_date,pain\n"
+                                    "A/B,C,2026-01-05,8\nA/B,C,2026-02-05,4\n"
+                                    "A,B/C,2026-01-05,6\nA,B/C,2026-02-05,6\n"
+                                    "A\\,B,2026-01-05,7\n";
+        struct dataset sds;
+        ingest_opts_default(&o);
+        o.today = 20780;
+        CHECK(ingest_opts_set_key(&o, "site,record", &e) == 0);
+        dataset_init(&sds);
+        CHECK(ingest_buffer("slash.csv", slash, sizeof slash - 1, &o, &sds, NULL, &e) == 0);
+        CHECK(sds.rows_accepted == 5 && sds.n_patients == 3 && sds.n_visits == 5);
+        if (sds.n_patients == 3) {
+            CHECK_STR(sds.patient_id[0], "A\\/B/C");
+            CHECK_STR(sds.patient_id[1], "A/B\\/C");
+            CHECK_STR(sds.patient_id[2], "A\\\\/B");
+        }
+        dataset_free(&sds);
+        opts(&o);
+    }
     /* A patient_id column alongside a composite key is ambiguous: refused. */
     CHECK(ingest_opts_set_key(&o, "clinic", &e) == 0);
     run_one(&r, FIX "ok_tab.csv", &o);
