@@ -205,12 +205,13 @@ static double buildup(int k)
 /* ---- rows ---- */
 
 enum col {
-    C_ID, C_DATE, C_SESSION, C_CLINIC, C_PRACT, C_ARM, C_AGE, C_SEX, C_COND, C_CHRON,
+    C_ID, C_DATE, C_SESSION, C_EPISODE, C_CLINIC, C_PRACT, C_ARM, C_AGE, C_SEX, C_COND, C_CHRON,
     C_PAIN, C_POST, C_SLEEP, C_PSQI, C_STRESS, C_AE, C__COUNT
 };
 static const char *const col_names[C__COUNT] = {
-    "patient_id", "visit_date", "session", "clinic", "practitioner", "arm", "age", "sex",
-    "condition", "chronicity", "pain", "pain_post", "sleep", "psqi", "stress", "adverse_event",
+    "patient_id", "visit_date", "session", "episode", "clinic", "practitioner", "arm", "age",
+    "sex", "condition", "chronicity", "pain", "pain_post", "sleep", "psqi", "stress",
+    "adverse_event",
 };
 
 enum { FIELD_CAP = 48, LINE_CAP = C__COUNT * (2 * FIELD_CAP + 3) + 16 };
@@ -220,7 +221,7 @@ static const struct col_preset {
     const char *name;
     const char *list;   /* NULL: every column (arm only with a control arm) */
 } col_presets[] = {
-    {"all", NULL},
+    {"all", NULL},   /* arm only with a control arm, episode only with --episodes */
     {"core", "patient_id,visit_date,session,pain,sleep"},   /* the benchmark's shape (#9) */
 };
 enum { N_COL_PRESETS = sizeof col_presets / sizeof col_presets[0] };
@@ -274,6 +275,9 @@ static int columns_required(unsigned m, const struct sim_params *p, struct out_e
     if ((m & col_bit(C_ARM)) && !(p->control > 0))
         return out_err(e, OUT_EUSAGE, NULL, 0, 0,
                        "columns: arm is written only with a control arm (--control > 0)");
+    if ((m & col_bit(C_EPISODE)) && !p->episodes)
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "columns: episode is written only with --episodes");
     return 0;
 }
 
@@ -287,7 +291,11 @@ static int columns_mask(const struct sim_params *p, unsigned *mask, struct out_e
             spec = col_presets[i].list;
     if (!spec) {
         unsigned all = (1u << C__COUNT) - 1;
-        *mask = p->control > 0 ? all : all & ~col_bit(C_ARM);
+        if (!(p->control > 0))
+            all &= ~col_bit(C_ARM);
+        if (!p->episodes)
+            all &= ~col_bit(C_EPISODE);
+        *mask = all;
         return 0;
     }
     char known[256], presets[64];
@@ -550,6 +558,8 @@ static int apply_dirty(struct sim *S, enum sim_dirty k, struct row *r, long day,
         return 1;
     }
     case SIM_D_BAD_EPISODE:
+        field_set(r, C_EPISODE, gsl_rng_uniform(S->dirt) < 0.5 ? "0" : "one");
+        return has_col(S, C_EPISODE);
     case SIM_D__COUNT:
         break;
     }
@@ -727,6 +737,7 @@ static void gen_patient(struct sim *S, long i)
     else
         snprintf(buf, sizeof buf, "P%06ld", i + 1);
     field_set(&base, C_ID, buf);
+    field_set(&base, C_EPISODE, "1");   /* one course of care each (docs/simulator.md) */
     int clinic = pick_clinic(R, p->clinics);
     clinic_name(clinic, buf, sizeof buf);
     field_set(&base, C_CLINIC, buf);
@@ -1037,7 +1048,8 @@ int simulate_run(const struct sim_params *p, FILE *out, struct sim_stats *st,
      * the stream of an unchanged set of kinds the same bytes as before a kind was added. */
     S.n_kinds = 0;
     for (int k = 0; k < SIM_D__COUNT; k++)
-        if (k != SIM_D_BAD_EPISODE && (k != SIM_D_MANGLED_ID || p->numeric_ids))
+        if ((k != SIM_D_BAD_EPISODE || p->episodes) &&
+            (k != SIM_D_MANGLED_ID || p->numeric_ids))
             S.perm[S.n_kinds++] = k;
     S.perm_pos = S.n_kinds;
 
@@ -1121,7 +1133,7 @@ enum opt_id {
     O_HELP = 'h', O_PATIENTS = 'n', O_OUTPUT = 'o', O_SEED = 's',
     O_START = 256, O_MONTHS, O_CLINICS, O_EFFECT, O_CONTROL, O_FOLLOWUP, O_DROPOUT, O_DIRTY,
     O_TRICKY, O_ORDER, O_BUCKETS, O_COLUMNS, O_STATS, O_PLAN, O_REPS, O_THREADS, O_ARMS,
-    O_NUMERIC_IDS
+    O_NUMERIC_IDS, O_EPISODES
 };
 
 /* One table drives getopt_long and --help. */
@@ -1159,6 +1171,8 @@ static const struct cli_opt {
     {"numeric-ids", O_NUMERIC_IDS, NULL, "patient ids as 12-digit numbers (100000000001, ...) "
                                          "instead of P000001; with --dirty, some are written as "
                                          "a spreadsheet shows them (1.00000E+11)"},
+    {"episodes", O_EPISODES, NULL, "add an episode column (the course of care, 1 for every "
+                                   "visit); with --dirty, some hold 0 or 'one'"},
     {"stats", O_STATS, NULL, "print counts of rows, dropouts and dirty rows to stderr"},
     {"plan", O_PLAN, "CLAIMS", "instead of data, write how often each claim of the registry "
                                "would be supported or contradicted, per cohort size"},
@@ -1185,7 +1199,8 @@ static void cli_help(FILE *fp)
     }
     char known[256];
     col_list(known, sizeof known);
-    fprintf(fp, "\nColumns, in the order they are written (arm only with --control):\n  %s\n"
+    fprintf(fp, "\nColumns, in the order they are written (arm only with --control, episode\n"
+                "only with --episodes):\n  %s\n"
                 "--columns needs patient_id, visit_date, and pain or sleep. Presets:\n", known);
     for (int i = 0; i < N_COL_PRESETS; i++)
         fprintf(fp, "  %-6s %s\n", col_presets[i].name,
@@ -1504,6 +1519,9 @@ int simulate_cli(int argc, char **argv)
             break;
         case O_NUMERIC_IDS:
             p.numeric_ids = 1;
+            break;
+        case O_EPISODES:
+            p.episodes = 1;
             break;
         default:   /* getopt_long has said what was wrong */
             fputs("Try 'outcomes simulate --help'.\n", stderr);

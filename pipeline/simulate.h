@@ -69,7 +69,7 @@ enum sim_dirty {
     SIM_D_DUP_EXACT,     /* the row again, byte for byte */
     SIM_D_DUP_CONFLICT,  /* the row again with pain one point off */
     SIM_D_BAD_FLAG,      /* adverse_event holds a note ("bruising") instead of yes/no */
-    SIM_D_BAD_EPISODE,   /* never written: the simulator writes no episode column */
+    SIM_D_BAD_EPISODE,   /* with episodes only: episode "0" or "one" */
     SIM_D_MANGLED_ID,    /* with numeric_ids only: the id as a spreadsheet shows a long
                             number (100000000123 -> 1.00000E+11) */
     SIM_D__COUNT
@@ -114,7 +114,10 @@ struct sim_params {
     int numeric_ids;        /* ids as 12-digit numbers (100000000001, ...), as some clinic
                                systems issue them, instead of P000001; only then does the
                                mangled_patient_id kind join the dirty kinds (without it the
-                               rows are the same as before it existed). (Added.) */
+                               rows are the same as before it existed) */
+    int episodes;           /* write an episode column, 1 on every visit (each patient has
+                               one course of care); only then does invalid_episode join the
+                               dirty kinds; without it the bytes are as before */
 };
 
 enum { SIM_MAX_CLINICS = 50 };

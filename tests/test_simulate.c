@@ -916,6 +916,69 @@ static void test_numeric_ids(void)
     free(sample);
 }
 
+/* --episodes adds an episode column holding 1, and with --dirty the invalid_episode kind
+ * ("0" or "one"), which ingest rejects under that reason. With --numeric-ids too, every
+ * rejection reason ingest has is written, each within one of every other. The clean rows
+ * are the default output's with a column more: cut the fourth field of every line of a
+ * clean output and the bytes are the default's (tricky rows included, quoted ones too). */
+static void test_episodes(void)
+{
+    struct sim_params p = sim_params_default();
+    p.patients = 2000;
+    p.dirty = 0.05;
+    p.episodes = 1;
+    p.numeric_ids = 1;
+    struct sim_stats st;
+    ingest_reconciles(&p, "2025-12-31", &st);
+    long lo = LONG_MAX, hi = 0;
+    for (int k = 0; k < SIM_D__COUNT; k++) {
+        lo = st.dirty[k] < lo ? st.dirty[k] : lo;
+        hi = st.dirty[k] > hi ? st.dirty[k] : hi;
+    }
+    CHECK(lo > 50 && hi - lo <= 1);
+    CHECK((int)SIM_D__COUNT == (int)REJ__COUNT);
+
+    p = sim_params_default();
+    p.patients = 300;
+    p.tricky = 0.1;
+    p.episodes = 1;
+    size_t n, dn;
+    char *s = simulate_string(&p, &n, &st);
+    p.episodes = 0;
+    char *d = simulate_string(&p, &dn, NULL);
+    CHECK(s && d && st.tricky[SIM_T_QUOTED] > 50);
+    CHECK(s && strncmp(s, "patient_id,visit_date,session,episode,clinic,", 45) == 0);
+    if (s && d) {
+        /* Drop field 4 (",1" or ",\"1\"", never quoted otherwise) from each line. */
+        char *cut = malloc(n + 1);
+        size_t k = 0;
+        int ok = 1;
+        for (char *line = s; ok && *line;) {
+            char *end = strchr(line, '\n');
+            char *f = line;
+            for (int c = 0; c < 3 && f; c++) {   /* the first three fields have no comma */
+                f = strchr(f, ',');
+                f = f ? f + 1 : NULL;
+            }
+            char *g = f ? strchr(f, ',') : NULL;
+            if (!end || !g || g > end) {
+                ok = 0;
+                break;
+            }
+            ok = line == s || strncmp(f, "1,", 2) == 0 || strncmp(f, "\"1\",", 4) == 0;
+            memcpy(cut + k, line, (size_t)(f - 1 - line));
+            k += (size_t)(f - 1 - line);
+            memcpy(cut + k, g, (size_t)(end + 1 - g));
+            k += (size_t)(end + 1 - g);
+            line = end + 1;
+        }
+        CHECK(ok && k == dn && memcmp(cut, d, dn) == 0);
+        free(cut);
+    }
+    free(s);
+    free(d);
+}
+
 static void test_columns_dirty(void)
 {
     struct sim_params p = sim_params_default();
@@ -927,7 +990,7 @@ static void test_columns_dirty(void)
     struct sim_stats full, st;
     ingest_reconciles(&p, "2025-12-31", &full);
     /* Every kind but the two that need what the default output lacks: an episode column
-     * (never written) and numeric ids (test_numeric_ids). */
+     * and numeric ids (test_episodes, test_numeric_ids). */
     for (int k = 0; k < SIM_D__COUNT; k++)
         CHECK(k == SIM_D_BAD_EPISODE || k == SIM_D_MANGLED_ID ? full.dirty[k] == 0
                                                               : full.dirty[k] > 50);
@@ -1004,6 +1067,7 @@ static void test_columns_invalid(void)
         {"patient_id,visit_date,psqi,stress", 0, "pain or sleep is required"},
         {"patient_id,visit_date,session,pain_post", 0, "pain or sleep is required"},
         {"patient_id,visit_date,arm,pain", 0, "arm is written only with a control arm"},
+        {"patient_id,visit_date,episode,pain", 0, "episode is written only with --episodes"},
         {"patient_id,,visit_date,pain", 0, "empty name"},
         {"patient_id,visit_date,pain,", 0, "empty name"},
         {"", 0, "empty name"},
@@ -1115,6 +1179,21 @@ static void test_cli(void)
     CHECK(want && n == wn && memcmp(got, want, n) == 0 && strstr(want, "\n100000000050,"));
     free(want);
     unlink(path);
+    /* --episodes sets episodes, on top of numeric_ids here. */
+    {
+        char *argv[] = {(char *)"simulate", (char *)"--numeric-ids", (char *)"--episodes",
+                        (char *)"-n", (char *)"50", (char *)"-o", path, NULL};
+        CHECK(simulate_cli(7, argv) == 0);
+    }
+    fp = fopen(path, "rb");
+    n = fp ? fread(got, 1, sizeof got, fp) : 0;
+    if (fp)
+        fclose(fp);
+    p.episodes = 1;
+    want = simulate_string(&p, &wn, NULL);
+    CHECK(want && n == wn && memcmp(got, want, n) == 0 && strstr(want, ",session,episode,"));
+    free(want);
+    unlink(path);
 
     CHECK(cli("--patients", "ten", NULL, NULL) == OUT_EUSAGE);
     CHECK(cli("--dirty", "0.7", NULL, NULL) == OUT_EUSAGE);
@@ -1181,6 +1260,7 @@ int main(void)
     test_columns_projection();
     test_columns_dirty();
     test_numeric_ids();
+    test_episodes();
     test_future_date_edges();
     test_columns_invalid();
     test_invalid_params();
