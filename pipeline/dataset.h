@@ -105,9 +105,12 @@ struct dataset {
     long visits_streamed;   /* visits accepted and already passed on (streaming), else 0 */
     /* Patient ids that equal another id once leading zeros are dropped (007 and 7), as
      * quality_count_zero_led_ids counted them on the ids as read (before pseudonyms);
-     * carried by quality.csv. */
+     * carried by quality.csv; IDS_ZERO_LED_UNKNOWN when that file predates the count. */
     size_t ids_zero_led;
 };
+
+/* ids_zero_led when it was never counted: read from a quality.csv without the ids row. */
+#define IDS_ZERO_LED_UNKNOWN SIZE_MAX
 
 struct visit_digest;
 /* An index slot: the string's index and the low 32 bits of its hash, compared before the

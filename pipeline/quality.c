@@ -189,9 +189,16 @@ static void q_record(int c, void *data)
         ds->rows_accepted = a;
         ds->rows_rejected = j;
     } else if (!strcmp(f[0], "reason")) {
-        for (int k = 0; k < REJ__COUNT; k++)
-            if (!strcmp(f[1], reject_reason_name((enum reject_reason)k)))
-                ds->rejected_by[k] = j;
+        int k = 0;
+        while (k < REJ__COUNT && strcmp(f[1], reject_reason_name((enum reject_reason)k)))
+            k++;
+        /* Dropped, its rows would vanish from the reasons while the total still has them. */
+        if (k == REJ__COUNT) {
+            q->bad = out_err(q->e, OUT_EINPUT, q->path, q->line, 2,
+                             "unknown reject reason '%s' (written by a newer version?)", f[1]);
+            return;
+        }
+        ds->rejected_by[k] = j;
     } else if (!strcmp(f[0], "ids")) {
         if (!strcmp(f[1], "leading_zeros"))
             ds->ids_zero_led = (size_t)r;
@@ -228,7 +235,8 @@ int quality_read(struct dataset *ds, const char *path, struct out_error *e)
     /* Every count comes from the file, none from the reading of visits.csv. */
     ds->rows_read = ds->rows_accepted = ds->rows_rejected = 0;
     memset(ds->rejected_by, 0, sizeof ds->rejected_by);
-    ds->ids_zero_led = 0;
+    /* Files from before the count have no ids row: unknown, which is not "none". */
+    ds->ids_zero_led = IDS_ZERO_LED_UNKNOWN;
     struct csv_parser p;
     struct qstate q = {.ds = ds, .path = path, .e = e};
     csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL);

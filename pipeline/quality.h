@@ -6,7 +6,9 @@
  * Columns: kind,name,sha256,rows_read,rows_accepted,rows_rejected,first_visit,last_visit
  *   kind = total (name empty) | reason (name = reject reason, count in rows_rejected)
  *        | file (name = path)
- *        | ids (name = leading_zeros, count in rows_read: ds->ids_zero_led).
+ *        | ids (name = leading_zeros, count in rows_read: ds->ids_zero_led; a file
+ *          without this row, from an earlier version, reads as IDS_ZERO_LED_UNKNOWN).
+ *  A reason name this version does not know is an error, not a count dropped.
  *  Dates are YYYY-MM-DD or empty.
  */
 #ifndef OUTCOMES_QUALITY_H

@@ -95,7 +95,12 @@ static void quality(struct doc *d, const struct report_input *in)
         doc_row(d, cells, 2);
     }
     doc_table_end(d);
-    if (ds->ids_zero_led)
+    if (ds->ids_zero_led == IDS_ZERO_LED_UNKNOWN)
+        doc_para(d, "caveat",
+                 "quality.csv was written by an earlier version of outcomes, which did not "
+                 "check for patient ids that differ only in leading zeros (007 and 7). Run "
+                 "`outcomes ingest` again to check them.");
+    else if (ds->ids_zero_led)
         doc_para(d, "caveat",
                  "%zu patient ids equal another id once leading zeros are dropped (as 007 and "
                  "7 do). A spreadsheet drops the zeros of an id it reads as a number, so some "
@@ -609,9 +614,13 @@ static int write_json(const struct report_input *in, const char *dir, struct out
     for (int r = 0; r < REJ__COUNT; r++)
         fprintf(fp, "%s\"%s\": %ld", r ? ", " : "", reject_reason_name((enum reject_reason)r),
                 ds->rejected_by[r]);
-    fprintf(fp, "}},\n  \"patients\": %zu,\n  \"ids_differing_only_in_leading_zeros\": %zu,"
-                "\n  \"files\": [",
-            in->ps->n_patients, ds->ids_zero_led);
+    fprintf(fp, "}},\n  \"patients\": %zu,\n  \"ids_differing_only_in_leading_zeros\": ",
+            in->ps->n_patients);
+    if (ds->ids_zero_led == IDS_ZERO_LED_UNKNOWN)
+        fputs("null", fp);   /* not counted: quality.csv from an earlier version */
+    else
+        fprintf(fp, "%zu", ds->ids_zero_led);
+    fputs(",\n  \"files\": [", fp);
     for (size_t f = 0; f < ds->n_files; f++) {
         const struct input_file *fi = &ds->file[f];
         char lo[16], hi[16];
@@ -729,7 +738,10 @@ void report_terminal(const struct report_input *in, const char *dir, FILE *fp)
     fprintf(fp, "rows      %ld read = %ld accepted + %ld rejected (see rejects.csv)\n",
             ds->rows_read, ds->rows_accepted, ds->rows_rejected);
     fprintf(fp, "patients  %zu\n", in->ps->n_patients);
-    if (ds->ids_zero_led)
+    if (ds->ids_zero_led == IDS_ZERO_LED_UNKNOWN)
+        fputs("ids       not checked for leading zeros (quality.csv from an earlier version: "
+              "run ingest again)\n", fp);
+    else if (ds->ids_zero_led)
         fprintf(fp, "ids       %zu differ from another only in leading zeros (007 and 7): "
                     "see the report's data quality\n",
                 ds->ids_zero_led);

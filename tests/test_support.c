@@ -310,6 +310,30 @@ static void test_quality_roundtrip(void)
     dataset_init(&c);
     CHECK(quality_read(&c, path, &e) == OUT_EINPUT);
     CHECK(e.line == 2);
+    /* A file from before the leading-zeros count (no ids row) reads as unknown, not as
+     * none; a reason this version does not know is refused, not dropped (its rows would
+     * be missing from the reasons while the total kept them). */
+    static const char head[] =
+        "kind,name,sha256,rows_read,rows_accepted,rows_rejected,first_visit,last_visit\n"
+        "total,,,10,9,1,,\n";
+    fp = fopen(path, "w");
+    fprintf(fp, "%sreason,out_of_range,,,,1,,\n", head);
+    fclose(fp);
+    c.ids_zero_led = 5;
+    CHECK(quality_read(&c, path, &e) == 0);
+    CHECK(c.ids_zero_led == IDS_ZERO_LED_UNKNOWN && c.rejected_by[REJ_RANGE] == 1);
+    fp = fopen(path, "w");
+    fprintf(fp, "%sids,leading_zeros,,0,,,,\n", head);
+    fclose(fp);
+    CHECK(quality_read(&c, path, &e) == 0 && c.ids_zero_led == 0);
+    fp = fopen(path, "w");
+    fprintf(fp, "%sreason,out_of_rnage,,,,1,,\n", head);
+    fclose(fp);
+    CHECK(quality_read(&c, path, &e) == OUT_EINPUT);
+    CHECK(e.line == 3 && e.col == 2);
+    CHECK_CONTAINS(e.msg, "unknown reject reason 'out_of_rnage'");
+    dataset_free(&c);
+    dataset_init(&c);
     /* Long paths: 4096 bytes (PATH_MAX, the longest ingest could have opened) come back
      * whole; 4200 bytes are refused, where they were once cut to 1023 without a word. */
     for (int len = 4096; len <= 4200; len += 104) {

@@ -35,6 +35,14 @@ grep -q "v.csv,9,1,mangled_patient_id,patient_id: '1.23457E+11' is a number" "$t
 grep -qx 'ids,leading_zeros,,5,,,,' "$tmp/s/quality.csv" || fail "quality.csv: $(cat "$tmp/s/quality.csv")"
 "$bin" report -q --no-charts --out "$tmp/s"
 grep -q '"ids_differing_only_in_leading_zeros": 5,' "$tmp/s/summary.json" || fail "staged summary.json"
+# A quality.csv from before the count (no ids row): unknown, said so, never "none".
+grep -v '^ids,' "$tmp/s/quality.csv" >"$tmp/q" && mv "$tmp/q" "$tmp/s/quality.csv"
+"$bin" report --no-charts --out "$tmp/s" >"$tmp/term3"
+grep -q '^ids       not checked for leading zeros (quality.csv from an earlier version' "$tmp/term3" ||
+    fail "old quality.csv, terminal: $(cat "$tmp/term3")"
+grep -q '"ids_differing_only_in_leading_zeros": null,' "$tmp/s/summary.json" || fail "old quality.csv, summary.json"
+grep -q 'did not check for patient ids that differ only in leading zeros' "$tmp/s/report.md" ||
+    fail "old quality.csv, report.md"
 # Pseudonyms hide the zeros, so the count must come from the ids as read.
 printf 'a-key-for-the-test-0123456789\n' >"$tmp/k"
 "$bin" run -q --today 2026-06-01 --no-charts --pseudonymise "$tmp/k" --out "$tmp/p" "$tmp/v.csv"
