@@ -138,9 +138,16 @@ double audit_jeffreys_posterior(long k, long n, double p0, int upper)
     return upper ? gsl_cdf_beta_Q(p0, a, b) : gsl_cdf_beta_P(p0, a, b);
 }
 
-static double wilson_half_width(double p, double n, double z)
+/* Whether the Wilson interval for share p among n excludes p0: its upper limit below p0
+ * (p0 > p) or its lower limit above it. The interval is centred on (p + z^2/2n)/(1 + z^2/n),
+ * not on p, so the half-width alone does not say (at p = 0 it would settle 0 vs 5% at
+ * n = 35, where the upper limit is still 9.9%). Each limit moves monotonically towards p as
+ * n grows. */
+static int wilson_excludes(double p, double p0, double n, double z)
 {
-    return z / (1 + z * z / n) * sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+    double c = (p + z * z / (2 * n)) / (1 + z * z / n);
+    double w = z / (1 + z * z / n) * sqrt(p * (1 - p) / n + z * z / (4 * n * n));
+    return p0 > p ? c + w < p0 : c - w > p0;
 }
 
 long audit_n_to_settle(double phat, double p0, double level)
@@ -149,9 +156,9 @@ long audit_n_to_settle(double phat, double p0, double level)
     if (!(gap > 0) || !(level > 0 && level < 1) || !(phat >= 0 && phat <= 1))
         return -1;
     double z = gsl_cdf_ugaussian_Pinv(0.5 + level / 2);
-    /* The half-width falls as n grows (for n >= 1), so bracket by doubling, then bisect. */
+    /* Bracket by doubling, then bisect. */
     long hi = 1;
-    while (wilson_half_width(phat, (double)hi, z) >= gap) {
+    while (!wilson_excludes(phat, p0, (double)hi, z)) {
         if (hi > 1000000000L)
             return -1;
         hi *= 2;
@@ -159,7 +166,7 @@ long audit_n_to_settle(double phat, double p0, double level)
     long lo = hi / 2;   /* lo fails (or is 0), hi passes */
     while (hi - lo > 1) {
         long mid = lo + (hi - lo) / 2;
-        if (wilson_half_width(phat, (double)mid, z) < gap)
+        if (wilson_excludes(phat, p0, (double)mid, z))
             hi = mid;
         else
             lo = mid;

@@ -127,9 +127,10 @@ size_t audit_holm(const double *p, double *adj, size_t n);
  * P(theta <= p0). Computed with gsl_cdf_beta_Q / _P on Beta(k + 1/2, n - k + 1/2). */
 double audit_jeffreys_posterior(long k, long n, double p0, int upper);
 
-/* Smallest n for which the Wilson half-width at the observed share phat,
- * z/(1 + z^2/n) * sqrt(phat(1-phat)/n + z^2/(4n^2)), is below |phat - p0|: how many patients
- * a cohort like this one would need for the CI to clear the claimed value, if the share held.
+/* Smallest n for which the Wilson interval at the observed share phat (centre
+ * (phat + z^2/2n)/(1 + z^2/n), half-width z/(1 + z^2/n) * sqrt(phat(1-phat)/n + z^2/(4n^2)))
+ * no longer holds p0: how many patients a cohort like this one would need for the CI to
+ * clear the claimed value, if the share held.
  * Shares in 0-1. Returns -1 when phat == p0 (never) or beyond 10^9. */
 long audit_n_to_settle(double phat, double p0, double level);
 

@@ -34,7 +34,7 @@ const struct claim_stat_def claim_stat_defs[CS__COUNT] = {
         NEED_INSTRUMENT, PARAM_NONE, NAN, CMP_ALL_NUM | CMPBIT(CMP_UPTO)},
     [CS_MEAN_PCT_IMPROVEMENT] = {"mean_pct_improvement", CS_MEAN_PCT_IMPROVEMENT,
         "mean percent improvement from baseline", "% improvement", 0, NEED_INSTRUMENT,
-        PARAM_NONE, NAN, CMP_ALL_NUM | CMPBIT(CMP_UPTO)},
+        PARAM_NONE, NAN, CMP_ALL_NUM},
     [CS_KM_MEDIAN_SESSIONS] = {"km_median_sessions", CS_KM_MEDIAN_SESSIONS,
         "Kaplan-Meier median number of treatments before response (>= 30% improvement)",
         "treatments", 0, NEED_INSTRUMENT, PARAM_NONE, NAN, CMP_ALL_NUM},
@@ -406,11 +406,17 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
         if (found < 0)
             return BAD("comparison: '%s' is not one of ge, le, range, upto", cs);
         c->cmp = (enum claim_cmp)found;
-        if (!(def->cmps & CMPBIT(found)))
-            return BAD("comparison: '%s' does not apply to %s", cs, def->name);
         if (diff && found == CMP_UPTO)
             return BAD("comparison: 'upto' does not apply to a difference against the control "
                        "arm (use ge)");
+        /* 'Up to' is audited as the median and the share reaching X; accepted here, the
+         * mean would silently have become the median. */
+        if (found == CMP_UPTO && def->stat == CS_MEAN_PCT_IMPROVEMENT)
+            return BAD("comparison: 'upto' does not apply to mean_pct_improvement ('up to X%%' "
+                       "is audited as the median and the share reaching X: use "
+                       "median_pct_improvement)");
+        if (!(def->cmps & CMPBIT(found)))
+            return BAD("comparison: '%s' does not apply to %s", cs, def->name);
     } else if (!na) {
         return BAD("comparison: empty (one of ge, le, range, upto)");
     }

@@ -194,13 +194,20 @@ static void test_jeffreys_and_settle(void)
     CHECK_NEAR(audit_jeffreys_posterior(0, 1, 0.5, 0), 0.5 + 1 / acos(-1.0), 1e-12);
     CHECK(isnan(audit_jeffreys_posterior(3, 2, 0.5, 1)));
 
-    /* At phat = 1/2 the Wilson half-width simplifies to z / (2 sqrt(n + z^2)). Below 0.1
-     * when sqrt(n + z^2) > 5z, i.e. n > 24 z^2 = 92.195: n = 93. */
+    /* The n at which the Wilson interval at the observed share leaves the bound; z^2 =
+     * 1.959964^2 = 3.841459. At phat = 1/2 the centre is 1/2 and the half-width is
+     * z / (2 sqrt(n + z^2)): below 0.1 when sqrt(n + z^2) > 5z, i.e. n > 24 z^2 = 92.195:
+     * n = 93 on either side. */
     CHECK(audit_n_to_settle(0.5, 0.6, 0.95) == 93);
     CHECK(audit_n_to_settle(0.5, 0.4, 0.95) == 93);
     CHECK(audit_n_to_settle(0.3, 0.3, 0.95) == -1);   /* no gap: never */
-    /* phat = 0: half-width z^2 / (2 (n + z^2)) < 0.05 when n > 9 z^2 = 34.573: n = 35. */
-    CHECK(audit_n_to_settle(0, 0.05, 0.95) == 35);
+    /* phat = 0: the upper limit is z^2 / (n + z^2) (centre and half-width are both
+     * z^2 / (2 (n + z^2))), below 0.05 when n > 19 z^2 = 72.988: n = 73. (The half-width
+     * alone falls below 0.05 at n = 35, where the upper limit is still 9.9%.) */
+    CHECK(audit_n_to_settle(0, 0.05, 0.95) == 73);
+    /* phat = 1: the lower limit is n / (n + z^2), above 0.9 when n > 9 z^2 = 34.573:
+     * n = 35 (30 of 30 is not yet enough: 30 / 33.84 = 0.886). */
+    CHECK(audit_n_to_settle(1, 0.9, 0.95) == 35);
 }
 
 static void test_cohort_a(void)
@@ -1012,6 +1019,10 @@ static void test_parse_errors(void)
                  "median_pct_improvement");
     expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tvs=control\tupto\t5\t\t\tr\t\n",
                  "mem.tsv:2: comparison: 'upto' does not apply to a difference");
+    /* Without an arm: 'upto' on the mean was once audited as the median under the mean's
+     * name; refused now. */
+    expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\t\tupto\t50\t\t\tr\t\n",
+                 "mem.tsv:2: comparison: 'upto' does not apply to mean_pct_improvement");
     expect_error("X\ta\ts\tq\tpain\tmean_pct_improvement\t\tarm=sham vs=Sham\tge\t5\t\t\tr\t\n",
                  "mem.tsv:2: subgroup: 'arm=sham vs=Sham': a difference is vs=CONTROL or "
                  "arm=TREATMENT vs=CONTROL");
