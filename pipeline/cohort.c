@@ -520,6 +520,10 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
 
     /* Time to response. */
     memset(&g->km, 0, sizeof g->km);
+    /* Undefined until stats_km runs: with no one to follow, not "0 sessions (0 to 0)". */
+    for (int qi = 0; qi < 3; qi++)
+        g->km.q[qi] = g->km.q_lo[qi] = g->km.q_hi[qi] = NAN;
+    g->km.level = NAN;
     int km_ok = 0;
     if (t.nk > 0) {
         double *kt = alloc_doubles(t.nk);
@@ -1062,6 +1066,7 @@ int cohort_compute(const struct dataset *ds, const struct patient_set *ps,
 {
     memset(out, 0, sizeof *out);
     out->seed = o->seed;
+    out->level = o->level;
     out->boot_reps = o->boot_reps;
     out->min_cell = o->min_cell;
     out->laney_sigma_z = NAN;
@@ -1238,8 +1243,16 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
         row(fp, g, "change_wilcoxon_p", g->wilcoxon.n, g->wilcoxon.p, NAN, NAN,
             g->wilcoxon.exact ? "Wilcoxon signed-rank, exact"
                               : "Wilcoxon signed-rank, normal approx. with continuity and ties");
+        /* Few or heavily tied changes cannot reach the asked level (as R's wilcox.test
+         * warns): the interval is then at the level it has, and says so. */
+        char hl_method[160] = "Hodges-Lehmann pseudomedian";
+        if (g->wilcoxon.level < c->level - 1e-9)
+            snprintf(hl_method, sizeof hl_method,
+                     "Hodges-Lehmann pseudomedian; interval at %.4g%%, as the %.4g%% level is "
+                     "not attainable with these changes",
+                     100 * g->wilcoxon.level, 100 * c->level);
         row(fp, g, "change_hodges_lehmann", g->wilcoxon.n, g->wilcoxon.hl, g->wilcoxon.hl_lo,
-            g->wilcoxon.hl_hi, "Hodges-Lehmann pseudomedian");
+            g->wilcoxon.hl_hi, hl_method);
         row(fp, g, "effect_srm_dz", g->change.n, g->effect.d_z, NAN, NAN, "mean change / SD change");
         row(fp, g, "effect_d_av", g->change.n, g->effect.d_av, NAN, NAN,
             "mean change / mean of baseline and final SD");

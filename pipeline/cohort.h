@@ -168,6 +168,7 @@ struct cohort {
     size_t n_arms;
     struct cohort_arms *arms;
     char arms_note[160];           /* why arms were skipped, or "" */
+    double level;                  /* the level asked for (cohort_opts.level) */
 };
 
 struct cohort_opts {

@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE   /* getopt_long, gmtime_r */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -280,7 +281,8 @@ static int parse_args(int argc, char **argv, size_t ci, struct options *o, int *
         case 'E': {
             errno = 0;
             long v = strtol(optarg, &end, 10);
-            if (errno || *end || v < 1) {
+            /* (int)v would wrap a larger value, to 1 day for 4294967297 */
+            if (errno || *end || v < 1 || v > INT_MAX) {
                 fprintf(stderr, "outcomes: --new-episode-after: '%s' is not a number of days\n",
                         optarg);
                 return OUT_EUSAGE;

@@ -132,10 +132,18 @@ static void cohort_table(struct doc *d, const struct report_input *in)
         snprintf(n, sizeof n, "%zu", g->n_complete);
         snprintf(b, sizeof b, "%s (%s)", fnum(g->baseline.mean, 2), fnum(g->baseline.sd, 2));
         snprintf(f, sizeof f, "%s (%s)", fnum(g->final.mean, 2), fnum(g->final.sd, 2));
+        /* Below the asked level (few or tied changes), the interval says its own level. */
+        char hl[96];
+        if (g->wilcoxon.level < c->level - 1e-9 && isfinite(g->wilcoxon.hl_lo))
+            snprintf(hl, sizeof hl, "%s (%.4g%% CI %s to %s; 95%% not attainable)",
+                     fnum(g->wilcoxon.hl, 2), 100 * g->wilcoxon.level,
+                     fnum(g->wilcoxon.hl_lo, 2), fnum(g->wilcoxon.hl_hi, 2));
+        else
+            snprintf(hl, sizeof hl, "%s",
+                     fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2));
         const char *cells[] = {g->label, n, b, f,
                                fci(g->change.mean, g->change.lo, g->change.hi, 2),
-                               fpval(g->change.p), fpval(g->wilcoxon.p),
-                               fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2),
+                               fpval(g->change.p), fpval(g->wilcoxon.p), hl,
                                fnum(g->effect.d_z, 2), fnum(g->effect.g_av, 2)};
         doc_row(d, cells, 10);
     }

@@ -1529,7 +1529,8 @@ int stats_ancova_group(const double *baseline, const double *final, const int *g
     double ym = accurate_mean(final, n), tss = 0;
     for (size_t i = 0; i < n; i++)
         tss += (final[i] - ym) * (final[i] - ym);
-    if (!(chisq > 1e-24 * tss))
+    /* A constant `final` (tss 0) fits exactly too, whatever rounding leaves in chisq. */
+    if (!(tss > 0) || !(chisq > 1e-24 * tss))
         goto out;
     double df = (double)(n - 3);
     double se = sqrt(gsl_matrix_get(cov, 2, 2));   /* GSL scales cov by chisq / df */
