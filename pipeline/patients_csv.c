@@ -575,6 +575,16 @@ void patient_table_free(struct patient_table *pt)
     patient_table_init(pt);
 }
 
+/* A flag cell as the writer makes it: exactly "0" or "1" (not 00, +1 or -0, which
+ * parse_long would take and a rewrite would not give back). */
+static int parse_flag(const char *s, long *out)
+{
+    if ((s[0] != '0' && s[0] != '1') || s[1])
+        return -1;
+    *out = s[0] - '0';
+    return 0;
+}
+
 static int parse_long(const char *s, long *out)
 {
     char *end;
@@ -762,7 +772,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
     }
     case K_FLAG: {
         int8_t i = -1;
-        if (*s && (parse_long(s, &v) || v < 0 || v > 1))
+        if (*s && parse_flag(s, &v))
             return -1;
         if (*s)
             i = (int8_t)v;
@@ -796,7 +806,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         r->sd_pre = NAN;
         return *s && parse_double(s, &r->sd_pre) ? -1 : 0;
     case K_RESPONDED:
-        if (parse_long(s, &v) || v < 0 || v > 1)
+        if (parse_flag(s, &v))
             return -1;
         r->m.responded = v == 1;
         return 0;
@@ -818,7 +828,7 @@ static int data_cell(struct reader *r, const struct column *c, char *s)
         r->got[c - cols] = (double)v;
         return 0;
     case K_FLAG_FN:
-        if (*s && (parse_long(s, &v) || v < 0 || v > 1))
+        if (*s && parse_flag(s, &v))
             return -1;
         r->got[c - cols] = *s ? (double)v : -1;
         return 0;

@@ -1684,6 +1684,14 @@ static void test_csv_errors(void)
     s = replace(good, "c,1,pain,lower", "c,1,pain,sideways");
     expect_error(s, 4, 4, "direction: invalid value");
     free(s);
+    /* Flags are 0, 1 or empty as written: 01 and +1 once read as 1, and a rewrite of such
+     * a file was not the file. Columns 16 and 22 are resp30 and responded. */
+    s = replace_field(good, "c,1,pain,lower", 16, "01");
+    expect_error(s, 4, 16, "resp30: invalid value");
+    free(s);
+    s = replace_field(good, "c,1,pain,lower", 22, "+1");
+    expect_error(s, 4, 22, "responded: invalid value");
+    free(s);
     /* c's sleep row, 4 -> 6, as a lower-is-better instrument would have it (change -2,
      * pct -50, not a responder): the row is consistent, the table disagrees. */
     s = replace(good, "c,1,sleep,higher,2,2,2024-01-01,2024-01-08,1,2,4,6,2,50,0,1,1,",
