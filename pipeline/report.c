@@ -135,9 +135,9 @@ static void cohort_table(struct doc *d, const struct report_input *in)
         /* Below the asked level (few or tied changes), the interval says its own level. */
         char hl[96];
         if (g->wilcoxon.level < c->level - 1e-9 && isfinite(g->wilcoxon.hl_lo))
-            snprintf(hl, sizeof hl, "%s (%.4g%% CI %s to %s; 95%% not attainable)",
+            snprintf(hl, sizeof hl, "%s (%.4g%% CI %s to %s; %.4g%% not attainable)",
                      fnum(g->wilcoxon.hl, 2), 100 * g->wilcoxon.level,
-                     fnum(g->wilcoxon.hl_lo, 2), fnum(g->wilcoxon.hl_hi, 2));
+                     fnum(g->wilcoxon.hl_lo, 2), fnum(g->wilcoxon.hl_hi, 2), 100 * c->level);
         else
             snprintf(hl, sizeof hl, "%s",
                      fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2));
