@@ -756,6 +756,17 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
     return 0;
 }
 
+/* 1 when nobody was censored before the curve's last step (where S = 0 is exact: stats.h). */
+static int km_none_censored(const struct km *k)
+{
+    if (!k->n_steps)
+        return 0;
+    size_t before = 0;
+    for (size_t i = 0; i + 1 < k->n_steps; i++)
+        before += (size_t)k->step[i].n_event;
+    return before + (size_t)k->step[k->n_steps - 1].n_risk == k->n;
+}
+
 static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_row *r)
 {
     struct km km;
@@ -772,10 +783,33 @@ static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_
     snprintf(r->method, sizeof r->method, "Kaplan-Meier median, Brookmeyer-Crowley (log-log)");
     if (isnan(r->est))
         note_add(r, "median not reached within %g treatments", tmax);
+    if (isnan(r->lo) && km.n_events == 0 && km.n_followed) {
+        /* No responses, so no band: the exact bound S(t) >= (alpha/2)^(1/n_t), n_t followed
+         * to t or longer (stats_km_at), holds S above 1/2 while enough are still followed;
+         * past the time where too few are, the median may lie anywhere. */
+        size_t j = 0;
+        while (j < km.n_followed && pow((1 - km.level) / 2, 1.0 / (double)km.followed[j].n) > 0.5)
+            j++;
+        if (j < km.n_followed) {
+            r->lo = j ? km.followed[j - 1].t : 0;
+            r->ci_lo_open = 1;
+            if (j)
+                note_add(r, "no patient responded: 0 of the %ld followed to %g treatments puts "
+                            "the median beyond it (exact binomial); past it only %ld were "
+                            "followed", km.followed[j - 1].n, r->lo, km.followed[j].n);
+            else
+                note_add(r, "no patient responded, but only %ld were followed past 0 "
+                            "treatments: too few to place the median (exact binomial)",
+                         km.followed[0].n);
+        }
+    }
     if (isnan(r->lo)) {
-        /* Even the lower band never reaches 1/2: the median lies beyond follow-up. */
+        /* The lower band of S stays above 1/2 to the end (it reaches 0 where S does): the
+         * median lies beyond the longest follow-up, so the interval is (tmax, inf). */
         r->lo = tmax;
-        note_add(r, "CI lower limit not reached: taken as the longest follow-up");
+        r->ci_lo_open = 1;
+        note_add(r, "CI lower limit not reached: the median lies beyond the longest "
+                    "follow-up, %g treatments", tmax);
     }
     if (isnan(r->hi)) {
         r->hi = INFINITY;
@@ -831,7 +865,12 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
         else if (s == 1)
             note_add(r, "nobody responded by %g treatments: the upper limit is that of the "
                         "first response time (1-S cannot fall)", c->param);
-        else if (s == 0)
+        else if (s == 0 && km_none_censored(&km)) {
+            snprintf(r->method, sizeof r->method,
+                     "Kaplan-Meier 1-S(t) = 1, exact (Clopper-Pearson) bound");
+            note_add(r, "all %zu had responded by %g treatments, none censored before: exact "
+                        "binomial lower limit", km.n, c->param);
+        } else if (s == 0)
             note_add(r, "everyone still followed had responded by %g treatments: the lower "
                         "limit is that of the last time before (1-S cannot fall)", c->param);
     }
@@ -1327,7 +1366,10 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
         note_add(r, "no estimate could be computed");
         return;
     }
-    r->verdict = audit_verdict(r->lo, r->hi, r->claim_lo, r->claim_hi, r->claim_lo_open);
+    /* An exclusive lower limit (lo, hi]: the next double up decides every comparison with
+     * the claimed set as the open end does (x > lo <=> x >= nextafter(lo)). */
+    double lo = r->ci_lo_open ? nextafter(r->lo, INFINITY) : r->lo;
+    r->verdict = audit_verdict(lo, r->hi, r->claim_lo, r->claim_hi, r->claim_lo_open);
     if (r->verdict == V_INCONCLUSIVE && r->k >= 0 && !r->claim_lo_open) {
         double ph = (double)r->k / (double)r->n, target;
         if (isfinite(r->claim_lo) && isfinite(r->claim_hi))
@@ -1525,7 +1567,7 @@ int audit_write_csv(const struct audit_result *r, FILE *fp, const char *name,
                     struct out_error *e)
 {
     fputs("id,part,statistic,instrument,subgroup,param,comparison,claimed,claim_lo,claim_hi,"
-          "claim_lo_open,unit,n,k,estimate,ci_lo,ci_hi,ci_method,verdict,p_one_sided,p_holm,"
+          "claim_lo_open,unit,n,k,estimate,ci_lo,ci_hi,ci_lo_open,ci_method,verdict,p_one_sided,p_holm,"
           "test,posterior,n_to_settle,needs,note,source,seed,quote,reading\n", fp);
     for (size_t i = 0; i < r->n; i++) {
         const struct audit_row *w = &r->row[i];
@@ -1573,7 +1615,7 @@ int audit_write_csv(const struct audit_result *r, FILE *fp, const char *name,
         put_num(fp, w->lo, 6);
         fputc(',', fp);
         put_num(fp, w->hi, 6);
-        fputc(',', fp);
+        fprintf(fp, ",%d,", w->ci_lo_open);
         esc_csv(fp, w->method[0] ? w->method : "n/a");
         fputc(',', fp);
         esc_csv(fp, audit_verdict_name(w->verdict));

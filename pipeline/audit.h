@@ -77,6 +77,8 @@ struct audit_row {
     long k;                /* for shares: patients counted; -1 otherwise */
     double est, lo, hi;    /* estimate and CI in the row's unit; NAN when undefined; hi is
                               +INFINITY when a Kaplan-Meier CI limit is not reached */
+    int ci_lo_open;        /* 1 when the CI excludes lo: a KM median whose lower limit is
+                              not reached lies beyond lo, the longest follow-up */
     char method[96];       /* how the CI was computed, e.g. "Wilson score" */
     double p;              /* one-sided p against the claim; NAN when untested (see test) */
     double p_holm;         /* Holm-adjusted over all tested rows of the run; NAN if untested */

@@ -43,6 +43,9 @@ const char *fci(double est, double lo, double hi, int digits)
     char *b = next_buf();
     if (!isfinite(est))
         snprintf(b, sizeof ring[0], "n/a");
+    else if (isfinite(lo) && hi == INFINITY)   /* a Kaplan-Meier limit not reached */
+        snprintf(b, sizeof ring[0], "%.*f (95%% CI %.*f to not reached)", digits, est, digits,
+                 lo);
     else if (!isfinite(lo) || !isfinite(hi))
         snprintf(b, sizeof ring[0], "%.*f (CI n/a)", digits, est);
     else

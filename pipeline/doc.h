@@ -41,7 +41,8 @@ void doc_list_end(struct doc *d);
 const char *fnum(double x, int digits);
 /* A p-value: "<0.0001" below that, else 4 decimals; "n/a" when not finite. */
 const char *fpval(double p);
-/* "12.3 (95% CI 10.1 to 14.5)" or "n/a". */
+/* "12.3 (95% CI 10.1 to 14.5)", "3.0 (95% CI 2.0 to not reached)" when hi is +INFINITY,
+ * "12.3 (CI n/a)" when a limit is undefined, or "n/a". */
 const char *fci(double est, double lo, double hi, int digits);
 /* Percent from a proportion: "45.2% (95% CI 40.0% to 50.5%)". */
 const char *fpct(double p, double lo, double hi);

@@ -426,6 +426,18 @@ static void chart(struct doc *d, const char *dir, const struct report_chart *ch)
 static void report_audit_section(struct doc *d, const struct report_input *in);
 static const char *claimed_text(const struct audit_row *r, char *buf, size_t n);
 
+/* An audit row's estimate and CI; a Kaplan-Meier median beyond follow-up has no estimate
+ * but an interval, (longest follow-up, not reached), which is what a verdict rests on. */
+static const char *audit_est(const struct audit_row *r)
+{
+    static char b[96];
+    if (!isfinite(r->est) && r->ci_lo_open) {
+        snprintf(b, sizeof b, "not reached (95%% CI beyond %g)", r->lo);
+        return b;
+    }
+    return fci(r->est, r->lo, r->hi, 1);
+}
+
 static void methods(struct doc *d, const struct report_input *in)
 {
     const struct cohort *c = in->cohort;
@@ -776,9 +788,8 @@ void report_terminal(const struct report_input *in, const char *dir, FILE *fp)
             char id[64], cl[96];
             snprintf(id, sizeof id, "%s%s%s", r->claim->id, r->part[0] ? "/" : "", r->part);
             fprintf(fp, "  %-12s %-30s", id, audit_verdict_label(r->verdict));
-            if (r->verdict != V_NOT_AUDITABLE && isfinite(r->est))
-                fprintf(fp, " %s vs %s", fci(r->est, r->lo, r->hi, 1),
-                        claimed_text(r, cl, sizeof cl));
+            if (r->verdict != V_NOT_AUDITABLE && (isfinite(r->est) || r->ci_lo_open))
+                fprintf(fp, " %s vs %s", audit_est(r), claimed_text(r, cl, sizeof cl));
             else if (r->verdict == V_NOT_AUDITABLE)
                 fprintf(fp, " needs %s", r->needs[0] ? r->needs : "a measure");
             fputc('\n', fp);
@@ -838,8 +849,8 @@ static void report_audit_section(struct doc *d, const struct report_input *in)
         const char *u = claim_stat_defs[r->stat].unit;
         if (r->verdict == V_NOT_AUDITABLE)
             snprintf(est, sizeof est, "needs column: %s", r->needs[0] ? r->needs : "n/a");
-        else if (isfinite(r->est))
-            snprintf(est, sizeof est, "%s %s [%s]", fci(r->est, r->lo, r->hi, 1), u, r->method);
+        else if (isfinite(r->est) || r->ci_lo_open)
+            snprintf(est, sizeof est, "%s %s [%s]", audit_est(r), u, r->method);
         else
             snprintf(est, sizeof est, "n/a");
         snprintf(badge, sizeof badge, "!badge:%s", audit_verdict_label(r->verdict));
@@ -879,6 +890,7 @@ static void report_audit_json(FILE *fp, const struct report_input *in)
         jnum(fp, r->est);
         fputs(", \"lo\": ", fp);
         jnum(fp, r->lo);
+        fprintf(fp, ", \"lo_open\": %s", r->ci_lo_open ? "true" : "false");
         fputs(", \"hi\": ", fp);
         jnum(fp, r->hi);
         fputs(", \"claim_lo\": ", fp);

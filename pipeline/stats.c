@@ -1359,9 +1359,20 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
             k->lo = pow(s, exp(theta));
             k->hi = pow(s, exp(-theta));
         } else {
-            /* everyone left had the event: S = 0 and Greenwood's variance is infinite */
+            /* Everyone left had the event: S = 0, Greenwood's variance is infinite and the
+             * log-log band does not exist (R gives NA). S >= 0 bounds it below. Above: when
+             * nobody was censored before t, all n are known to have had the event by t, so
+             * the exact (Clopper-Pearson) limit for n of n holds, S <= 1 - (alpha/2)^(1/n);
+             * otherwise S's monotonicity carries the last band that exists, S(t) <= S(t')
+             * <= hi(t'), or none. Without this an all-respond cohort (30 of 30 at session
+             * 1) would have a median of 1 with both limits "not reached". */
             k->surv = 0.0;
-            k->se = k->lo = k->hi = NAN;
+            k->se = NAN;
+            k->lo = 0.0;
+            if (ic == (size_t)dc)
+                k->hi = 1.0 - pow((1 - level) / 2, 1.0 / (double)n);
+            else
+                k->hi = ns >= 2 ? st[ns - 2].hi : NAN;
             g = INFINITY;
         }
     }
@@ -1452,11 +1463,10 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
         else
             b = mid;
     }
-    /* Where the log-log band does not exist (S = 1 before the first event, S = 0 once
-     * everyone at risk has had it: R gives NA for both) S's monotonicity still bounds it:
-     * S(t) >= S(t1) >= lo(t1) for t before the first event t1, and S(t) <= S(t') <= hi(t')
-     * at t' the last step with S > 0. So the nearest band that exists is carried over, a
-     * conservative interval rather than none, or a false [1, 1]. */
+    /* Where the log-log band does not exist before the first event t1 (S = 1; R gives NA)
+     * S's monotonicity still bounds it: S(t) >= S(t1) >= lo(t1). So the nearest band that
+     * exists is carried back, a conservative interval rather than none, or a false [1, 1].
+     * (The step where S reaches 0 holds its own bound; see stats_km.) */
     if (a == 0 && k->n_steps == 0 && k->followed) {
         /* No events: 0 of the n_t followed to t responded (see stats.h). Only here, not
          * before the first of some events: times are those of *recorded* events, and where
@@ -1481,13 +1491,8 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
     }
     const struct km_step *st = &k->step[a - 1];
     *surv = st->surv;
-    if (st->surv > 0) {
-        *lo = st->lo;
-        *hi = st->hi;
-    } else {
-        *lo = 0.0;
-        *hi = a >= 2 ? k->step[a - 2].hi : NAN;
-    }
+    *lo = st->lo;   /* at S = 0 the step holds its bound (stats_km) */
+    *hi = st->hi;
 }
 
 /* ------------------------------------------------------------------ ANCOVA */

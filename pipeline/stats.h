@@ -132,7 +132,10 @@ int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t se
  * The curve is S(t); report 1 - S as "share responded". Greenwood variance.
  * CIs always on the log-log scale (R survfit conf.type = "log-log", SAS LIFETEST's default;
  * R's own default is "log"): S^exp(+-z sqrt(G) / |log S|), G the Greenwood sum.
- * A step where S reaches 0 has se/lo/hi NAN (Greenwood's variance is infinite; R gives NA).
+ * A step where S reaches 0 has se NAN (Greenwood's variance is infinite) and, where R gives
+ * NA, the bound S's range and monotonicity give: lo = 0; hi = 1 - (alpha/2)^(1/n), exact
+ * for n events of n, when nobody was censored before it, else the previous step's hi (NAN
+ * when it is the first step).
  * n = 0 returns -1; data without events return 0 with no steps and quantiles NAN. */
 struct km_step {
     double t;            /* distinct event time */
@@ -161,10 +164,10 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
 void stats_km_free(struct km *k);
 /* S(t) at time t with its CI (right-continuous step function: an event at t counts).
  * Where the band does not exist, S's monotonicity bounds it by the nearest band that does:
- * before the first event S = hi = 1 and lo = the first step's lo; where S = 0, lo = 0 and
- * hi = the last step with S > 0's hi; NAN when there is no such step (S = 0 at the first
- * step). With no events at all, S = hi = 1 and lo is the exact (Clopper–Pearson) bound for
- * 0 events among the n_t followed to t or longer, (alpha/2)^(1/n_t): under independent
+ * before the first event S = hi = 1 and lo = the first step's lo (NAN when S = 0 there);
+ * where S = 0, the step's bound (above). With no events at all, S = hi = 1 and lo is the
+ * exact (Clopper–Pearson) bound for 0 events among the n_t followed to t or longer,
+ * (alpha/2)^(1/n_t): under independent
  * censoring each of them is a Bernoulli trial with P(event by t) = 1 - S(t); lo NAN when
  * nobody was followed to t. All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);

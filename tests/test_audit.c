@@ -468,7 +468,10 @@ static void test_no_responders(void)
     const char *rows =
         "N5\ta\ts\tq\tpain\tcum_response_by_session\t5\t\tge\t30\t\t\tr\t\n"
         "N3\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tle\t20\t\t\tr\t\n"
-        "N6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n";
+        "N6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n"
+        "NML\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t5\t\t\tr\t\n"
+        "NMR\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t3\t6\tr\t\n"
+        "NMG\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t5\t\t\tr\t\n";
     CHECK(parse_rows(rows, &cs, &e) == 0);
     CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
     const struct audit_row *r = row_of(&res, "N5", "");
@@ -485,10 +488,108 @@ static void test_no_responders(void)
         CHECK(r->verdict == V_SUPPORTED);
     }
     CHECK(V("N6") == V_INSUFFICIENT);   /* beyond the longest follow-up */
+    /* The median: 0 of 20 followed to 5 treatments, S(5) >= 0.025^(1/20) = 0.8318 > 1/2, so
+     * it lies beyond 5: the CI is (5, inf), 5 itself excluded. "At most 5" is contradicted
+     * (it was inconclusive when the limit was taken as a closed 5), 3-6 still meets (5, 6],
+     * "at least 5" holds. */
+    if ((r = row_of(&res, "NML", ""))) {
+        CHECK(isnan(r->est));
+        CHECK(r->lo == 5 && r->ci_lo_open == 1 && isinf(r->hi));
+        CHECK(r->verdict == V_CONTRADICTED);
+        CHECK_CONTAINS(r->note, "beyond the longest follow-up, 5 treatments");
+    }
+    CHECK(V("NMR") == V_INCONCLUSIVE);
+    CHECK(V("NMG") == V_SUPPORTED);
     audit_result_free(&res);
     claim_set_free(&cs);
     patient_set_free(&ps);
     dataset_free(&ds);
+}
+
+/* Kaplan-Meier limits where the log-log band does not exist. */
+static void test_km_limits(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    static const char *const instr[] = {"pain"};
+    const struct audit_row *r;
+    claim_set_init(&cs);
+    const char *rows =
+        "KR\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t3\t6\tr\t\n"
+        "KL6\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t6\t\t\tr\t\n"
+        "KL1\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t1\t\t\tr\t\n"
+        "KG1\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t1\t\t\tr\t\n"
+        "C1\ta\ts\tq\tpain\tcum_response_by_session\t1\t\tge\t85\t\t\tr\t\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+
+    /* 30 of 30 respond at their second visit (10 -> 5), after 1 treatment. S(1) = 0 and
+     * nobody was censored, so all 30 are known responders by 1: 1 - S(1) >= 0.025^(1/30) =
+     * 0.8842967 (binom.test(30, 30) lower limit) and the median's interval is [1, 1]. "3-6
+     * treatments" is contradicted (with both limits "not reached" it was inconclusive). */
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 1))
+        die_oom();
+    for (int i = 0; i < 30; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "A%02d", i);
+        addv(&ds, id, 0, 1, 10, NAN, -1);
+        addv(&ds, id, 7, 2, 5, NAN, -1);
+    }
+    audit_result_init(&res);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    if ((r = row_of(&res, "KR", ""))) {
+        CHECK(r->n == 30 && r->est == 1 && r->lo == 1 && r->hi == 1 && !r->ci_lo_open);
+        CHECK(r->verdict == V_CONTRADICTED);
+    }
+    CHECK(V("KL1") == V_SUPPORTED);
+    if ((r = row_of(&res, "C1", ""))) {
+        CHECK_NEAR(r->est, 100, 1e-12);
+        CHECK_NEAR(r->lo, 88.42967, 1e-5);
+        CHECK_NEAR(r->hi, 100, 1e-12);
+        CHECK(r->verdict == V_SUPPORTED);
+        CHECK_CONTAINS(r->method, "Clopper-Pearson");
+        CHECK_CONTAINS(r->note, "all 30 had responded by 1 treatments");
+    }
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+
+    /* Nobody responds; 19 of 20 are seen once more after 1 treatment (10 -> 9), one after 6.
+     * 0 of the 20 followed to 1 keeps S(1) >= 0.025^(1/20) = 0.832 > 1/2, but past 1 only
+     * one is followed, 0.025^(1/1) = 0.025 <= 1/2: the median's interval is (1, inf), not
+     * (6, inf) as the longest follow-up alone would say. "At most 6" is inconclusive. */
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 1))
+        die_oom();
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "N%02d", i);
+        addv(&ds, id, 0, 1, 10, NAN, -1);
+        if (i)
+            addv(&ds, id, 7, 2, 9, NAN, -1);
+        else
+            addv(&ds, id, 42, 7, 9, NAN, -1);
+    }
+    audit_result_init(&res);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    if ((r = row_of(&res, "KL6", ""))) {
+        CHECK(r->n == 20 && isnan(r->est));
+        CHECK(r->lo == 1 && r->ci_lo_open && isinf(r->hi));
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK_CONTAINS(r->note, "0 of the 20 followed to 1 treatments");
+        CHECK_CONTAINS(r->note, "only 1 were followed");
+    }
+    CHECK(V("KL1") == V_CONTRADICTED);   /* (1, inf) misses (-inf, 1] */
+    CHECK(V("KG1") == V_SUPPORTED);
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+    claim_set_free(&cs);
 }
 
 static void test_cohort_b(void)
@@ -1354,6 +1455,7 @@ int main(void)
     test_cohort_a();
     test_cohort_b();
     test_no_responders();
+    test_km_limits();
     test_arm_difference();
     test_registry();
     test_rows_alone();

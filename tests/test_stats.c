@@ -946,16 +946,19 @@ static void test_km(void)
     CHECK(isnan(k.q_hi[1]));
     if (k.n_steps == 4) {
         CHECK(k.step[3].surv == 0);
-        CHECK(isnan(k.step[3].se) && isnan(k.step[3].lo));
+        CHECK(isnan(k.step[3].se));
     }
-    /* At S = 0 the point query bounds S by the last band that exists: S(4) <= S(3) <= hi(3).
-     * By hand: S(3) = .25, G = 1/(4*3) + 1/(3*2) + 1/(2*1) = .75, theta = z sqrt(.75) /
-     * |ln .25| = 1.2244; hi = .25^exp(-theta) = 0.66532534279 (lo = .25^exp(theta) =
-     * 0.00894782442, the step's own). Before t = 1: S(1) = .75, G = 1/12, lo =
-     * .75^exp(z sqrt(1/12) / |ln .75|) = 0.12794691760. */
+    /* At S = 0 (R: NA) nobody was censored before t = 4, so all 4 are known responders by
+     * then: S(4) <= 1 - 0.025^(1/4) = 1 - 0.3976354 = 0.6023646 (binom.test(4, 4) lower
+     * limit 0.3976354), and S >= 0. By hand for t = 3: S(3) = .25, G = 1/(4*3) + 1/(3*2) +
+     * 1/(2*1) = .75, theta = z sqrt(.75) / |ln .25| = 1.2244; hi = .25^exp(-theta) =
+     * 0.66532534279, lo = .25^exp(theta) = 0.00894782442. Before t = 1: S(1) = .75, G = 1/12,
+     * lo = .75^exp(z sqrt(1/12) / |ln .75|) = 0.12794691760. */
     stats_km_at(&k, 4, &s, &lo, &hi);
     CHECK(s == 0 && lo == 0);
-    CHECK_NEAR(hi, 0.66532534279, 1e-10);
+    CHECK_NEAR(hi, 0.6023646356, 1e-10);
+    if (k.n_steps == 4)
+        CHECK(k.step[3].lo == 0 && k.step[3].hi == hi);
     stats_km_at(&k, 3, &s, &lo, &hi);
     CHECK_NEAR(lo, 0.00894782442, 1e-10);
     CHECK_NEAR(hi, 0.66532534279, 1e-10);
@@ -981,12 +984,59 @@ static void test_km(void)
     CHECK(k.n_steps == 1 && k.step[0].surv == 0);
     /* S drops from 1 to 0 at t = 1: every quantile is the first time, 1 */
     CHECK_NEAR(k.q[1], 1, 0);
-    /* ... and no band exists anywhere to bound S with: the open limits are NAN. */
+    /* ... the one patient is a responder by 1: S(1) <= 1 - 0.025 (binom.test(1, 1) lower
+     * limit 0.025), so the median's lower limit is 1 and its upper one not reached; before
+     * t = 1 no band exists to bound S with. */
     stats_km_at(&k, 1, &s, &lo, &hi);
-    CHECK(s == 0 && lo == 0 && isnan(hi));
+    CHECK(s == 0 && lo == 0);
+    CHECK_NEAR(hi, 0.975, 1e-15);
+    CHECK_NEAR(k.q_lo[1], 1, 0);
+    CHECK(isnan(k.q_hi[1]));
     stats_km_at(&k, 0.5, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1 && isnan(lo));
     stats_km_free(&k);
+    /* Everyone responds at the first session, 30 of 30 (R: median 1, limits NA NA). Exact:
+     * 1 - S(1) >= 0.025^(1/30) = exp(ln 0.025 / 30) = exp(-0.1229626) = 0.8842967
+     * (binom.test(30, 30) lower limit), so S(1) <= 0.1157033 and every quantile's interval
+     * is [1, 1]: the upper band is below 1/2 at t = 1 as well. */
+    {
+        double t30[30];
+        int e30[30];
+        for (int i = 0; i < 30; i++) {
+            t30[i] = 1;
+            e30[i] = 1;
+        }
+        CHECK(stats_km(t30, e30, 30, 0.95, &k) == 0);
+        CHECK(k.n_steps == 1 && k.step[0].surv == 0 && k.step[0].lo == 0);
+        CHECK_NEAR(k.step[0].hi, 0.1157033082, 1e-10);
+        for (int q = 0; q < 3; q++)
+            CHECK(k.q[q] == 1 && k.q_lo[q] == 1 && k.q_hi[q] == 1);
+        stats_km_free(&k);
+        /* One censored at 0.5 first: not all are known responders, so the exact limit does
+         * not hold, and there is no earlier band to carry: hi NAN, the upper limits not
+         * reached. */
+        t30[0] = 0.5;
+        e30[0] = 0;
+        CHECK(stats_km(t30, e30, 30, 0.95, &k) == 0);
+        CHECK(k.n_steps == 1 && k.step[0].lo == 0 && isnan(k.step[0].hi));
+        CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && isnan(k.q_hi[1]));
+        stats_km_free(&k);
+    }
+    /* 1, 2+, 3: S(1) = 2/3, then the one left at 3 responds. Someone was censored before 3,
+     * so S(3) <= S(1) <= hi(1): G = 1/(3*2), theta = z sqrt(1/6) / |ln 2/3| = 1.97340, hi =
+     * (2/3)^exp(-theta) = 0.9452063873. */
+    {
+        const double t3[] = {1, 2, 3};
+        const int e3[] = {1, 0, 1};
+        CHECK(stats_km(t3, e3, 3, 0.95, &k) == 0);
+        CHECK(k.n_steps == 2);
+        if (k.n_steps == 2) {
+            CHECK(k.step[1].surv == 0 && k.step[1].lo == 0);
+            CHECK_NEAR(k.step[1].hi, 0.9452063873, 1e-9);
+            CHECK_NEAR(k.step[0].hi, 0.9452063873, 1e-9);
+        }
+        stats_km_free(&k);
+    }
     const int none[] = {0, 0, 0, 0};
     CHECK(stats_km(t4, none, 4, 0.95, &k) == 0);
     CHECK(k.n_steps == 0 && k.n_events == 0);
@@ -1438,8 +1488,17 @@ static int km_steps_match(const double *time, const int *event, size_t n, const 
             lo = pow(s, exp(theta));
             hi = pow(s, exp(-theta));
         } else {
+            /* S = 0: bounded by 0 and, with nobody censored before, the exact n-of-n limit;
+             * else the previous step's upper limit */
+            long cens_before = 0;
+            for (size_t c = 0; c < i; c++)
+                cens_before += !d[c].ev;
             surv = 0.0;
-            se = lo = hi = NAN;
+            se = NAN;
+            lo = 0.0;
+            hi = cens_before == 0 ? 1.0 - pow((1 - 0.95) / 2, 1.0 / (double)n)
+                 : ns >= 2        ? k->step[ns - 2].hi
+                                  : NAN;
             g = INFINITY;
         }
         ok = ok && ns <= k->n_steps && same_num(st->t, d[i].t) && st->n_risk == nr &&
