@@ -756,17 +756,6 @@ static int km_of(const struct ctx *x, const struct claim *c, struct audit_row *r
     return 0;
 }
 
-/* 1 when nobody was censored before the curve's last step (where S = 0 is exact: stats.h). */
-static int km_none_censored(const struct km *k)
-{
-    if (!k->n_steps)
-        return 0;
-    size_t before = 0;
-    for (size_t i = 0; i + 1 < k->n_steps; i++)
-        before += (size_t)k->step[i].n_event;
-    return before + (size_t)k->step[k->n_steps - 1].n_risk == k->n;
-}
-
 static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_row *r)
 {
     struct km km;
@@ -865,7 +854,7 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
         else if (s == 1)
             note_add(r, "nobody responded by %g treatments: the upper limit is that of the "
                         "first response time (1-S cannot fall)", c->param);
-        else if (s == 0 && km_none_censored(&km)) {
+        else if (s == 0 && stats_km_all_events(&km)) {
             snprintf(r->method, sizeof r->method,
                      "Kaplan-Meier 1-S(t) = 1, exact (Clopper-Pearson) bound");
             note_add(r, "all %zu had responded by %g treatments, none censored before: exact "

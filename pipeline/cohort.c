@@ -132,7 +132,7 @@ static void est_pct(const double *x, size_t n, const struct cohort_opts *o, stru
 
 /* ---- derived bands (see cohort.h) ---- */
 
-enum { N_AGE_BANDS = 5, N_BASELINE_BANDS = 3 };
+enum { N_AGE_BANDS = 5, N_BASELINE_BANDS = 3, BY_MAX_CELLS = 64 };
 static const struct {
     const char *label;
     double from;               /* completed years */
@@ -285,12 +285,14 @@ static const struct pmeasure *next_marked(const struct view *v, const uint64_t *
 
 /* A filter selects the measures of one group: instrument instr's with a baseline, and
  * then by kind. */
-enum filter_kind { F_ALL, F_COV, F_AGE_BAND, F_BASELINE_BAND };
+enum filter_kind { F_ALL, F_COV, F_COV_OTHER, F_AGE_BAND, F_BASELINE_BAND };
 struct filter {
     size_t instr;
     enum filter_kind kind;
-    int cov;                   /* F_COV: covariate index */
+    int cov;                   /* F_COV, F_COV_OTHER: covariate index */
     uint32_t value;            /* F_COV: covariate string index */
+    const uint8_t *shown;      /* F_COV_OTHER: 1 per covariate string with a cell of its own */
+    size_t n_other;            /* F_COV_OTHER: how many values it gathers */
     int band;                  /* F_AGE_BAND, F_BASELINE_BAND: band index */
     const int8_t *age_band;    /* F_AGE_BAND: band of each patient, -1 missing */
     struct band_cut cut;       /* F_BASELINE_BAND: the instrument's cut-offs */
@@ -305,6 +307,10 @@ static int pass(const struct dataset *ds, const struct pmeasure *r, const struct
         return 1;
     case F_COV:
         return ds->cov_value[(size_t)r->patient * ds->n_cov + (size_t)f->cov] == f->value;
+    case F_COV_OTHER: {
+        uint32_t v = ds->cov_value[(size_t)r->patient * ds->n_cov + (size_t)f->cov];
+        return v != UINT32_MAX && !f->shown[v];
+    }
     case F_AGE_BAND:
         return f->age_band[r->patient] == f->band;
     case F_BASELINE_BAND:
@@ -417,6 +423,10 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
     case F_COV:
         snprintf(g->by, sizeof g->by, "%s", ds->cov_name[f->cov]);
         snprintf(g->value, sizeof g->value, "%s", ds->cov_str[f->value]);
+        break;
+    case F_COV_OTHER:
+        snprintf(g->by, sizeof g->by, "%s", ds->cov_name[f->cov]);
+        snprintf(g->value, sizeof g->value, "(%zu other values)", f->n_other);
         break;
     case F_AGE_BAND:
         snprintf(g->by, sizeof g->by, "age_band");
@@ -985,29 +995,48 @@ static int by_groups(const struct dataset *ds, struct view *view, const struct c
 {
     int c = dataset_cov_index(ds, name);
     if (c >= 0) {
-        /* Distinct values in order of first appearance among patients. */
-        for (size_t k = 0; k < ds->n_instr; k++) {
-            uint32_t seen[64];
-            size_t nseen = 0;
-            for (size_t p = 0; p < ds->n_patients; p++) {
-                uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)c];
-                if (v == UINT32_MAX)
-                    continue;
-                size_t j;
-                for (j = 0; j < nseen && seen[j] != v; j++)
-                    ;
-                if (j < nseen)
-                    continue;
-                if (nseen >= 64)
-                    break;  /* a breakdown with more cells than a report can show */
-                seen[nseen++] = v;
-                struct filter f = {.instr = k, .kind = F_COV, .cov = c, .value = v};
+        /* Distinct values in order of first appearance among patients, a cell each up to
+         * BY_MAX_CELLS; past that (practitioners of a large network) the first
+         * BY_MAX_CELLS - 1 keep theirs and the rest share one, so every patient is still in
+         * some cell of the breakdown. */
+        uint8_t *shown = calloc(ds->n_cov_str ? ds->n_cov_str : 1, 1);
+        uint32_t *first = malloc(BY_MAX_CELLS * sizeof *first);
+        if (!shown || !first) {
+            free(shown);
+            free(first);
+            return -1;
+        }
+        size_t n_distinct = 0, nfirst = 0;
+        for (size_t p = 0; p < ds->n_patients; p++) {
+            uint32_t v = ds->cov_value[p * ds->n_cov + (size_t)c];
+            if (v == UINT32_MAX || shown[v])
+                continue;
+            shown[v] = 1;
+            if (nfirst < BY_MAX_CELLS)
+                first[nfirst++] = v;
+            n_distinct++;
+        }
+        size_t own = n_distinct > BY_MAX_CELLS ? BY_MAX_CELLS - 1 : n_distinct;
+        memset(shown, 0, ds->n_cov_str);
+        for (size_t j = 0; j < own; j++)
+            shown[first[j]] = 1;
+        int rc = 0;
+        for (size_t k = 0; k < ds->n_instr && rc == 0; k++) {
+            for (size_t j = 0; j < own && rc == 0; j++) {
+                struct filter f = {.instr = k, .kind = F_COV, .cov = c, .value = first[j]};
                 struct cohort_group *g = new_group(out);
-                if (!g || compute_group(ds, view, o, &f, g) != 0)
-                    return -1;
+                rc = !g || compute_group(ds, view, o, &f, g) != 0 ? -1 : 0;
+            }
+            if (rc == 0 && own < n_distinct) {
+                struct filter f = {.instr = k, .kind = F_COV_OTHER, .cov = c, .shown = shown,
+                                   .n_other = n_distinct - own};
+                struct cohort_group *g = new_group(out);
+                rc = !g || compute_group(ds, view, o, &f, g) != 0 ? -1 : 0;
             }
         }
-        return 0;
+        free(shown);
+        free(first);
+        return rc;
     }
     if (strcmp(name, "age_band") == 0) {
         int age = dataset_cov_index(ds, "age");
@@ -1287,6 +1316,9 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
                 snprintf(how, sizeof how, "no response: exact limit for 0 of %ld followed", nt);
             else if (nt == 0)
                 snprintf(how, sizeof how, "no response, and nobody followed that far");
+            else if (g->km_at[a] == 1 && stats_km_all_events(&g->km))
+                snprintf(how, sizeof how, "all responded: exact limit for %zu of %zu",
+                         g->km.n, g->km.n);
             else
                 snprintf(how, sizeof how, "Kaplan-Meier 1-S, Greenwood log-log CI");
             row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a], how);

@@ -14,7 +14,9 @@
  * A mean whose interval is undefined (one value, or every value equal) is still reported;
  * only its interval and p are NAN. Every undefined number is NAN, printed empty.
  *
- * Subgroups (cohort_opts.by): a covariate of the data by its name, or a derived band when the
+ * Subgroups (cohort_opts.by): a covariate of the data by its name, a cell per value in order
+ * of first appearance, at most 64: past that the first 63 keep theirs and the rest share one,
+ * value "(N other values)", so no patient drops out of a breakdown. Or a derived band when the
  * data has no covariate of that name:
  *  - "age_band": from covariate `age` (a finite number in [0, 130], years; anything else is
  *    missing): "under 18", "18-34", "35-54", "55-64", "65+" (bands by completed years:

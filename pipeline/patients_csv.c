@@ -585,14 +585,19 @@ static int parse_flag(const char *s, long *out)
     return 0;
 }
 
+/* An integer cell as the writer makes it (%ld): no sign but a minus, no leading zeros, not
+ * -0; "+3" or "007" would read as 3 and 7, but a rewrite would not give the file back. */
 static int parse_long(const char *s, long *out)
 {
-    char *end;
-    if (!*s || strspn(s, "+-0123456789") != strlen(s))
+    char *end, back[32];
+    if (!*s || strspn(s, "-0123456789") != strlen(s))
         return -1;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || *end)
+        return -1;
+    snprintf(back, sizeof back, "%ld", v);
+    if (strcmp(back, s) != 0)
         return -1;
     *out = v;
     return 0;

@@ -1435,6 +1435,16 @@ out:
     return rc;
 }
 
+int stats_km_all_events(const struct km *k)
+{
+    if (!k || !k->n_steps || !k->step || k->step[k->n_steps - 1].surv != 0)
+        return 0;
+    size_t before = 0;
+    for (size_t i = 0; i + 1 < k->n_steps; i++)
+        before += (size_t)k->step[i].n_event;
+    return before + (size_t)k->step[k->n_steps - 1].n_risk == k->n;
+}
+
 long stats_km_followed(const struct km *k, double t)
 {
     if (!k || !k->followed || isnan(t))

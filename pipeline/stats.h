@@ -174,6 +174,9 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
 /* With no events: how many were followed to t or longer (time >= t); -1 when k has events
  * or no data, or t is NAN. (Added.) */
 long stats_km_followed(const struct km *k, double t);
+/* 1 when S reaches 0 with nobody censored before: every one of the n had the event, and the
+ * last step's limits are the exact n-of-n ones; 0 otherwise or for NULL. (Added.) */
+int stats_km_all_events(const struct km *k);
 
 /* ANCOVA: final = b0 + b1*baseline + b2*group (group 0/1) by least squares; returns b2,
  * its CI (t with n - 3 df) and two-sided p. -1 when n < 4, a group value is not 0/1, a

@@ -1586,9 +1586,60 @@ static void test_groups_recomputed(void)
     dataset_free(&ds);
 }
 
+/* A breakdown by a covariate with more values than cells: 70 clinics, clinic i with i + 1
+ * patients (pain 8 -> 4). The first 63 by appearance keep a cell each; clinics 63..69 share
+ * one, "(7 other values)", holding 64 + 65 + ... + 70 = 469 patients, so the cells add up
+ * to all 2485 (= 70 * 71 / 2) as the overall group does. A patient without a clinic is in
+ * neither a cell nor the other one. */
+static void test_by_many_values(void)
+{
+    struct dataset ds;
+    struct patient_set ps = {0};
+    ds_make(&ds);
+    uint32_t np = 0;
+    for (int i = 0; i < 70; i++) {
+        char clinic[16];
+        snprintf(clinic, sizeof clinic, "C%02d", i);
+        for (int j = 0; j <= i; j++) {
+            char id[16];
+            snprintf(id, sizeof id, "P%u", np++);
+            rec(&ps, pat(&ds, id, clinic, NULL, NULL), PAIN, 8, 4);
+        }
+    }
+    rec(&ps, pat(&ds, "nowhere", NULL, NULL, NULL), PAIN, 8, 4);
+    struct cohort_opts o;
+    cohort_opts_default(&o);
+    static const char *const by[] = {"clinic"};
+    o.by = by;
+    o.n_by = 1;
+    o.boot_reps = 200;
+    struct cohort c;
+    struct out_error e = {0};
+    CHECK(cohort_compute(&ds, &ps, &o, &c, &e) == 0);
+    size_t cells = 0, sum = 0;
+    for (size_t i = 0; i < c.n_groups; i++)
+        if (!strcmp(c.group[i].instrument, "pain") && !strcmp(c.group[i].by, "clinic")) {
+            cells++;
+            sum += c.group[i].n_patients;
+        }
+    CHECK(cells == 64);
+    CHECK(sum == 2485);
+    const struct cohort_group *g = grp(&c, "pain", "clinic", "C62");
+    CHECK(g && g->n_patients == 63);
+    CHECK(!grp(&c, "pain", "clinic", "C63"));
+    g = grp(&c, "pain", "clinic", "(7 other values)");
+    CHECK(g && g->n_patients == 469 && g->n_complete == 469);
+    g = grp(&c, "pain", "", "");
+    CHECK(g && g->n_patients == 2486);
+    cohort_free(&c);
+    ps_free(&ps);
+    dataset_free(&ds);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
+    test_by_many_values();
     test_main_cohort();
     test_evidence_rates();
     test_edges();

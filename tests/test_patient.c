@@ -1692,6 +1692,20 @@ static void test_csv_errors(void)
     s = replace_field(good, "c,1,pain,lower", 22, "+1");
     expect_error(s, 4, 22, "responded: invalid value");
     free(s);
+    /* Integers likewise as %ld writes them: c's n_visits (column 5) is 2, and "+2", "02"
+     * and "2 " are not; an optional count written "-0" is not -1 or 0 either. */
+    s = replace_field(good, "c,1,pain,lower", 5, "+2");
+    expect_error(s, 4, 5, "n_visits: invalid value");
+    free(s);
+    s = replace_field(good, "c,1,pain,lower", 5, "02");
+    expect_error(s, 4, 5, "n_visits: invalid value");
+    free(s);
+    s = replace_field(good, "c,1,pain,lower", 23, "-0");
+    expect_error(s, 4, 23, "sessions_to_response: invalid value");
+    free(s);
+    s = replace_field(good, "c,1,pain,lower", 2, "01");
+    expect_error(s, 4, 2, "episode: invalid value");
+    free(s);
     /* c's sleep row, 4 -> 6, as a lower-is-better instrument would have it (change -2,
      * pct -50, not a responder): the row is consistent, the table disagrees. */
     s = replace(good, "c,1,sleep,higher,2,2,2024-01-01,2024-01-08,1,2,4,6,2,50,0,1,1,",

@@ -959,6 +959,8 @@ static void test_km(void)
     CHECK_NEAR(hi, 0.6023646356, 1e-10);
     if (k.n_steps == 4)
         CHECK(k.step[3].lo == 0 && k.step[3].hi == hi);
+    CHECK(stats_km_all_events(&k) == 1);
+    CHECK(stats_km_all_events(NULL) == 0);
     stats_km_at(&k, 3, &s, &lo, &hi);
     CHECK_NEAR(lo, 0.00894782442, 1e-10);
     CHECK_NEAR(hi, 0.66532534279, 1e-10);
@@ -973,6 +975,7 @@ static void test_km(void)
     CHECK_NEAR(k.q[0], 1.5, 0);
     CHECK_NEAR(k.q[1], 3, 0);
     CHECK(isnan(k.q[2]));
+    CHECK(stats_km_all_events(&k) == 0);   /* S never reaches 0 */
     stats_km_free(&k);
 
     /* Edges: n = 0; n = 1 event (S = 0 at once); no events (no steps, not reached);
@@ -1011,6 +1014,7 @@ static void test_km(void)
         CHECK_NEAR(k.step[0].hi, 0.1157033082, 1e-10);
         for (int q = 0; q < 3; q++)
             CHECK(k.q[q] == 1 && k.q_lo[q] == 1 && k.q_hi[q] == 1);
+        CHECK(stats_km_all_events(&k) == 1);
         stats_km_free(&k);
         /* One censored at 0.5 first: not all are known responders, so the exact limit does
          * not hold, and there is no earlier band to carry: hi NAN, the upper limits not
@@ -1020,6 +1024,7 @@ static void test_km(void)
         CHECK(stats_km(t30, e30, 30, 0.95, &k) == 0);
         CHECK(k.n_steps == 1 && k.step[0].lo == 0 && isnan(k.step[0].hi));
         CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && isnan(k.q_hi[1]));
+        CHECK(stats_km_all_events(&k) == 0);
         stats_km_free(&k);
     }
     /* 1, 2+, 3: S(1) = 2/3, then the one left at 3 responds. Someone was censored before 3,
@@ -1035,6 +1040,7 @@ static void test_km(void)
             CHECK_NEAR(k.step[1].hi, 0.9452063873, 1e-9);
             CHECK_NEAR(k.step[0].hi, 0.9452063873, 1e-9);
         }
+        CHECK(stats_km_all_events(&k) == 0);   /* S = 0, but 2+ was censored before */
         stats_km_free(&k);
     }
     const int none[] = {0, 0, 0, 0};
