@@ -1319,7 +1319,10 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
     if (r->k >= 0 && r->n > 0) {
         struct binom_data b = {r->k, (long)r->n};
         r->p = p_against(r, binom_tail, &b);
-        snprintf(r->test, sizeof r->test, "exact binomial (one-sided)");
+        if (r->claim_lo_open)   /* share > 0: one patient settles it, no test to run */
+            snprintf(r->test, sizeof r->test, "none: a share above 0 needs only k > 0");
+        else
+            snprintf(r->test, sizeof r->test, "exact binomial (one-sided)");
         long n = (long)r->n;
         if (!r->claim_lo_open) {
             int lo_f = isfinite(r->claim_lo), hi_f = isfinite(r->claim_hi);
@@ -1359,6 +1362,19 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
      * the claimed set as the open end does (x > lo <=> x >= nextafter(lo)). */
     double lo = r->ci_lo_open ? nextafter(r->lo, INFINITY) : r->lo;
     r->verdict = audit_verdict(lo, r->hi, r->claim_lo, r->claim_hi, r->claim_lo_open);
+    /* Against one bound, the verdict (Wilson interval) and the exact one-sided p at
+     * (1 - level)/2 can part within a hair of the claim: 0 of 20 against ">= 16.5%" has a
+     * Wilson upper limit of 16.1% (contradicted) but p = 0.835^20 = 0.027. Say so rather
+     * than leave a reader to find a contradiction with p above 0.025. */
+    if (r->k >= 0 && isfinite(r->p) && isfinite(r->claim_lo) != isfinite(r->claim_hi)) {
+        double a2 = (1 - x->o->level) / 2;
+        int rejects = r->p < a2, contra = r->verdict == V_CONTRADICTED;
+        if (rejects != contra)
+            note_add(r, "at this margin the Wilson interval and the exact test part: the "
+                        "interval %s the claim, the exact one-sided p = %.4f is %s %g; the "
+                        "verdict follows the interval", contra ? "excludes" : "meets", r->p,
+                     rejects ? "below" : "not below", a2);
+    }
     if (r->verdict == V_INCONCLUSIVE && r->k >= 0 && !r->claim_lo_open) {
         double ph = (double)r->k / (double)r->n, target;
         if (isfinite(r->claim_lo) && isfinite(r->claim_hi))

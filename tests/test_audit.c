@@ -318,6 +318,7 @@ static void test_cohort_a(void)
         CHECK(reach->k == 10 && reach->n == 20);
         CHECK(reach->verdict == V_SUPPORTED);
         CHECK(isnan(reach->p));
+        CHECK_STR(reach->test, "none: a share above 0 needs only k > 0");
         CHECK_CONTAINS(reach->note, "cannot be refuted");
         CHECK_CONTAINS(up->note, "cannot be refuted");
     }
@@ -469,6 +470,8 @@ static void test_no_responders(void)
         "N5\ta\ts\tq\tpain\tcum_response_by_session\t5\t\tge\t30\t\t\tr\t\n"
         "N3\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tle\t20\t\t\tr\t\n"
         "N6\ta\ts\tq\tpain\tcum_response_by_session\t6\t\tge\t30\t\t\tr\t\n"
+        "NW1\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t16.5\t\t\tr\t\n"
+        "NW2\ta\ts\tq\tpain\tresponder_share_pct\t30\t\tge\t16\t\t\tr\t\n"
         "NML\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t5\t\t\tr\t\n"
         "NMR\ta\ts\tq\tpain\tkm_median_sessions\t\t\trange\t\t3\t6\tr\t\n"
         "NMG\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t5\t\t\tr\t\n";
@@ -488,6 +491,22 @@ static void test_no_responders(void)
         CHECK(r->verdict == V_SUPPORTED);
     }
     CHECK(V("N6") == V_INSUFFICIENT);   /* beyond the longest follow-up */
+    /* 0 of 20 responders. Wilson upper limit z^2 / (n + z^2) = 3.841459 / 23.841459 =
+     * 16.1125%: ">= 16.5%" is contradicted, yet the exact one-sided p = 0.835^20 =
+     * exp(20 ln 0.835) = exp(-3.606471) = 0.0271475 is not below 0.025; the note says so.
+     * ">= 16%" is inconclusive (16 < 16.11) with p = 0.84^20 = 0.0305904: they agree. */
+    if ((r = row_of(&res, "NW1", ""))) {
+        CHECK(r->verdict == V_CONTRADICTED);
+        CHECK_NEAR(r->hi, 16.1125, 1e-4);
+        CHECK_NEAR(r->p, 0.0271475, 1e-7);
+        CHECK_CONTAINS(r->note, "the interval excludes the claim, the exact one-sided p = "
+                                "0.0271 is not below 0.025");
+    }
+    if ((r = row_of(&res, "NW2", ""))) {
+        CHECK(r->verdict == V_INCONCLUSIVE);
+        CHECK_NEAR(r->p, 0.0305904, 1e-7);
+        CHECK(strstr(r->note, "Wilson interval and the exact test part") == NULL);
+    }
     /* The median: 0 of 20 followed to 5 treatments, S(5) >= 0.025^(1/20) = 0.8318 > 1/2, so
      * it lies beyond 5: the CI is (5, inf), 5 itself excluded. "At most 5" is contradicted
      * (it was inconclusive when the limit was taken as a closed 5), 3-6 still meets (5, 6],
