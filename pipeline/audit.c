@@ -180,7 +180,9 @@ long audit_n_to_settle(double phat, double p0, double level)
  * (value -1: not yet known). */
 struct memo {
     size_t n;                  /* = dataset.n_cov_str */
-    int8_t *sub;               /* patient_in's string test, for the current claim */
+    int8_t *sub;               /* patient_in's string tests, for the current claim: n per
+                                  condition of its subgroup (SUB_AND_MAX n) */
+    int and_cov[SUB_AND_MAX - 1];   /* the covariates of the further conditions (resolve) */
     int8_t *arm;               /* arm_of + 1, for the current claim */
     int sub_ready, arm_ready;  /* 0: sub / arm hold another claim's answers: reset first */
     int8_t *sex;               /* sex_of + 1 */
@@ -201,6 +203,8 @@ struct km_memo {
     enum subgroup_kind kind;
     double sub_x;
     const char *cov, *value;
+    size_t n_and;              /* the further conditions' strings (the claim's) */
+    const char *and_cov[SUB_AND_MAX - 1], *and_value[SUB_AND_MAX - 1];
     int ok, open;
     size_t n, excluded;
     double tmax;
@@ -336,12 +340,19 @@ static int resolve(const struct ctx *x, const struct claim *c, struct audit_row 
         }
     }
     if (c->sub.kind == SUB_COV_EQ) {
-        *cov = dataset_cov_index(x->ds, c->sub.cov);
-        if (*cov < 0) {
-            char why[160];
-            snprintf(why, sizeof why, "subgroup needs a '%s' column", c->sub.cov);
-            not_auditable(r, c->sub.cov, why);
-            return -1;
+        for (size_t j = 0; j <= c->sub.n_and; j++) {
+            const char *name = j ? c->sub.and_cov[j - 1] : c->sub.cov;
+            int k = dataset_cov_index(x->ds, name);
+            if (k < 0) {
+                char why[160];
+                snprintf(why, sizeof why, "subgroup needs a '%s' column", name);
+                not_auditable(r, name, why);
+                return -1;
+            }
+            if (j)
+                x->memo->and_cov[j - 1] = k;
+            else
+                *cov = k;
         }
     }
     return 0;
@@ -357,17 +368,23 @@ static int patient_in(const struct ctx *x, const struct claim *c, int cov, size_
 {
     if (c->sub.kind != SUB_COV_EQ)
         return 1;
-    uint32_t v = cov_index(x->ds, patient, cov);
-    if (v == UINT32_MAX)
-        return 0;
-    if (!x->memo->sub_ready) {
-        memset(x->memo->sub, -1, x->memo->n);
-        x->memo->sub_ready = 1;
+    struct memo *mm = x->memo;
+    if (!mm->sub_ready) {
+        memset(mm->sub, -1, mm->n * SUB_AND_MAX);
+        mm->sub_ready = 1;
     }
-    int8_t *m = &x->memo->sub[v];
-    if (*m < 0)
-        *m = (int8_t)(strcasecmp(x->ds->cov_str[v], c->sub.value) == 0);
-    return *m;
+    for (size_t j = 0; j <= c->sub.n_and; j++) {
+        uint32_t v = cov_index(x->ds, patient, j ? mm->and_cov[j - 1] : cov);
+        if (v == UINT32_MAX)
+            return 0;
+        int8_t *m = &mm->sub[j * mm->n + v];
+        if (*m < 0)
+            *m = (int8_t)(strcasecmp(x->ds->cov_str[v],
+                                     j ? c->sub.and_value[j - 1] : c->sub.value) == 0);
+        if (!*m)
+            return 0;
+    }
+    return 1;
 }
 
 /* m is one of the claim's instrument's records. */
@@ -644,7 +661,14 @@ static int km_memo_hit(const struct km_memo *k, int instr, const struct claim *c
     case SUB_BASELINE_GE:
         return k->sub_x == c->sub.x;
     case SUB_COV_EQ:
-        return strcmp(k->cov, c->sub.cov) == 0 && strcmp(k->value, c->sub.value) == 0;
+        if (strcmp(k->cov, c->sub.cov) || strcmp(k->value, c->sub.value) ||
+            k->n_and != c->sub.n_and)
+            return 0;
+        for (size_t j = 0; j < c->sub.n_and; j++)
+            if (strcmp(k->and_cov[j], c->sub.and_cov[j]) ||
+                strcmp(k->and_value[j], c->sub.and_value[j]))
+                return 0;
+        return 1;
     }
     return 0;
 }
@@ -722,6 +746,11 @@ static int km_memo_fill(const struct ctx *x, const struct claim *c, int instr, i
     k->sub_x = c->sub.x;
     k->cov = c->sub.cov;
     k->value = c->sub.value;
+    k->n_and = c->sub.n_and;
+    for (size_t j = 0; j < c->sub.n_and; j++) {
+        k->and_cov[j] = c->sub.and_cov[j];
+        k->and_value[j] = c->sub.and_value[j];
+    }
     return 0;
 }
 
@@ -1386,6 +1415,19 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
     }
 }
 
+/* 1 when one of a covariate subgroup's conditions is on `arm`: the row keeps to one arm. */
+static int sub_selects_arm(const struct subgroup *g)
+{
+    if (g->kind != SUB_COV_EQ)
+        return 0;
+    if (strcmp(g->cov, "arm") == 0)
+        return 1;
+    for (size_t j = 0; j < g->n_and; j++)
+        if (strcmp(g->and_cov[j], "arm") == 0)
+            return 1;
+    return 0;
+}
+
 static int run_one(const struct ctx *x, const struct claim *c, struct audit_result *res,
                    enum claim_stat stat, const char *part)
 {
@@ -1415,7 +1457,7 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
     if (kernels[stat](x, &local, r))
         return -1;
     if (stat != CS_NOT_AUDITABLE && !c->sub.control && dataset_cov_index(x->ds, "arm") >= 0 &&
-        !(c->sub.kind == SUB_COV_EQ && strcmp(c->sub.cov, "arm") == 0))
+        !sub_selects_arm(&c->sub))
         note_add(r, "the data have an arm column: this row pools all arms");
     finish_row(x, r);
     return 0;
@@ -1455,7 +1497,7 @@ static int ctx_init(struct ctx *x, struct memo *m, struct recs *r)
     x->recs = r;
     size_t ns = ds->n_cov_str ? ds->n_cov_str : 1;
     m->n = ds->n_cov_str;
-    m->sub = malloc(ns);
+    m->sub = malloc(ns * SUB_AND_MAX);
     m->arm = malloc(ns);
     m->sex = malloc(ns);
     m->age_ok = malloc(ns);

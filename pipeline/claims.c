@@ -128,6 +128,10 @@ static void claim_free(struct claim *c)
     free(c->id); free(c->source); free(c->seed); free(c->quote); free(c->instrument);
     free(c->reading); free(c->needs); free(c->param_text); free(c->subgroup_text);
     free(c->sub.cov); free(c->sub.value); free(c->sub.control);
+    for (size_t j = 0; j < c->sub.n_and; j++) {
+        free(c->sub.and_cov[j]);
+        free(c->sub.and_value[j]);
+    }
 }
 
 void claim_set_free(struct claim_set *s)
@@ -273,7 +277,8 @@ static int parse_cov_eq(const char *s, size_t len, struct subgroup *g)
     return 0;
 }
 
-/* Returns 0, -1 malformed, -2 out of memory, -3 malformed difference (`vs=`). */
+/* Returns 0, -1 malformed, -2 out of memory, -3 malformed difference (`vs=`), -4 malformed
+ * conditions joined with '&'. */
 static int parse_subgroup(const char *s, struct subgroup *g)
 {
     memset(g, 0, sizeof *g);
@@ -305,7 +310,46 @@ static int parse_subgroup(const char *s, struct subgroup *g)
             return -2;
         return 0;
     }
-    return parse_cov_eq(s, strlen(s), g);
+    /* COV=VALUE [& COV=VALUE ...]: spaces around '&' are the separator's, not the value's */
+    const char *amp = strchr(s, '&');
+    if (!amp)
+        return parse_cov_eq(s, strlen(s), g);
+    const char *start = s;
+    for (size_t j = 0;; j++) {
+        const char *end = amp ? amp : s + strlen(s);
+        const char *a = start, *b = end;
+        while (a < b && *a == ' ')
+            a++;
+        while (b > a && b[-1] == ' ')
+            b--;
+        if (j >= SUB_AND_MAX)
+            return -4;
+        struct subgroup one;
+        memset(&one, 0, sizeof one);
+        int r = parse_cov_eq(a, (size_t)(b - a), &one);
+        if (r == 0) {
+            if (j == 0) {
+                g->cov = one.cov;
+                g->value = one.value;
+            } else {
+                g->and_cov[j - 1] = one.cov;
+                g->and_value[j - 1] = one.value;
+                g->n_and = j;
+            }
+            g->kind = SUB_COV_EQ;
+        } else {
+            free(one.cov);
+            free(one.value);
+            return r == -2 ? -2 : -4;
+        }
+        for (size_t i = 0; i < j; i++)
+            if (strcmp(i ? g->and_cov[i - 1] : g->cov, one.cov) == 0)
+                return -4;   /* one covariate twice: empty or redundant */
+        if (!amp)
+            return 0;
+        start = amp + 1;
+        amp = strchr(start, '&');
+    }
 }
 
 static int valid_id(const char *s)
@@ -382,6 +426,9 @@ static int build_claim(const char *name, long lineno, char **f, const int *map,
     if (r == -3)
         return BAD("subgroup: '%s': a difference is vs=CONTROL or arm=TREATMENT vs=CONTROL "
                    "(two different arms)", c->subgroup_text);
+    if (r == -4)
+        return BAD("subgroup: '%s': conditions joined with '&' are COVARIATE=VALUE, at most %d, "
+                   "each on a different covariate", c->subgroup_text, SUB_AND_MAX);
     if (r)
         return BAD("subgroup: '%s' is not baseline<=X, baseline>=X, COVARIATE=VALUE or "
                    "vs=CONTROL", c->subgroup_text);

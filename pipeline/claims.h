@@ -83,10 +83,17 @@ const char *claim_cmp_name(enum claim_cmp c);
  * (kind SUB_ALL, control set). `arm=TREATMENT vs=CONTROL`: that arm minus CONTROL (kind
  * SUB_COV_EQ with cov "arm", control set). Arm values compare case-insensitively. */
 enum subgroup_kind { SUB_ALL, SUB_BASELINE_LE, SUB_BASELINE_GE, SUB_COV_EQ };
+/* SUB_COV_EQ may join up to SUB_AND_MAX conditions with '&' ("condition=low back pain &
+ * chronicity=chronic"), each on a different covariate; a patient must meet them all. Not in
+ * a difference (vs=). */
+enum { SUB_AND_MAX = 4 };
 struct subgroup {
     enum subgroup_kind kind;
     double x;                  /* baseline bound for SUB_BASELINE_* */
-    char *cov, *value;         /* covariate name and value for SUB_COV_EQ (owned) */
+    char *cov, *value;         /* covariate name and value for SUB_COV_EQ (owned): the
+                                  first condition */
+    size_t n_and;              /* further conditions, all to be met (0 for one) */
+    char *and_cov[SUB_AND_MAX - 1], *and_value[SUB_AND_MAX - 1];   /* owned */
     char *control;             /* the control arm of a difference (owned); NULL otherwise */
 };
 

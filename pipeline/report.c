@@ -864,8 +864,10 @@ static void report_audit_section(struct doc *d, const struct report_input *in)
             snprintf(settle, sizeof settle, "%ld", r->n_to_settle);
         else
             snprintf(settle, sizeof settle, "-");
-        char read[1024];
-        snprintf(read, sizeof read, "%s%s%s", r->claim->reading, r->note[0] ? " " : "", r->note);
+        char read[1400];
+        const char *sub = r->claim->subgroup_text;
+        snprintf(read, sizeof read, "%s%s%s%s%s%s", sub[0] ? "[subgroup " : "", sub,
+                 sub[0] ? "] " : "", r->claim->reading, r->note[0] ? " " : "", r->note);
         const char *cells[] = {id, r->claim->quote, read, est, claimed_text(r, cl, sizeof cl),
                                badge, n, p, post, settle};
         doc_row(d, cells, 10);

@@ -611,6 +611,86 @@ static void test_km_limits(void)
     claim_set_free(&cs);
 }
 
+/* Subgroups of two conditions, counted by hand: 20 chronic low back pain patients (15
+ * responders, 10 -> 5; 5 not, 10 -> 9), 4 acute low back pain (responders), 4 chronic neck
+ * pain (not), 2 low back pain of unknown chronicity (responders). Both conditions: n 20,
+ * k 15; low back pain alone: 26 and 21; chronic alone: 24 and 15. A patient without a value
+ * for one of the covariates is in no subgroup that names it. */
+static void test_subgroup_and(void)
+{
+    struct dataset ds;
+    struct patient_set ps;
+    struct claim_set cs;
+    struct audit_result res;
+    struct out_error e = {0};
+    static const char *const instr[] = {"pain"};
+    static const char *const covs[] = {"condition", "chronicity"};
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 1) || dataset_set_covariates(&ds, covs, 2))
+        die_oom();
+    static const struct {
+        int n, responders;
+        const char *condition, *chronicity;
+    } groups[] = {{20, 15, "low back pain", "chronic"},
+                  {4, 4, "low back pain", "acute"},
+                  {4, 0, "neck pain", "chronic"},
+                  {2, 2, "low back pain", NULL}};
+    int np = 0;
+    for (size_t g = 0; g < 4; g++)
+        for (int i = 0; i < groups[g].n; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "S%02d", np++);
+            addv(&ds, id, 0, 1, 10, NAN, -1);
+            addv(&ds, id, 14, 3, i < groups[g].responders ? 5 : 9, NAN, -1);
+            setcov(&ds, id, "condition", groups[g].condition);
+            if (groups[g].chronicity)
+                setcov(&ds, id, "chronicity", groups[g].chronicity);
+        }
+    claim_set_init(&cs);
+    audit_result_init(&res);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    const char *rows =
+        "A1\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=low back pain & "
+        "chronicity=chronic\tge\t50\t\t\tr\t\n"
+        "A2\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=low back pain\tge\t50\t\t\tr\t\n"
+        "A3\ta\ts\tq\tpain\tresponder_share_pct\t30\tchronicity=chronic\tge\t50\t\t\tr\t\n"
+        "A4\ta\ts\tq\tpain\tresponder_share_pct\t30\tchronicity=CHRONIC&condition=Low Back "
+        "Pain\tge\t50\t\t\tr\t\n"
+        "A5\ta\ts\tq\tpain\tkm_median_sessions\t\tcondition=low back pain & "
+        "chronicity=chronic\tle\t3\t\t\tr\t\n"
+        "A6\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=low back pain & "
+        "cause=stress\tge\t50\t\t\tr\t\n";
+    CHECK(parse_rows(rows, &cs, &e) == 0);
+    if (cs.n == 6) {
+        const struct subgroup *g = &cs.c[0].sub;
+        CHECK(g->kind == SUB_COV_EQ && g->n_and == 1);
+        CHECK_STR(g->cov, "condition");
+        CHECK_STR(g->value, "low back pain");
+        CHECK_STR(g->and_cov[0], "chronicity");
+        CHECK_STR(g->and_value[0], "chronic");
+    }
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    const struct audit_row *r;
+    if ((r = row_of(&res, "A1", "")))
+        CHECK(r->n == 20 && r->k == 15);
+    if ((r = row_of(&res, "A2", "")))
+        CHECK(r->n == 26 && r->k == 21);
+    if ((r = row_of(&res, "A3", "")))
+        CHECK(r->n == 24 && r->k == 15);
+    if ((r = row_of(&res, "A4", "")))   /* values compare case-insensitively */
+        CHECK(r->n == 20 && r->k == 15);
+    if ((r = row_of(&res, "A5", "")))   /* response after 2 treatments: 15 of 20 at t = 2 */
+        CHECK(r->n == 20 && r->est == 2);
+    if ((r = row_of(&res, "A6", ""))) {
+        CHECK(r->verdict == V_NOT_AUDITABLE);
+        CHECK_STR(r->needs, "cause");
+    }
+    audit_result_free(&res);
+    claim_set_free(&cs);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+}
+
 static void test_cohort_b(void)
 {
     struct dataset ds;
@@ -1131,6 +1211,23 @@ static void test_parse_errors(void)
     expect_error("X\ta\ts\tq\tpain\tdurable_share\t\tclinic\tge\t50\t\t\tr\t\n",
                  "mem.tsv:2: subgroup: 'clinic' is not baseline<=X, baseline>=X, "
                  "COVARIATE=VALUE or vs=CONTROL");
+    /* Conditions joined with '&': each COVARIATE=VALUE, on different covariates, at most 4,
+     * and not in a difference. */
+    static const char *const bad_and[] = {"clinic=North & clinic=south", "clinic=North & sex",
+                                          "clinic=North &", "& clinic=North",
+                                          "a=1 & b=2 & c=3 & d=4 & e=5",
+                                          "clinic=North & baseline<=4"};
+    for (size_t i = 0; i < sizeof bad_and / sizeof bad_and[0]; i++) {
+        char row[256], want[256];
+        snprintf(row, sizeof row, "X\ta\ts\tq\tpain\tdurable_share\t\t%s\tge\t50\t\t\tr\t\n",
+                 bad_and[i]);
+        snprintf(want, sizeof want, "mem.tsv:2: subgroup: '%s': conditions joined with '&' are "
+                 "COVARIATE=VALUE, at most 4, each on a different covariate", bad_and[i]);
+        expect_error(row, want);
+    }
+    expect_error("X\ta\ts\tq\tpain\tresponder_share_pct\t30\tclinic=North & arm=a vs=b\tge\t5"
+                 "\t\t\tr\t\n",
+                 "mem.tsv:2: subgroup: 'clinic=North & arm=a vs=b': a difference is");
     /* Differences against a control arm: only the kinds with a two-arm method, no "up to",
      * two different arms, and the treatment side always an arm. */
     expect_error("X\ta\ts\tq\tpain\tmedian_pct_improvement\t\tvs=control\tge\t5\t\t\tr\t\n",
@@ -1363,6 +1460,13 @@ static void test_rows_alone(void)
         "C31\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=Nowhere\tle\t3\t\t\tr\t\n",
         "C32\ta\ts\tq\tpain\tcum_response_by_session\t3\tclinic=Nowhere\tge\t30\t\t\tr\t\n",
         "C33\ta\ts\tq\tpain\tcum_response_by_session\t3\t\tge\t30\t\t\tr\t\n",
+        /* Conditions joined: a curve of clinic=North alone is not one of North & F. */
+        "C34\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=North\tle\t3\t\t\tr\t\n",
+        "C35\ta\ts\tq\tpain\tkm_median_sessions\t\tclinic=North & sex=F\tle\t3\t\t\tr\t\n",
+        "C36\ta\ts\tq\tpain\tcum_response_by_session\t3\tclinic=North & sex=M\tge\t30\t\t\tr\t\n",
+        "C37\ta\ts\tq\tpain\tresponder_share_pct\t30\tsex=f&clinic=north\tge\t40\t\t\tr\t\n",
+        "C38\ta\ts\tq\tpain\tresponder_share_pct\t30\tclinic=North\tge\t40\t\t\tr\t\n",
+        "C39\ta\ts\tq\tpain\tmedian_pct_improvement\t\tarm=verum & clinic=East\tge\t20\t\t\tr\t\n",
     };
     enum { NR = sizeof rows / sizeof rows[0] };
     struct dataset ds;
@@ -1475,6 +1579,7 @@ int main(void)
     test_cohort_b();
     test_no_responders();
     test_km_limits();
+    test_subgroup_and();
     test_arm_difference();
     test_registry();
     test_rows_alone();

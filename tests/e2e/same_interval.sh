@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One number, one interval: the cohort table's median percent improvement and the claims
-# audit's estimate of the same median (claim E01c) must agree exactly, including above 500
-# patients, where the audit once switched to another interval method than the cohort stage.
+# audit's estimate of the same median (claim E02a, the typical improvement of all patients)
+# must agree exactly, including above 500 patients, where the audit once switched to another
+# interval method than the cohort stage.
 set -eu
 cd "$(dirname "$0")/../.."
 bin=${OUTCOMES:-build/san/outcomes}
@@ -13,7 +14,7 @@ python3 - "$tmp/o/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 g = next(x for x in s["groups"] if x["by"] == "" and x["instrument"] == "pain")
-c = next(x for x in s["claims"] if x["id"] == "E01c")
+c = next(x for x in s["claims"] if x["id"] == "E02a")
 m = g["pct_median"]
 assert m["n"] == c["n"] and m["n"] >= 500, (m, c)
 assert (m["estimate"], m["lo"], m["hi"]) == (c["estimate"], c["lo"], c["hi"]), (m, c)

@@ -50,7 +50,18 @@ assert ids == {c["id"] for c in s["claims"]}, ids ^ {c["id"] for c in s["claims"
 assert all(c["verdict"] in ("supported", "contradicted", "inconclusive", "insufficient_data",
                             "not_auditable") for c in s["claims"])
 assert all(c["needs"] for c in s["claims"] if c["verdict"] == "not_auditable")
+# A subgroup of two conditions (E01a: chronic low back pain), counted from patients.csv.
+sub = [float(r["pct"]) for r in P if r["pct"] != "" and r["condition"].lower() == "low back pain"
+       and r["chronicity"].lower() == "chronic"]
+e = next(c for c in s["claims"] if c["id"] == "E01a")
+assert 20 <= e["n"] == len(sub) < len(pct), (e["n"], len(sub), len(pct))
+with open(f"{out}/audit.csv", newline="") as f:
+    a = next(r for r in csv.DictReader(f) if r["id"] == "E01a")
+assert int(a["k"]) == sum(1 for x in sub if x >= 30 - 1e-9), (a["k"], sub)
+assert a["subgroup"] == "condition=low back pain & chronicity=chronic", a["subgroup"]
 PY
+grep -q '\[subgroup condition=low back pain &amp; chronicity=chronic\]' "$out/report.html" ||
+    { echo "E01a's subgroup is not shown in report.html"; exit 1; }
 for f in report.html report.md summary.json cohort.csv audit.csv; do
     if grep -qiwE 'nan|-?inf' "$out/$f"; then echo "nan/inf in $f"; grep -niwE 'nan|-?inf' "$out/$f" | head -3; exit 1; fi
 done
