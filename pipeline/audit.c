@@ -801,34 +801,16 @@ static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_
     snprintf(r->method, sizeof r->method, "Kaplan-Meier median, Brookmeyer-Crowley (log-log)");
     if (isnan(r->est))
         note_add(r, "median not reached within %g treatments", tmax);
-    if (isnan(r->lo) && km.n_events == 0 && km.n_followed) {
-        /* No responses, so no band: the exact bound S(t) >= (alpha/2)^(1/n_t), n_t followed
-         * to t or longer (stats_km_at), holds S above 1/2 while enough are still followed;
-         * past the time where too few are, the median may lie anywhere. */
-        size_t j = 0;
-        while (j < km.n_followed && pow((1 - km.level) / 2, 1.0 / (double)km.followed[j].n) > 0.5)
-            j++;
-        if (j < km.n_followed) {
-            r->lo = j ? km.followed[j - 1].t : 0;
-            r->ci_lo_open = 1;
-            if (j)
-                note_add(r, "no patient responded: 0 of the %ld followed to %g treatments puts "
-                            "the median beyond it (exact binomial); past it only %ld were "
-                            "followed", km.followed[j - 1].n, r->lo, km.followed[j].n);
-            else
-                note_add(r, "no patient responded, but only %ld were followed past 0 "
-                            "treatments: too few to place the median (exact binomial)",
-                         km.followed[0].n);
-        }
-    }
-    if (isnan(r->lo)) {
-        /* The lower band of S stays above 1/2 to the end (it reaches 0 where S does): the
-         * median lies beyond the longest follow-up, so the interval is (tmax, inf). */
-        r->lo = tmax;
-        r->ci_lo_open = 1;
-        note_add(r, "CI lower limit not reached: the median lies beyond the longest "
-                    "follow-up, %g treatments", tmax);
-    }
+    /* Where the curve is flat at either end the lower limit is the exact bound's, exclusive
+     * (stats.h): the median lies above it. */
+    r->ci_lo_open = km.q_lo_open[1];
+    if (r->ci_lo_open && r->lo >= tmax)
+        note_add(r, "CI lower limit: the median lies beyond the longest follow-up, %g "
+                    "treatments", tmax);
+    else if (r->ci_lo_open)
+        note_add(r, "CI lower limit exclusive: the median lies above %g treatments; past that "
+                    "too few were followed without responding to place it later (exact bound)",
+                 r->lo);
     if (isnan(r->hi)) {
         r->hi = INFINITY;
         note_add(r, "CI upper limit not reached (open-ended)");

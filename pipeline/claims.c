@@ -297,8 +297,8 @@ static int parse_subgroup(const char *s, struct subgroup *g)
     const char *vs = strncmp(s, "vs=", 3) == 0 ? s : strstr(s, " vs=");
     if (vs) {
         const char *ctl = vs + (vs == s ? 3 : 4);
-        if (!*ctl || strchr(ctl, '='))
-            return -3;
+        if (!*ctl || strchr(ctl, '=') || strchr(s, '&'))
+            return -3;   /* a difference selects no further conditions */
         if (vs != s) {
             int r = parse_cov_eq(s, (size_t)(vs - s), g);
             if (r == -2)

@@ -14,6 +14,13 @@
 
 const int cohort_km_at[KM_AT_N] = {3, 6, 8, 12};
 
+const char *cohort_km_q_method(const struct km *k, int q)
+{
+    return k->q_lo_open[q] ? "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower limit "
+                             "exclusive (few followed where the curve is flat)"
+                           : "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)";
+}
+
 void cohort_opts_default(struct cohort_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -1305,7 +1312,7 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
                                     "sessions_to_response_q75"};
         for (int q = 0; q < 3; q++)
             row(fp, g, qn[q], g->km.n, g->km.q[q], g->km.q_lo[q], g->km.q_hi[q],
-                "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)");
+                cohort_km_q_method(&g->km, q));
         for (int a = 0; a < KM_AT_N; a++) {
             char s[64];
             snprintf(s, sizeof s, "responded_by_%d", cohort_km_at[a]);

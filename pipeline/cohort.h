@@ -202,4 +202,8 @@ const struct cohort_group *cohort_overall(const struct cohort *c, const char *in
  * rows have by = "arm_difference" and value = "TREATMENT vs CONTROL". */
 int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e);
 
+/* The method text of Kaplan-Meier quantile q (0, 1, 2 for q25, median, q75) of k: names an
+ * exclusive lower limit (stats.h, q_lo_open). */
+const char *cohort_km_q_method(const struct km *k, int q);
+
 #endif

@@ -207,10 +207,14 @@ static void time_to_response(struct doc *d, const struct report_input *in)
         if (g->by[0])
             continue;
         char med[96], at[KM_AT_N][96], w6[32], w12[32], dr[64];
-        if (isnan(g->km.q[1]))
+        const char *above = g->km.q_lo_open[1] ? "above " : "";
+        if (isnan(g->km.q[1]) && isfinite(g->km.q_lo[1]))
+            snprintf(med, sizeof med, "not reached (%s%g to not reached)", above,
+                     g->km.q_lo[1]);
+        else if (isnan(g->km.q[1]))
             snprintf(med, sizeof med, "not reached");
         else
-            snprintf(med, sizeof med, "%s (%s to %s)", fnum(g->km.q[1], 0),
+            snprintf(med, sizeof med, "%s (%s%s to %s)", fnum(g->km.q[1], 0), above,
                      isnan(g->km.q_lo[1]) ? "n/a" : fnum(g->km.q_lo[1], 0),
                      isnan(g->km.q_hi[1]) ? "not reached" : fnum(g->km.q_hi[1], 0));
         for (int a = 0; a < KM_AT_N; a++)
@@ -426,13 +430,26 @@ static void chart(struct doc *d, const char *dir, const struct report_chart *ch)
 static void report_audit_section(struct doc *d, const struct report_input *in);
 static const char *claimed_text(const struct audit_row *r, char *buf, size_t n);
 
+/* 1 for a Kaplan-Meier median row without an estimate but with a lower limit: the median
+ * lies beyond it, and the verdict rests on that interval. */
+static int km_median_beyond(const struct audit_row *r)
+{
+    return r->stat == CS_KM_MEDIAN_SESSIONS && !isfinite(r->est) && isfinite(r->lo);
+}
+
 /* An audit row's estimate and CI; a Kaplan-Meier median beyond follow-up has no estimate
  * but an interval, (longest follow-up, not reached), which is what a verdict rests on. */
 static const char *audit_est(const struct audit_row *r)
 {
     static char b[96];
-    if (!isfinite(r->est) && r->ci_lo_open) {
-        snprintf(b, sizeof b, "not reached (95%% CI beyond %g)", r->lo);
+    if (!isfinite(r->est) && km_median_beyond(r)) {
+        snprintf(b, sizeof b, "not reached (95%% CI %s%g to not reached)",
+                 r->ci_lo_open ? "above " : "", r->lo);
+        return b;
+    }
+    if (r->ci_lo_open && isfinite(r->est)) {
+        snprintf(b, sizeof b, "%.1f (95%% CI above %.1f to %s)", r->est, r->lo,
+                 isfinite(r->hi) ? fnum(r->hi, 1) : "not reached");
         return b;
     }
     return fci(r->est, r->lo, r->hi, 1);
@@ -685,7 +702,7 @@ static int write_json(const struct report_input *in, const char *dir, struct out
             jprop(fp, "durable_12m", &g->durable);
             fputs(", ", fp);
             jest(fp, "sessions_to_response_median", g->km.n, g->km.q[1], g->km.q_lo[1],
-                 g->km.q_hi[1], "Kaplan-Meier, Brookmeyer-Crowley (log-log)");
+                 g->km.q_hi[1], cohort_km_q_method(&g->km, 1));
         }
         fputc('}', fp);
     }
@@ -788,7 +805,7 @@ void report_terminal(const struct report_input *in, const char *dir, FILE *fp)
             char id[64], cl[96];
             snprintf(id, sizeof id, "%s%s%s", r->claim->id, r->part[0] ? "/" : "", r->part);
             fprintf(fp, "  %-12s %-30s", id, audit_verdict_label(r->verdict));
-            if (r->verdict != V_NOT_AUDITABLE && (isfinite(r->est) || r->ci_lo_open))
+            if (r->verdict != V_NOT_AUDITABLE && (isfinite(r->est) || km_median_beyond(r)))
                 fprintf(fp, " %s vs %s", audit_est(r), claimed_text(r, cl, sizeof cl));
             else if (r->verdict == V_NOT_AUDITABLE)
                 fprintf(fp, " needs %s", r->needs[0] ? r->needs : "a measure");
@@ -849,7 +866,7 @@ static void report_audit_section(struct doc *d, const struct report_input *in)
         const char *u = claim_stat_defs[r->stat].unit;
         if (r->verdict == V_NOT_AUDITABLE)
             snprintf(est, sizeof est, "needs column: %s", r->needs[0] ? r->needs : "n/a");
-        else if (isfinite(r->est) || r->ci_lo_open)
+        else if (isfinite(r->est) || km_median_beyond(r))
             snprintf(est, sizeof est, "%s %s [%s]", audit_est(r), u, r->method);
         else
             snprintf(est, sizeof est, "n/a");

@@ -1285,8 +1285,79 @@ static void km_nan(struct km *o, size_t n)
     o->followed = NULL;
     o->n_followed = 0;
     o->level = NAN;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i++) {
         o->q[i] = o->q_lo[i] = o->q_hi[i] = NAN;
+        o->q_lo_open[i] = 0;
+    }
+}
+
+/* How many of the sorted times a (n) are greater than x. */
+static size_t count_above(const double *a, size_t n, double x)
+{
+    size_t lo = 0, hi = n;   /* the first index with a[i] > x */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] <= x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return n - lo;
+}
+
+/* Brookmeyer–Crowley's lower limit reads the lower band of S at event times only, as if S
+ * were known wherever the curve is flat: before the first event and after the last, however
+ * few are still followed there (28 of 30 censored at 1, the other two responding at 5, gave
+ * a median "at least 5"; one more followed to 39 without responding, "beyond 39"). There the
+ * band that does exist is the exact one for no event among the n_t followed past x:
+ * S >= (alpha/2)^(1/n_t) before the first event; after the last, S(t) = S(te) S(t | te),
+ * each bounded at alpha/4 so the product holds at alpha/2 (Bonferroni). The lower limit of
+ * quantile q is then the first x past which that bound is at or below 1 - q, exclusive
+ * (the median lies above x), or the longest follow-up when nobody is followed past it. */
+static void km_q_lo_flats(struct km *o, const double *et, size_t nev, const double *ct,
+                          size_t ncen, double level)
+{
+    static const double probs[3] = {0.25, 0.5, 0.75};
+    double a2 = (1 - level) / 2, t1 = nev ? et[0] : INFINITY;
+    const struct km_step *last = o->n_steps ? &o->step[o->n_steps - 1] : NULL;
+    double lo4 = NAN;   /* the band at the last event at alpha/4 (S > 0 there) */
+    if (last && last->surv > 0) {
+        double sg = last->se / last->surv;   /* sqrt(G) */
+        double z4 = gsl_cdf_ugaussian_Pinv(1 - a2 / 2);
+        lo4 = pow(last->surv, exp(z4 * sg / fabs(log(last->surv))));
+    }
+    for (int qi = 0; qi < 3; qi++) {
+        double thr = 1 - probs[qi];
+        /* before the first event: from 0, then past each censoring time */
+        for (size_t i = 0; i <= ncen; i++) {
+            double x = i ? ct[i - 1] : 0.0;
+            if (x >= t1)
+                break;
+            if (i && i < ncen && ct[i] == x)
+                continue;   /* the last of a tie speaks for it */
+            size_t m = count_above(et, nev, x) + count_above(ct, ncen, x);
+            if (m == 0 || pow(a2, 1.0 / (double)m) <= thr) {
+                o->q_lo[qi] = x;
+                o->q_lo_open[qi] = 1;
+                break;
+            }
+        }
+        if (o->q_lo_open[qi] || !isnan(o->q_lo[qi]) || isnan(lo4))
+            continue;
+        /* after the last event te, not reached by the band: from te, then past each later
+         * censoring time, to the longest follow-up */
+        for (size_t i = 0; i <= ncen; i++) {
+            double x = i ? ct[i - 1] : last->t;
+            if (i && (x < last->t || (i < ncen && ct[i] == x)))
+                continue;
+            size_t m = count_above(ct, ncen, x);
+            if (m == 0 || lo4 * pow(a2 / 2, 1.0 / (double)m) <= thr) {
+                o->q_lo[qi] = x;
+                o->q_lo_open[qi] = 1;
+                break;
+            }
+        }
+    }
 }
 
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out)
@@ -1423,6 +1494,7 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
         out->q_lo[qi] = find_quantile(cx, cl, ns + 1, probs[qi], xmax);
         out->q_hi[qi] = find_quantile(cx, ch, ns + 1, probs[qi], xmax);
     }
+    km_q_lo_flats(out, et, nev, ct, ncen, level);
     rc = 0;
 out:
     free(et);

@@ -151,8 +151,13 @@ struct km {
      * with Brookmeyer–Crowley CIs, as R's quantile.survfit: the lower limit is where the
      * lower band of S first drops to <= 1-q, the upper limit where the upper band does.
      * A curve lying exactly at 1-q over a flat gives the flat's midpoint (to the last
-     * observed time when the flat is the curve's end). NAN = not reached. */
+     * observed time when the flat is the curve's end). NAN = not reached.
+     * Unlike R, the lower limit also reads the flats before the first event and after the
+     * last, where the band is the exact one for the few still followed (stats.c,
+     * km_q_lo_flats): there it is exclusive, q_lo_open 1 (the quantile lies above q_lo),
+     * and it is never NAN when n > 0: at worst the longest follow-up, exclusive. */
     double q[3], q_lo[3], q_hi[3];
+    int q_lo_open[3];
     /* Only when there are data but no events (so no steps): each distinct time and how many
      * were followed to it or longer, for stats_km_at's exact bound; NULL otherwise. Owned.
      * (Added.) */
