@@ -870,6 +870,11 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
                      "Kaplan-Meier 1-S(t) = 1, exact (Clopper-Pearson) bound");
             note_add(r, "all %zu had responded by %g treatments, none censored before: exact "
                         "binomial lower limit", km.n, c->param);
+        } else if (s == 0 && km.n_steps == 1) {
+            snprintf(r->method, sizeof r->method,
+                     "Kaplan-Meier 1-S(t) = 1, exact (Clopper-Pearson) bound");
+            note_add(r, "all %ld at risk at the first response time responded then: exact "
+                        "binomial lower limit", km.step[0].n_risk);
         } else if (s == 0)
             note_add(r, "everyone still followed had responded by %g treatments: the lower "
                         "limit is that of the last time before (1-S cannot fall)", c->param);

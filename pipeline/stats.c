@@ -1434,16 +1434,19 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
              * log-log band does not exist (R gives NA). S >= 0 bounds it below. Above: when
              * nobody was censored before t, all n are known to have had the event by t, so
              * the exact (Clopper-Pearson) limit for n of n holds, S <= 1 - (alpha/2)^(1/n);
-             * otherwise S's monotonicity carries the last band that exists, S(t) <= S(t')
-             * <= hi(t'), or none. Without this an all-respond cohort (30 of 30 at session
+             * at the first step, all nr at risk responding bound S(t) = S(t-) S(t | t-) <=
+             * 1 - (alpha/2)^(1/nr); otherwise S's monotonicity carries the last band that
+             * exists, S(t) <= S(t') <= hi(t'). Without this an all-respond cohort (30 of 30 at session
              * 1) would have a median of 1 with both limits "not reached". */
             k->surv = 0.0;
             k->se = NAN;
             k->lo = 0.0;
             if (ic == (size_t)dc)
                 k->hi = 1.0 - pow((1 - level) / 2, 1.0 / (double)n);
+            else if (ns == 1)   /* S(t) <= S(t-) <= 1 times nr of nr responding: exact */
+                k->hi = 1.0 - pow((1 - level) / 2, 1.0 / (double)nr);
             else
-                k->hi = ns >= 2 ? st[ns - 2].hi : NAN;
+                k->hi = st[ns - 2].hi;
             g = INFINITY;
         }
     }

@@ -134,8 +134,8 @@ int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t se
  * R's own default is "log"): S^exp(+-z sqrt(G) / |log S|), G the Greenwood sum.
  * A step where S reaches 0 has se NAN (Greenwood's variance is infinite) and, where R gives
  * NA, the bound S's range and monotonicity give: lo = 0; hi = 1 - (alpha/2)^(1/n), exact
- * for n events of n, when nobody was censored before it, else the previous step's hi (NAN
- * when it is the first step).
+ * for n events of n, when nobody was censored before it; at the first step 1 -
+ * (alpha/2)^(1/n_risk); else the previous step's hi.
  * n = 0 returns -1; data without events return 0 with no steps and quantiles NAN. */
 struct km_step {
     double t;            /* distinct event time */

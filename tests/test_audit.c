@@ -577,6 +577,33 @@ static void test_km_limits(void)
     patient_set_free(&ps);
     dataset_free(&ds);
 
+    /* Someone censored before everyone else responds: 30 respond at session 3 (after 2
+     * treatments), one is seen unchanged at session 2 (after 1) and leaves. S(2) = 0; not
+     * all 31 are known responders, but all 30 at risk at 2 responded: S(2) <= 1 -
+     * 0.025^(1/30) = 0.1157 < 1/2, so the median's interval is [2, 2] (with the upper limit
+     * "not reached" 3-6 was inconclusive). */
+    dataset_init(&ds);
+    if (dataset_set_instruments(&ds, &builtin, instr, 1))
+        die_oom();
+    for (int i = 0; i < 31; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "R%02d", i);
+        addv(&ds, id, 0, 1, 10, NAN, -1);
+        if (i < 30)
+            addv(&ds, id, 14, 3, 5, NAN, -1);
+        else
+            addv(&ds, id, 7, 2, 10, NAN, -1);
+    }
+    audit_result_init(&res);
+    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
+    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    if ((r = row_of(&res, "KR", "")))   /* median [2, 2] against 3-6 */
+        CHECK(r->n == 31 && r->est == 2 && r->lo == 2 && r->hi == 2 &&
+              r->verdict == V_CONTRADICTED);
+    audit_result_free(&res);
+    patient_set_free(&ps);
+    dataset_free(&ds);
+
     /* Nobody responds; 19 of 20 are seen once more after 1 treatment (10 -> 9), one after 6.
      * 0 of the 20 followed to 1 keeps S(1) >= 0.025^(1/20) = 0.832 > 1/2, but past 1 only
      * one is followed, 0.025^(1/1) = 0.025 <= 1/2: the median's interval is (1, inf), not

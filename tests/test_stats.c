@@ -1023,14 +1023,15 @@ static void test_km(void)
             CHECK(k.q[q] == 1 && k.q_lo[q] == 1 && k.q_hi[q] == 1);
         CHECK(stats_km_all_events(&k) == 1);
         stats_km_free(&k);
-        /* One censored at 0.5 first: not all are known responders, so the exact limit does
-         * not hold, and there is no earlier band to carry: hi NAN, the upper limits not
-         * reached. */
+        /* One censored at 0.5 first: not all 30 are known responders, but all 29 at risk
+         * at 1 respond there: S(1) = S(1-) S(1 | 1-) <= 1 - 0.025^(1/29) = 1 - 0.8805551
+         * (binom.test(29, 29) lower limit) = 0.1194449, below 1/2: the median is [1, 1]. */
         t30[0] = 0.5;
         e30[0] = 0;
         CHECK(stats_km(t30, e30, 30, 0.95, &k) == 0);
-        CHECK(k.n_steps == 1 && k.step[0].lo == 0 && isnan(k.step[0].hi));
-        CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && isnan(k.q_hi[1]));
+        CHECK(k.n_steps == 1 && k.step[0].lo == 0);
+        CHECK_NEAR(k.step[0].hi, 0.1194449, 1e-7);
+        CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && k.q_hi[1] == 1);
         CHECK(stats_km_all_events(&k) == 0);
         stats_km_free(&k);
     }
@@ -1548,8 +1549,8 @@ static int km_steps_match(const double *time, const int *event, size_t n, const 
             se = NAN;
             lo = 0.0;
             hi = cens_before == 0 ? 1.0 - pow((1 - 0.95) / 2, 1.0 / (double)n)
-                 : ns >= 2        ? k->step[ns - 2].hi
-                                  : NAN;
+                 : ns == 1        ? 1.0 - pow((1 - 0.95) / 2, 1.0 / (double)nr)
+                                  : k->step[ns - 2].hi;
             g = INFINITY;
         }
         ok = ok && ns <= k->n_steps && same_num(st->t, d[i].t) && st->n_risk == nr &&
