@@ -1433,20 +1433,28 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
             /* Everyone left had the event: S = 0, Greenwood's variance is infinite and the
              * log-log band does not exist (R gives NA). S >= 0 bounds it below. Above: when
              * nobody was censored before t, all n are known to have had the event by t, so
-             * the exact (Clopper-Pearson) limit for n of n holds, S <= 1 - (alpha/2)^(1/n);
-             * at the first step, all nr at risk responding bound S(t) = S(t-) S(t | t-) <=
-             * 1 - (alpha/2)^(1/nr); otherwise S's monotonicity carries the last band that
-             * exists, S(t) <= S(t') <= hi(t'). Without this an all-respond cohort (30 of 30 at session
-             * 1) would have a median of 1 with both limits "not reached". */
+             * the exact (Clopper-Pearson) limit for n of n holds, S <= 1 - (alpha/2)^(1/n).
+             * Otherwise two bounds hold: all nr at risk responding, S(t) <= S(t | t-) <=
+             * 1 - (.)^(1/nr) whatever S(t-) was; and S(t) <= S(t') <= hi(t') at the last
+             * step before. The smaller of the two is taken at alpha/4 each (Bonferroni),
+             * so that neither a lone last responder (nr = 1) nor a first step without a
+             * band before it leaves the limit "not reached" (30 of 30 at session 1 had a
+             * median of 1 with both limits not reached). */
             k->surv = 0.0;
             k->se = NAN;
             k->lo = 0.0;
-            if (ic == (size_t)dc)
-                k->hi = 1.0 - pow((1 - level) / 2, 1.0 / (double)n);
-            else if (ns == 1)   /* S(t) <= S(t-) <= 1 times nr of nr responding: exact */
-                k->hi = 1.0 - pow((1 - level) / 2, 1.0 / (double)nr);
-            else
-                k->hi = st[ns - 2].hi;
+            double a2 = (1 - level) / 2;
+            if (ic == (size_t)dc) {
+                k->hi = 1.0 - pow(a2, 1.0 / (double)n);
+            } else if (ns == 1) {
+                k->hi = 1.0 - pow(a2, 1.0 / (double)nr);
+            } else {
+                const struct km_step *p = &st[ns - 2];
+                double z4 = gsl_cdf_ugaussian_Pinv(1 - a2 / 2);
+                double hp = pow(p->surv, exp(-z4 * sqrt(g) / fabs(log(p->surv))));
+                double hr = 1.0 - pow(a2 / 2, 1.0 / (double)nr);
+                k->hi = hp < hr ? hp : hr;
+            }
             g = INFINITY;
         }
     }
@@ -1498,6 +1506,13 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
         out->q_hi[qi] = find_quantile(cx, ch, ns + 1, probs[qi], xmax);
     }
     km_q_lo_flats(out, et, nev, ct, ncen, level);
+    /* A later quantile cannot have an earlier lower limit; only the midpoint rule at a flat
+     * within rounding of 1 - q could make one (q25 there, the median at the end flat). */
+    for (int qi = 1; qi >= 0; qi--)
+        if (out->q_lo[qi] > out->q_lo[qi + 1]) {
+            out->q_lo[qi] = out->q_lo[qi + 1];
+            out->q_lo_open[qi] = out->q_lo_open[qi + 1];
+        }
     rc = 0;
 out:
     free(et);

@@ -135,7 +135,8 @@ int stats_bootstrap_bca_both(const double *x, size_t n, size_t reps, uint64_t se
  * A step where S reaches 0 has se NAN (Greenwood's variance is infinite) and, where R gives
  * NA, the bound S's range and monotonicity give: lo = 0; hi = 1 - (alpha/2)^(1/n), exact
  * for n events of n, when nobody was censored before it; at the first step 1 -
- * (alpha/2)^(1/n_risk); else the previous step's hi.
+ * (alpha/2)^(1/n_risk); else the smaller of the previous step's hi and 1 -
+ * (.)^(1/n_risk), each at alpha/4.
  * n = 0 returns -1; data without events return 0 with no steps and quantiles NAN. */
 struct km_step {
     double t;            /* distinct event time */
@@ -155,7 +156,11 @@ struct km {
      * Unlike R, the lower limit also reads the flats before the first event and after the
      * last, where the band is the exact one for the few still followed (stats.c,
      * km_q_lo_flats): there it is exclusive, q_lo_open 1 (the quantile lies above q_lo),
-     * and it is never NAN when n > 0: at worst the longest follow-up, exclusive. */
+     * and it is never NAN when n > 0: at worst the longest follow-up, exclusive. On the
+     * flats between two events the band is still R's, the last event's, however many were
+     * censored in between: with heavy early censoring (90% of 30 by a fifth of the median)
+     * the lower limit lay above the true median in about 15% of simulated samples, not
+     * 2.5% (a review's simulation, 2026-12-07). */
     double q[3], q_lo[3], q_hi[3];
     int q_lo_open[3];
     /* Only when there are data but no events (so no steps): each distinct time and how many

@@ -1032,6 +1032,17 @@ static void test_km(void)
         CHECK(k.n_steps == 1 && k.step[0].lo == 0);
         CHECK_NEAR(k.step[0].hi, 0.1194449, 1e-7);
         CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && k.q_hi[1] == 1);
+        stats_km_free(&k);
+        /* ... and one of them responding first, at 0.5: S = 0 is now the second step, and
+         * the 28 at risk at 1 all responding bound it, 1 - 0.0125^(1/28) = 0.1448693 at
+         * alpha/4, below the band at 0.5 carried (28/29 at alpha/4: 0.9962768): the median is
+         * still [1, 1], not "not reached". */
+        t30[1] = 0.5;
+        CHECK(stats_km(t30, e30, 30, 0.95, &k) == 0);
+        CHECK(k.n_steps == 2);
+        if (k.n_steps == 2)
+            CHECK_NEAR(k.step[1].hi, 0.1448693, 1e-7);
+        CHECK(k.q[1] == 1 && k.q_lo[1] == 1 && k.q_hi[1] == 1);
         CHECK(stats_km_all_events(&k) == 0);
         stats_km_free(&k);
     }
@@ -1072,8 +1083,11 @@ static void test_km(void)
         stats_km_free(&k);
     }
     /* 1, 2+, 3: S(1) = 2/3, then the one left at 3 responds. Someone was censored before 3,
-     * so S(3) <= S(1) <= hi(1): G = 1/(3*2), theta = z sqrt(1/6) / |ln 2/3| = 1.97340, hi =
-     * (2/3)^exp(-theta) = 0.9452063873. */
+     * so S(3) <= S(1) <= hi(1) and S(3) <= S(3 | 3-) <= 1 - (.)^(1/1), the smaller at
+     * alpha/4 each: G = 1/(3*2), theta = 2.241403 sqrt(1/6) / |ln 2/3| = 2.256788, hi(1) at
+     * alpha/4 = (2/3)^exp(-theta) = 0.958442; 1 - 0.0125 = 0.9875; so 0.958442. (At 95%,
+     * theta = z sqrt(1/6) / |ln 2/3| = 1.97340 and hi(1) = (2/3)^exp(-theta) =
+     * 0.9452063873.) */
     {
         const double t3[] = {1, 2, 3};
         const int e3[] = {1, 0, 1};
@@ -1081,7 +1095,7 @@ static void test_km(void)
         CHECK(k.n_steps == 2);
         if (k.n_steps == 2) {
             CHECK(k.step[1].surv == 0 && k.step[1].lo == 0);
-            CHECK_NEAR(k.step[1].hi, 0.9452063873, 1e-9);
+            CHECK_NEAR(k.step[1].hi, 0.958442, 1e-6);
             CHECK_NEAR(k.step[0].hi, 0.9452063873, 1e-9);
         }
         CHECK(stats_km_all_events(&k) == 0);   /* S = 0, but 2+ was censored before */
@@ -1548,9 +1562,18 @@ static int km_steps_match(const double *time, const int *event, size_t n, const 
             surv = 0.0;
             se = NAN;
             lo = 0.0;
-            hi = cens_before == 0 ? 1.0 - pow((1 - 0.95) / 2, 1.0 / (double)n)
-                 : ns == 1        ? 1.0 - pow((1 - 0.95) / 2, 1.0 / (double)nr)
-                                  : k->step[ns - 2].hi;
+            double a2 = (1 - 0.95) / 2;
+            if (cens_before == 0) {
+                hi = 1.0 - pow(a2, 1.0 / (double)n);
+            } else if (ns == 1) {
+                hi = 1.0 - pow(a2, 1.0 / (double)nr);
+            } else {
+                /* Bonferroni: the previous step's band and nr of nr, at alpha/4 each */
+                double sp = k->step[ns - 2].surv, z4 = gsl_cdf_ugaussian_Pinv(1 - a2 / 2);
+                double hp = pow(sp, exp(-z4 * sqrt(g) / fabs(log(sp))));
+                double hr = 1.0 - pow(a2 / 2, 1.0 / (double)nr);
+                hi = hp < hr ? hp : hr;
+            }
             g = INFINITY;
         }
         ok = ok && ns <= k->n_steps && same_num(st->t, d[i].t) && st->n_risk == nr &&
