@@ -801,16 +801,19 @@ static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_
     snprintf(r->method, sizeof r->method, "Kaplan-Meier median, Brookmeyer-Crowley (log-log)");
     if (isnan(r->est))
         note_add(r, "median not reached within %g treatments", tmax);
-    /* Where the curve is flat at either end the lower limit is the exact bound's, exclusive
+    /* A lower limit found past a censoring, where fewer are followed, is exclusive
      * (stats.h): the median lies above it. */
     r->ci_lo_open = km.q_lo_open[1];
-    if (r->ci_lo_open && r->lo >= tmax)
+    if (km.q_lo_censor[1] && (r->lo > tmax || (r->ci_lo_open && r->lo >= tmax)))
         note_add(r, "CI lower limit: the median lies beyond the longest follow-up, %g "
                     "treatments", tmax);
     else if (r->ci_lo_open)
         note_add(r, "CI lower limit exclusive: the median lies above %g treatments; past that "
-                    "too few were followed without responding to place it later (exact bound)",
+                    "too few were followed to place it later (band widened for censoring)",
                  r->lo);
+    else if (km.q_lo_censor[1])
+        note_add(r, "CI lower limit read past a censoring, where fewer are followed (band "
+                    "widened, Dorey-Korn)");
     if (isnan(r->hi)) {
         r->hi = INFINITY;
         note_add(r, "CI upper limit not reached (open-ended)");

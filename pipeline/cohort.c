@@ -16,9 +16,13 @@ const int cohort_km_at[KM_AT_N] = {3, 6, 8, 12};
 
 const char *cohort_km_q_method(const struct km *k, int q)
 {
-    return k->q_lo_open[q] ? "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower limit "
-                             "exclusive (few followed where the curve is flat)"
-                           : "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)";
+    if (k->q_lo_open[q])
+        return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower limit exclusive (read "
+               "past a censoring, where fewer are followed)";
+    if (k->q_lo_censor[q])
+        return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower limit read past a "
+               "censoring, where fewer are followed (Dorey-Korn)";
+    return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)";
 }
 
 void cohort_opts_default(struct cohort_opts *o)

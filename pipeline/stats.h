@@ -153,16 +153,15 @@ struct km {
      * lower band of S first drops to <= 1-q, the upper limit where the upper band does.
      * A curve lying exactly at 1-q over a flat gives the flat's midpoint (to the last
      * observed time when the flat is the curve's end). NAN = not reached.
-     * Unlike R, the lower limit also reads the flats before the first event and after the
-     * last, where the band is the exact one for the few still followed (stats.c,
-     * km_q_lo_flats): there it is exclusive, q_lo_open 1 (the quantile lies above q_lo),
-     * and it is never NAN when n > 0: at worst the longest follow-up, exclusive. On the
-     * flats between two events the band is still R's, the last event's, however many were
-     * censored in between: with heavy early censoring (90% of 30 by a fifth of the median)
-     * the lower limit lay above the true median in about 15% of simulated samples, not
-     * 2.5% (a review's simulation, 2026-12-07). */
+     * Unlike R's default, the lower limit also reads the band past each censoring time,
+     * where fewer are followed (stats.c, km_q_lo_censored): Dorey-Korn's widening (R's
+     * conf.lower = "modified", with n those followed past the censoring) after the first
+     * event, the exact bound for no event before it. A limit found there (q_lo_censor 1)
+     * is exclusive, q_lo_open 1 (the quantile lies above q_lo), and q_lo is never NAN when
+     * n > 0: at worst the longest follow-up, exclusive. When every time is a whole number
+     * (treatments) "above c" is c + 1, closed (q_lo_open 0), as R's modified band gives. */
     double q[3], q_lo[3], q_hi[3];
-    int q_lo_open[3];
+    int q_lo_open[3], q_lo_censor[3];
     /* Only when there are data but no events (so no steps): each distinct time and how many
      * were followed to it or longer, for stats_km_at's exact bound; NULL otherwise. Owned.
      * (Added.) */

@@ -508,12 +508,12 @@ static void test_no_responders(void)
         CHECK(strstr(r->note, "Wilson interval and the exact test part") == NULL);
     }
     /* The median: 0 of 20 followed to 5 treatments, S(5) >= 0.025^(1/20) = 0.8318 > 1/2, so
-     * it lies beyond 5: the CI is (5, inf), 5 itself excluded. "At most 5" is contradicted
-     * (it was inconclusive when the limit was taken as a closed 5), 3-6 still meets (5, 6],
-     * "at least 5" holds. */
+     * it lies beyond 5: in whole treatments at least 6, [6, inf). "At most 5" is
+     * contradicted (it was inconclusive when the limit was taken as a closed 5), 3-6 still
+     * meets [6, 6], "at least 5" holds. */
     if ((r = row_of(&res, "NML", ""))) {
         CHECK(isnan(r->est));
-        CHECK(r->lo == 5 && r->ci_lo_open == 1 && isinf(r->hi));
+        CHECK(r->lo == 6 && r->ci_lo_open == 0 && isinf(r->hi));
         CHECK(r->verdict == V_CONTRADICTED);
         CHECK_CONTAINS(r->note, "beyond the longest follow-up, 5 treatments");
     }
@@ -606,8 +606,9 @@ static void test_km_limits(void)
 
     /* Nobody responds; 19 of 20 are seen once more after 1 treatment (10 -> 9), one after 6.
      * 0 of the 20 followed to 1 keeps S(1) >= 0.025^(1/20) = 0.832 > 1/2, but past 1 only
-     * one is followed, 0.025^(1/1) = 0.025 <= 1/2: the median's interval is (1, inf), not
-     * (6, inf) as the longest follow-up alone would say. "At most 6" is inconclusive. */
+     * one is followed, 0.025^(1/1) = 0.025 <= 1/2: the median lies above 1, at least 2 in
+     * whole treatments: [2, inf), not beyond 6 as the longest follow-up alone would say.
+     * "At most 6" is inconclusive. */
     dataset_init(&ds);
     if (dataset_set_instruments(&ds, &builtin, instr, 1))
         die_oom();
@@ -625,11 +626,11 @@ static void test_km_limits(void)
     CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
     if ((r = row_of(&res, "KL6", ""))) {
         CHECK(r->n == 20 && isnan(r->est));
-        CHECK(r->lo == 1 && r->ci_lo_open && isinf(r->hi));
+        CHECK(r->lo == 2 && !r->ci_lo_open && isinf(r->hi));
         CHECK(r->verdict == V_INCONCLUSIVE);
-        CHECK_CONTAINS(r->note, "the median lies above 1 treatments");
+        CHECK_CONTAINS(r->note, "CI lower limit read past a censoring");
     }
-    CHECK(V("KL1") == V_CONTRADICTED);   /* (1, inf) misses (-inf, 1] */
+    CHECK(V("KL1") == V_CONTRADICTED);   /* [2, inf) misses (-inf, 1] */
     CHECK(V("KG1") == V_SUPPORTED);
     audit_result_free(&res);
     patient_set_free(&ps);

@@ -869,8 +869,9 @@ static void test_km(void)
     /* R's lower limit of the first quartile is 1, read off the band at the first event as
      * if S were known to be 1 before it. Before t = 1 the 6 followed with no event bound S
      * only by 0.025^(1/6) = 0.5407, at or below .75: the quartile may lie just above 0, so
-     * its lower limit is 0, exclusive. For the median (.5407 > .5) and q75 R's stand. */
-    CHECK(k.q_lo[0] == 0 && k.q_lo_open[0] == 1);
+     * its lower limit is 0, exclusive; in whole numbers (these times are) that is 1,
+     * closed, R's value again. For the median (.5407 > .5) and q75 R's stand. */
+    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && k.q_lo_censor[0]);
     CHECK_NEAR(k.q_lo[1], 1, 0);
     CHECK_NEAR(k.q_lo[2], 2, 0);
     CHECK(!k.q_lo_open[1] && !k.q_lo_open[2]);
@@ -926,8 +927,18 @@ static void test_km(void)
     CHECK_NEAR(k.q[1], 23, 0);
     CHECK(isnan(k.q[2]));
     CHECK_NEAR(k.q_lo[0], 6, 0);
-    CHECK_NEAR(k.q_lo[1], 13, 0);
+    /* The median's lower limit: R's usual band gives 13. Past the censoring at 10 only 13
+     * are followed (11 13 16 17 19 20 22 23 25 32 32 34 35), against m = 15 at risk at the
+     * last response (10): Dorey-Korn widen the variance by m/n = 15/13. S(10) = .7529412,
+     * G = 3/(21*18) + 1/(17*16) + 1/(15*14) = 0.0163749, theta = 1.959964 sqrt(G 15/13) /
+     * |ln S| = 0.949396, S^exp(theta) = 0.4803217 <= .5: the median lies above 10. R's
+     * conf.lower = "modified" prints the same 0.480321710 at 11 (its n there, 13, counts
+     * the one censored at 11) and gives 11; past 9 (n 15, m 17): 0.5423 > .5. The times
+     * are whole numbers, so "above 10" is 11, closed, R's. q25 and q75 keep the band's 6
+     * and 23 (R modified agrees). */
+    CHECK(k.q_lo[1] == 11 && !k.q_lo_open[1] && k.q_lo_censor[1]);
     CHECK_NEAR(k.q_lo[2], 23, 0);
+    CHECK(!k.q_lo_open[0] && !k.q_lo_open[2]);
     CHECK_NEAR(k.q_hi[0], 22, 0);
     CHECK(isnan(k.q_hi[1]) && isnan(k.q_hi[2]));
     stats_km_at(&k, 15, &s, &lo, &hi);
@@ -946,8 +957,8 @@ static void test_km(void)
     CHECK_NEAR(k.q[2], 3.5, 0);
     /* R 4.2: lower 1 1 1, upper 3 NA NA. Before t = 1, 4 followed with no event bound S
      * only by 0.025^(1/4) = 0.3976: at or below .75 and .5, so those two lower limits are
-     * 0, exclusive; above .25, so q75's stays 1. */
-    CHECK(k.q_lo[0] == 0 && k.q_lo_open[0] && k.q_lo[1] == 0 && k.q_lo_open[1]);
+     * 0, exclusive (1 in whole numbers, R's again); above .25, so q75's stays 1. */
+    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && k.q_lo[1] == 1 && k.q_lo_censor[1]);
     CHECK(k.q_lo[2] == 1 && !k.q_lo_open[2]);
     CHECK_NEAR(k.q_hi[0], 3, 0);
     CHECK(isnan(k.q_hi[1]));
@@ -996,11 +1007,11 @@ static void test_km(void)
     CHECK_NEAR(k.q[1], 1, 0);
     /* ... the one patient is a responder by 1: S(1) <= 1 - 0.025 (binom.test(1, 1) lower
      * limit 0.025), so the median's upper limit is not reached; before t = 1 one patient
-     * bounds S only by 0.025, so the lower limit is 0, exclusive. */
+     * bounds S only by 0.025, so the lower limit is 0, exclusive: 1 in whole numbers. */
     stats_km_at(&k, 1, &s, &lo, &hi);
     CHECK(s == 0 && lo == 0);
     CHECK_NEAR(hi, 0.975, 1e-15);
-    CHECK(k.q_lo[1] == 0 && k.q_lo_open[1]);
+    CHECK(k.q_lo[1] == 1 && !k.q_lo_open[1] && k.q_lo_censor[1]);
     CHECK(isnan(k.q_hi[1]));
     stats_km_at(&k, 0.5, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1 && isnan(lo));
@@ -1046,16 +1057,19 @@ static void test_km(void)
         CHECK(stats_km_all_events(&k) == 0);
         stats_km_free(&k);
     }
-    /* The flats at either end, where few are followed (R reads the band at event times
-     * only). (a) 28 of 30 censored at 1, the other two responding at 5: past 1 only 2 are
+    /* Flats where few are followed (R reads the band at event times only). (a) 28 of 30
+     * censored at 1, the other two responding at 5: before any response, past 1 only 2 are
      * followed, 0.025^(1/2) = 0.158 <= .5, so the median's lower limit is 1, exclusive (R:
-     * 5). (b) 3 of 30 respond at 1, 20 are censored at 2 and 7 at 8: S(1) = .9, G =
-     * 3/(30*27), the 95% band .9^exp(1.959964 sqrt(G)/|ln .9|) = 0.72119 never reaches .5
-     * (R: NA). After 1, S(t) = S(1) S(t | 1): at alpha/4 each, S(1) >= .9^exp(2.241403
-     * sqrt(G)/|ln .9|) = 0.68076; past 1, 27 followed: 0.68076 * 0.0125^(1/27) = 0.57877 >
-     * .5; past 2, 7: 0.68076 * 0.0125^(1/7) = 0.36402 <= .5. Lower limit 2, exclusive, not
-     * the longest follow-up, 8. (c) The same with all 27 followed to 8: nobody past 8, so
-     * the median lies beyond it: 8, exclusive. */
+     * 5). (a2) The same with one of the 28 responding at 1 instead: S(1) = 29/30, G =
+     * 1/(30*29), m = 30, n = 2 past 1: the widened band is far below .5: still 1, exclusive
+     * (R's usual band: 5). (b) 3 of 30 respond at 1, 20 are censored at 2 and 7 at 8: S(1)
+     * = .9, G = 3/(30*27), the 95% band .9^exp(1.959964 sqrt(G)/|ln .9|) = 0.72119 never
+     * reaches .5 (R: NA). Past 2, 7 are followed of m = 30: theta = 1.959964 sqrt(G 30/7) /
+     * |ln .9| = 2.343689, .9^exp(theta) = 0.3335994 <= .5. Lower limit 2, exclusive, not
+     * the longest follow-up, 8 (R modified: 8, reading n = 7 only at 8). (c) The same with
+     * all 27 followed to 8: nobody past 8, so the median lies beyond it: 8, exclusive.
+     * These are whole numbers, so each "above x" is x + 1, closed; (b) again half a
+     * treatment later (times 1.5, 2.5, 8.5, as from another clock) keeps it open. */
     {
         double ta[30], tb[30];
         int ea[30], eb[30];
@@ -1066,20 +1080,30 @@ static void test_km(void)
             eb[i] = i < 3;
         }
         CHECK(stats_km(ta, ea, 30, 0.95, &k) == 0);
-        CHECK(k.q[1] == 5 && k.q_lo[1] == 1 && k.q_lo_open[1]);
+        CHECK(k.q[1] == 5 && k.q_lo[1] == 2 && !k.q_lo_open[1] && k.q_lo_censor[1]);
+        stats_km_free(&k);
+        ea[0] = 1;
+        CHECK(stats_km(ta, ea, 30, 0.95, &k) == 0);
+        CHECK(k.q[1] == 5 && k.q_lo[1] == 2 && k.q_lo_censor[1]);
         stats_km_free(&k);
         CHECK(stats_km(tb, eb, 30, 0.95, &k) == 0);
         CHECK(k.n_steps == 1);
         if (k.n_steps == 1)
             CHECK_NEAR(k.step[0].lo, 0.72119290, 1e-8);
-        CHECK(isnan(k.q[1]) && k.q_lo[1] == 2 && k.q_lo_open[1] && isnan(k.q_hi[1]));
+        CHECK(isnan(k.q[1]) && k.q_lo[1] == 3 && !k.q_lo_open[1] && isnan(k.q_hi[1]));
         /* q25 (S <= .75): the band reaches it at 1 (0.72119), R's rule, closed */
-        CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0]);
+        CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && !k.q_lo_censor[0]);
+        stats_km_free(&k);
+        double tb2[30];
+        for (int i = 0; i < 30; i++)
+            tb2[i] = tb[i] + 0.5;
+        CHECK(stats_km(tb2, eb, 30, 0.95, &k) == 0);
+        CHECK(isnan(k.q[1]) && k.q_lo[1] == 2.5 && k.q_lo_open[1] && k.q_lo_censor[1]);
         stats_km_free(&k);
         for (int i = 3; i < 23; i++)
             tb[i] = 8;
         CHECK(stats_km(tb, eb, 30, 0.95, &k) == 0);
-        CHECK(isnan(k.q[1]) && k.q_lo[1] == 8 && k.q_lo_open[1]);
+        CHECK(isnan(k.q[1]) && k.q_lo[1] == 9 && !k.q_lo_open[1] && k.q_lo_censor[1]);
         stats_km_free(&k);
     }
     /* 1, 2+, 3: S(1) = 2/3, then the one left at 3 responds. Someone was censored before 3,
@@ -1105,8 +1129,9 @@ static void test_km(void)
     CHECK(stats_km(t4, none, 4, 0.95, &k) == 0);
     CHECK(k.n_steps == 0 && k.n_events == 0);
     CHECK(isnan(k.q[0]) && isnan(k.q[1]) && isnan(k.q_hi[1]));
-    /* no band at all: 4 followed past 0 bound S by 0.025^(1/4) = 0.3976 <= .5 */
-    CHECK(k.q_lo[1] == 0 && k.q_lo_open[1]);
+    /* no band at all: 4 followed past 0 bound S by 0.025^(1/4) = 0.3976 <= .5: above 0, in
+     * whole numbers 1 */
+    CHECK(k.q_lo[1] == 1 && !k.q_lo_open[1] && k.q_lo_censor[1]);
     /* Nobody was followed to 10: no bound. Followed to 2 or longer: 3 of the 4 (times 2, 3,
      * 4), none with the event, so the exact limit 0.025^(1/3) = exp(-3.688879/3) = 0.292402,
      * i.e. 1 - S <= 0.707598, the Clopper-Pearson upper limit for 0/3 (R: binom.test(0, 3)
