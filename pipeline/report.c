@@ -194,9 +194,10 @@ static void time_to_response(struct doc *d, const struct report_input *in)
              "Treatments received before the visit at which a patient first reports a 30%% "
              "improvement; patients who never do are censored at their last visit "
              "(Kaplan-Meier, Greenwood variance, log-log 95%% intervals; median by "
-             "Brookmeyer-Crowley; at 0%% or 100%%, where that interval does not exist, the "
-             "nearest one that does bounds it, since the share cannot fall; where nobody "
-             "responded at all, the exact binomial limit for 0 of those followed that far). "
+             "Brookmeyer-Crowley, its lower limit also read past each censoring, where fewer "
+             "are followed (Dorey-Korn); at 0%% or 100%%, where that interval does not "
+             "exist, the nearest one that does bounds it, since the share cannot fall, or an "
+             "exact binomial limit where one holds). "
              "The worst case counts every dropout as a non-responder.");
     static const char *const head[] = {"Instrument", "Median sessions (95% CI)",
                                        "Responded by 3", "by 6", "by 8", "by 12",
@@ -475,7 +476,9 @@ static void methods(struct doc *d, const struct report_input *in)
                 "for the median (the method is named beside each number).",
              c->boot_reps, (unsigned long long)c->seed);
     doc_item(d, "Time to response: Kaplan-Meier over treatments received, Greenwood variance, "
-                "log-log transformed intervals, Brookmeyer-Crowley interval for the median.");
+                "log-log transformed intervals, Brookmeyer-Crowley interval for the median with "
+                "its lower limit also read past each censoring (Dorey-Korn's effective-n "
+                "widening, as R's conf.lower = \"modified\").");
     doc_item(d, "Missing data: complete cases are primary; baseline observation carried forward "
                 "over everyone with a baseline is a sensitivity analysis.");
     doc_item(d, "Versions: outcomes %s, GSL %s, gnuplot %s.", OUTCOMES_VERSION, GSL_VERSION,
