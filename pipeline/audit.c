@@ -679,6 +679,7 @@ static int km_copy(const struct km *src, struct km *dst)
     *dst = *src;
     dst->step = NULL;
     dst->followed = NULL;
+    dst->cens = NULL;
     if (src->n_steps) {
         dst->step = malloc(src->n_steps * sizeof *dst->step);
         if (!dst->step)
@@ -692,6 +693,14 @@ static int km_copy(const struct km *src, struct km *dst)
             return -1;
         }
         memcpy(dst->followed, src->followed, src->n_followed * sizeof *dst->followed);
+    }
+    if (src->n_cens) {
+        dst->cens = malloc(src->n_cens * sizeof *dst->cens);
+        if (!dst->cens) {
+            stats_km_free(dst);
+            return -1;
+        }
+        memcpy(dst->cens, src->cens, src->n_cens * sizeof *dst->cens);
     }
     return 0;
 }

@@ -1274,6 +1274,9 @@ void stats_km_free(struct km *k)
     free(k->followed);
     k->followed = NULL;
     k->n_followed = 0;
+    free(k->cens);
+    k->cens = NULL;
+    k->n_cens = 0;
 }
 
 static void km_nan(struct km *o, size_t n)
@@ -1284,6 +1287,8 @@ static void km_nan(struct km *o, size_t n)
     o->step = NULL;
     o->followed = NULL;
     o->n_followed = 0;
+    o->cens = NULL;
+    o->n_cens = 0;
     o->level = NAN;
     for (int i = 0; i < 3; i++) {
         o->q[i] = o->q_lo[i] = o->q_hi[i] = NAN;
@@ -1483,6 +1488,21 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
                     (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
     }
 
+    if (ncen) {
+        size_t nd = 0;
+        for (size_t i = 0; i < ncen; i++)
+            nd += i == 0 || ct[i] != ct[i - 1];
+        out->cens = malloc(nd * sizeof *out->cens);
+        if (!out->cens) {
+            stats_km_free(out);
+            km_nan(out, n);
+            goto out;
+        }
+        for (size_t i = 0; i < ncen; i++)
+            if (i == 0 || ct[i] != ct[i - 1])
+                out->cens[out->n_cens++] = (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
+    }
+
     cx = malloc((ns + 1) * sizeof *cx);
     cy = malloc((ns + 1) * sizeof *cy);
     cl = malloc((ns + 1) * sizeof *cl);
@@ -1600,6 +1620,31 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
     *surv = st->surv;
     *lo = st->lo;   /* at S = 0 the step holds its bound (stats_km) */
     *hi = st->hi;
+    if (!(st->surv > 0) || t == st->t || !k->n_cens)
+        return;
+    /* On the flat after the step, past the last censoring c before t (at the step's time
+     * or later) fewer are followed than were at risk at the step: widen as the quantiles'
+     * lower limits do (km_q_lo_censored), n those followed past c. */
+    size_t i = 0, j = k->n_cens;   /* the first censoring time >= t */
+    while (i < j) {
+        size_t mid = i + (j - i) / 2;
+        if (k->cens[mid].t < t)
+            i = mid + 1;
+        else
+            j = mid;
+    }
+    if (i == 0 || k->cens[i - 1].t < st->t)
+        return;   /* nobody censored on the flat before t */
+    long nt = i < k->n_cens ? k->cens[i].n : 0;   /* censored past c, then events past t */
+    for (size_t e = a; e < k->n_steps; e++)
+        nt += k->step[e].n_event;
+    if (nt == 0) {
+        *lo = 0;   /* nobody followed past c */
+        return;
+    }
+    double sg = st->se / st->surv;   /* sqrt(G) */
+    *lo = pow(st->surv, exp(z_crit(k->level) * sg * sqrt((double)st->n_risk / (double)nt) /
+                             fabs(log(st->surv))));
 }
 
 /* ------------------------------------------------------------------ ANCOVA */

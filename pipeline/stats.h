@@ -167,6 +167,10 @@ struct km {
      * (Added.) */
     struct km_followed { double t; long n; } *followed;
     size_t n_followed;
+    /* Each distinct censoring time and how many were censored then or later, always (for
+     * stats_km_at's widening on flats); NULL when nobody was censored. Owned. (Added.) */
+    struct km_followed *cens;
+    size_t n_cens;
     double level;           /* the level the CIs were made at */
 };
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out);
@@ -180,6 +184,9 @@ void stats_km_free(struct km *k);
  * censoring each of them is a Bernoulli trial with P(event by t) = 1 - S(t); lo NAN when
  * nobody was followed to t. All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);
+/* Between events lo is, as for the quantiles, Dorey-Korn's widened band (R's conf.lower =
+ * "modified"): the variance times m/n_t, m at risk at the last event, n_t followed to t or
+ * longer; 0 when nobody is. */
 /* With no events: how many were followed to t or longer (time >= t); -1 when k has events
  * or no data, or t is NAN. (Added.) */
 long stats_km_followed(const struct km *k, double t);

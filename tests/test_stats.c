@@ -943,6 +943,17 @@ static void test_km(void)
     CHECK(isnan(k.q_hi[1]) && isnan(k.q_hi[2]));
     stats_km_at(&k, 15, &s, &lo, &hi);
     CHECK_NEAR(s, 0.690, 5e-4);
+    /* Nobody censored in [13, 15): the band at 13 as it is, R's 0.431610222. */
+    CHECK_NEAR(lo, 0.431610222, 1e-9);
+    /* On the flat after 10, past the censoring at 10: the widened band of the median's
+     * lower limit above, 0.4803217 (R modified: 0.480321710 at 11); hi is not widened. */
+    stats_km_at(&k, 10.5, &s, &lo, &hi);
+    CHECK_NEAR(s, 0.7529412, 1e-7);
+    CHECK_NEAR(lo, 0.480321710, 1e-9);
+    CHECK_NEAR(hi, 0.8893618352, 1e-9);   /* R: summary(fit, times = 10)$upper */
+    /* At the event time itself, the band as it is (R's usual: 0.5032). */
+    stats_km_at(&k, 10, &s, &lo, &hi);
+    CHECK_NEAR(lo, 0.503199511, 1e-9);
     stats_km_free(&k);
 
     /* Flats exactly at a quantile, R quantile.survfit's midpoint rule.
