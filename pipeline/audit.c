@@ -821,8 +821,7 @@ static int k_km_median(const struct ctx *x, const struct claim *c, struct audit_
                     "too few were followed to place it later (band widened for censoring)",
                  r->lo);
     else if (km.q_lo_censor[1])
-        note_add(r, "CI lower limit read past a censoring, where fewer are followed (band "
-                    "widened, Dorey-Korn)");
+        note_add(r, "CI lower limit read past a censoring, where fewer are followed");
     if (isnan(r->hi)) {
         r->hi = INFINITY;
         note_add(r, "CI upper limit not reached (open-ended)");

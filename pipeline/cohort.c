@@ -21,7 +21,7 @@ const char *cohort_km_q_method(const struct km *k, int q)
                "past a censoring, where fewer are followed)";
     if (k->q_lo_censor[q])
         return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower limit read past a "
-               "censoring, where fewer are followed (Dorey-Korn)";
+               "censoring, where fewer are followed";
     return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)";
 }
 

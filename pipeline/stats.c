@@ -1340,6 +1340,9 @@ static void km_q_lo_censored(struct km *o, const double *et, size_t nev, const d
                 continue;   /* the last of a tie speaks for it */
             if (!isnan(at) && x >= at)
                 break;
+            if (discrete && count_above(et, nev, x) != count_above(et, nev, x + 1))
+                continue;   /* whole numbers: past x is x + 1, a response time, whose own
+                               band is the one that holds there */
             while (k < o->n_steps && o->step[k].t <= x)
                 k++;
             size_t n = count_above(et, nev, x) + count_above(ct, ncen, x);

@@ -184,9 +184,12 @@ void stats_km_free(struct km *k);
  * censoring each of them is a Bernoulli trial with P(event by t) = 1 - S(t); lo NAN when
  * nobody was followed to t. All NAN when k is NULL/empty or t is NAN. */
 void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi);
-/* Between events lo is, as for the quantiles, Dorey-Korn's widened band (R's conf.lower =
- * "modified"): the variance times m/n_t, m at risk at the last event, n_t followed to t or
- * longer; 0 when nobody is. */
+/* Between events, past the last censoring c on the flat (the step's time <= c < t), lo is
+ * the quantiles' widened band: the variance times m/n, m at risk at the step, n those
+ * followed past c; 0 when nobody is. (R's conf.lower = "modified" widens at c itself, with
+ * those censored at c still counted.) hi is not widened. Before the first event lo is the
+ * first step's carried back, not the quantiles' exact bound (see above: responses recorded
+ * late). */
 /* With no events: how many were followed to t or longer (time >= t); -1 when k has events
  * or no data, or t is NAN. (Added.) */
 long stats_km_followed(const struct km *k, double t);

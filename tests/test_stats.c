@@ -869,9 +869,10 @@ static void test_km(void)
     /* R's lower limit of the first quartile is 1, read off the band at the first event as
      * if S were known to be 1 before it. Before t = 1 the 6 followed with no event bound S
      * only by 0.025^(1/6) = 0.5407, at or below .75: the quartile may lie just above 0, so
-     * its lower limit is 0, exclusive; in whole numbers (these times are) that is 1,
-     * closed, R's value again. For the median (.5407 > .5) and q75 R's stand. */
-    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && k.q_lo_censor[0]);
+     * its lower limit is 0, exclusive; in whole numbers (these times are) past 0 is 1, a
+     * response time whose own band holds there: R's 1 again, the band's own. For the
+     * median (.5407 > .5) and q75 R's stand. */
+    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && !k.q_lo_censor[0]);
     CHECK_NEAR(k.q_lo[1], 1, 0);
     CHECK_NEAR(k.q_lo[2], 2, 0);
     CHECK(!k.q_lo_open[1] && !k.q_lo_open[2]);
@@ -968,8 +969,9 @@ static void test_km(void)
     CHECK_NEAR(k.q[2], 3.5, 0);
     /* R 4.2: lower 1 1 1, upper 3 NA NA. Before t = 1, 4 followed with no event bound S
      * only by 0.025^(1/4) = 0.3976: at or below .75 and .5, so those two lower limits are
-     * 0, exclusive (1 in whole numbers, R's again); above .25, so q75's stays 1. */
-    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && k.q_lo[1] == 1 && k.q_lo_censor[1]);
+     * 0, exclusive; in whole numbers past 0 is 1, a response time whose own band holds
+     * there: R's 1 again. Above .25, so q75's is 1 anyway. */
+    CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && k.q_lo[1] == 1 && !k.q_lo_censor[1]);
     CHECK(k.q_lo[2] == 1 && !k.q_lo_open[2]);
     CHECK_NEAR(k.q_hi[0], 3, 0);
     CHECK(isnan(k.q_hi[1]));
@@ -1022,7 +1024,7 @@ static void test_km(void)
     stats_km_at(&k, 1, &s, &lo, &hi);
     CHECK(s == 0 && lo == 0);
     CHECK_NEAR(hi, 0.975, 1e-15);
-    CHECK(k.q_lo[1] == 1 && !k.q_lo_open[1] && k.q_lo_censor[1]);
+    CHECK(k.q_lo[1] == 1 && !k.q_lo_open[1] && !k.q_lo_censor[1]);   /* 1 is a response time */
     CHECK(isnan(k.q_hi[1]));
     stats_km_at(&k, 0.5, &s, &lo, &hi);
     CHECK(s == 1 && hi == 1 && isnan(lo));
@@ -1105,6 +1107,27 @@ static void test_km(void)
         /* q25 (S <= .75): the band reaches it at 1 (0.72119), R's rule, closed */
         CHECK(k.q_lo[0] == 1 && !k.q_lo_open[0] && !k.q_lo_censor[0]);
         stats_km_free(&k);
+        /* Whole numbers, and past the censoring the next time is a response time: 450 of
+         * 1000 respond at 1, 450 are censored at 2, 1 responds at 3, 99 are censored at 10.
+         * Past 2 is 3, whose own band holds there (lo 0.5115 > .5: the median is above 3),
+         * not the widened one; and past 10 nobody is followed: at least 11. */
+        {
+            enum { NB = 1000 };
+            double *tt = malloc(NB * sizeof *tt);
+            int *ee = malloc(NB * sizeof *ee);
+            for (int i = 0; i < NB; i++) {
+                tt[i] = i < 450 ? 1 : i < 900 ? 2 : i == 900 ? 3 : 10;
+                ee[i] = i < 450 || i == 900;
+            }
+            CHECK(stats_km(tt, ee, NB, 0.95, &k) == 0);
+            CHECK(k.n_steps == 2);
+            if (k.n_steps == 2)
+                CHECK(k.step[1].lo > 0.5 && k.step[1].lo < 0.52);
+            CHECK(isnan(k.q[1]) && k.q_lo[1] == 11 && !k.q_lo_open[1] && k.q_lo_censor[1]);
+            stats_km_free(&k);
+            free(tt);
+            free(ee);
+        }
         double tb2[30];
         for (int i = 0; i < 30; i++)
             tb2[i] = tb[i] + 0.5;
