@@ -673,34 +673,31 @@ static int km_memo_hit(const struct km_memo *k, int instr, const struct claim *c
     return 0;
 }
 
+/* A malloc'd copy of n elements of size bytes at src; NULL for none (n = 0) or out of memory
+ * (*fail set). */
+static void *dup_n(const void *src, size_t n, size_t size, int *fail)
+{
+    if (!n)
+        return NULL;
+    void *d = malloc(n * size);
+    if (!d)
+        *fail = 1;
+    else
+        memcpy(d, src, n * size);
+    return d;
+}
+
 /* A copy of src the caller owns (free with stats_km_free); -1 when out of memory. */
 static int km_copy(const struct km *src, struct km *dst)
 {
+    int fail = 0;
     *dst = *src;
-    dst->step = NULL;
-    dst->followed = NULL;
-    dst->cens = NULL;
-    if (src->n_steps) {
-        dst->step = malloc(src->n_steps * sizeof *dst->step);
-        if (!dst->step)
-            return -1;
-        memcpy(dst->step, src->step, src->n_steps * sizeof *dst->step);
-    }
-    if (src->n_followed) {
-        dst->followed = malloc(src->n_followed * sizeof *dst->followed);
-        if (!dst->followed) {
-            stats_km_free(dst);
-            return -1;
-        }
-        memcpy(dst->followed, src->followed, src->n_followed * sizeof *dst->followed);
-    }
-    if (src->n_cens) {
-        dst->cens = malloc(src->n_cens * sizeof *dst->cens);
-        if (!dst->cens) {
-            stats_km_free(dst);
-            return -1;
-        }
-        memcpy(dst->cens, src->cens, src->n_cens * sizeof *dst->cens);
+    dst->step = dup_n(src->step, src->n_steps, sizeof *src->step, &fail);
+    dst->followed = dup_n(src->followed, src->n_followed, sizeof *src->followed, &fail);
+    dst->cens = dup_n(src->cens, src->n_cens, sizeof *src->cens, &fail);
+    if (fail) {
+        stats_km_free(dst);
+        return -1;
     }
     return 0;
 }

@@ -1371,6 +1371,23 @@ static void km_q_lo_censored(struct km *o, const double *et, size_t nev, const d
     }
 }
 
+/* The distinct values of sorted a (n > 0) with how many of a are at or above each, into
+ * *out (malloc'd, *nout entries). Returns -1 when out of memory. */
+static int km_tail_counts(const double *a, size_t n, struct km_followed **out, size_t *nout)
+{
+    size_t nd = 0;
+    for (size_t i = 0; i < n; i++)
+        nd += i == 0 || a[i] != a[i - 1];
+    *out = malloc(nd * sizeof **out);
+    if (!*out)
+        return -1;
+    *nout = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || a[i] != a[i - 1])
+            (*out)[(*nout)++] = (struct km_followed){.t = a[i], .n = (long)(n - i)};
+    return 0;
+}
+
 int stats_km(const double *time, const int *event, size_t n, double level, struct km *out)
 {
     km_nan(out, n);
@@ -1474,36 +1491,13 @@ int stats_km(const double *time, const int *event, size_t n, double level, struc
     out->step = st;
     out->level = level;
     st = NULL;
-    if (nev == 0) {
-        /* Every time is a censoring: keep how many were followed to each time or longer. */
-        size_t nd = 0;
-        for (size_t i = 0; i < ncen; i++)
-            nd += i == 0 || ct[i] != ct[i - 1];
-        out->followed = malloc(nd * sizeof *out->followed);
-        if (!out->followed) {
-            stats_km_free(out);
-            km_nan(out, n);
-            goto out;
-        }
-        for (size_t i = 0; i < ncen; i++)
-            if (i == 0 || ct[i] != ct[i - 1])
-                out->followed[out->n_followed++] =
-                    (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
-    }
-
-    if (ncen) {
-        size_t nd = 0;
-        for (size_t i = 0; i < ncen; i++)
-            nd += i == 0 || ct[i] != ct[i - 1];
-        out->cens = malloc(nd * sizeof *out->cens);
-        if (!out->cens) {
-            stats_km_free(out);
-            km_nan(out, n);
-            goto out;
-        }
-        for (size_t i = 0; i < ncen; i++)
-            if (i == 0 || ct[i] != ct[i - 1])
-                out->cens[out->n_cens++] = (struct km_followed){.t = ct[i], .n = (long)(ncen - i)};
+    /* Each censoring time and how many were censored then or later; with no events that is
+     * also how many were followed to each time or longer. */
+    if ((ncen && km_tail_counts(ct, ncen, &out->cens, &out->n_cens)) ||
+        (nev == 0 && km_tail_counts(ct, ncen, &out->followed, &out->n_followed))) {
+        stats_km_free(out);
+        km_nan(out, n);
+        goto out;
     }
 
     cx = malloc((ns + 1) * sizeof *cx);

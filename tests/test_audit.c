@@ -525,6 +525,36 @@ static void test_no_responders(void)
     dataset_free(&ds);
 }
 
+/* Patients in groups, each seen at baseline (pain 10, session 1, day 0) and once more. */
+struct second_visit {
+    int n, day, session;
+    double pain;
+};
+
+/* Build pain patients from groups g[0..ng), work out their measures and audit cs on them;
+ * the caller frees ps, res and ds. */
+static void audit_second_visits(const struct claim_set *cs, const struct second_visit *g,
+                                size_t ng, struct dataset *ds, struct patient_set *ps,
+                                struct audit_result *res)
+{
+    static const char *const instr[] = {"pain"};
+    struct out_error e = {0};
+    dataset_init(ds);
+    if (dataset_set_instruments(ds, &builtin, instr, 1))
+        die_oom();
+    int id_n = 0;
+    for (size_t k = 0; k < ng; k++)
+        for (int i = 0; i < g[k].n; i++) {
+            char id[16];
+            snprintf(id, sizeof id, "V%03d", id_n++);
+            addv(ds, id, 0, 1, 10, NAN, -1);
+            addv(ds, id, g[k].day, g[k].session, g[k].pain, NAN, -1);
+        }
+    audit_result_init(res);
+    CHECK(patient_compute(ds, NULL, ps, &e) == 0);
+    CHECK(audit_run(cs, ds, ps, NULL, res, &e) == 0);
+}
+
 /* Kaplan-Meier limits where the log-log band does not exist. */
 static void test_km_limits(void)
 {
@@ -533,7 +563,6 @@ static void test_km_limits(void)
     struct claim_set cs;
     struct audit_result res;
     struct out_error e = {0};
-    static const char *const instr[] = {"pain"};
     const struct audit_row *r;
     claim_set_init(&cs);
     const char *rows =
@@ -548,18 +577,8 @@ static void test_km_limits(void)
      * nobody was censored, so all 30 are known responders by 1: 1 - S(1) >= 0.025^(1/30) =
      * 0.8842967 (binom.test(30, 30) lower limit) and the median's interval is [1, 1]. "3-6
      * treatments" is contradicted (with both limits "not reached" it was inconclusive). */
-    dataset_init(&ds);
-    if (dataset_set_instruments(&ds, &builtin, instr, 1))
-        die_oom();
-    for (int i = 0; i < 30; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "A%02d", i);
-        addv(&ds, id, 0, 1, 10, NAN, -1);
-        addv(&ds, id, 7, 2, 5, NAN, -1);
-    }
-    audit_result_init(&res);
-    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
-    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    static const struct second_visit all[] = {{30, 7, 2, 5}};
+    audit_second_visits(&cs, all, 1, &ds, &ps, &res);
     if ((r = row_of(&res, "KR", ""))) {
         CHECK(r->n == 30 && r->est == 1 && r->lo == 1 && r->hi == 1 && !r->ci_lo_open);
         CHECK(r->verdict == V_CONTRADICTED);
@@ -582,21 +601,8 @@ static void test_km_limits(void)
      * all 31 are known responders, but all 30 at risk at 2 responded: S(2) <= 1 -
      * 0.025^(1/30) = 0.1157 < 1/2, so the median's interval is [2, 2] (with the upper limit
      * "not reached" 3-6 was inconclusive). */
-    dataset_init(&ds);
-    if (dataset_set_instruments(&ds, &builtin, instr, 1))
-        die_oom();
-    for (int i = 0; i < 31; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "R%02d", i);
-        addv(&ds, id, 0, 1, 10, NAN, -1);
-        if (i < 30)
-            addv(&ds, id, 14, 3, 5, NAN, -1);
-        else
-            addv(&ds, id, 7, 2, 10, NAN, -1);
-    }
-    audit_result_init(&res);
-    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
-    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    static const struct second_visit censored_first[] = {{30, 14, 3, 5}, {1, 7, 2, 10}};
+    audit_second_visits(&cs, censored_first, 2, &ds, &ps, &res);
     if ((r = row_of(&res, "KR", "")))   /* median [2, 2] against 3-6 */
         CHECK(r->n == 31 && r->est == 2 && r->lo == 2 && r->hi == 2 &&
               r->verdict == V_CONTRADICTED);
@@ -609,21 +615,8 @@ static void test_km_limits(void)
      * one is followed, 0.025^(1/1) = 0.025 <= 1/2: the median lies above 1, at least 2 in
      * whole treatments: [2, inf), not beyond 6 as the longest follow-up alone would say.
      * "At most 6" is inconclusive. */
-    dataset_init(&ds);
-    if (dataset_set_instruments(&ds, &builtin, instr, 1))
-        die_oom();
-    for (int i = 0; i < 20; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "N%02d", i);
-        addv(&ds, id, 0, 1, 10, NAN, -1);
-        if (i)
-            addv(&ds, id, 7, 2, 9, NAN, -1);
-        else
-            addv(&ds, id, 42, 7, 9, NAN, -1);
-    }
-    audit_result_init(&res);
-    CHECK(patient_compute(&ds, NULL, &ps, &e) == 0);
-    CHECK(audit_run(&cs, &ds, &ps, NULL, &res, &e) == 0);
+    static const struct second_visit none[] = {{1, 42, 7, 9}, {19, 7, 2, 9}};
+    audit_second_visits(&cs, none, 2, &ds, &ps, &res);
     if ((r = row_of(&res, "KL6", ""))) {
         CHECK(r->n == 20 && isnan(r->est));
         CHECK(r->lo == 2 && !r->ci_lo_open && isinf(r->hi));

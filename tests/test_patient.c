@@ -1685,27 +1685,24 @@ static void test_csv_errors(void)
     expect_error(s, 4, 4, "direction: invalid value");
     free(s);
     /* Flags are 0, 1 or empty as written: 01 and +1 once read as 1, and a rewrite of such
-     * a file was not the file. Columns 16 and 22 are resp30 and responded. */
-    s = replace_field(good, "c,1,pain,lower", 16, "01");
-    expect_error(s, 4, 16, "resp30: invalid value");
-    free(s);
-    s = replace_field(good, "c,1,pain,lower", 22, "+1");
-    expect_error(s, 4, 22, "responded: invalid value");
-    free(s);
-    /* Integers likewise as %ld writes them: c's n_visits (column 5) is 2, and "+2", "02"
-     * and "2 " are not; an optional count written "-0" is not -1 or 0 either. */
-    s = replace_field(good, "c,1,pain,lower", 5, "+2");
-    expect_error(s, 4, 5, "n_visits: invalid value");
-    free(s);
-    s = replace_field(good, "c,1,pain,lower", 5, "02");
-    expect_error(s, 4, 5, "n_visits: invalid value");
-    free(s);
-    s = replace_field(good, "c,1,pain,lower", 23, "-0");
-    expect_error(s, 4, 23, "sessions_to_response: invalid value");
-    free(s);
-    s = replace_field(good, "c,1,pain,lower", 2, "01");
-    expect_error(s, 4, 2, "episode: invalid value");
-    free(s);
+     * a file was not the file. Integers likewise as %ld writes them: c's n_visits is 2,
+     * and "+2", "02" and "2 " are not; an optional count written "-0" is not -1 or 0
+     * either. Columns: 2 episode, 5 n_visits, 16 resp30, 22 responded, 23
+     * sessions_to_response. */
+    static const struct {
+        int col;
+        const char *cell, *want;
+    } not_as_written[] = {
+        {16, "01", "resp30: invalid value"},   {22, "+1", "responded: invalid value"},
+        {5, "+2", "n_visits: invalid value"},  {5, "02", "n_visits: invalid value"},
+        {5, "2 ", "n_visits: invalid value"},  {23, "-0", "sessions_to_response: invalid value"},
+        {2, "01", "episode: invalid value"},
+    };
+    for (size_t i = 0; i < sizeof not_as_written / sizeof not_as_written[0]; i++) {
+        s = replace_field(good, "c,1,pain,lower", not_as_written[i].col, not_as_written[i].cell);
+        expect_error(s, 4, not_as_written[i].col, not_as_written[i].want);
+        free(s);
+    }
     /* c's sleep row, 4 -> 6, as a lower-is-better instrument would have it (change -2,
      * pct -50, not a responder): the row is consistent, the table disagrees. */
     s = replace(good, "c,1,sleep,higher,2,2,2024-01-01,2024-01-08,1,2,4,6,2,50,0,1,1,",
