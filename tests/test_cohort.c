@@ -1636,10 +1636,43 @@ static void test_by_many_values(void)
     dataset_free(&ds);
 }
 
+/* The quantile rows' method names where the lower limit came from: the band's own; read
+ * past a censoring in whole numbers (closed); or not whole numbers (exclusive). 28 of 30
+ * censored at 1 and 2 responding at 5 put the median's lower limit past the censoring
+ * (test_stats: 0.025^(1/2) <= .5), q75's too; 2.5 instead of 1 keeps it exclusive. */
+static void test_km_q_method(void)
+{
+    double t[30];
+    int e[30];
+    for (int i = 0; i < 30; i++) {
+        t[i] = i < 28 ? 1 : 5;
+        e[i] = i >= 28;
+    }
+    struct km k;
+    CHECK(stats_km(t, e, 30, 0.95, &k) == 0);
+    CHECK_STR(cohort_km_q_method(&k, 1), "Kaplan-Meier, Brookmeyer-Crowley CI (log-log); lower "
+                                         "limit read past a censoring, where fewer are followed");
+    stats_km_free(&k);
+    for (int i = 0; i < 28; i++)
+        t[i] = 2.5;
+    CHECK(stats_km(t, e, 30, 0.95, &k) == 0);
+    CHECK_CONTAINS(cohort_km_q_method(&k, 1), "lower limit exclusive");
+    stats_km_free(&k);
+    static const double g[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
+                               19, 20};
+    int all[20];
+    for (int i = 0; i < 20; i++)
+        all[i] = 1;
+    CHECK(stats_km(g, all, 20, 0.95, &k) == 0);   /* nobody censored: the band's own */
+    CHECK_STR(cohort_km_q_method(&k, 1), "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)");
+    stats_km_free(&k);
+}
+
 int main(void)
 {
     gsl_set_error_handler_off();
     test_by_many_values();
+    test_km_q_method();
     test_main_cohort();
     test_evidence_rates();
     test_edges();
