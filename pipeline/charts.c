@@ -754,8 +754,8 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
     /* Where the band does not exist (0% before the first response, 100% once everyone
      * still followed has responded) the share cannot fall, so the nearest band bounds it,
      * as in the tables (stats_km_at): up to the first step's upper limit before it, from
-     * the last step's lower limit after 100%. The band is each step's: unlike the tables'
-     * (stats_km_at), it is not widened on a flat past a censoring. */
+     * the last step's lower limit after 100%. Past a censoring on a flat the caller's
+     * vertices widen it as the tables do (charts_build.h, charts_km_steps). */
     fputs("# block 0: session, share responded %, CI low %, CI high %\n", j.dat);
     double ps = 0, pl = 0, ph = m && isfinite(s[0].hi) ? 100 * s[0].hi : 0;
     fprintf(j.dat, "0 0 0 %.6g\n", ph);

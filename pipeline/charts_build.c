@@ -234,29 +234,59 @@ static void per_instrument(struct ctx *c, const struct dataset *ds, const struct
     add(c, rc, &ce, name, title,
         "Each patient's first and last score; points on the diagonal did not change.");
 
-    if (g && g->km.n_steps > 0) {
-        struct chart_step *st = malloc(g->km.n_steps * sizeof *st);
-        if (st) {
-            for (size_t i = 0; i < g->km.n_steps; i++) {
-                const struct km_step *s = &g->km.step[i];
-                st[i].t = s->t;
-                st[i].share = 1 - s->surv;
-                st[i].lo = isnan(s->hi) ? NAN : 1 - s->hi;
-                st[i].hi = isnan(s->lo) ? NAN : 1 - s->lo;
-                st[i].n_risk = s->n_risk;
-            }
-            snprintf(name, sizeof name, "km_%s", in->name);
-            snprintf(title, sizeof title, "Time to a 30%% improvement: %s", in->label);
-            o.name = name;
-            o.title = title;
-            rc = chart_km(&o, st, g->km.n_steps, g->km.n, g->km.n_events, NAN, NULL, 0, &ce);
-            add(c, rc, &ce, name, title,
-                "Kaplan-Meier share of patients who have reached a 30% improvement, by "
-                "treatments received, with its 95% band; the articles' 3-6 and 6-12 session "
-                "windows are shaded.");
-            free(st);
+    size_t n_st;
+    struct chart_step *st = g ? charts_km_steps(&g->km, &n_st) : NULL;
+    if (st) {
+        snprintf(name, sizeof name, "km_%s", in->name);
+        snprintf(title, sizeof title, "Time to a 30%% improvement: %s", in->label);
+        o.name = name;
+        o.title = title;
+        rc = chart_km(&o, st, n_st, g->km.n, g->km.n_events, NAN, NULL, 0, &ce);
+        add(c, rc, &ce, name, title,
+            "Kaplan-Meier share of patients who have reached a 30% improvement, by "
+            "treatments received, with its 95% band; the articles' 3-6 and 6-12 session "
+            "windows are shaded.");
+        free(st);
+    }
+}
+
+struct chart_step *charts_km_steps(const struct km *k, size_t *n_out)
+{
+    *n_out = 0;
+    if (!k || k->n_steps == 0 || !k->step)
+        return NULL;
+    struct chart_step *st = malloc((k->n_steps + k->n_cens) * sizeof *st);
+    if (!st)
+        return NULL;
+    size_t n = 0, c = 0;
+    long events_after = (long)k->n_events;   /* events at times >= the current one */
+    for (size_t i = 0; i < k->n_steps; i++) {
+        const struct km_step *s = &k->step[i];
+        st[n++] = (struct chart_step){ .t = s->t, .share = 1 - s->surv,
+                                       .lo = isnan(s->hi) ? NAN : 1 - s->hi,
+                                       .hi = isnan(s->lo) ? NAN : 1 - s->lo,
+                                       .n_risk = s->n_risk };
+        events_after -= s->n_event;
+        if (!(s->surv > 0))
+            break;   /* S = 0: nothing left to widen */
+        /* Censorings on the flat up to the next step (one at the next step's own time
+         * belongs to that step's flat). Those before the first step are not widened. */
+        double next = i + 1 < k->n_steps ? k->step[i + 1].t : INFINITY;
+        while (c < k->n_cens && k->cens[c].t < s->t)
+            c++;
+        for (; c < k->n_cens && k->cens[c].t < next; c++) {
+            double surv, lo, hi;
+            stats_km_at(k, nextafter(k->cens[c].t, INFINITY), &surv, &lo, &hi);
+            st[n++] = (struct chart_step){ .t = k->cens[c].t, .share = 1 - surv,
+                                           .lo = isnan(hi) ? NAN : 1 - hi,
+                                           .hi = isnan(lo) ? NAN : 1 - lo,
+                                           .n_risk = k->cens[c].t == s->t
+                                                         ? s->n_risk
+                                                         : k->cens[c].n + events_after };
         }
     }
+    *n_out = n;
+    return st;
 }
 
 /* Mean score by session with a 95% t interval, from the visit digest (digest.h). */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "charts.h"
+#include "charts_build.h"
 #include "escape.h"
 #include "gnuplot_run.h"
 
@@ -1536,6 +1537,74 @@ static void remove_tree(const char *dir)
     rmdir(dir);
 }
 
+/* The KM chart's band is the one the tables print (stats_km_at), also on a flat past a
+ * censoring. Freireich's 6-MP arm (test_stats has its published table): after the step at
+ * 10 (S = 18/21 16/17 14/15 = .7529412, share 24.70588%, m = 15 at risk, Greenwood
+ * G = 3/(21*18) + 1/(17*16) + 1/(15*14)), those followed past the censoring at 10 are 13
+ * (11 13 16 17 19 20 22 23 25 32 32 34 35) and past 11 are 12. Dorey-Korn's widened lower
+ * limit of S is S^exp(1.959964 sqrt(G 15/n) / |ln S|): .4803217 for n 13 (R's
+ * conf.lower = "modified" prints .480321710) and .4665990 for n 12, so the share's upper
+ * limit steps from the step's 49.68005% (1 - .503199511, R) to 51.96783% and 53.34010%;
+ * its lower limit stays 1 - .8893618 = 11.06382%. Past the last follow-up (35) nobody is
+ * followed: the upper limit is 100%. */
+static void test_km_flats(const char *dir)
+{
+    const double t6[] = {6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32,
+                         34, 35};
+    const int e6[] = {1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0};
+    struct km k;
+    CHECK(stats_km(t6, e6, 21, 0.95, &k) == 0);
+    size_t n;
+    struct chart_step *st = charts_km_steps(&k, &n);
+    CHECK(st != NULL);
+    /* 7 steps (6 7 10 13 16 22 23) and the 11 distinct censoring times, none before 6:
+     * 6 | 7 9 | 10 10 11 | 13 | 16 17 19 20 | 22 | 23 25 32 34 35. */
+    static const double want_t[] = {6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32,
+                                    34, 35};
+    /* At risk at each vertex: those followed to its time or longer. */
+    static const long want_r[] = {21, 21, 17, 16, 15, 15, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 2, 1};
+    CHECK(n == 18);
+    for (size_t i = 0; st && i < n && i < 18; i++) {
+        CHECK_NEAR(st[i].t, want_t[i], 0);
+        CHECK(st[i].n_risk == want_r[i]);
+    }
+    if (st && n == 18) {
+        CHECK_NEAR(st[4].hi, 1 - 0.503199511, 1e-9);   /* the step at 10 itself */
+        CHECK_NEAR(st[5].share, 1 - 0.7529412, 1e-7);
+        CHECK_NEAR(st[5].lo, 1 - 0.8893618352, 1e-9);
+        CHECK_NEAR(st[5].hi, 1 - 0.4803217099, 1e-9);
+        CHECK_NEAR(st[6].hi, 1 - 0.4665990450, 1e-9);
+        CHECK_NEAR(st[6].share, st[4].share, 0);
+        CHECK_NEAR(st[17].hi, 1, 0);
+        /* Each vertex agrees with what the tables read just past it (the last at its
+         * time: at 6 and 10 a censoring's follows the step's). */
+        for (size_t i = 0; i < n; i++) {
+            if (i + 1 < n && st[i + 1].t == st[i].t)
+                continue;
+            double s, lo, hi;
+            stats_km_at(&k, st[i].t + 0.5, &s, &lo, &hi);
+            CHECK_NEAR(st[i].share, 1 - s, 1e-12);
+            CHECK_NEAR(st[i].hi, 1 - lo, 1e-12);
+        }
+        struct out_error e;
+        struct chart_out o = { .dir = dir, .name = "km_flats" };
+        CHECK(chart_km(&o, st, n, 21, 9, NAN, NULL, 0, &e) == 0);
+        char *txt = slurp_in(dir, "km_flats.dat");
+        CHECK_CONTAINS(txt, "\n10 24.7059 11.0638 49.68\n10 24.7059 11.0638 51.9678\n"
+                            "11 24.7059 11.0638 51.9678\n11 24.7059 11.0638 53.3401\n");
+        free(txt);
+    }
+    free(st);
+    /* No steps: nothing to draw. */
+    const double t0[] = {3, 5};
+    const int e0[] = {0, 0};
+    struct km k0;
+    CHECK(stats_km(t0, e0, 2, 0.95, &k0) == 0);
+    CHECK(charts_km_steps(&k0, &n) == NULL && n == 0);
+    stats_km_free(&k0);
+    stats_km_free(&k);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/test_charts.XXXXXX");
@@ -1545,6 +1614,7 @@ int main(void)
     }
     test_esc_gnuplot();
     test_every_chart(g_dir);
+    test_km_flats(g_dir);
     test_empty(g_dir);
     test_hostile(g_dir);
     test_failures(g_dir);
