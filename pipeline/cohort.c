@@ -25,6 +25,23 @@ const char *cohort_km_q_method(const struct km *k, int q)
     return "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)";
 }
 
+void cohort_km_at_method(const struct km *k, double t, double share, char *buf, size_t size)
+{
+    /* With no response at all the limit is exact, not Greenwood's (stats_km_at). */
+    long nt = stats_km_followed(k, t);
+    if (nt > 0)
+        snprintf(buf, size, "no response: exact limit for 0 of %ld followed", nt);
+    else if (nt == 0)
+        snprintf(buf, size, "no response, and nobody followed that far");
+    else if (share == 1 && stats_km_all_events(k))
+        snprintf(buf, size, "all responded: exact limit for %zu of %zu", k->n, k->n);
+    else if (stats_km_widened(k, t))
+        snprintf(buf, size, "Kaplan-Meier 1-S, Greenwood log-log CI; upper limit widened past "
+                            "a censoring, where fewer are followed");
+    else
+        snprintf(buf, size, "Kaplan-Meier 1-S, Greenwood log-log CI");
+}
+
 void cohort_opts_default(struct cohort_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -1320,18 +1337,8 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
         for (int a = 0; a < KM_AT_N; a++) {
             char s[64];
             snprintf(s, sizeof s, "responded_by_%d", cohort_km_at[a]);
-            /* With no response at all the limit is exact, not Greenwood's (stats_km_at). */
-            long nt = stats_km_followed(&g->km, cohort_km_at[a]);
-            char how[96];
-            if (nt > 0)
-                snprintf(how, sizeof how, "no response: exact limit for 0 of %ld followed", nt);
-            else if (nt == 0)
-                snprintf(how, sizeof how, "no response, and nobody followed that far");
-            else if (g->km_at[a] == 1 && stats_km_all_events(&g->km))
-                snprintf(how, sizeof how, "all responded: exact limit for %zu of %zu",
-                         g->km.n, g->km.n);
-            else
-                snprintf(how, sizeof how, "Kaplan-Meier 1-S, Greenwood log-log CI");
+            char how[128];
+            cohort_km_at_method(&g->km, cohort_km_at[a], g->km_at[a], how, sizeof how);
             row(fp, g, s, g->km.n, g->km_at[a], g->km_at_lo[a], g->km_at_hi[a], how);
             snprintf(s, sizeof s, "responded_by_%d_worst_case", cohort_km_at[a]);
             row(fp, g, s, g->n_patients, g->worst_at[a], NAN, NAN,

@@ -205,5 +205,9 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e);
 /* The method text of Kaplan-Meier quantile q (0, 1, 2 for q25, median, q75) of k: names an
  * exclusive lower limit (stats.h, q_lo_open). */
 const char *cohort_km_q_method(const struct km *k, int q);
+/* The method text of the share responded by session t (share: stats_km_at's 1 - S there)
+ * into buf: names the exact limits with no response or all responded, and an upper limit
+ * widened past a censoring (stats_km_widened). */
+void cohort_km_at_method(const struct km *k, double t, double share, char *buf, size_t size);
 
 #endif

@@ -1574,12 +1574,10 @@ long stats_km_followed(const struct km *k, double t)
     return i < k->n_followed ? k->followed[i].n : 0;
 }
 
-void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi)
+/* The count of steps with time <= t. */
+static size_t km_steps_upto(const struct km *k, double t)
 {
-    *surv = *lo = *hi = NAN;
-    if (!k || isnan(t) || (k->n_steps && !k->step))
-        return;
-    size_t a = 0, b = k->n_steps;   /* count of steps with time <= t */
+    size_t a = 0, b = k->n_steps;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
         if (k->step[mid].t <= t)
@@ -1587,6 +1585,49 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
         else
             b = mid;
     }
+    return a;
+}
+
+/* On the flat after step a - 1 (S > 0 there, t past its time), past the last censoring c
+ * before t (at the step's time or later) fewer are followed than were at risk at the step:
+ * how many are followed past c, or -1 when nobody was censored on the flat before t (no
+ * widening). */
+static long km_flat_followed(const struct km *k, size_t a, double t)
+{
+    if (a == 0 || !k->n_cens)
+        return -1;
+    const struct km_step *st = &k->step[a - 1];
+    if (!(st->surv > 0) || t == st->t)
+        return -1;
+    size_t i = 0, j = k->n_cens;   /* the first censoring time >= t */
+    while (i < j) {
+        size_t mid = i + (j - i) / 2;
+        if (k->cens[mid].t < t)
+            i = mid + 1;
+        else
+            j = mid;
+    }
+    if (i == 0 || k->cens[i - 1].t < st->t)
+        return -1;
+    long nt = i < k->n_cens ? k->cens[i].n : 0;   /* censored past c, then events past t */
+    for (size_t e = a; e < k->n_steps; e++)
+        nt += k->step[e].n_event;
+    return nt;
+}
+
+int stats_km_widened(const struct km *k, double t)
+{
+    if (!k || isnan(t) || !k->n_steps || !k->step)
+        return 0;
+    return km_flat_followed(k, km_steps_upto(k, t), t) >= 0;
+}
+
+void stats_km_at(const struct km *k, double t, double *surv, double *lo, double *hi)
+{
+    *surv = *lo = *hi = NAN;
+    if (!k || isnan(t) || (k->n_steps && !k->step))
+        return;
+    size_t a = km_steps_upto(k, t);
     /* Where the log-log band does not exist before the first event t1 (S = 1; R gives NA)
      * S's monotonicity still bounds it: S(t) >= S(t1) >= lo(t1). So the nearest band that
      * exists is carried back, a conservative interval rather than none, or a false [1, 1].
@@ -1617,24 +1658,11 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
     *surv = st->surv;
     *lo = st->lo;   /* at S = 0 the step holds its bound (stats_km) */
     *hi = st->hi;
-    if (!(st->surv > 0) || t == st->t || !k->n_cens)
+    /* Widen as the quantiles' lower limits do (km_q_lo_censored), n those followed past
+     * the last censoring on the flat before t. */
+    long nt = km_flat_followed(k, a, t);
+    if (nt < 0)
         return;
-    /* On the flat after the step, past the last censoring c before t (at the step's time
-     * or later) fewer are followed than were at risk at the step: widen as the quantiles'
-     * lower limits do (km_q_lo_censored), n those followed past c. */
-    size_t i = 0, j = k->n_cens;   /* the first censoring time >= t */
-    while (i < j) {
-        size_t mid = i + (j - i) / 2;
-        if (k->cens[mid].t < t)
-            i = mid + 1;
-        else
-            j = mid;
-    }
-    if (i == 0 || k->cens[i - 1].t < st->t)
-        return;   /* nobody censored on the flat before t */
-    long nt = i < k->n_cens ? k->cens[i].n : 0;   /* censored past c, then events past t */
-    for (size_t e = a; e < k->n_steps; e++)
-        nt += k->step[e].n_event;
     if (nt == 0) {
         *lo = 0;   /* nobody followed past c */
         return;

@@ -190,6 +190,8 @@ void stats_km_at(const struct km *k, double t, double *surv, double *lo, double 
  * those censored at c still counted.) hi is not widened. Before the first event lo is the
  * first step's carried back, not the quantiles' exact bound (see above: responses recorded
  * late). */
+/* 1 when stats_km_at(k, t) widens lo on a flat past a censoring (above), else 0. (Added.) */
+int stats_km_widened(const struct km *k, double t);
 /* With no events: how many were followed to t or longer (time >= t); -1 when k has events
  * or no data, or t is NAN. (Added.) */
 long stats_km_followed(const struct km *k, double t);

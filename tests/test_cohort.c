@@ -1665,6 +1665,40 @@ static void test_km_q_method(void)
         all[i] = 1;
     CHECK(stats_km(g, all, 20, 0.95, &k) == 0);   /* nobody censored: the band's own */
     CHECK_STR(cohort_km_q_method(&k, 1), "Kaplan-Meier, Brookmeyer-Crowley CI (log-log)");
+    /* responded_by_N's method: all 20 of 20 responded by 20, so the exact limit; by 5 the
+     * Greenwood band. */
+    char how[128];
+    cohort_km_at_method(&k, 20, 1, how, sizeof how);
+    CHECK_STR(how, "all responded: exact limit for 20 of 20");
+    cohort_km_at_method(&k, 5, 0.25, how, sizeof how);
+    CHECK_STR(how, "Kaplan-Meier 1-S, Greenwood log-log CI");
+    stats_km_free(&k);
+    /* Freireich's 6-MP arm: censored at 10 and 11 on the flat after the response at 10, so
+     * by 11 and 12 the upper limit is widened (test_stats: .4803217 past 10); at 10 itself,
+     * and at 15 (nobody censored in [13, 15)), it is the band's own. */
+    const double t6[] = {6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32,
+                         34, 35};
+    const int e6[] = {1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0};
+    CHECK(stats_km(t6, e6, 21, 0.95, &k) == 0);
+    static const struct { double t; int widened; } at[] = {{10, 0}, {11, 1}, {12, 1}, {15, 0},
+                                                           {5, 0}, {36, 1}};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        cohort_km_at_method(&k, at[i].t, 0.2, how, sizeof how);
+        CHECK_STR(how, at[i].widened ? "Kaplan-Meier 1-S, Greenwood log-log CI; upper limit "
+                                       "widened past a censoring, where fewer are followed"
+                                     : "Kaplan-Meier 1-S, Greenwood log-log CI");
+        CHECK(stats_km_widened(&k, at[i].t) == at[i].widened);
+    }
+    stats_km_free(&k);
+    /* Nobody responded: 0 of the 1 followed to 4 (censored at 5), nobody to 6. */
+    const double t0[] = {3, 5};
+    const int e0[] = {0, 0};
+    CHECK(stats_km(t0, e0, 2, 0.95, &k) == 0);
+    cohort_km_at_method(&k, 4, 0, how, sizeof how);
+    CHECK_STR(how, "no response: exact limit for 0 of 1 followed");
+    cohort_km_at_method(&k, 6, 0, how, sizeof how);
+    CHECK_STR(how, "no response, and nobody followed that far");
+    CHECK(!stats_km_widened(&k, 4));
     stats_km_free(&k);
 }
 
