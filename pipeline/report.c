@@ -195,7 +195,8 @@ static void time_to_response(struct doc *d, const struct report_input *in)
              "improvement; patients who never do are censored at their last visit "
              "(Kaplan-Meier, Greenwood variance, log-log 95%% intervals; median by "
              "Brookmeyer-Crowley, its lower limit also read past each censoring, where fewer "
-             "are followed (Dorey-Korn); at 0%% or 100%%, where that interval does not "
+             "are followed (Dorey-Korn), as is the upper limit of the share responded by a "
+             "session, here and in the chart; at 0%% or 100%%, where that interval does not "
              "exist, the nearest one that does bounds it, since the share cannot fall, or an "
              "exact binomial limit where one holds). "
              "The worst case counts every dropout as a non-responder.");
@@ -478,7 +479,8 @@ static void methods(struct doc *d, const struct report_input *in)
     doc_item(d, "Time to response: Kaplan-Meier over treatments received, Greenwood variance, "
                 "log-log transformed intervals, Brookmeyer-Crowley interval for the median with "
                 "its lower limit also read past each censoring (Dorey-Korn's effective-n "
-                "widening, as R's conf.lower = \"modified\").");
+                "widening, as R's conf.lower = \"modified\"), and the share responded by a "
+                "session widened the same way on a flat past a censoring (tables and chart).");
     doc_item(d, "Missing data: complete cases are primary; baseline observation carried forward "
                 "over everyone with a baseline is a sensitivity analysis.");
     doc_item(d, "Versions: outcomes %s, GSL %s, gnuplot %s.", OUTCOMES_VERSION, GSL_VERSION,
