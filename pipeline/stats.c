@@ -1559,18 +1559,25 @@ int stats_km_all_events(const struct km *k)
     return before + (size_t)k->step[k->n_steps - 1].n_risk == k->n;
 }
 
-long stats_km_followed(const struct km *k, double t)
+/* The index of the first of f's n (ascending) times >= t; n when none is. */
+static size_t followed_first_ge(const struct km_followed *f, size_t n, double t)
 {
-    if (!k || !k->followed || isnan(t))
-        return -1;
-    size_t i = 0, j = k->n_followed;   /* the first time >= t */
+    size_t i = 0, j = n;
     while (i < j) {
         size_t mid = i + (j - i) / 2;
-        if (k->followed[mid].t < t)
+        if (f[mid].t < t)
             i = mid + 1;
         else
             j = mid;
     }
+    return i;
+}
+
+long stats_km_followed(const struct km *k, double t)
+{
+    if (!k || !k->followed || isnan(t))
+        return -1;
+    size_t i = followed_first_ge(k->followed, k->n_followed, t);
     return i < k->n_followed ? k->followed[i].n : 0;
 }
 
@@ -1599,14 +1606,7 @@ static long km_flat_followed(const struct km *k, size_t a, double t)
     const struct km_step *st = &k->step[a - 1];
     if (!(st->surv > 0) || t == st->t)
         return -1;
-    size_t i = 0, j = k->n_cens;   /* the first censoring time >= t */
-    while (i < j) {
-        size_t mid = i + (j - i) / 2;
-        if (k->cens[mid].t < t)
-            i = mid + 1;
-        else
-            j = mid;
-    }
+    size_t i = followed_first_ge(k->cens, k->n_cens, t);   /* the first censoring >= t */
     if (i == 0 || k->cens[i - 1].t < st->t)
         return -1;
     long nt = i < k->n_cens ? k->cens[i].n : 0;   /* censored past c, then events past t */
