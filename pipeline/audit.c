@@ -1423,6 +1423,32 @@ static int sub_selects_arm(const struct subgroup *g)
     return 0;
 }
 
+/* 1 when some patient's value of covariate k is v (ignoring case, as patient_in). */
+static int cov_value_seen(const struct dataset *ds, int k, const char *v)
+{
+    for (size_t p = 0; p < ds->n_patients; p++) {
+        uint32_t i = cov_index(ds, p, k);
+        if (i != UINT32_MAX && strcasecmp(ds->cov_str[i], v) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* An empty subgroup is most often a value misspelt in the registry, or one read apart at a
+ * '&' it holds: name each condition no patient meets, not just "n 0". */
+static void note_unseen_values(const struct ctx *x, const struct claim *c, struct audit_row *r)
+{
+    if (c->sub.kind != SUB_COV_EQ || r->n != 0 || r->verdict == V_NOT_AUDITABLE)
+        return;
+    for (size_t j = 0; j <= c->sub.n_and; j++) {
+        const char *cov = j ? c->sub.and_cov[j - 1] : c->sub.cov;
+        const char *v = j ? c->sub.and_value[j - 1] : c->sub.value;
+        int k = dataset_cov_index(x->ds, cov);
+        if (k >= 0 && !cov_value_seen(x->ds, k, v))
+            note_add(r, "no patient has %s '%s'", cov, v);
+    }
+}
+
 static int run_one(const struct ctx *x, const struct claim *c, struct audit_result *res,
                    enum claim_stat stat, const char *part)
 {
@@ -1454,6 +1480,7 @@ static int run_one(const struct ctx *x, const struct claim *c, struct audit_resu
     if (stat != CS_NOT_AUDITABLE && !c->sub.control && dataset_cov_index(x->ds, "arm") >= 0 &&
         !sub_selects_arm(&c->sub))
         note_add(r, "the data have an arm column: this row pools all arms");
+    note_unseen_values(x, c, r);
     finish_row(x, r);
     return 0;
 }

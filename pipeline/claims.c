@@ -277,6 +277,36 @@ static int parse_cov_eq(const char *s, size_t len, struct subgroup *g)
     return 0;
 }
 
+/* The next '&' in s that joins conditions: one followed (after spaces) by a covariate name
+ * and '='. Any other '&' belongs to a value, so "clinic=Hale, Moss & Partners" is one
+ * condition and "clinic=Hale, Moss & Partners & sex=F" two. NULL when there is none. */
+static const char *next_join(const char *s)
+{
+    for (const char *a = strchr(s, '&'); a; a = strchr(a + 1, '&')) {
+        const char *q = a + 1;
+        while (*q == ' ')
+            q++;
+        const char *name = q;
+        while (isalnum((unsigned char)*q) || *q == '_')
+            q++;
+        if (q > name && *q == '=')
+            return a;
+    }
+    return NULL;
+}
+
+/* 1 when a value begins or ends with '&': a condition left out ("chronicity=chronic &"),
+ * not a clinic's name. */
+static int dangling_amp(const char *v)
+{
+    size_t n = strlen(v);
+    while (n > 0 && v[n - 1] == ' ')
+        n--;
+    while (n > 0 && *v == ' ')
+        v++, n--;
+    return n > 0 && (v[0] == '&' || v[n - 1] == '&');
+}
+
 /* Returns 0, -1 malformed, -2 out of memory, -3 malformed difference (`vs=`), -4 malformed
  * conditions joined with '&'. */
 static int parse_subgroup(const char *s, struct subgroup *g)
@@ -297,7 +327,7 @@ static int parse_subgroup(const char *s, struct subgroup *g)
     const char *vs = strncmp(s, "vs=", 3) == 0 ? s : strstr(s, " vs=");
     if (vs) {
         const char *ctl = vs + (vs == s ? 3 : 4);
-        if (!*ctl || strchr(ctl, '=') || strchr(s, '&'))
+        if (!*ctl || strchr(ctl, '=') || next_join(s))
             return -3;   /* a difference selects no further conditions */
         if (vs != s) {
             int r = parse_cov_eq(s, (size_t)(vs - s), g);
@@ -311,9 +341,13 @@ static int parse_subgroup(const char *s, struct subgroup *g)
         return 0;
     }
     /* COV=VALUE [& COV=VALUE ...]: spaces around '&' are the separator's, not the value's */
-    const char *amp = strchr(s, '&');
-    if (!amp)
-        return parse_cov_eq(s, strlen(s), g);
+    const char *amp = next_join(s);
+    if (!amp) {
+        int r = parse_cov_eq(s, strlen(s), g);
+        if (r == -2)
+            return -2;
+        return r == 0 && !dangling_amp(g->value) ? 0 : strchr(s, '&') ? -4 : r;
+    }
     const char *start = s;
     for (size_t j = 0;; j++) {
         const char *end = amp ? amp : s + strlen(s);
@@ -327,6 +361,8 @@ static int parse_subgroup(const char *s, struct subgroup *g)
         struct subgroup one;
         memset(&one, 0, sizeof one);
         int r = parse_cov_eq(a, (size_t)(b - a), &one);
+        if (r == 0 && dangling_amp(one.value))
+            r = -4;
         if (r == 0) {
             if (j == 0) {
                 g->cov = one.cov;
@@ -348,7 +384,7 @@ static int parse_subgroup(const char *s, struct subgroup *g)
         if (!amp)
             return 0;
         start = amp + 1;
-        amp = strchr(start, '&');
+        amp = next_join(start);
     }
 }
 

@@ -633,9 +633,11 @@ static void test_km_limits(void)
 
 /* Subgroups of two conditions, counted by hand: 20 chronic low back pain patients (15
  * responders, 10 -> 5; 5 not, 10 -> 9), 4 acute low back pain (responders), 4 chronic neck
- * pain (not), 2 low back pain of unknown chronicity (responders). Both conditions: n 20,
- * k 15; low back pain alone: 26 and 21; chronic alone: 24 and 15. A patient without a value
- * for one of the covariates is in no subgroup that names it. */
+ * pain (not), 2 low back pain of unknown chronicity (responders), 3 chronic "back & neck
+ * pain" (2 responders). Both conditions: n 20, k 15; low back pain alone: 26 and 21;
+ * chronic alone: 27 and 17. A patient without a value for one of the covariates is in no
+ * subgroup that names it. A '&' joins conditions only before COVARIATE=, so a value may
+ * hold one: "back & neck pain" is 3 and 2, with chronic too. */
 static void test_subgroup_and(void)
 {
     struct dataset ds;
@@ -654,9 +656,10 @@ static void test_subgroup_and(void)
     } groups[] = {{20, 15, "low back pain", "chronic"},
                   {4, 4, "low back pain", "acute"},
                   {4, 0, "neck pain", "chronic"},
-                  {2, 2, "low back pain", NULL}};
+                  {2, 2, "low back pain", NULL},
+                  {3, 2, "back & neck pain", "chronic"}};
     int np = 0;
-    for (size_t g = 0; g < 4; g++)
+    for (size_t g = 0; g < 5; g++)
         for (int i = 0; i < groups[g].n; i++) {
             char id[16];
             snprintf(id, sizeof id, "S%02d", np++);
@@ -679,9 +682,23 @@ static void test_subgroup_and(void)
         "A5\ta\ts\tq\tpain\tkm_median_sessions\t\tcondition=low back pain & "
         "chronicity=chronic\tle\t3\t\t\tr\t\n"
         "A6\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=low back pain & "
-        "cause=stress\tge\t50\t\t\tr\t\n";
+        "cause=stress\tge\t50\t\t\tr\t\n"
+        "A7\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=back & neck pain\tge\t50"
+        "\t\t\tr\t\n"
+        "A8\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=Back & Neck Pain & "
+        "chronicity=chronic\tge\t50\t\t\tr\t\n"
+        "A9\ta\ts\tq\tpain\tresponder_share_pct\t30\tcondition=back & neck & "
+        "chronicity=chronic\tge\t50\t\t\tr\t\n";
     CHECK(parse_rows(rows, &cs, &e) == 0);
-    if (cs.n == 6) {
+    CHECK(cs.n == 9);
+    if (cs.n == 9) {
+        CHECK(cs.c[6].sub.n_and == 0);
+        CHECK_STR(cs.c[6].sub.value, "back & neck pain");
+        CHECK(cs.c[7].sub.n_and == 1);
+        CHECK_STR(cs.c[7].sub.value, "Back & Neck Pain");
+        CHECK_STR(cs.c[7].sub.and_value[0], "chronic");
+    }
+    if (cs.n == 9) {
         const struct subgroup *g = &cs.c[0].sub;
         CHECK(g->kind == SUB_COV_EQ && g->n_and == 1);
         CHECK_STR(g->cov, "condition");
@@ -696,7 +713,7 @@ static void test_subgroup_and(void)
     if ((r = row_of(&res, "A2", "")))
         CHECK(r->n == 26 && r->k == 21);
     if ((r = row_of(&res, "A3", "")))
-        CHECK(r->n == 24 && r->k == 15);
+        CHECK(r->n == 27 && r->k == 17);
     if ((r = row_of(&res, "A4", "")))   /* values compare case-insensitively */
         CHECK(r->n == 20 && r->k == 15);
     if ((r = row_of(&res, "A5", "")))   /* response after 2 treatments: 15 of 20 at t = 2 */
@@ -705,6 +722,19 @@ static void test_subgroup_and(void)
         CHECK(r->verdict == V_NOT_AUDITABLE);
         CHECK_STR(r->needs, "cause");
     }
+    if ((r = row_of(&res, "A7", "")))
+        CHECK(r->n == 3 && r->k == 2);
+    if ((r = row_of(&res, "A8", "")))
+        CHECK(r->n == 3 && r->k == 2);
+    /* Nobody's condition is "back & neck": the note names it (a misspelt value, most
+     * often), and only the condition that nobody meets. */
+    if ((r = row_of(&res, "A9", ""))) {
+        CHECK(r->n == 0 && r->verdict == V_INSUFFICIENT);
+        CHECK_CONTAINS(r->note, "no patient has condition 'back & neck'");
+        CHECK(strstr(r->note, "chronicity") == NULL);
+    }
+    if ((r = row_of(&res, "A1", "")))
+        CHECK(strstr(r->note, "no patient") == NULL);
     audit_result_free(&res);
     claim_set_free(&cs);
     patient_set_free(&ps);
@@ -1233,8 +1263,9 @@ static void test_parse_errors(void)
                  "COVARIATE=VALUE or vs=CONTROL");
     /* Conditions joined with '&': each COVARIATE=VALUE, on different covariates, at most 4,
      * and not in a difference. */
-    static const char *const bad_and[] = {"clinic=North & clinic=south", "clinic=North & sex",
-                                          "clinic=North &", "& clinic=North",
+    static const char *const bad_and[] = {"clinic=North & clinic=south", "clinic=North &",
+                                          "& clinic=North", "clinic=North & sex=",
+                                          "clinic=North & & sex=F",
                                           "a=1 & b=2 & c=3 & d=4 & e=5",
                                           "clinic=North & baseline<=4"};
     for (size_t i = 0; i < sizeof bad_and / sizeof bad_and[0]; i++) {
