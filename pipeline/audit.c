@@ -885,7 +885,9 @@ static int k_cum_response(const struct ctx *x, const struct claim *c, struct aud
                         "binomial lower limit", km.step[0].n_risk);
         } else if (s == 0)
             note_add(r, "everyone still followed had responded by %g treatments: the lower "
-                        "limit is that of the last time before (1-S cannot fall)", c->param);
+                        "limit is the larger of the last response time's before (1-S cannot "
+                        "fall) and the exact one for the %ld at risk responding, each at "
+                        "alpha/4 (Bonferroni)", c->param, km.step[km.n_steps - 1].n_risk);
     }
     stats_km_free(&km);
     return 0;

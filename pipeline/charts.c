@@ -859,12 +859,14 @@ int chart_forest(const struct chart_out *o, const char *xlabel,
                  const struct chart_forest_row *rows, size_t n, struct out_error *e)
 {
     struct job j;
-    size_t n_claims = 0, n_bench = 0, vcount[5] = { 0 };
+    size_t n_claims = 0, n_bench = 0, vcount[5] = { 0 }, n_insuff_est = 0;
     for (size_t i = 0; i < n; i++) {
         int v = (int)rows[i].verdict;
         if (v < 0 || v > CHART_BENCHMARK)
             v = CHART_INSUFFICIENT;
         vcount[v]++;
+        /* Too few to judge, but an estimate all the same (the table shows it): drawn grey. */
+        n_insuff_est += v == CHART_INSUFFICIENT && isfinite(rows[i].est);
         if (v == CHART_BENCHMARK)
             n_bench++;
         else
@@ -883,7 +885,8 @@ int chart_forest(const struct chart_out *o, const char *xlabel,
              "%zu insufficient data%s", n_claims, vcount[0], vcount[1], vcount[2], vcount[3],
              n_bench ? " · published benchmarks beneath" : "");
     job_preamble(&j, "Advertised claims against the data", sub,
-                 "Estimates with 95% CI; the claim's value (bar) or range (band) behind them.");
+                 "Estimates with 95% CI; the claim's value (bar, its arrow pointing the way "
+                 "claimed) or range (band) behind them.");
     if (n == 0) {
         job_nodata(&j);
         return job_finish(&j, e);
@@ -962,6 +965,14 @@ int chart_forest(const struct chart_out *o, const char *xlabel,
                 double c = isfinite(r->claim_lo) ? r->claim_lo : r->claim_hi;
                 fprintf(j.gp, "set arrow %d from %.6g, %g to %.6g, %g nohead lw 4 "
                         "lc rgb '%s' back\n", obj++, c, y - 0.36, c, y + 0.36, OI_PURPLE);
+                /* A one-sided claim points the way it claims: ">= 10" and "<= 10" were the
+                 * same bar, told apart only by the verdict's colour. */
+                int ge = isfinite(r->claim_lo) && !isfinite(r->claim_hi);
+                int le = !isfinite(r->claim_lo) && isfinite(r->claim_hi);
+                if (ge || le)
+                    fprintf(j.gp, "set arrow %d from %.6g, %g to %.6g, %g head filled size "
+                            "screen 0.008,30 lw 2 lc rgb '%s' back\n", obj++, c, y + 0.3,
+                            c + (ge ? 1 : -1) * 0.035 * (xmax - xmin), y + 0.3, OI_PURPLE);
             }
             char t[80];
             if (r->n >= 0) {
@@ -1002,7 +1013,7 @@ int chart_forest(const struct chart_out *o, const char *xlabel,
         txt[k] = "claimed";
         kind[k++] = -1;
         for (int v = 0; v <= CHART_BENCHMARK; v++)
-            if (vcount[v] && v != CHART_INSUFFICIENT) {
+            if (v == CHART_INSUFFICIENT ? n_insuff_est > 0 : vcount[v] > 0) {
                 txt[k] = verdict_name[v];
                 kind[k++] = v;
             }
@@ -1027,8 +1038,8 @@ int chart_forest(const struct chart_out *o, const char *xlabel,
     }
     fputs("plot -1e300 notitle", j.gp);   /* off-scale: only for the plot's existence */
     for (int v = 0; v <= CHART_BENCHMARK; v++) {
-        if (!vcount[v] || v == CHART_INSUFFICIENT)
-            continue;   /* insufficient rows have no estimate to draw */
+        if (v == CHART_INSUFFICIENT ? n_insuff_est == 0 : vcount[v] == 0)
+            continue;   /* most insufficient rows have no estimate to draw */
         fprintf(j.gp, ", \\\n     datafile using 2:($5==%d ? $1 : 1/0):3:4 with xerrorbars "
                 "pt %d ps 1.4 lw 2 lc rgb '%s' notitle", v, verdict_pt[v], verdict_col[v]);
     }

@@ -35,6 +35,13 @@ void cohort_km_at_method(const struct km *k, double t, double share, char *buf, 
         snprintf(buf, size, "no response, and nobody followed that far");
     else if (share == 1 && stats_km_all_events(k))
         snprintf(buf, size, "all responded: exact limit for %zu of %zu", k->n, k->n);
+    else if (share == 1 && k->n_steps == 1)
+        snprintf(buf, size, "all at risk responded at the first response: exact limit for "
+                            "%ld of %ld", k->step[0].n_risk, k->step[0].n_risk);
+    else if (share == 1 && k->n_steps > 1)
+        snprintf(buf, size, "all still followed responded: larger of the band before and "
+                            "the exact limit for %ld at risk, each at alpha/4",
+                 k->step[k->n_steps - 1].n_risk);
     else if (stats_km_widened(k, t))
         snprintf(buf, size, "Kaplan-Meier 1-S, Greenwood log-log CI; upper limit widened past "
                             "a censoring, where fewer are followed");
@@ -351,7 +358,7 @@ static int pass(const struct dataset *ds, const struct pmeasure *r, const struct
 struct tally {
     size_t nc, np, nb, ni, nk;  /* complete cases, defined percents, BOCF values, immediate
                                    effects, time-to-response records */
-    long r30, r50, rmic, nmic, dur, ndur;
+    long r30, r50, rmic, nmic, dur, ndur, kept, nkept;
     long worst[KM_AT_N];
     int is_diff;               /* post - pre is the change, bit for bit, for every case */
     int hb, hb_mixed;          /* the complete cases' higher_better bit; 1: not all alike */
@@ -412,6 +419,10 @@ static void select_group(const struct dataset *ds, struct view *v, const struct 
         if (durable >= 0) {
             t->ndur++;
             t->dur += durable == 1;
+            if (pm_resp_end(m) == 1) {   /* known, so resp_m12 is known too */
+                t->nkept++;
+                t->kept += durable == 1;
+            }
         }
         if (m->sessions_to_response >= 0) {
             t->nk++;
@@ -555,6 +566,7 @@ static int compute_group(const struct dataset *ds, struct view *v, const struct 
     prop_fill(&g->resp50, t.r50, (long)np, o->level);
     prop_fill(&g->resp_mic, t.rmic, t.nmic, o->level);
     prop_fill(&g->durable, t.dur, t.ndur, o->level);
+    prop_fill(&g->kept, t.kept, t.nkept, o->level);
 
     /* Time to response. */
     memset(&g->km, 0, sizeof g->km);
@@ -1325,6 +1337,7 @@ int cohort_write_csv(const struct cohort *c, FILE *fp, struct out_error *e)
         prop_rows(fp, g, "responder_50", &g->resp50);
         prop_rows(fp, g, "responder_mic", &g->resp_mic);
         prop_rows(fp, g, "durable_12m", &g->durable);
+        prop_rows(fp, g, "kept_12m", &g->kept);
         row(fp, g, "bocf_change_mean", g->bocf.n, g->bocf.mean, g->bocf.lo, g->bocf.hi,
             "Student t; baseline carried forward for single-visit patients");
         row(fp, g, "immediate_mean", g->immediate.n, g->immediate.est, g->immediate.lo,

@@ -84,7 +84,10 @@ struct cohort_group {
     double worst_at[KM_AT_N];      /* dropouts counted as non-responders: events by t / all */
     double dropout_share;          /* n_single / n_patients */
 
-    struct prop durable;           /* among those with known durability */
+    struct prop durable;           /* responding at the end of the course and at month 12,
+                                      among those with both known */
+    struct prop kept;              /* of the end-of-course responders among those, the share
+                                      still responding at month 12 */
     struct est immediate;          /* mean within-session pain change (pain_post), patients */
 };
 

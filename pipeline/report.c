@@ -133,14 +133,20 @@ static void cohort_table(struct doc *d, const struct report_input *in)
         snprintf(b, sizeof b, "%s (%s)", fnum(g->baseline.mean, 2), fnum(g->baseline.sd, 2));
         snprintf(f, sizeof f, "%s (%s)", fnum(g->final.mean, 2), fnum(g->final.sd, 2));
         /* Below the asked level (few or tied changes), the interval says its own level. */
-        char hl[96];
+        char hl[160];
+        int hn;
         if (g->wilcoxon.level < c->level - 1e-9 && isfinite(g->wilcoxon.hl_lo))
-            snprintf(hl, sizeof hl, "%s (%.4g%% CI %s to %s; %.4g%% not attainable)",
-                     fnum(g->wilcoxon.hl, 2), 100 * g->wilcoxon.level,
-                     fnum(g->wilcoxon.hl_lo, 2), fnum(g->wilcoxon.hl_hi, 2), 100 * c->level);
+            hn = snprintf(hl, sizeof hl, "%s (%.4g%% CI %s to %s; %.4g%% not attainable)",
+                          fnum(g->wilcoxon.hl, 2), 100 * g->wilcoxon.level,
+                          fnum(g->wilcoxon.hl_lo, 2), fnum(g->wilcoxon.hl_hi, 2),
+                          100 * c->level);
         else
-            snprintf(hl, sizeof hl, "%s",
-                     fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2));
+            hn = snprintf(hl, sizeof hl, "%s",
+                          fci(g->wilcoxon.hl, g->wilcoxon.hl_lo, g->wilcoxon.hl_hi, 2));
+        /* Wilcoxon and Hodges-Lehmann drop zero changes (as R): say so beside the n they
+         * do not share with the rest of the row. */
+        if (g->wilcoxon.n < g->n_complete && hn >= 0 && (size_t)hn < sizeof hl)
+            snprintf(hl + hn, sizeof hl - (size_t)hn, "; n = %zu non-zero", g->wilcoxon.n);
         const char *cells[] = {g->label, n, b, f,
                                fci(g->change.mean, g->change.lo, g->change.hi, 2),
                                fpval(g->change.p), fpval(g->wilcoxon.p), hl,
@@ -229,15 +235,25 @@ static void time_to_response(struct doc *d, const struct report_input *in)
     }
     doc_table_end(d);
     const struct cohort_group *p = cohort_overall(c, "pain");
-    if (p) {
-        char dur[128];
+    if (p && p->durable.n == 0)
+        doc_para(d, NULL, "Durability (pain): no patient has a 12-month visit.");
+    else if (p) {
+        /* Two shares, as docs/patients-csv.md defines them: of everyone with both scores,
+         * and of the end-of-course responders alone (one read as the other once). */
+        char dur[128], kept[160];
         snprintf(dur, sizeof dur, "%ld/%ld = %s", p->durable.k, p->durable.n,
                  fpct(p->durable.p, p->durable.lo, p->durable.hi));
+        if (p->kept.n)
+            snprintf(kept, sizeof kept, "%ld/%ld = %s", p->kept.k, p->kept.n,
+                     fpct(p->kept.p, p->kept.lo, p->kept.hi));
+        else
+            snprintf(kept, sizeof kept, "none of them responded at the end of the course");
         doc_para(d, NULL,
-                 "Durability (pain): responders at the end of the course who still were at the "
-                 "12-month visit: %s. Patients without a 12-month visit are unknown, not "
-                 "failures, and are not in this denominator.",
-                 p->durable.n ? dur : "no patient has a 12-month visit");
+                 "Durability (pain): of the patients with a 12-month visit, those responding "
+                 "(30%% better) both at the end of the course and at 12 months: %s. Of those "
+                 "responding at the end of the course, still responding at 12 months: %s. "
+                 "Patients without a 12-month visit are unknown, not failures, and are in "
+                 "neither denominator.", dur, kept);
         if (p->immediate.n)
             doc_para(d, NULL,
                      "Immediate effect: mean drop in pain from before to right after a session, "
@@ -470,7 +486,8 @@ static void methods(struct doc *d, const struct report_input *in)
                 "minimal important change per instrument (Ostelo et al. 2008 and others).");
     doc_item(d, "Mean change: Student t 95%% interval and paired t-test; Wilcoxon signed-rank "
                 "test (exact for small n without ties, otherwise normal approximation with tie "
-                "and continuity correction) with the Hodges-Lehmann pseudomedian.");
+                "and continuity correction) with the Hodges-Lehmann pseudomedian, both over "
+                "the non-zero changes (zeros dropped, as R's wilcox.test).");
     doc_item(d, "Proportions: Wilson score intervals (Clopper-Pearson exact in cohort.csv).");
     doc_item(d, "Percent improvement intervals: bootstrap BCa, %zu resamples, seed %llu, up to "
                 "n = 20000; above that, Student t for the mean and an order-statistic interval "
@@ -706,6 +723,8 @@ static int write_json(const struct report_input *in, const char *dir, struct out
             fputs(", ", fp);
             jprop(fp, "durable_12m", &g->durable);
             fputs(", ", fp);
+            jprop(fp, "kept_12m", &g->kept);
+            fputs(", ", fp);
             jest(fp, "sessions_to_response_median", g->km.n, g->km.q[1], g->km.q_lo[1],
                  g->km.q_hi[1], cohort_km_q_method(&g->km, 1));
         }
@@ -828,7 +847,19 @@ static const char *claimed_text(const struct audit_row *r, char *buf, size_t n)
     int lo = isfinite(r->claim_lo), hi = isfinite(r->claim_hi);
     /* The comparison decides the wording; shares are bounded by 0 and 100 anyway, so a
      * ">= 70" claim is the set [70, 100] but reads as ">= 70". */
-    if (r->cmp == CMP_RANGE && lo && hi)
+    /* "Up to X" is audited as another claim (audit.c, run_one), but the claimed column
+     * gives the article's words first: ">= 50" alone read as a minimum it never stated. */
+    if (r->claim && r->claim->cmp == CMP_UPTO && r->stat != CS_NOT_AUDITABLE)
+    {
+        /* The reach part's unit is its share's; the claimed value is an improvement. */
+        if (strcmp(r->part, "reach") == 0)
+            snprintf(buf, n, "up to %g %% improvement: some patient reaches it",
+                     r->claim->value);
+        else
+            snprintf(buf, n, "up to %g %s: median >= %g", r->claim->value, u, r->claim->value);
+    } else if (r->claim && r->claim->cmp == CMP_UPTO)
+        snprintf(buf, n, "up to %g%s%s", r->claim->value, *u ? " " : "", u);
+    else if (r->cmp == CMP_RANGE && lo && hi)
         snprintf(buf, n, "%g to %g %s", r->claim_lo, r->claim_hi, u);
     else if ((r->cmp == CMP_GE || r->cmp == CMP_UPTO) && lo)
         snprintf(buf, n, "%s %g %s", r->claim_lo_open ? ">" : ">=", r->claim_lo, u);

@@ -1605,6 +1605,52 @@ static void test_km_flats(const char *dir)
     stats_km_free(&k);
 }
 
+/* A one-sided claim's bar carries an arrow the way it claims (">= 10" right, "<= 10" left;
+ * a range or an exact value none), and a row too small to judge that still has an estimate
+ * is drawn, grey, as the table shows it. */
+static void test_forest_direction(const char *dir)
+{
+    static const struct chart_forest_row rows[] = {
+        { "few side effects", 18.7, 14.0, 23.0, NAN, 10, CHART_CONTRADICTED, 300 },
+        { "some improve", 22.9, 18.0, 28.0, 10, NAN, CHART_SUPPORTED, 297 },
+        { "chronic back", 60.0, 31.3, 83.2, 70, NAN, CHART_INSUFFICIENT, 10 },
+        { "range", 3, 2, 3, 6, 12, CHART_CONTRADICTED, 297 },
+        { "exact", 50, 45, 55, 50, 50, CHART_INCONCLUSIVE, 200 },
+        { "no estimate", NAN, NAN, NAN, 95, 95, CHART_INSUFFICIENT, 4 },
+    };
+    struct out_error e;
+    struct chart_out o = { .dir = dir, .name = "forest_dir" };
+    CHECK(chart_forest(&o, "x", rows, 6, &e) == 0);
+    char *gp = check_rendered(dir, "forest_dir");
+    free(gp);
+    gp = slurp_in(dir, "forest_dir.gp");
+    /* Arrows with heads: from (c, y) to (c +- d, y), one per one-sided row. */
+    int right = 0, left = 0, heads = 0;
+    for (const char *q = gp; (q = strstr(q, "set arrow ")); q++) {
+        const char *eol = strchr(q, '\n');
+        const char *h = strstr(q, "head filled");
+        if (!h || (eol && h > eol))
+            continue;
+        double x0, y0, x1, y1;
+        const char *f = strstr(q, " from ");
+        CHECK(f && sscanf(f, " from %lf, %lf to %lf, %lf", &x0, &y0, &x1, &y1) == 4);
+        heads++;
+        if (f && x0 == 10 && x1 > x0)
+            right++;
+        if (f && x0 == 10 && x1 < x0)
+            left++;
+        if (f && x0 == 70 && x1 > x0)
+            right++;
+    }
+    CHECK(heads == 3 && right == 2 && left == 1);
+    CHECK_CONTAINS(gp, "($5==3 ? $1 : 1/0)");   /* the insufficient estimate is plotted */
+    CHECK_CONTAINS(gp, "'insufficient data' at screen");   /* and in the legend */
+    free(gp);
+    char *dat = slurp_in(dir, "forest_dir.dat");
+    CHECK_CONTAINS(dat, " 60 31.3 83.2 3\n");
+    free(dat);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/test_charts.XXXXXX");
@@ -1615,6 +1661,7 @@ int main(void)
     test_esc_gnuplot();
     test_every_chart(g_dir);
     test_km_flats(g_dir);
+    test_forest_direction(g_dir);
     test_empty(g_dir);
     test_hostile(g_dir);
     test_failures(g_dir);

@@ -272,12 +272,15 @@ static int has_row(const char *csv, const char *prefix, size_t n, double est, do
  *   id  clinic  pain        change pct      sessions_to_response  durable  immediate
  *   P0  A       8 -> 4      4      50       2, responded          1        1.5 (3 pairs)
  *   P1  A       6 -> 3      3      50       6, responded          0        0.5 (2 pairs)
- *   P2  A       5 -> 4      1      20       6, censored           -        -
+ *   P2  A       5 -> 4      1      20       6, censored           0 (*)    -
  *   P3  B       0 -> 0      0      (zero baseline: undefined, excluded from time to response)
  *   P4  B       7 -> 8     -1     -14.29    3, censored           -        -
  *   P5  B       9 (single visit)                                           1.0 (1 pair)
  *   P6  B       4 (single visit)
  *   sleep: P0 3 -> 7, P1 5 -> 6, P2 4 -> 4.
+ * (*) P2 does not respond at the end of the course (20%) but does at month 12 (5 -> 3,
+ * 40%): not durable, and not among the end-of-course responders who kept it (P0 kept, P1
+ * at 6 at month 12 did not): durable 1/3, kept 1/2.
  */
 static void build_main(struct dataset *ds, struct patient_set *ps)
 {
@@ -303,6 +306,9 @@ static void build_main(struct dataset *ds, struct patient_set *ps)
     m = rec(ps, p[1], SLEEP, 5, 6);
     m = rec(ps, p[2], PAIN, 5, 4);
     m->sessions_to_response = 6;
+    m->end_pct = 20;
+    m->fu[FU_MONTH12] = 3;
+    m->fu_day[FU_MONTH12] = 365;
     m = rec(ps, p[2], SLEEP, 4, 4);
     rec(ps, p[3], PAIN, 0, 0);
     m = rec(ps, p[4], PAIN, 7, 8);
@@ -394,8 +400,10 @@ static void test_main_cohort(void)
     CHECK_NEAR(g->immediate.lo, 1 - T2 * 0.5 / sqrt(3), 1e-6);
     CHECK_NEAR(g->immediate.hi, 1 + T2 * 0.5 / sqrt(3), 1e-6);
 
-    /* Durable among known only: P0 yes, P1 no -> 1/2. */
-    CHECK(g->durable.k == 1 && g->durable.n == 2);
+    /* Durable among known only: P0 yes, P1 and P2 no -> 1/3; of the end-of-course
+     * responders (P0, P1), P0 kept it -> 1/2. */
+    CHECK(g->durable.k == 1 && g->durable.n == 3);
+    CHECK(g->kept.k == 1 && g->kept.n == 2);
 
     /* Kaplan-Meier on P0 2 (event), P4 3 (censored), P1 6 (event), P2 6 (censored); P3 and
      * the single visits are excluded. S: 3/4 after t=2; at t=6 two at risk (one censored at
@@ -466,8 +474,10 @@ static void test_main_cohort(void)
                         "single-visit patients / patients with a baseline"));
     CHECK(has_line(csv, "pain,,,baseline_median,5,6,5,7,\"median (lo, hi = quartiles, R type 7)\""));
     CHECK(has_row(csv, "pain,,,responder_30", 4, 0.5, lo, hi, "Wilson score"));
+    wilson(1, 3, &lo, &hi);
+    CHECK(has_row(csv, "pain,,,durable_12m", 3, 1.0 / 3, lo, hi, "Wilson score"));
     wilson(1, 2, &lo, &hi);
-    CHECK(has_row(csv, "pain,,,durable_12m", 2, 0.5, lo, hi, "Wilson score"));
+    CHECK(has_row(csv, "pain,,,kept_12m", 2, 0.5, lo, hi, "Wilson score"));
     CHECK(has_line(csv, "pain,clinic,A,patients,,,,,suppressed (n below minimum cell size)"));
     CHECK(has_line(csv, "pain,clinic,A,change_mean,,,,,suppressed (n below minimum cell size)"));
     CHECK(has_line(csv, "pain,clinic,B,patients,4,4,,,count"));
@@ -1352,7 +1362,7 @@ static int group_matches(const struct dataset *ds, const struct patient_set *ps,
     double *fi = malloc(n * sizeof(double));
     int *ke = malloc(n * sizeof(int));
     size_t np_ = 0, nsingle = 0, nc = 0, npc = 0, nb = 0, ni = 0, nk = 0, nzero = 0;
-    long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0, worst[KM_AT_N] = {0};
+    long r30 = 0, r50 = 0, rmic = 0, nmic = 0, dur = 0, ndur = 0, kept = 0, nkept = 0, worst[KM_AT_N] = {0};
     for (size_t i = 0; i < ps->n; i++) {
         const struct pmeasure *m = &ps->m[i];
         if (m->instr != instr || isnan(m->baseline))
@@ -1400,6 +1410,10 @@ static int group_matches(const struct dataset *ds, const struct patient_set *ps,
             ndur++;
             dur += pm_durable(m) == 1;
         }
+        if (pm_resp_end(m) == 1 && pm_resp_m12(m) >= 0) {
+            nkept++;
+            kept += pm_resp_m12(m) == 1;
+        }
         if (m->sessions_to_response >= 0) {
             kt[nk] = m->sessions_to_response;
             ke[nk++] = m->responded;
@@ -1437,7 +1451,7 @@ static int group_matches(const struct dataset *ds, const struct patient_set *ps,
              same(g->pct_median.lo, pd[1]) && same(g->pct_median.hi, pd[2]) &&
              g->resp30.k == r30 && g->resp30.n == (long)npc && g->resp50.k == r50 &&
              g->resp_mic.k == rmic && g->resp_mic.n == nmic && g->durable.k == dur &&
-             g->durable.n == ndur && g->immediate.n == ni && same(g->immediate.est, im[0]) &&
+             g->durable.n == ndur && g->kept.k == kept && g->kept.n == nkept && g->immediate.n == ni && same(g->immediate.est, im[0]) &&
              same(g->immediate.lo, im[1]) && same(g->immediate.hi, im[2]);
     if (km_ok) {
         ok = ok && g->km.n == k.n && g->km.n_events == k.n_events && g->km.n_steps == k.n_steps;
@@ -1690,6 +1704,29 @@ static void test_km_q_method(void)
         CHECK(stats_km_widened(&k, at[i].t) == at[i].widened);
     }
     stats_km_free(&k);
+    /* At 100% after a censoring (1 censored at 1). All 3 at risk respond at 3, the first
+     * response time: the exact limit for 3 of 3. Or one responds at 2 (S = 2/3, G = 1/6)
+     * and the other 2 at 3: S(3) = 0, and the share's lower limit is the larger of the band
+     * at 2 at alpha/4 (z = 2.241403: 1 - (2/3)^exp(-z sqrt(1/6) / ln 1.5) = 0.0415584) and
+     * the exact limit for 2 of 2 at alpha/4, 0.0125^(1/2) = 0.1118034. */
+    {
+        const double tf[] = {1, 3, 3, 3};
+        const int ef[] = {0, 1, 1, 1};
+        CHECK(stats_km(tf, ef, 4, 0.95, &k) == 0);
+        cohort_km_at_method(&k, 3, 1, how, sizeof how);
+        CHECK_STR(how, "all at risk responded at the first response: exact limit for 3 of 3");
+        stats_km_free(&k);
+        const double tl[] = {1, 2, 3, 3};
+        CHECK(stats_km(tl, ef, 4, 0.95, &k) == 0);
+        cohort_km_at_method(&k, 3, 1, how, sizeof how);
+        CHECK_STR(how, "all still followed responded: larger of the band before and the exact "
+                       "limit for 2 at risk, each at alpha/4");
+        double sv, lo, hi;
+        stats_km_at(&k, 3, &sv, &lo, &hi);
+        CHECK(sv == 0);
+        CHECK_NEAR(1 - hi, 0.11180339887, 1e-10);
+        stats_km_free(&k);
+    }
     /* Nobody responded: 0 of the 1 followed to 4 (censored at 5), nobody to 6. */
     const double t0[] = {3, 5};
     const int e0[] = {0, 0};

@@ -62,6 +62,11 @@ assert a["subgroup"] == "condition=low back pain & chronicity=chronic", a["subgr
 PY
 grep -q '\[subgroup condition=low back pain &amp; chronicity=chronic\]' "$out/report.html" ||
     { echo "E01a's subgroup is not shown in report.html"; exit 1; }
+# "Up to 60%" is a maximum: the claimed column says so, not only the ">= 60" it is audited as.
+grep -q '<td>up to 60 % improvement: median &gt;= 60</td>' "$out/report.html" ||
+    { echo "E06a's claimed column lost its 'up to'"; exit 1; }
+grep -q '<td>up to 60 % improvement: some patient reaches it</td>' "$out/report.html" ||
+    { echo "E06a reach's claimed column lost its 'up to'"; exit 1; }
 for f in report.html report.md summary.json cohort.csv audit.csv; do
     if grep -qiwE 'nan|-?inf' "$out/$f"; then echo "nan/inf in $f"; grep -niwE 'nan|-?inf' "$out/$f" | head -3; exit 1; fi
 done
