@@ -1410,6 +1410,20 @@ static void finish_row(const struct ctx *x, struct audit_row *r)
             target = isfinite(r->claim_lo) ? r->claim_lo / 100 : r->claim_hi / 100;
         r->n_to_settle = audit_n_to_settle(ph, target, x->o->level);
     }
+    /* A range is refuted from either side, and the verdict alone does not say which: a
+     * claim of 6-12 treatments refuted by patients responding after 3 reads as a failure
+     * when the patients did better than claimed. */
+    if (r->verdict == V_CONTRADICTED && r->cmp == CMP_RANGE && isfinite(r->claim_lo) &&
+        isfinite(r->claim_hi) && isfinite(r->est)) {
+        int below = r->est < r->claim_lo;
+        if (strcmp(claim_stat_defs[r->stat].unit, "treatments") == 0)
+            note_add(r, below ? "below the claimed range: patients responded after fewer "
+                                "treatments than claimed"
+                              : "above the claimed range: patients needed more treatments "
+                                "than claimed");
+        else
+            note_add(r, below ? "below the claimed range" : "above the claimed range");
+    }
 }
 
 /* 1 when one of a covariate subgroup's conditions is on `arm`: the row keeps to one arm. */

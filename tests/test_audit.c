@@ -570,7 +570,8 @@ static void test_km_limits(void)
         "KL6\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t6\t\t\tr\t\n"
         "KL1\ta\ts\tq\tpain\tkm_median_sessions\t\t\tle\t1\t\t\tr\t\n"
         "KG1\ta\ts\tq\tpain\tkm_median_sessions\t\t\tge\t1\t\t\tr\t\n"
-        "C1\ta\ts\tq\tpain\tcum_response_by_session\t1\t\tge\t85\t\t\tr\t\n";
+        "C1\ta\ts\tq\tpain\tcum_response_by_session\t1\t\tge\t85\t\t\tr\t\n"
+        "RA\ta\ts\tq\tpain\tresponder_share_pct\t30\t\trange\t\t10\t20\tr\t\n";
     CHECK(parse_rows(rows, &cs, &e) == 0);
 
     /* 30 of 30 respond at their second visit (10 -> 5), after 1 treatment. S(1) = 0 and
@@ -582,7 +583,17 @@ static void test_km_limits(void)
     if ((r = row_of(&res, "KR", ""))) {
         CHECK(r->n == 30 && r->est == 1 && r->lo == 1 && r->hi == 1 && !r->ci_lo_open);
         CHECK(r->verdict == V_CONTRADICTED);
+        /* refuted from below: sooner than claimed, which the verdict alone does not say */
+        CHECK_CONTAINS(r->note, "below the claimed range: patients responded after fewer "
+                                "treatments than claimed");
     }
+    if ((r = row_of(&res, "RA", ""))) {   /* 30 of 30 responders against 10-20% */
+        CHECK(r->verdict == V_CONTRADICTED);
+        CHECK_CONTAINS(r->note, "above the claimed range");
+        CHECK(strstr(r->note, "treatments") == NULL);
+    }
+    if ((r = row_of(&res, "KL6", "")))   /* one-sided: no side to name */
+        CHECK(strstr(r->note, "claimed range") == NULL);
     CHECK(V("KL1") == V_SUPPORTED);
     if ((r = row_of(&res, "C1", ""))) {
         CHECK_NEAR(r->est, 100, 1e-12);

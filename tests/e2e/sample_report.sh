@@ -59,6 +59,19 @@ with open(f"{out}/audit.csv", newline="") as f:
     a = next(r for r in csv.DictReader(f) if r["id"] == "E01a")
 assert int(a["k"]) == sum(1 for x in sub if x >= 30 - 1e-9), (a["k"], sub)
 assert a["subgroup"] == "condition=low back pain & chronicity=chronic", a["subgroup"]
+# The durability sentence's two shares, recounted: both responses over those with both
+# known, and the end-of-course responders who kept it.
+with open(f"{out}/patients.csv", newline="") as f:
+    pain = [r for r in csv.DictReader(f) if r["instrument"] == "pain" and r["durable"] != ""]
+dk = sum(r["durable"] == "1" for r in pain)
+ends = [r for r in pain if r["resp_end"] == "1"]
+kk = sum(r["resp_m12"] == "1" for r in ends)
+html = open(f"{out}/report.html").read()
+want = f"both at the end of the course and at 12 months: {dk}/{len(pain)} = "
+assert want in html, want
+want = f"still responding at 12 months: {kk}/{len(ends)} = "
+assert want in html, want
+assert len(ends) < len(pain), (len(ends), len(pain))
 PY
 grep -q '\[subgroup condition=low back pain &amp; chronicity=chronic\]' "$out/report.html" ||
     { echo "E01a's subgroup is not shown in report.html"; exit 1; }
