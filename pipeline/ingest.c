@@ -85,6 +85,10 @@ struct ingest {
      * entries, to be emptied when the visits are handed on. */
     size_t cur_first;
     int cur_hashed, dup_dirty;
+    /* The largest session number accepted so far: how far a row without one probes the
+     * duplicate table for a numbered visit on its day (same_day_unordered). */
+    long max_session;
+    int any_unnumbered;   /* a visit without a session number has been accepted */
     /* Day of the row each covariate value came from, per patient x covariate. */
     int32_t *cov_day;
     size_t cov_day_cap;
@@ -806,6 +810,44 @@ static void dup_store(struct ingest *g, size_t slot, size_t v)
     g->dup_dirty = 1;
     g->dup[slot].visit = (uint32_t)v;
     g->dup[slot].hash = (uint32_t)(key_hash(w->patient, w->day, w->session) >> 32);
+}
+
+/* Probing for a numbered visit on a day stops here: sessions beyond it on the same day as an
+ * unnumbered one go unnoticed (no real course has them). */
+enum { SAME_DAY_PROBE_MAX = 512 };
+
+/* A visit of patient p on day whose order against a new row with this session cannot be
+ * told: one of the two has no session number (0) and the other has one. SIZE_MAX when there
+ * is none. hashed: look in the duplicate table, else scan the current patient's visits. */
+static size_t same_day_unordered(const struct ingest *g, uint32_t p, int32_t day,
+                                 int32_t session, int hashed)
+{
+    if (g->c_session < 0)
+        return SIZE_MAX;   /* no session column: every row unnumbered, duplicates by date */
+    const struct dataset *ds = g->ds;
+    if (!hashed) {
+        for (size_t v = g->cur_first; v < ds->n_visits; v++)
+            if (ds->visit[v].day == day && (ds->visit[v].session == 0) != (session == 0))
+                return v;
+        return SIZE_MAX;
+    }
+    if (!g->dup_cap)
+        return SIZE_MAX;
+    if (session != 0) {
+        if (!g->any_unnumbered)
+            return SIZE_MAX;   /* the usual file, every row numbered: no probe, no miss */
+        size_t slot = dup_slot(g, p, day, 0);
+        return g->dup[slot].visit != UINT32_MAX ? g->dup[slot].visit : SIZE_MAX;
+    }
+    /* The earliest of them, as the scan finds (the message names it either way). */
+    long top = g->max_session < SAME_DAY_PROBE_MAX ? g->max_session : SAME_DAY_PROBE_MAX;
+    size_t first = SIZE_MAX;
+    for (long s = 1; s <= top; s++) {
+        size_t slot = dup_slot(g, p, day, (int32_t)s);
+        if (g->dup[slot].visit != UINT32_MAX && g->dup[slot].visit < first)
+            first = g->dup[slot].visit;
+    }
+    return first;
 }
 
 /* Room for `extra` more visits at a load factor under 1/2 (a wide row adds several). */
@@ -1647,6 +1689,23 @@ static int row(struct ingest *g, const struct csvread_record *rec, struct out_er
             reject_conflict(g, rec, where, diff_col, diff_name, there, here);
         return 0;
     }
+    /* Two visits on one day are ordered by their session numbers; with one of them
+     * unnumbered there is no order, and the baseline could be either (a 50% improvement
+     * read as -100%). */
+    size_t uv = same_day_unordered(g, (uint32_t)p, day, (int32_t)session, hashed);
+    if (uv != SIZE_MAX) {
+        char where[300];
+        visit_where(g, uv, where, sizeof where);
+        reject(g, rec, REJ_DUP_CONFLICT, session ? g->c_session + 1 : 0,
+               "same patient and date as %s, and %s has no session number: two visits on "
+               "one day need both numbered to be put in order; the first is kept", where,
+               session ? "that row" : "this one");
+        return 0;
+    }
+    if (session > g->max_session)
+        g->max_session = session;
+    if (!session)
+        g->any_unnumbered = 1;
     struct visit v = {
         .patient = (uint32_t)p,
         .day = day,
