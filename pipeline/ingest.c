@@ -824,6 +824,10 @@ static size_t same_day_unordered(const struct ingest *g, uint32_t p, int32_t day
 {
     if (g->c_session < 0)
         return SIZE_MAX;   /* no session column: every row unnumbered, duplicates by date */
+    /* The usual file numbers every row or none: then no scan and no probe (a cache miss a
+     * row in a large table). */
+    if (session != 0 ? !g->any_unnumbered : g->max_session == 0)
+        return SIZE_MAX;
     const struct dataset *ds = g->ds;
     if (!hashed) {
         for (size_t v = g->cur_first; v < ds->n_visits; v++)
@@ -834,8 +838,6 @@ static size_t same_day_unordered(const struct ingest *g, uint32_t p, int32_t day
     if (!g->dup_cap)
         return SIZE_MAX;
     if (session != 0) {
-        if (!g->any_unnumbered)
-            return SIZE_MAX;   /* the usual file, every row numbered: no probe, no miss */
         size_t slot = dup_slot(g, p, day, 0);
         return g->dup[slot].visit != UINT32_MAX ? g->dup[slot].visit : SIZE_MAX;
     }
