@@ -395,6 +395,31 @@ static int job_seal(struct job *j, struct out_error *e)
 
 /* After gnuplot succeeded: check both pictures were written, make them durable, and move
  * the four files into place. */
+int chart_picture_complete(const char *path)
+{
+    size_t n = strlen(path);
+    int png = n >= 4 && strcmp(path + n - 4, ".png") == 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    unsigned char tail[256];
+    size_t got = 0;
+    long size = -1;
+    if (fseek(fp, 0, SEEK_END) == 0 && (size = ftell(fp)) > 0 &&
+        fseek(fp, size > (long)sizeof tail ? size - (long)sizeof tail : 0, SEEK_SET) == 0)
+        got = fread(tail, 1, sizeof tail, fp);
+    fclose(fp);
+    if (png) {   /* the IEND chunk: length 0, type, CRC */
+        static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D',
+                                               0xAE, 0x42, 0x60, 0x82};
+        return got >= 12 && memcmp(tail + got - 12, iend, 12) == 0;
+    }
+    for (size_t i = 0; i + 6 <= got; i++)
+        if (memcmp(tail + i, "</svg>", 6) == 0)
+            return 1;
+    return 0;
+}
+
 static int job_commit(struct job *j, struct out_error *e)
 {
     const char *nm = j->o->name;
@@ -411,6 +436,11 @@ static int job_commit(struct job *j, struct out_error *e)
         if (size <= 0 || sync_path(src) != 0)
             return out_err(e, OUT_EIO, "", 0, 0, "chart %s: gnuplot exited cleanly but wrote "
                            "no %s%s", nm, nm, f_ext[f]);
+        /* gnuplot exits 0 when the disk fills mid-picture: a cut-off PNG must not replace
+         * the last good one. */
+        if (!chart_picture_complete(src))
+            return out_err(e, OUT_EIO, "", 0, 0, "chart %s: %s%s is cut short (disk full?)",
+                           nm, nm, f_ext[f]);
     }
     /* The pictures last: whoever sees a new SVG finds the script and data that drew it. */
     static const int order[F__COUNT] = { F_DAT, F_GP, F_PNG, F_SVG };

@@ -85,6 +85,11 @@ int chart_km(const struct chart_out *o, const struct chart_step *steps, size_t n
              size_t n_patients, size_t n_events, double t_max, const struct chart_window *win,
              size_t n_win, struct out_error *e);
 
+/* 1 when the .png or .svg file at path ends as a whole picture does (PNG's IEND chunk,
+ * SVG's closing tag); 0 when cut short, empty or unreadable. Used before a render replaces
+ * the last good one; exposed for tests. */
+int chart_picture_complete(const char *path);
+
 enum chart_verdict {
     CHART_SUPPORTED, CHART_CONTRADICTED, CHART_INCONCLUSIVE, CHART_INSUFFICIENT,
     CHART_BENCHMARK   /* a published comparator, drawn beneath the claims */

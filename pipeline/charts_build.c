@@ -359,11 +359,17 @@ static void pchart(struct ctx *c, const struct cohort *co, const char *instr)
 static void arms(struct ctx *c, const struct cohort *co, const char *instr)
 {
     struct chart_group g[16];
-    size_t n = 0;
-    for (size_t i = 0; i < co->n_groups && n < 16; i++) {
+    size_t n = 0, total = 0, small = 0;
+    for (size_t i = 0; i < co->n_groups; i++) {
         const struct cohort_group *cg = &co->group[i];
-        if (strcmp(cg->by, "arm") || strcmp(cg->instrument, instr) || cg->suppressed)
+        if (strcmp(cg->by, "arm") || strcmp(cg->instrument, instr))
             continue;
+        if (cg->suppressed) {
+            small++;
+            continue;
+        }
+        if (total++ >= 16)
+            continue;   /* counted, not drawn: the title and caption say so */
         g[n].label = cg->value;
         g[n].mean = cg->change.mean;
         g[n].lo = cg->change.lo;
@@ -375,12 +381,20 @@ static void arms(struct ctx *c, const struct cohort *co, const char *instr)
         return;
     char name[64], title[160], xl[160];
     snprintf(name, sizeof name, "arms_%s", instr);
-    snprintf(title, sizeof title, "Mean improvement by arm (%s)", instr);
+    if (total > n)
+        snprintf(title, sizeof title, "Mean improvement by arm (%s): the first %zu of %zu arms",
+                 instr, n, total);
+    else
+        snprintf(title, sizeof title, "Mean improvement by arm (%s)", instr);
     snprintf(xl, sizeof xl, "Mean improvement in %s (points, positive = better)", instr);
     struct chart_out o = {.dir = c->dir, .name = name, .title = title, .batch = c->batch};
     struct out_error ce = {0};
     int rc = chart_arms(&o, xl, g, n, &ce);
-    add(c, rc, &ce, name, title, "Mean improvement with its 95% t interval in each arm.");
+    char cap[240];
+    snprintf(cap, sizeof cap, "Mean improvement with its 95%% t interval in each arm%s%s%s",
+             total > n ? "; the others are in cohort.csv" : "",
+             small ? "; arms under the minimum cell size are left out" : "", ".");
+    add(c, rc, &ce, name, title, cap);
 }
 
 /* One forest per unit (shares and percent improvements in %, session counts in sessions),

@@ -79,8 +79,33 @@ struct options {
     struct cohort_opts cohort;
     const char *by[16];
     size_t n_by;
+    int by_given;   /* --by on the command line, not the defaults */
     char command_line[4096];
 };
+
+/* An explicit --by must name a breakdown the data can give: a misspelt "--by clnic" used to
+ * leave the subgroup table out without a word (the defaults may be absent: a file without a
+ * sex column just has no sex breakdown). */
+static int check_by(const struct options *o, const struct dataset *ds, struct out_error *e)
+{
+    if (!o->by_given)
+        return 0;
+    for (size_t b = 0; b < o->n_by; b++) {
+        const char *name = o->by[b];
+        const char *col = strcmp(name, "age_band") == 0 ? "age" : name;
+        if (strcmp(name, "baseline_band") == 0 || dataset_cov_index(ds, col) >= 0)
+            continue;
+        char have[600] = "";
+        size_t off = 0;
+        for (size_t c = 0; c < ds->n_cov && off < sizeof have; c++)
+            off += (size_t)snprintf(have + off, sizeof have - off, "%s%s", c ? ", " : "",
+                                    ds->cov_name[c]);
+        return out_err(e, OUT_EUSAGE, NULL, 0, 0,
+                       "--by %s: the input has no '%s' column (covariates: %s; also "
+                       "age_band, baseline_band)", name, col, ds->n_cov ? have : "none");
+    }
+    return 0;
+}
 
 static void usage_main(FILE *fp)
 {
@@ -120,7 +145,7 @@ static void usage_cmd(FILE *fp, size_t ci)
           "                           instead of visit_date\n"
           "      --strict             any rejected row fails the run (exit 3)\n"
           "      --today YYYY-MM-DD   reference date for the future-date check (default today)\n"
-          "      --by COVARIATE       subgroup breakdown (repeatable; default clinic, sex)\n"
+          "      --by COVARIATE       subgroup breakdown (repeatable; default clinic, sex, arm)\n"
           "      --min-cell N         suppress subgroup cells below N patients (default 10)\n"
           "      --seed N             bootstrap seed (default 20261123)\n"
           "      --new-episode-after DAYS  start a new episode after a gap of DAYS\n"
@@ -825,7 +850,8 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
             goto fail;
         o->cohort.by = o->by;
         o->cohort.n_by = o->n_by;
-        if ((rc = cohort_compute(&pt.ds, &pt.set, &o->cohort, &co, &e)) ||
+        if ((rc = check_by(o, &pt.ds, &e)) ||
+            (rc = cohort_compute(&pt.ds, &pt.set, &o->cohort, &co, &e)) ||
             (rc = write_with(o->out, "cohort.csv", w_cohort, &co, &e)))
             goto fail;
         goto done;
@@ -878,6 +904,10 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
             goto fail;
     }
     dataset_drop_id_index(&ds);   /* every patient is known: no more lookups by id */
+    /* Before patients.csv: a misspelt --by stops the run with the outputs it would replace
+     * still the last good ones (rejects.csv aside, as for any failure after reading). */
+    if (st == ST_RUN && (rc = check_by(o, &ds, &e)))
+        goto fail;
     if (st == ST_INGEST) {
         prog_stage("visits.csv");
         if ((rc = write_with(o->out, "visits.csv", w_visits, &ds, &e)) ||
@@ -1078,6 +1108,7 @@ int main(int argc, char **argv)
     int out_given = o.out != NULL;
     if (!o.out)
         o.out = "reports/latest";
+    o.by_given = o.n_by > 0;
     if (o.n_by == 0) {
         o.by[o.n_by++] = "clinic";
         o.by[o.n_by++] = "sex";

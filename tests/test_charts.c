@@ -1651,6 +1651,35 @@ static void test_forest_direction(const char *dir)
     free(dat);
 }
 
+/* A render cut short (gnuplot exits 0 on a full disk) is told from a whole one, so it never
+ * replaces the last good picture: the km chart drawn above, whole and cut. */
+static void test_picture_complete(const char *dir)
+{
+    static const char *const ext[] = {"png", "svg"};
+    for (int i = 0; i < 2; i++) {
+        char whole[600], cut[600];
+        snprintf(whole, sizeof whole, "%s/km.%s", dir, ext[i]);
+        snprintf(cut, sizeof cut, "%s/km_cut.%s", dir, ext[i]);
+        CHECK(chart_picture_complete(whole) == 1);
+        size_t len;
+        char *b = slurp(whole, &len);
+        CHECK(b && len > 4096);
+        if (b) {
+            size_t keep[] = {len - 4, len / 2, 4096, 0};   /* len - 4: into "</svg>\n" */
+            for (size_t k = 0; k < 4; k++) {
+                FILE *fp = fopen(cut, "wb");
+                CHECK(fp && fwrite(b, 1, keep[k], fp) == keep[k]);
+                if (fp)
+                    fclose(fp);
+                CHECK(chart_picture_complete(cut) == 0);
+            }
+            remove(cut);
+        }
+        free(b);
+        CHECK(chart_picture_complete(cut) == 0);   /* missing */
+    }
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/test_charts.XXXXXX");
@@ -1661,6 +1690,7 @@ int main(void)
     test_esc_gnuplot();
     test_every_chart(g_dir);
     test_km_flats(g_dir);
+    test_picture_complete(g_dir);
     test_forest_direction(g_dir);
     test_empty(g_dir);
     test_hostile(g_dir);

@@ -32,3 +32,22 @@ pc = sum(float(r["pct"]) >= 30 - 1e-9 for r in rc) / len(rc)
 rd = a["responder_30_difference"]
 assert abs(rd["estimate"] - (pt - pc)) < 1e-9, (rd, pt - pc)
 PY
+
+# More arms than the chart draws (16): its title says how many of how many, the caption
+# where the rest are; 26 arms of 12 patients (A..Z), 8 -> 4 each.
+python3 - "$tmp/many.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("patient_id,visit_date,arm,pain\n")
+    for a in range(26):
+        for i in range(12):
+            pid = f"{chr(65 + a)}{i:02d}"
+            f.write(f"{pid},2025-01-01,arm {chr(65 + a)},8\n{pid},2025-02-01,arm {chr(65 + a)},4\n")
+PY
+"$bin" run -q --today 2026-01-01 --out "$tmp/many" "$tmp/many.csv"
+grep -q "Mean improvement by arm (pain): the first 16 of 26 arms" "$tmp/many/arms_pain.gp" ||
+    { echo "arms chart does not say it shows 16 of 26"; exit 1; }
+grep -q "the others are in cohort.csv" "$tmp/many/report.html" ||
+    { echo "arms caption does not say where the rest are"; exit 1; }
+[ "$(grep -c '^pain,arm,arm [A-Z],patients,12,' "$tmp/many/cohort.csv")" = 26 ] ||
+    { echo "cohort.csv lacks some of the 26 arms"; exit 1; }

@@ -30,6 +30,21 @@ expect 2 "$bin" audit --out "$tmp/o"
 expect 2 "$bin" run --seed "" x.csv;  grep -q -- "--seed" "$tmp/err" || fail "empty --seed accepted"
 expect 2 "$bin" run --seed " 5" x.csv
 expect 2 "$bin" run --seed +5 x.csv
+# A --by the data cannot give is a usage error naming what they can, and leaves the last
+# good outputs in place; the defaults (clinic, sex, arm) may be absent without a word.
+printf 'patient_id,visit_date,clinic,pain\nA,2026-01-01,North,8\nA,2026-01-08,North,4\n' >"$tmp/by.csv"
+expect 0 "$bin" run -q --no-charts --today 2026-02-01 --out "$tmp/by" "$tmp/by.csv"
+cp "$tmp/by/patients.csv" "$tmp/by_before.csv"
+printf 'patient_id,visit_date,clinic,pain\nA,2026-01-01,North,8\nA,2026-01-08,North,6\n' >"$tmp/by2.csv"
+expect 2 "$bin" run -q --no-charts --today 2026-02-01 --by clnic --out "$tmp/by" "$tmp/by2.csv"
+grep -q "^outcomes: --by clnic: the input has no 'clnic' column (covariates: clinic;" "$tmp/err" ||
+    { cat "$tmp/err"; fail "--by clnic message"; }
+cmp -s "$tmp/by/patients.csv" "$tmp/by_before.csv" || fail "a --by typo replaced patients.csv"
+expect 2 "$bin" cohort -q --by sex --out "$tmp/by"
+grep -q -- "--by sex: the input has no 'sex' column" "$tmp/err" || fail "cohort --by sex"
+expect 2 "$bin" run -q --no-charts --today 2026-02-01 --by age_band --out "$tmp/by" "$tmp/by.csv"
+grep -q -- "--by age_band: the input has no 'age' column" "$tmp/err" || fail "--by age_band"
+expect 0 "$bin" run -q --no-charts --today 2026-02-01 --by baseline_band --by clinic --out "$tmp/by" "$tmp/by.csv"
 # Missing file: I/O failure, named.
 expect 4 "$bin" run -q --out "$tmp/o" "$tmp/nope.csv"
 grep -q "nope.csv" "$tmp/err" || fail "missing file not named"
