@@ -165,12 +165,16 @@ void esc_gnuplot(FILE *fp, const char *s)
 void esc_md(FILE *fp, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '\n' || *s == '\r')
-            fputc(' ', fp);
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            fputc(' ', fp);   /* newlines, and ESC or BEL bytes a terminal would act on */
         else {
-            if (strchr("|\\`*_[]<>", *s))
+            /* & would start an entity ("&lt;" shown as "<"), ~ strikethrough, and "://" an
+             * autolink ("http://..."): each is shown as written. Other colons stay bare, so
+             * the source still reads "Generated: 2026-...". */
+            if (strchr("|\\`*_[]<>&~", c) || (c == ':' && s[1] == '/' && s[2] == '/'))
                 fputc('\\', fp);
-            fputc(*s, fp);
+            fputc(c, fp);
         }
     }
 }

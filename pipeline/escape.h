@@ -30,7 +30,9 @@ void esc_json(FILE *fp, const char *s);
  * Enhanced-text specials are NOT escaped: draw such text with `noenhanced` (gnuplot's svg
  * terminal turns an escaped \& into a bare &, which breaks the XML). */
 void esc_gnuplot(FILE *fp, const char *s);
-/* Markdown table cell text: | \ ` * _ [ ] < > are backslash-escaped, newlines become spaces. */
+/* Markdown table cell text: | \ ` * _ [ ] < > & ~ and the colon of "://" are backslash-escaped,
+ * so the text shows as written (no entity, strikethrough or autolink); control characters
+ * (newlines, ESC, BEL, DEL) become spaces. */
 void esc_md(FILE *fp, const char *s);
 
 #endif

@@ -90,6 +90,10 @@ static void test_escape(void)
     CHECK_STR(esc(esc_json, "a\"b\\c\n\t<"), "\"a\\\"b\\\\c\\n\\t\\u003c\"");
     CHECK_STR(esc(esc_json, "\x01"), "\"\\u0001\"");
     CHECK_STR(esc(esc_md, "a|b *c* <d>\nx"), "a\\|b \\*c\\* \\<d\\> x");
+    /* An entity, strikethrough, an autolink and terminal control bytes shown as written. */
+    CHECK_STR(esc(esc_md, "Amp &amp; ~x~ http://e.org \x1b[31m\x07\x7f"),
+              "Amp \\&amp; \\~x\\~ http\\://e.org  \\[31m  ");
+    CHECK_STR(esc(esc_md, "at 10:30, a:/b"), "at 10:30, a:/b");
 }
 
 static void test_outfile(void)
