@@ -352,6 +352,104 @@ static int report_error(const struct out_error *e, int rc)
     return rc;
 }
 
+/* The files a run wrote, listed in DIR/.outcomes-files, so that the next run can remove
+ * those it no longer writes: without it a run with --no-charts or without --claims left
+ * the last run's charts and audit.csv beside a report that does not match them (a nightly
+ * dashboard showing a chart of other data). Only names this file lists are ever removed,
+ * and only plain names with an output's suffix: never a user's file. */
+static const char manifest_name[] = ".outcomes-files";
+
+static int manifest_safe(const char *n)
+{
+    static const char *const suf[] = {".gp", ".dat", ".svg", ".png", ".csv", ".json", ".html",
+                                      ".md"};
+    if (!*n || *n == '.' || strchr(n, '/'))
+        return 0;
+    size_t len = strlen(n);
+    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
+        size_t k = strlen(suf[i]);
+        if (len > k && strcmp(n + len - k, suf[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+struct names {
+    char (*v)[160];
+    size_t n, cap;
+};
+
+static int names_add(struct names *s, const char *a, const char *b)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? 2 * s->cap : 64;
+        void *nv = realloc(s->v, nc * sizeof *s->v);
+        if (!nv)
+            return -1;
+        s->v = nv;
+        s->cap = nc;
+    }
+    snprintf(s->v[s->n++], sizeof s->v[0], "%s%s", a, b);
+    return 0;
+}
+
+static int names_has(const struct names *s, const char *n)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* After a run whose report is written: remove what the last run's manifest lists and this
+ * run did not write, then list this run's. Failures here are reported, never fatal: the
+ * report is in place. */
+static void sweep_outputs(const char *dir, const struct chart_list *cl, int have_audit)
+{
+    static const char *const fixed[] = {"rejects.csv", "patients.csv", "cohort.csv",
+                                        "summary.json", "report.html", "report.md"};
+    static const char *const ext[] = {".gp", ".dat", ".svg", ".png"};
+    struct names now = {0};
+    int oom = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        oom |= names_add(&now, fixed[i], "");
+    if (have_audit)
+        oom |= names_add(&now, "audit.csv", "");
+    for (size_t i = 0; i < cl->n; i++)
+        for (size_t k = 0; k < 4; k++)
+            oom |= names_add(&now, cl->chart[i].name, ext[k]);
+    if (oom) {
+        free(now.v);
+        return;
+    }
+    char path[4200], line[200];
+    snprintf(path, sizeof path, "%s/%s", dir, manifest_name);
+    FILE *fp = fopen(path, "r");
+    if (fp) {
+        while (fgets(line, sizeof line, fp)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (!manifest_safe(line) || names_has(&now, line))
+                continue;
+            char old[4200];
+            snprintf(old, sizeof old, "%s/%s", dir, line);
+            if (unlink(old) != 0 && errno != ENOENT)
+                fprintf(stderr, "outcomes: cannot remove the last run's %s: %s\n", old,
+                        strerror(errno));
+        }
+        fclose(fp);
+    }
+    struct outfile of;
+    struct out_error e = {0};
+    if (outfile_open(&of, path, &e) == 0) {
+        for (size_t i = 0; i < now.n; i++)
+            fprintf(of.fp, "%s\n", now.v[i]);
+        if (outfile_commit(&of, &e) != 0)
+            fprintf(stderr, "outcomes: %s\n", e.msg);
+    } else
+        fprintf(stderr, "outcomes: %s\n", e.msg);
+    free(now.v);
+}
+
 static int write_with(const char *dir, const char *name,
                       int (*fn)(const void *, FILE *, struct out_error *), const void *arg,
                       struct out_error *e)
@@ -1025,6 +1123,8 @@ static int run(size_t ci, struct options *o, char **files, int nfiles)
         rc = rc2;
         goto fail;
     }
+    if (st == ST_RUN)
+        sweep_outputs(o->out, &cl, have_audit);
     prog_end("done in");
     if (!o->quiet)
         report_terminal(&ri, o->out, stdout);
