@@ -72,6 +72,14 @@ assert want in html, want
 want = f"still responding at 12 months: {kk}/{len(ends)} = "
 assert want in html, want
 assert len(ends) < len(pain), (len(ends), len(pain))
+# Hodges-Lehmann drops zero changes (as R's wilcox.test): the report names the n it used,
+# recounted here as the pain changes that are not 0.
+with open(f"{out}/patients.csv", newline="") as f:
+    ch = [float(r["change"]) for r in csv.DictReader(f)
+          if r["instrument"] == "pain" and r["change"] != ""]
+nz = sum(c != 0 for c in ch)
+assert nz < len(ch), (nz, len(ch))
+assert f"; n = {nz} non-zero</td>" in html, nz
 PY
 grep -q '\[subgroup condition=low back pain &amp; chronicity=chronic\]' "$out/report.html" ||
     { echo "E01a's subgroup is not shown in report.html"; exit 1; }
